@@ -1,0 +1,267 @@
+/* broker.c — see broker.h.
+ *
+ * Relay design: the accept thread blocks in accept(); each accepted client
+ * gets a thread that connects upstream and copies bytes both ways with poll().
+ * Connections are few (clients use the relay only as a bootstrap server), so a
+ * thread each keeps it obvious.  broker_stop() shuts every socket down, which
+ * wakes the threads, then joins them. */
+#include "broker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "topics.h"
+#include "util.h"
+
+typedef struct relay_conn {
+    int client, upstream;
+    pthread_t thread;
+    struct relay_conn *next;
+} relay_conn_t;
+
+struct broker {
+    rd_kafka_t *rk; /* owns the mock cluster's book keeping */
+    rd_kafka_mock_cluster_t *mcluster;
+    char address[300];
+    struct sockaddr_storage upstream;
+    socklen_t upstream_len;
+    int listen_fd;
+    pthread_t accept_thread;
+    atomic_bool stopping;
+    pthread_mutex_t lock;
+    relay_conn_t *conns;
+};
+
+static int resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    if (getaddrinfo(host, portstr, &hints, &ai))
+        return -1;
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+static void block_signals(void)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+/* Copies what is readable on `from` to `to`; returns -1 at EOF or error. */
+static int pump(int from, int to)
+{
+    char buf[65536];
+    ssize_t n = recv(from, buf, sizeof buf, 0);
+    if (n <= 0)
+        return -1;
+    for (ssize_t off = 0; off < n;) {
+        ssize_t w = send(to, buf + off, n - off, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        off += w;
+    }
+    return 0;
+}
+
+static void *relay_conn_main(void *arg)
+{
+    relay_conn_t *c = arg;
+    block_signals();
+    struct pollfd p[2] = {{.fd = c->client, .events = POLLIN}, {.fd = c->upstream, .events = POLLIN}};
+    for (;;) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[0].revents && pump(c->client, c->upstream) < 0)
+            break;
+        if (p[1].revents && pump(c->upstream, c->client) < 0)
+            break;
+    }
+    shutdown(c->client, SHUT_RDWR);
+    shutdown(c->upstream, SHUT_RDWR);
+    return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+    broker_t *b = arg;
+    block_signals();
+    while (!atomic_load(&b->stopping)) {
+        int fd = accept(b->listen_fd, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            break; /* listen socket shut down */
+        }
+        int up = socket(b->upstream.ss_family, SOCK_STREAM, 0);
+        if (up < 0 || connect(up, (struct sockaddr *)&b->upstream, b->upstream_len) < 0) {
+            if (up >= 0)
+                close(up);
+            close(fd);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(up, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        relay_conn_t *c = xcalloc(1, sizeof *c);
+        c->client = fd;
+        c->upstream = up;
+        pthread_mutex_lock(&b->lock);
+        c->next = b->conns;
+        b->conns = c;
+        if (pthread_create(&c->thread, NULL, relay_conn_main, c)) {
+            b->conns = c->next;
+            close(fd);
+            close(up);
+            free(c);
+        }
+        pthread_mutex_unlock(&b->lock);
+    }
+    return NULL;
+}
+
+static int relay_listen(broker_t *b, const char *addr, char *errstr, size_t errstr_size)
+{
+    char host[256];
+    int port;
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (util_split_hostport(addr, host, sizeof host, &port) < 0) {
+        snprintf(errstr, errstr_size, "--listen expects HOST:PORT, got \"%s\"", addr);
+        return -1;
+    }
+    if (resolve(host, port, &ss, &len) < 0) {
+        snprintf(errstr, errstr_size, "cannot resolve listen host \"%s\"", host);
+        return -1;
+    }
+    b->listen_fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(b->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (b->listen_fd < 0 || bind(b->listen_fd, (struct sockaddr *)&ss, len) < 0 ||
+        listen(b->listen_fd, 64) < 0) {
+        snprintf(errstr, errstr_size, "cannot listen on %s: %s%s", addr, strerror(errno),
+                 errno == EADDRINUSE ? " (is another broker running? try --listen 127.0.0.1:0)"
+                                     : "");
+        return -1;
+    }
+    len = sizeof ss;
+    getsockname(b->listen_fd, (struct sockaddr *)&ss, &len);
+    int real_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                                  : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    snprintf(b->address, sizeof b->address, "%s:%d", host, real_port);
+    return 0;
+}
+
+broker_t *broker_start(const char *listen, int nbrokers, int partitions, char *errstr,
+                       size_t errstr_size)
+{
+    broker_t *b = xcalloc(1, sizeof *b);
+    b->listen_fd = -1;
+    pthread_mutex_init(&b->lock, NULL);
+    if (relay_listen(b, listen, errstr, errstr_size) < 0)
+        goto fail;
+
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
+    b->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+    if (!b->rk) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    b->mcluster = rd_kafka_mock_cluster_new(b->rk, nbrokers);
+    if (!b->mcluster) {
+        snprintf(errstr, errstr_size, "cannot start the embedded broker");
+        goto fail;
+    }
+    for (size_t i = 0; topics_seed[i]; i++) {
+        rd_kafka_resp_err_t err =
+            rd_kafka_mock_topic_create(b->mcluster, topics_seed[i], partitions, 1);
+        if (err) {
+            snprintf(errstr, errstr_size, "creating topic %s: %s", topics_seed[i],
+                     rd_kafka_err2str(err));
+            goto fail;
+        }
+    }
+    /* Bootstraps look like "127.0.0.1:34567,127.0.0.1:40123": relay to the first. */
+    const char *bs = rd_kafka_mock_cluster_bootstraps(b->mcluster);
+    char host[256];
+    int port;
+    char first[300];
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(bs, ","), bs);
+    if (util_split_hostport(first, host, sizeof host, &port) < 0 ||
+        resolve(host, port, &b->upstream, &b->upstream_len) < 0) {
+        snprintf(errstr, errstr_size, "embedded broker gave an unusable address \"%s\"", bs);
+        goto fail;
+    }
+    if (pthread_create(&b->accept_thread, NULL, accept_main, b)) {
+        snprintf(errstr, errstr_size, "cannot start the relay thread");
+        goto fail;
+    }
+    return b;
+fail:
+    if (b->mcluster)
+        rd_kafka_mock_cluster_destroy(b->mcluster);
+    if (b->rk)
+        rd_kafka_destroy(b->rk);
+    if (b->listen_fd >= 0)
+        close(b->listen_fd);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+    return NULL;
+}
+
+const char *broker_address(const broker_t *b) { return b->address; }
+
+void broker_stop(broker_t *b)
+{
+    if (!b)
+        return;
+    atomic_store(&b->stopping, true);
+    shutdown(b->listen_fd, SHUT_RDWR);
+    pthread_join(b->accept_thread, NULL);
+    close(b->listen_fd);
+    pthread_mutex_lock(&b->lock);
+    relay_conn_t *c = b->conns;
+    b->conns = NULL;
+    pthread_mutex_unlock(&b->lock);
+    while (c) {
+        relay_conn_t *next = c->next;
+        shutdown(c->client, SHUT_RDWR);
+        shutdown(c->upstream, SHUT_RDWR);
+        pthread_join(c->thread, NULL);
+        close(c->client);
+        close(c->upstream);
+        free(c);
+        c = next;
+    }
+    rd_kafka_mock_cluster_destroy(b->mcluster);
+    rd_kafka_destroy(b->rk);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+}

@@ -1,0 +1,29 @@
+/* broker.h — the embedded Kafka-protocol broker (librdkafka's mock cluster).
+ *
+ * The mock cluster listens on ephemeral loopback ports only, so a small TCP
+ * relay listens on the address the user asked for (default 127.0.0.1:9092)
+ * and forwards each connection to the first mock broker; metadata then sends
+ * clients to the real ports.  The mock runs its own threads; the relay runs
+ * one thread per accepted connection plus an accept thread.  All seed topics
+ * are created at start with the given partition count. */
+#ifndef STREAMLAB_BROKER_H
+#define STREAMLAB_BROKER_H
+
+#include <stddef.h>
+
+typedef struct broker broker_t;
+
+#define BROKER_DEFAULT_LISTEN "127.0.0.1:9092"
+
+/* Starts nbrokers mock brokers and the relay on listen ("HOST:PORT", port 0
+ * picks a free one).  Returns NULL with errstr filled (e.g. port in use). */
+broker_t *broker_start(const char *listen, int nbrokers, int partitions, char *errstr,
+                       size_t errstr_size);
+
+/* "HOST:PORT" that clients bootstrap from (the relay; the real port when 0 was asked). */
+const char *broker_address(const broker_t *b);
+
+/* Stops the relay and destroys the cluster; its data is gone.  NULL is fine. */
+void broker_stop(broker_t *b);
+
+#endif

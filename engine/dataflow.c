@@ -1,0 +1,612 @@
+/* dataflow.c — see dataflow.h.
+ *
+ * Ownership along the graph: df_record_t.value is one reference handed from
+ * operator to operator.  emit() gives every downstream operator its own
+ * reference (an incref for all but the last), so an operator on a branch of
+ * its own can change the value in place and one on a shared branch copies
+ * (df_writable).  Keys are borrowed: key_by holds the key's reference while
+ * the record travels below it. */
+#include "dataflow.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "evtime.h"
+#include "util.h"
+
+enum kind { K_SOURCE, K_MAP, K_FILTER, K_KEYBY, K_REDUCE, K_WINDOW, K_LATE, K_SINK, K_CALL };
+
+/* Counters have one writer (the graph's thread); readers on other threads
+ * load them relaxed.  Increments are plain load+store, no locked RMW. */
+typedef _Atomic uint64_t counter_t;
+#define COUNT(c) atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + 1, \
+                                       memory_order_relaxed)
+#define READ(c) atomic_load_explicit(&(c), memory_order_relaxed)
+
+typedef struct part_wm {
+    int32_t id;
+    int64_t max_event_ms; /* DF_NO_TIME until it has a record */
+    int64_t last_active_ms;
+} part_wm_t;
+
+typedef struct window {
+    int64_t start, end;
+    json_t *accs; /* key -> accumulator, in arrival order */
+} window_t;
+
+struct df_stream {
+    df_graph_t *g;
+    enum kind kind;
+    char *name;
+    struct df_stream **down;
+    size_t ndown;
+    counter_t in, out, late, dlq;
+    _Atomic int64_t watermark_ms;
+    void *ctx;
+    union {
+        df_parse_fn parse;
+        df_map_fn map;
+        df_filter_fn filter;
+        df_key_fn key;
+        void (*call)(const df_record_t *, void *);
+    } fn;
+    const df_agg_t *agg;
+    /* source */
+    char *topic, *dlq_topic;
+    part_wm_t *parts;
+    size_t nparts;
+    /* reduce */
+    json_t *state;
+    /* window */
+    int64_t size_ms;
+    window_t *wins; /* sorted by end */
+    size_t nwins;
+    struct df_stream *late_out;
+    /* sink */
+    char *key_field;
+};
+
+struct df_graph {
+    char *name;
+    df_host_t host;
+    struct df_stream **nodes;
+    size_t nnodes;
+    const char **inputs, **outputs;
+    size_t ninputs, noutputs;
+    int64_t bound_ms, idle_ms;
+    _Atomic int64_t watermark_ms;
+};
+
+static void push(struct df_stream *n, df_record_t *r);
+
+bool df_json_number(const json_t *v, double *out)
+{
+    if (json_is_real(v))
+        *out = json_real_value(v);
+    else if (json_is_integer(v))
+        *out = (double)json_integer_value(v);
+    else
+        return false;
+    return true;
+}
+
+df_graph_t *df_graph_new(const char *name, const df_host_t *host)
+{
+    df_graph_t *g = xcalloc(1, sizeof *g);
+    g->name = xstrdup(name);
+    g->host = *host;
+    g->bound_ms = 5000;
+    g->idle_ms = 10000;
+    g->inputs = xcalloc(1, sizeof *g->inputs);
+    g->outputs = xcalloc(1, sizeof *g->outputs);
+    atomic_init(&g->watermark_ms, DF_NO_TIME);
+    return g;
+}
+
+static void node_free(struct df_stream *n)
+{
+    for (size_t i = 0; i < n->nwins; i++)
+        json_decref(n->wins[i].accs);
+    free(n->wins);
+    json_decref(n->state);
+    free(n->parts);
+    free(n->down);
+    free(n->name);
+    free(n->topic);
+    free(n->dlq_topic);
+    free(n->key_field);
+    free(n);
+}
+
+void df_graph_free(df_graph_t *g)
+{
+    if (!g)
+        return;
+    for (size_t i = 0; i < g->nnodes; i++)
+        node_free(g->nodes[i]);
+    free(g->nodes);
+    free(g->inputs);
+    free(g->outputs);
+    free(g->name);
+    free(g);
+}
+
+const char *df_graph_name(const df_graph_t *g) { return g->name; }
+
+void df_graph_set_time(df_graph_t *g, int64_t bound_ms, int64_t idle_ms)
+{
+    g->bound_ms = bound_ms;
+    g->idle_ms = idle_ms;
+}
+
+static void add_output(df_graph_t *g, const char *topic)
+{
+    for (size_t i = 0; i < g->noutputs; i++)
+        if (!strcmp(g->outputs[i], topic))
+            return;
+    g->outputs = xrealloc(g->outputs, (g->noutputs + 2) * sizeof *g->outputs);
+    g->outputs[g->noutputs++] = topic;
+    g->outputs[g->noutputs] = NULL;
+}
+
+static struct df_stream *node_new(df_graph_t *g, struct df_stream *up, enum kind kind,
+                                  const char *name, void *ctx)
+{
+    struct df_stream *n = xcalloc(1, sizeof *n);
+    n->g = g;
+    n->kind = kind;
+    n->name = xstrdup(name);
+    n->ctx = ctx;
+    atomic_init(&n->watermark_ms, DF_NO_TIME);
+    g->nodes = xrealloc(g->nodes, (g->nnodes + 1) * sizeof *g->nodes);
+    g->nodes[g->nnodes++] = n;
+    if (up) {
+        up->down = xrealloc(up->down, (up->ndown + 1) * sizeof *up->down);
+        up->down[up->ndown++] = n;
+    }
+    return n;
+}
+
+df_stream_t *df_source(df_graph_t *g, const char *topic, const char *dlq_topic, df_parse_fn parse,
+                       void *ctx)
+{
+    char name[128];
+    snprintf(name, sizeof name, "source:%s", topic);
+    struct df_stream *n = node_new(g, NULL, K_SOURCE, name, ctx);
+    n->fn.parse = parse;
+    n->topic = xstrdup(topic);
+    n->dlq_topic = xstrdup(dlq_topic);
+    g->inputs = xrealloc(g->inputs, (g->ninputs + 2) * sizeof *g->inputs);
+    g->inputs[g->ninputs++] = n->topic;
+    g->inputs[g->ninputs] = NULL;
+    add_output(g, n->dlq_topic);
+    return n;
+}
+
+df_stream_t *df_map(df_stream_t *in, const char *name, df_map_fn fn, void *ctx)
+{
+    struct df_stream *n = node_new(in->g, in, K_MAP, name, ctx);
+    n->fn.map = fn;
+    return n;
+}
+
+df_stream_t *df_filter(df_stream_t *in, const char *name, df_filter_fn fn, void *ctx)
+{
+    struct df_stream *n = node_new(in->g, in, K_FILTER, name, ctx);
+    n->fn.filter = fn;
+    return n;
+}
+
+df_stream_t *df_key_by(df_stream_t *in, const char *name, df_key_fn fn, void *ctx)
+{
+    struct df_stream *n = node_new(in->g, in, K_KEYBY, name, ctx);
+    n->fn.key = fn;
+    return n;
+}
+
+df_stream_t *df_reduce(df_stream_t *in, const char *name, const df_agg_t *agg, void *ctx)
+{
+    struct df_stream *n = node_new(in->g, in, K_REDUCE, name, ctx);
+    n->agg = agg;
+    n->state = json_object();
+    return n;
+}
+
+df_stream_t *df_window_tumbling(df_stream_t *in, const char *name, int64_t size_ms,
+                                const df_agg_t *agg, void *ctx)
+{
+    struct df_stream *n = node_new(in->g, in, K_WINDOW, name, ctx);
+    n->agg = agg;
+    n->size_ms = size_ms;
+    return n;
+}
+
+df_stream_t *df_window_late(df_stream_t *window)
+{
+    if (!window->late_out) {
+        char name[160];
+        snprintf(name, sizeof name, "%s:late", window->name);
+        /* Not linked as a downstream of the window: it receives only late records. */
+        window->late_out = node_new(window->g, NULL, K_LATE, name, NULL);
+    }
+    return window->late_out;
+}
+
+void df_sink_topic(df_stream_t *in, const char *topic, const char *key_field)
+{
+    char name[160];
+    snprintf(name, sizeof name, "sink:%s", topic);
+    struct df_stream *n = node_new(in->g, in, K_SINK, name, NULL);
+    n->topic = xstrdup(topic);
+    n->key_field = key_field ? xstrdup(key_field) : NULL;
+    add_output(in->g, n->topic);
+}
+
+void df_sink_call(df_stream_t *in, const char *name, void (*fn)(const df_record_t *, void *),
+                  void *ctx)
+{
+    struct df_stream *n = node_new(in->g, in, K_CALL, name, ctx);
+    n->fn.call = fn;
+}
+
+const char *const *df_graph_inputs(const df_graph_t *g) { return g->inputs; }
+const char *const *df_graph_outputs(const df_graph_t *g) { return g->outputs; }
+
+/* --- running ------------------------------------------------------------- */
+
+static void emit(struct df_stream *n, df_record_t *r)
+{
+    COUNT(n->out);
+    if (n->ndown == 0) {
+        json_decref(r->value);
+        return;
+    }
+    for (size_t i = 0; i < n->ndown; i++) {
+        df_record_t copy = *r;
+        if (i + 1 < n->ndown)
+            json_incref(copy.value);
+        push(n->down[i], &copy);
+    }
+}
+
+static void host_emit(df_graph_t *g, const char *topic, const char *key, size_t keylen,
+                      json_t *value)
+{
+    char *payload = json_dumps(value, DF_JSON_FLAGS);
+    if (!payload)
+        util_fatal("cannot serialize a record for %s", topic);
+    g->host.emit(g->host.opaque, topic, key, keylen, payload, strlen(payload));
+}
+
+/* The dead-letter record: the error, where the input came from, and the
+ * original bytes (as text when they are UTF-8, else base64). */
+static void send_dlq(struct df_stream *src, int32_t partition, int64_t offset, const char *buf,
+                     size_t len, const char *err)
+{
+    json_t *d = json_object();
+    json_object_set_new(d, "error", json_string(err));
+    json_object_set_new(d, "topic", json_string(src->topic));
+    json_object_set_new(d, "partition", json_integer(partition));
+    json_object_set_new(d, "offset", json_integer(offset));
+    json_t *text = json_stringn(buf, len);
+    if (text) {
+        json_object_set_new(d, "original", text);
+    } else {
+        char *b64 = xmalloc(4 * ((len + 2) / 3) + 1);
+        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)buf, (int)len);
+        json_object_set_new(d, "original_base64", json_string(b64));
+        free(b64);
+    }
+    char ts[EVTIME_BUFSIZE];
+    json_object_set_new(d, "failed_at", json_string(evtime_format_us(evtime_now_us(), ts)));
+    host_emit(src->g, src->dlq_topic, NULL, 0, d);
+    json_decref(d);
+    COUNT(src->dlq);
+}
+
+static part_wm_t *source_part(struct df_stream *s, int32_t id, int64_t now_ms)
+{
+    for (size_t i = 0; i < s->nparts; i++)
+        if (s->parts[i].id == id)
+            return &s->parts[i];
+    s->parts = xrealloc(s->parts, (s->nparts + 1) * sizeof *s->parts);
+    s->parts[s->nparts] = (part_wm_t){.id = id, .max_event_ms = DF_NO_TIME, .last_active_ms = now_ms};
+    return &s->parts[s->nparts++];
+}
+
+void df_graph_assign(df_graph_t *g, const char *topic, const int32_t *partitions, size_t n,
+                     int64_t now_ms)
+{
+    for (size_t i = 0; i < g->nnodes; i++) {
+        struct df_stream *s = g->nodes[i];
+        if (s->kind != K_SOURCE || strcmp(s->topic, topic))
+            continue;
+        /* Keep what we know of partitions we still own; forget the others. */
+        part_wm_t *kept = xcalloc(n ? n : 1, sizeof *kept);
+        for (size_t j = 0; j < n; j++) {
+            kept[j] = (part_wm_t){.id = partitions[j], .max_event_ms = DF_NO_TIME,
+                                  .last_active_ms = now_ms};
+            for (size_t k = 0; k < s->nparts; k++)
+                if (s->parts[k].id == partitions[j])
+                    kept[j] = s->parts[k];
+        }
+        free(s->parts);
+        s->parts = kept;
+        s->nparts = n;
+    }
+}
+
+bool df_graph_push(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
+                   const char *buf, size_t len, int64_t now_ms)
+{
+    struct df_stream *s = NULL;
+    for (size_t i = 0; i < g->nnodes && !s; i++)
+        if (g->nodes[i]->kind == K_SOURCE && !strcmp(g->nodes[i]->topic, topic))
+            s = g->nodes[i];
+    if (!s)
+        return false;
+    COUNT(s->in);
+    part_wm_t *p = source_part(s, partition, now_ms);
+    p->last_active_ms = now_ms;
+    df_record_t r = {.partition = partition, .offset = offset, .event_ms = DF_NO_TIME};
+    char err[256] = "";
+    if (s->fn.parse(buf, len, &r.value, &r.event_ms, err, sizeof err, s->ctx) < 0) {
+        send_dlq(s, partition, offset, buf, len, err[0] ? err : "unparseable record");
+        return true;
+    }
+    if (r.event_ms != DF_NO_TIME && (p->max_event_ms == DF_NO_TIME || r.event_ms > p->max_event_ms))
+        p->max_event_ms = r.event_ms;
+    emit(s, &r);
+    return true;
+}
+
+/* --- keyed operators ----------------------------------------------------- */
+
+static json_t *acc_for(json_t *accs, const df_record_t *r, const df_agg_t *agg, void *ctx)
+{
+    const char *k = json_string_value(r->key);
+    json_t *acc = json_object_get(accs, k);
+    if (!acc) {
+        acc = agg->create(r, ctx);
+        json_object_set_new(accs, k, acc);
+    }
+    return acc;
+}
+
+static void reduce_push(struct df_stream *n, df_record_t *r)
+{
+    if (!r->key) {
+        json_decref(r->value);
+        return;
+    }
+    json_t *acc = acc_for(n->state, r, n->agg, n->ctx);
+    n->agg->add(acc, r, n->ctx);
+    df_record_t out = *r;
+    out.value = n->agg->result(acc, r->key, DF_NO_TIME, DF_NO_TIME, n->ctx);
+    json_decref(r->value);
+    emit(n, &out);
+}
+
+static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+static void window_late(struct df_stream *n, df_record_t *r, int64_t start, int64_t end)
+{
+    COUNT(n->late);
+    if (!n->late_out) {
+        json_decref(r->value);
+        return;
+    }
+    char ts[EVTIME_BUFSIZE];
+    df_record_t out = *r;
+    out.value = df_writable(r->value);
+    json_object_set_new(out.value, "missed_window_start", json_string(evtime_format(start, ts)));
+    json_object_set_new(out.value, "missed_window_end", json_string(evtime_format(end, ts)));
+    COUNT(n->late_out->in);
+    emit(n->late_out, &out);
+}
+
+static void window_push(struct df_stream *n, df_record_t *r)
+{
+    if (!r->key || r->event_ms == DF_NO_TIME) {
+        json_decref(r->value);
+        return;
+    }
+    int64_t start = floor_div(r->event_ms, n->size_ms) * n->size_ms;
+    int64_t end = start + n->size_ms;
+    int64_t wm = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
+    if (wm != DF_NO_TIME && end - 1 <= wm) {
+        window_late(n, r, start, end);
+        return;
+    }
+    size_t i = 0;
+    while (i < n->nwins && n->wins[i].end < end)
+        i++;
+    if (i == n->nwins || n->wins[i].end != end) {
+        n->wins = xrealloc(n->wins, (n->nwins + 1) * sizeof *n->wins);
+        memmove(&n->wins[i + 1], &n->wins[i], (n->nwins - i) * sizeof *n->wins);
+        n->wins[i] = (window_t){.start = start, .end = end, .accs = json_object()};
+        n->nwins++;
+    }
+    n->agg->add(acc_for(n->wins[i].accs, r, n->agg, n->ctx), r, n->ctx);
+    json_decref(r->value);
+}
+
+/* Fires, in order of end, every window the watermark has passed. */
+static void window_advance(struct df_stream *n, int64_t wm)
+{
+    atomic_store_explicit(&n->watermark_ms, wm, memory_order_relaxed);
+    size_t fired = 0;
+    while (fired < n->nwins && n->wins[fired].end - 1 <= wm) {
+        window_t *w = &n->wins[fired++];
+        const char *k;
+        json_t *acc;
+        json_object_foreach(w->accs, k, acc)
+        {
+            json_t *key = json_string(k);
+            df_record_t out = {.key = key, .event_ms = w->end - 1, .partition = -1, .offset = -1};
+            out.value = n->agg->result(acc, key, w->start, w->end, n->ctx);
+            emit(n, &out);
+            json_decref(key);
+        }
+        json_decref(w->accs);
+    }
+    memmove(n->wins, n->wins + fired, (n->nwins - fired) * sizeof *n->wins);
+    n->nwins -= fired;
+}
+
+static void push(struct df_stream *n, df_record_t *r)
+{
+    COUNT(n->in);
+    switch (n->kind) {
+    case K_SOURCE:
+    case K_LATE:
+        emit(n, r);
+        break;
+    case K_MAP:
+        r->value = n->fn.map(r->value, n->ctx);
+        if (r->value)
+            emit(n, r);
+        break;
+    case K_FILTER:
+        if (n->fn.filter(r->value, n->ctx))
+            emit(n, r);
+        else
+            json_decref(r->value);
+        break;
+    case K_KEYBY: {
+        json_t *k = n->fn.key(r->value, n->ctx);
+        if (!k) {
+            json_decref(r->value);
+            break;
+        }
+        json_incref(k);
+        r->key = k;
+        emit(n, r);
+        json_decref(k);
+        break;
+    }
+    case K_REDUCE:
+        reduce_push(n, r);
+        break;
+    case K_WINDOW:
+        window_push(n, r);
+        break;
+    case K_SINK: {
+        const char *key = NULL;
+        size_t keylen = 0;
+        json_t *kj = n->key_field ? json_object_get(r->value, n->key_field) : r->key;
+        if (json_is_string(kj)) {
+            key = json_string_value(kj);
+            keylen = json_string_length(kj);
+        }
+        COUNT(n->out);
+        host_emit(n->g, n->topic, key, keylen, r->value);
+        json_decref(r->value);
+        break;
+    }
+    case K_CALL:
+        COUNT(n->out);
+        n->fn.call(r, n->ctx);
+        json_decref(r->value);
+        break;
+    }
+}
+
+/* --- time ---------------------------------------------------------------- */
+
+/* A source's watermark: the minimum over its partitions that are not idle of
+ * max event time - bound - 1 ms.  DF_NO_TIME while a live partition has
+ * nothing yet; unchanged (returns `keep`) when every partition is idle. */
+static int64_t source_watermark(const df_graph_t *g, struct df_stream *s, int64_t now_ms,
+                                bool *all_idle)
+{
+    int64_t wm = INT64_MAX;
+    *all_idle = true;
+    for (size_t i = 0; i < s->nparts; i++) {
+        part_wm_t *p = &s->parts[i];
+        if (now_ms - p->last_active_ms > g->idle_ms)
+            continue;
+        *all_idle = false;
+        if (p->max_event_ms == DF_NO_TIME)
+            return DF_NO_TIME;
+        int64_t pw = p->max_event_ms - g->bound_ms - 1;
+        if (pw < wm)
+            wm = pw;
+    }
+    return *all_idle ? DF_NO_TIME : wm;
+}
+
+static void advance(df_graph_t *g, int64_t wm)
+{
+    int64_t cur = atomic_load_explicit(&g->watermark_ms, memory_order_relaxed);
+    if (cur != DF_NO_TIME && wm <= cur)
+        return; /* watermarks never move back */
+    atomic_store_explicit(&g->watermark_ms, wm, memory_order_relaxed);
+    for (size_t i = 0; i < g->nnodes; i++) {
+        struct df_stream *n = g->nodes[i];
+        if (n->kind == K_SOURCE)
+            atomic_store_explicit(&n->watermark_ms, wm, memory_order_relaxed);
+        else if (n->kind == K_WINDOW)
+            window_advance(n, wm);
+    }
+}
+
+void df_graph_tick(df_graph_t *g, int64_t now_ms)
+{
+    int64_t wm = INT64_MAX;
+    bool any = false;
+    for (size_t i = 0; i < g->nnodes; i++) {
+        struct df_stream *s = g->nodes[i];
+        if (s->kind != K_SOURCE || s->nparts == 0)
+            continue;
+        bool all_idle;
+        int64_t sw = source_watermark(g, s, now_ms, &all_idle);
+        if (all_idle)
+            continue;
+        if (sw == DF_NO_TIME)
+            return; /* a live partition without data holds everything back */
+        any = true;
+        if (sw < wm)
+            wm = sw;
+    }
+    if (any)
+        advance(g, wm);
+}
+
+void df_graph_finish(df_graph_t *g) { advance(g, INT64_MAX - 1); }
+
+int64_t df_graph_watermark(const df_graph_t *g)
+{
+    return atomic_load_explicit(&g->watermark_ms, memory_order_relaxed);
+}
+
+size_t df_graph_metrics(const df_graph_t *g, df_op_metrics_t *out, size_t max)
+{
+    for (size_t i = 0; i < g->nnodes && i < max; i++) {
+        struct df_stream *n = g->nodes[i];
+        out[i] = (df_op_metrics_t){
+            .name = n->name,
+            .in = READ(n->in),
+            .out = READ(n->out),
+            .late = READ(n->late),
+            .dlq = READ(n->dlq),
+            .watermark_ms = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed),
+        };
+    }
+    return g->nnodes;
+}
+
+static uint64_t sum(const df_graph_t *g, size_t field)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < g->nnodes; i++)
+        t += atomic_load_explicit((counter_t *)((char *)g->nodes[i] + field), memory_order_relaxed);
+    return t;
+}
+
+uint64_t df_graph_dlq_count(const df_graph_t *g) { return sum(g, offsetof(struct df_stream, dlq)); }
+uint64_t df_graph_late_count(const df_graph_t *g) { return sum(g, offsetof(struct df_stream, late)); }

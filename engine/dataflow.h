@@ -1,0 +1,146 @@
+/* dataflow.h — a small Flink-style dataflow runtime.
+ *
+ * A pipeline builds a graph once: sources (parse bytes into JSON, bad input
+ * goes to a dead-letter topic), then map, filter, key_by, keyed running
+ * reduce, event-time tumbling windows with a late side output, and sinks to
+ * Kafka topics or to in-process callbacks (views).  Operators know nothing of
+ * transactions, frames or files: a pipeline is a short file composing them.
+ *
+ * Execution is push-based and synchronous: df_graph_push() runs one input
+ * record through every operator before it returns; sinks hand serialized
+ * records to the host (the engine or a replay) through df_host_t.
+ *
+ * Records carry a reference-counted Jansson value.  Values are shared between
+ * branches, so an operator that changes a value must call df_writable() first
+ * (copy on write).  Threading: a graph belongs to one thread; its metrics may
+ * be read from any thread. */
+#ifndef STREAMLAB_DATAFLOW_H
+#define STREAMLAB_DATAFLOW_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DF_NO_TIME INT64_MIN
+
+typedef struct df_record {
+    json_t *value;    /* the record; the callee borrows it (see df_writable) */
+    json_t *key;      /* a JSON string set by key_by, or NULL */
+    int64_t event_ms; /* event time in wall-clock ms (evtime.h), or DF_NO_TIME */
+    int32_t partition;
+    int64_t offset;
+} df_record_t;
+
+typedef struct df_graph df_graph_t;
+typedef struct df_stream df_stream_t; /* the output of one operator */
+
+/* Where sinks send records.  `emit` takes ownership of payload (malloc'd,
+ * len bytes, not NUL-counted); key may be NULL.  Called on the graph's thread. */
+typedef struct df_host {
+    void (*emit)(void *opaque, const char *topic, const char *key, size_t keylen, char *payload,
+                 size_t len);
+    void *opaque;
+} df_host_t;
+
+/* Parses bytes into a value and its event time.  Returns 0, or -1 with a
+ * reason in err (the record then goes to the source's dead-letter topic). */
+typedef int (*df_parse_fn)(const char *buf, size_t len, json_t **value, int64_t *event_ms,
+                           char *err, size_t errsize, void *ctx);
+/* Returns a new reference to the mapped value; owns `in` (a reference). */
+typedef json_t *(*df_map_fn)(json_t *in, void *ctx);
+typedef bool (*df_filter_fn)(const json_t *value, void *ctx);
+/* Returns the key (borrowed from value, a JSON string) or NULL to drop the record. */
+typedef json_t *(*df_key_fn)(const json_t *value, void *ctx);
+
+/* Aggregation for reduce and windows: one accumulator (a JSON value) per key. */
+typedef struct df_agg {
+    json_t *(*create)(const df_record_t *first, void *ctx); /* new accumulator */
+    void (*add)(json_t *acc, const df_record_t *r, void *ctx);
+    /* The value to emit for key's acc: a new reference.  For windows start/end
+     * are the window's bounds; for reduce both are DF_NO_TIME. */
+    json_t *(*result)(json_t *acc, json_t *key, int64_t start_ms, int64_t end_ms, void *ctx);
+} df_agg_t;
+
+/* Per-operator counters, one consistent copy (see df_graph_metrics). */
+typedef struct df_op_metrics {
+    const char *name; /* owned by the graph */
+    uint64_t in, out;
+    int64_t watermark_ms; /* windows and sources; DF_NO_TIME if none yet */
+    uint64_t late, dlq;
+} df_op_metrics_t;
+
+df_graph_t *df_graph_new(const char *name, const df_host_t *host);
+void df_graph_free(df_graph_t *g);
+const char *df_graph_name(const df_graph_t *g);
+
+/* Sets bounded out-of-orderness and the idle timeout (processing time) used
+ * for watermarks.  Defaults: 5000 and 10000 ms. */
+void df_graph_set_time(df_graph_t *g, int64_t out_of_orderness_ms, int64_t idle_timeout_ms);
+
+/* --- building ------------------------------------------------------------ */
+/* A source reading `topic`; records that do not parse go to dlq_topic. */
+df_stream_t *df_source(df_graph_t *g, const char *topic, const char *dlq_topic, df_parse_fn parse,
+                       void *ctx);
+df_stream_t *df_map(df_stream_t *in, const char *name, df_map_fn fn, void *ctx);
+df_stream_t *df_filter(df_stream_t *in, const char *name, df_filter_fn fn, void *ctx);
+df_stream_t *df_key_by(df_stream_t *in, const char *name, df_key_fn fn, void *ctx);
+/* Keyed running aggregate: emits result() after every record (needs key_by). */
+df_stream_t *df_reduce(df_stream_t *in, const char *name, const df_agg_t *agg, void *ctx);
+/* Keyed event-time tumbling window of size_ms aligned to the epoch; fires
+ * once the watermark reaches end - 1 ms and emits result() per key. */
+df_stream_t *df_window_tumbling(df_stream_t *in, const char *name, int64_t size_ms,
+                                const df_agg_t *agg, void *ctx);
+/* The late side output of a window operator: records whose window had fired,
+ * each value extended with missed_window_start and missed_window_end. */
+df_stream_t *df_window_late(df_stream_t *window);
+/* Writes every record to topic as compact JSON, keyed by the string field
+ * key_field of the value (or the record key when key_field is NULL). */
+void df_sink_topic(df_stream_t *in, const char *topic, const char *key_field);
+/* Calls fn for every record (a view for the console); fn borrows the record. */
+void df_sink_call(df_stream_t *in, const char *name, void (*fn)(const df_record_t *r, void *ctx),
+                  void *ctx);
+
+/* --- running ------------------------------------------------------------- */
+/* Topics the graph's sources read (NULL-terminated, owned by the graph). */
+const char *const *df_graph_inputs(const df_graph_t *g);
+/* Topics the graph writes: sinks and dead-letter topics (NULL-terminated,
+ * owned by the graph, in creation order). */
+const char *const *df_graph_outputs(const df_graph_t *g);
+/* Tells the source of topic which partitions it reads now (after a rebalance);
+ * until a partition has records it holds the watermark back, up to the idle
+ * timeout. */
+void df_graph_assign(df_graph_t *g, const char *topic, const int32_t *partitions, size_t n,
+                     int64_t now_ms);
+/* Runs one input record through the graph; returns false if no source reads topic. */
+bool df_graph_push(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
+                   const char *buf, size_t len, int64_t now_ms);
+/* Recomputes the watermark from the sources (idleness uses now_ms) and fires
+ * the windows it passes.  Call it regularly (the engine does after each batch). */
+void df_graph_tick(df_graph_t *g, int64_t now_ms);
+/* End of a bounded input: a final watermark that fires every open window. */
+void df_graph_finish(df_graph_t *g);
+int64_t df_graph_watermark(const df_graph_t *g);
+
+/* Copies up to max operator metrics into out; returns how many operators there are. */
+size_t df_graph_metrics(const df_graph_t *g, df_op_metrics_t *out, size_t max);
+uint64_t df_graph_dlq_count(const df_graph_t *g);
+uint64_t df_graph_late_count(const df_graph_t *g);
+
+/* Copy on write: returns v itself if nobody else holds it, else a deep copy
+ * (and drops the caller's reference to v). */
+static inline json_t *df_writable(json_t *v)
+{
+    if (v->refcount <= 1)
+        return v;
+    json_t *c = json_deep_copy(v);
+    json_decref(v);
+    return c;
+}
+
+/* Number in a JSON value as a double (integer or real); false if neither. */
+bool df_json_number(const json_t *v, double *out);
+/* The dump flags every sink uses (compact, shortest-ish reals). */
+#define DF_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+#endif

@@ -1,0 +1,396 @@
+/* engine.c — see engine.h.
+ *
+ * One thread does everything here: it polls the consumer, pushes each record
+ * through its pipeline's graph (whose sinks call on_emit, which hands the
+ * bytes to the producer without copying), serves producer delivery reports,
+ * ticks watermarks every 100 ms and checkpoints every checkpoint_ms.  Counters
+ * that other threads read are atomics with a single writer. */
+#include "engine.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evtime.h"
+#include "kafka.h"
+#include "topics.h"
+#include "util.h"
+
+#define MAX_GRAPHS 8
+#define MAX_TOPICS 64
+
+typedef struct topic_stat {
+    const char *name; /* owned by a graph */
+    rd_kafka_topic_t *rkt;
+    bool input, dlq, late;
+    _Atomic uint64_t count;  /* input: new records; output: delivered */
+    _Atomic uint64_t failed; /* output: failed deliveries */
+} topic_stat_t;
+
+typedef struct position {
+    topic_stat_t *topic;
+    int32_t partition;
+    int64_t next_offset; /* -1 until the first record */
+} position_t;
+
+struct engine {
+    const kconf_t *k;
+    engine_opts_t o;
+    pipeline_params_t *params;
+    df_graph_t *graphs[MAX_GRAPHS];
+    size_t ngraphs;
+    topic_stat_t topics[MAX_TOPICS];
+    size_t ntopics;
+    position_t *pos;
+    size_t npos;
+    rd_kafka_t *cons, *prod;
+    _Atomic bool stop, running;
+    _Atomic uint64_t target, input_total, output_total;
+    int64_t first_input_us, last_delivery_us;
+    char error[512]; /* first fatal delivery error */
+};
+
+void engine_opts_init(engine_opts_t *o)
+{
+    *o = (engine_opts_t){.pipelines = "transactions", .group = "streamlab-engine",
+                         .checkpoint_ms = 1000};
+}
+
+static topic_stat_t *topic_stat(engine_t *e, const char *name)
+{
+    for (size_t i = 0; i < e->ntopics; i++)
+        if (e->topics[i].name == name || !strcmp(e->topics[i].name, name))
+            return &e->topics[i];
+    if (e->ntopics == MAX_TOPICS)
+        util_fatal("too many topics");
+    topic_stat_t *t = &e->topics[e->ntopics++];
+    size_t n = strlen(name);
+    *t = (topic_stat_t){.name = name,
+                        .dlq = n > 4 && !strcmp(name + n - 4, ".dlq"),
+                        .late = !strcmp(name, "late_transactions")};
+    return t;
+}
+
+static void on_emit(void *opaque, const char *topic, const char *key, size_t keylen, char *payload,
+                    size_t len)
+{
+    engine_t *e = opaque;
+    topic_stat_t *t = topic_stat(e, topic);
+    if (!t->rkt)
+        t->rkt = rd_kafka_topic_new(e->prod, t->name, NULL);
+    while (rd_kafka_produce(t->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, payload, len, key,
+                            keylen, t) == -1) {
+        rd_kafka_resp_err_t err = rd_kafka_last_error();
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(e->prod, 10); /* backpressure: wait for deliveries */
+            continue;
+        }
+        atomic_fetch_add(&t->failed, 1);
+        if (!e->error[0])
+            snprintf(e->error, sizeof e->error, "producing to %s: %s", t->name,
+                     rd_kafka_err2str(err));
+        free(payload);
+        return;
+    }
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    engine_t *e = opaque;
+    topic_stat_t *t = m->_private;
+    if (m->err) {
+        atomic_fetch_add(&t->failed, 1);
+        if (!e->error[0])
+            snprintf(e->error, sizeof e->error, "delivery to %s failed: %s", t->name,
+                     rd_kafka_err2str(m->err));
+        return;
+    }
+    atomic_store_explicit(&t->count, atomic_load_explicit(&t->count, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->output_total, 1, memory_order_relaxed);
+    e->last_delivery_us = util_mono_us();
+}
+
+engine_t *engine_new(const kconf_t *k, const engine_opts_t *o, pipeline_params_t *params,
+                     char *errstr, size_t errstr_size)
+{
+    engine_t *e = xcalloc(1, sizeof *e);
+    e->k = k;
+    e->o = *o;
+    e->params = params;
+    df_host_t host = {.emit = on_emit, .opaque = e};
+    char *list = xstrdup(o->pipelines);
+    for (char *save, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+        const pipeline_def_t *def = pipelines_find(name);
+        if (!def) {
+            snprintf(errstr, errstr_size, "unknown pipeline \"%s\" (known: transactions)", name);
+            free(list);
+            engine_free(e);
+            return NULL;
+        }
+        if (e->ngraphs < MAX_GRAPHS)
+            e->graphs[e->ngraphs++] = def->build(&host, params);
+    }
+    free(list);
+    if (e->ngraphs == 0) {
+        snprintf(errstr, errstr_size, "no pipeline given");
+        engine_free(e);
+        return NULL;
+    }
+    for (size_t g = 0; g < e->ngraphs; g++) {
+        for (const char *const *t = df_graph_inputs(e->graphs[g]); *t; t++)
+            topic_stat(e, *t)->input = true;
+        for (const char *const *t = df_graph_outputs(e->graphs[g]); *t; t++)
+            topic_stat(e, *t);
+    }
+    atomic_store(&e->target, o->count);
+    return e;
+}
+
+void engine_free(engine_t *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->ngraphs; i++)
+        df_graph_free(e->graphs[i]);
+    free(e->pos);
+    free(e);
+}
+
+void engine_stop(engine_t *e) { atomic_store(&e->stop, true); }
+
+void engine_set_target(engine_t *e, uint64_t count) { atomic_store(&e->target, count); }
+
+uint64_t engine_input_count(const engine_t *e) { return atomic_load(&e->input_total); }
+uint64_t engine_output_count(const engine_t *e) { return atomic_load(&e->output_total); }
+bool engine_running(const engine_t *e) { return atomic_load(&e->running); }
+
+uint64_t engine_dlq_count(const engine_t *e)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < e->ngraphs; i++)
+        n += df_graph_dlq_count(e->graphs[i]);
+    return n;
+}
+
+/* --- offsets ------------------------------------------------------------- */
+
+static position_t *position(engine_t *e, topic_stat_t *t, int32_t partition)
+{
+    for (size_t i = 0; i < e->npos; i++)
+        if (e->pos[i].topic == t && e->pos[i].partition == partition)
+            return &e->pos[i];
+    e->pos = xrealloc(e->pos, (e->npos + 1) * sizeof *e->pos);
+    e->pos[e->npos] = (position_t){.topic = t, .partition = partition, .next_offset = -1};
+    return &e->pos[e->npos++];
+}
+
+/* Flushes the outputs, then commits the input offsets that produced them.
+ * Returns false when the flush timed out (nothing is committed then). */
+static bool checkpoint(engine_t *e, bool sync)
+{
+    if (rd_kafka_flush(e->prod, sync ? 30000 : 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return false;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)e->npos);
+    for (size_t i = 0; i < e->npos; i++)
+        if (e->pos[i].next_offset >= 0)
+            rd_kafka_topic_partition_list_add(l, e->pos[i].topic->name, e->pos[i].partition)
+                ->offset = e->pos[i].next_offset;
+    if (l->cnt > 0) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(e->cons, l, sync ? 0 : 1);
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            fprintf(stderr, "streamlab: engine: committing offsets: %s\n", rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return true;
+}
+
+static void tell_graphs(engine_t *e, const rd_kafka_topic_partition_list_t *parts)
+{
+    int64_t now = util_mono_ms();
+    for (size_t g = 0; g < e->ngraphs; g++)
+        for (const char *const *t = df_graph_inputs(e->graphs[g]); *t; t++) {
+            int32_t ids[256];
+            size_t n = 0;
+            for (int i = 0; parts && i < parts->cnt && n < 256; i++)
+                if (!strcmp(parts->elems[i].topic, *t))
+                    ids[n++] = parts->elems[i].partition;
+            df_graph_assign(e->graphs[g], *t, ids, n, now);
+        }
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    engine_t *e = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, parts);
+        tell_graphs(e, parts);
+    } else {
+        /* Commit what we processed before the partitions go to someone else. */
+        checkpoint(e, true);
+        e->npos = 0;
+        rd_kafka_assign(rk, NULL);
+        tell_graphs(e, NULL);
+    }
+}
+
+/* --- the loop ------------------------------------------------------------ */
+
+static void process(engine_t *e, const rd_kafka_message_t *m)
+{
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    topic_stat_t *t = topic_stat(e, topic);
+    position_t *p = position(e, t, m->partition);
+    if (m->offset >= p->next_offset) {
+        p->next_offset = m->offset + 1;
+        atomic_store_explicit(&t->count, atomic_load_explicit(&t->count, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        atomic_store_explicit(&e->input_total,
+                              atomic_load_explicit(&e->input_total, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    }
+    if (!e->first_input_us)
+        e->first_input_us = util_mono_us();
+    int64_t now = util_mono_ms();
+    for (size_t g = 0; g < e->ngraphs; g++)
+        if (df_graph_push(e->graphs[g], t->name, m->partition, m->offset, m->payload, m->len, now))
+            break;
+}
+
+static rd_kafka_t *make_consumer(engine_t *e, char *errstr, size_t errstr_size)
+{
+    const char *defaults[] = {"group.id", e->o.group, "auto.offset.reset", "earliest",
+                              "enable.auto.commit", "false", "enable.partition.eof", "false",
+                              "fetch.wait.max.ms", "50", "queued.min.messages", "200000",
+                              "allow.auto.create.topics", "true", NULL};
+    rd_kafka_conf_t *conf = kafka_conf(e->k, defaults, errstr, errstr_size);
+    if (!conf)
+        return NULL;
+    rd_kafka_conf_set_opaque(conf, e);
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+int engine_run(engine_t *e, char *errstr, size_t errstr_size)
+{
+    static const char *const prod_defaults[] = {
+        "acks", "all", "enable.idempotence", "true", "linger.ms", "5",
+        "batch.num.messages", "10000", "queue.buffering.max.messages", "1000000",
+        "queue.buffering.max.kbytes", "1048576", "partitioner", "murmur2_random", NULL};
+    int rc = -1;
+    if (topics_ensure(e->k, TOPICS_DEFAULT_PARTITIONS, errstr, errstr_size) < 0)
+        return -1;
+    e->prod = kafka_client(e->k, RD_KAFKA_PRODUCER, prod_defaults, e, on_delivery, errstr,
+                           errstr_size);
+    if (!e->prod)
+        return -1;
+    e->cons = make_consumer(e, errstr, errstr_size);
+    if (!e->cons)
+        goto out;
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(4);
+    for (size_t i = 0; i < e->ntopics; i++)
+        if (e->topics[i].input)
+            rd_kafka_topic_partition_list_add(subs, e->topics[i].name, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(e->cons, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (err) {
+        snprintf(errstr, errstr_size, "subscribing: %s", rd_kafka_err2str(err));
+        goto out;
+    }
+    atomic_store(&e->running, true);
+    int64_t start_ms = util_mono_ms(), last_tick = start_ms, last_ckpt = start_ms;
+    bool bounded_end = false;
+    while (!atomic_load_explicit(&e->stop, memory_order_relaxed)) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(e->cons, 20);
+        if (m) {
+            if (!m->err)
+                process(e, m);
+            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                fprintf(stderr, "streamlab: engine: %s\n", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+        }
+        rd_kafka_poll(e->prod, 0);
+        uint64_t target = atomic_load_explicit(&e->target, memory_order_relaxed);
+        if (target && atomic_load_explicit(&e->input_total, memory_order_relaxed) >= target) {
+            bounded_end = true;
+            break;
+        }
+        int64_t now = util_mono_ms();
+        if (now - last_tick >= 100 || !m) {
+            for (size_t g = 0; g < e->ngraphs; g++)
+                df_graph_tick(e->graphs[g], now);
+            last_tick = now;
+        }
+        if (now - last_ckpt >= e->o.checkpoint_ms) {
+            checkpoint(e, false);
+            last_ckpt = now;
+        }
+        if (e->o.duration_s > 0 && now - start_ms >= (int64_t)(e->o.duration_s * 1000))
+            break;
+    }
+    if (bounded_end)
+        for (size_t g = 0; g < e->ngraphs; g++)
+            df_graph_finish(e->graphs[g]);
+    if (!checkpoint(e, true)) {
+        snprintf(errstr, errstr_size, "outputs were not all delivered within 30 s");
+        goto out;
+    }
+    rc = 0;
+    for (size_t i = 0; i < e->ntopics; i++)
+        if (atomic_load(&e->topics[i].failed)) {
+            snprintf(errstr, errstr_size, "%s", e->error);
+            rc = -1;
+        }
+out:
+    atomic_store(&e->running, false);
+    if (e->cons) {
+        rd_kafka_consumer_close(e->cons);
+        rd_kafka_destroy(e->cons);
+        e->cons = NULL;
+    }
+    for (size_t i = 0; i < e->ntopics; i++)
+        if (e->topics[i].rkt) {
+            rd_kafka_topic_destroy(e->topics[i].rkt);
+            e->topics[i].rkt = NULL;
+        }
+    rd_kafka_destroy(e->prod);
+    e->prod = NULL;
+    return rc;
+}
+
+json_t *engine_summary(const engine_t *e)
+{
+    json_t *in = json_object(), *out = json_object();
+    uint64_t failed = 0, late = 0, input = 0;
+    for (size_t i = 0; i < e->ntopics; i++) {
+        const topic_stat_t *t = &e->topics[i];
+        uint64_t n = atomic_load(&t->count);
+        failed += atomic_load(&t->failed);
+        if (t->input) {
+            json_object_set_new(in, t->name, json_integer((json_int_t)n));
+            input += n;
+        } else if (!t->dlq && !t->late) {
+            json_object_set_new(out, t->name, json_integer((json_int_t)n));
+        }
+    }
+    for (size_t g = 0; g < e->ngraphs; g++)
+        late += df_graph_late_count(e->graphs[g]);
+    double elapsed = e->first_input_us && e->last_delivery_us > e->first_input_us
+                         ? (e->last_delivery_us - e->first_input_us) / 1e6
+                         : 0.0;
+    return json_pack("{sosos:Is:Is:fs:fs:I}", "input", in, "output", out, "dlq",
+                     (json_int_t)engine_dlq_count(e), "late", (json_int_t)late, "elapsed_s",
+                     round(elapsed * 1000) / 1000, "rate",
+                     elapsed > 0 ? round(input / elapsed) : 0.0, "delivery_failed",
+                     (json_int_t)failed);
+}

@@ -1,0 +1,60 @@
+/* engine.h — runs pipelines against Kafka: one consumer group member that
+ * feeds the dataflow graphs, one producer that carries their outputs.
+ *
+ * Threading: engine_run() blocks the calling thread, which owns both Kafka
+ * handles and the graphs.  engine_stop(), engine_set_target() and the stats
+ * readers may be called from any thread.  Delivery is at-least-once: every
+ * second (and at the end) the producer is flushed and only then are the
+ * input offsets that led to its outputs committed. */
+#ifndef STREAMLAB_ENGINE_H
+#define STREAMLAB_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kconf.h"
+#include "pipelines/pipelines.h"
+
+typedef struct engine engine_t;
+
+typedef struct engine_opts {
+    const char *pipelines; /* comma-separated names, e.g. "transactions" */
+    const char *group;     /* consumer group id */
+    uint64_t count;        /* stop after this many new input records (0: no limit) */
+    double duration_s;     /* stop after this long (0: no limit) */
+    int64_t checkpoint_ms; /* flush + commit interval */
+} engine_opts_t;
+
+void engine_opts_init(engine_opts_t *o);
+
+/* A new engine (nothing runs yet).  kconf and params are borrowed and must
+ * outlive the engine.  Returns NULL with errstr filled (unknown pipeline, bad
+ * -X property). */
+engine_t *engine_new(const kconf_t *k, const engine_opts_t *o, pipeline_params_t *params,
+                     char *errstr, size_t errstr_size);
+void engine_free(engine_t *e);
+
+/* Runs until a stop condition: count reached (then a final watermark fires
+ * every open window), duration elapsed, or engine_stop().  Flushes and
+ * commits before it returns.  0, or -1 with errstr filled (Kafka errors,
+ * failed deliveries). */
+int engine_run(engine_t *e, char *errstr, size_t errstr_size);
+
+/* Asks engine_run to finish soon (async-signal-safe: one atomic store). */
+void engine_stop(engine_t *e);
+/* Sets (or raises) the count target while running: stop once this many new
+ * input records are processed, ending the input as a bounded one. */
+void engine_set_target(engine_t *e, uint64_t count);
+
+/* Live figures (any thread). */
+uint64_t engine_input_count(const engine_t *e);    /* records at new offsets */
+uint64_t engine_output_count(const engine_t *e);   /* delivered, all topics */
+uint64_t engine_dlq_count(const engine_t *e);
+bool engine_running(const engine_t *e);
+
+/* The summary: {"input":{topic:N},"output":{topic:N},"dlq":N,"late":N,
+ * "elapsed_s":S,"rate":R,...}.  New reference, caller owns it. */
+json_t *engine_summary(const engine_t *e);
+
+#endif

@@ -1,0 +1,27 @@
+/* kafka.h — making librdkafka clients from a kconf (engine/ and producers/ only).
+ *
+ * Every client streamlab makes goes through here so that -X properties, the
+ * partitioner (murmur2, as the Java and Python clients use, so keys land on the
+ * same partitions whoever produces) and error reporting are the same everywhere. */
+#ifndef STREAMLAB_KAFKA_H
+#define STREAMLAB_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "kconf.h"
+
+/* A new rd_kafka_conf_t with the brokers and the user's -X properties applied
+ * after `defaults` (a NULL-terminated list of key, value pairs, may be NULL),
+ * so the user has the last word.  Returns NULL with errstr filled on a bad
+ * property.  The caller owns the result (rd_kafka_new takes it over). */
+rd_kafka_conf_t *kafka_conf(const kconf_t *k, const char *const *defaults, char *errstr,
+                            size_t errstr_size);
+
+/* rd_kafka_new for type with kafka_conf(k, defaults) and an optional opaque.
+ * Returns NULL with errstr filled. */
+rd_kafka_t *kafka_client(const kconf_t *k, rd_kafka_type_t type, const char *const *defaults,
+                         void *opaque, void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *,
+                                                         void *),
+                         char *errstr, size_t errstr_size);
+
+#endif

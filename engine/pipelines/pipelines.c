@@ -1,0 +1,28 @@
+/* pipelines.c — the table of pipelines. */
+#include "pipelines.h"
+
+#include <string.h>
+
+void pipeline_params_init(pipeline_params_t *p)
+{
+    atomic_init(&p->filter_amount, 100.0);
+    atomic_init(&p->high_value_amount, 500.0);
+    p->window_ms = 30000;
+    p->out_of_orderness_ms = 5000;
+    p->idle_timeout_ms = 10000;
+}
+
+const pipeline_def_t pipelines_all[] = {
+    {"transactions", "transactions -> processed_transactions, user_aggregations, "
+                     "high_value_transactions, category_windows, late_transactions",
+     pipeline_transactions},
+    {0},
+};
+
+const pipeline_def_t *pipelines_find(const char *name)
+{
+    for (const pipeline_def_t *p = pipelines_all; p->name; p++)
+        if (!strcmp(p->name, name))
+            return p;
+    return NULL;
+}

@@ -1,0 +1,46 @@
+/* pipelines.h — the named pipelines the engine can run, and their knobs.
+ *
+ * A pipeline is a function that composes dataflow operators into a graph.
+ * Its parameters live in one struct shared with whoever steers the engine
+ * (the console): thresholds are atomics read on the hot path, so a change
+ * takes effect on the next record. */
+#ifndef STREAMLAB_PIPELINES_H
+#define STREAMLAB_PIPELINES_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "../dataflow.h"
+
+typedef struct pipeline_params {
+    _Atomic double filter_amount;     /* transactions: pass when amount > this (100) */
+    _Atomic double high_value_amount; /* transactions: high value when amount > this (500) */
+    int64_t window_ms;                /* tumbling window size (30 s) */
+    int64_t out_of_orderness_ms;      /* watermark bound (5 s) */
+    int64_t idle_timeout_ms;          /* idle partitions stop holding watermarks (10 s) */
+} pipeline_params_t;
+
+void pipeline_params_init(pipeline_params_t *p);
+
+typedef struct pipeline_def {
+    const char *name;
+    const char *summary; /* one line for --help */
+    /* Builds the graph; params must outlive it. */
+    df_graph_t *(*build)(const df_host_t *host, pipeline_params_t *params);
+} pipeline_def_t;
+
+/* NULL-terminated by a zeroed entry. */
+extern const pipeline_def_t pipelines_all[];
+const pipeline_def_t *pipelines_find(const char *name);
+
+/* --- the transaction pipeline's pieces, exported for the unit tests ------ */
+/* Parses and validates a seed transaction. See df_parse_fn. */
+int txn_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
+              size_t errsize, void *ctx);
+/* The category's discount factor (electronics 0.95, books 0.90, clothing 0.92, else 1.0). */
+double txn_discount_factor(const char *category);
+/* amount * factor rounded to cents, as integer cents (half away from zero). */
+int64_t txn_final_cents(double amount, double factor);
+df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *params);
+
+#endif

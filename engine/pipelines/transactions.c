@@ -1,0 +1,232 @@
+/* transactions.c — the original's Flink job on the dataflow runtime.
+ *
+ *   source(transactions) -> filter amount > threshold -> map discount
+ *     -> sink processed_transactions
+ *     -> key_by user_id -> reduce totals -> sink user_aggregations
+ *     -> filter amount > high-value threshold -> sink high_value_transactions
+ *     -> key_by category -> 30 s tumbling window -> sink category_windows
+ *                                               \-> late -> sink late_transactions
+ *
+ * Money is summed in integer cents so totals never drift. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../evtime.h"
+#include "pipelines.h"
+
+static const struct {
+    const char *name;
+    json_type type; /* JSON_REAL means "any number" */
+} fields[] = {
+    {"transaction_id", JSON_STRING}, {"user_id", JSON_STRING},  {"product", JSON_STRING},
+    {"category", JSON_STRING},       {"amount", JSON_REAL},     {"quantity", JSON_INTEGER},
+    {"payment_method", JSON_STRING}, {"timestamp", JSON_STRING}, {"location", JSON_STRING},
+};
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+int txn_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
+              size_t errsize, void *ctx)
+{
+    (void)ctx;
+    json_error_t je;
+    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (!v) {
+        snprintf(err, errsize, "not JSON: %s (at byte %d)", je.text, je.position);
+        return -1;
+    }
+    if (!json_is_object(v)) {
+        snprintf(err, errsize, "expected a JSON object, got %s", type_name(v));
+        goto bad;
+    }
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *f = json_object_get(v, fields[i].name);
+        if (!f) {
+            snprintf(err, errsize, "missing field \"%s\"", fields[i].name);
+            goto bad;
+        }
+        bool ok = fields[i].type == JSON_REAL ? json_is_number(f) : json_typeof(f) == fields[i].type;
+        if (!ok) {
+            snprintf(err, errsize, "field \"%s\" should be %s, got %s", fields[i].name,
+                     fields[i].type == JSON_REAL      ? "a number"
+                     : fields[i].type == JSON_INTEGER ? "an integer"
+                                                      : "a string",
+                     type_name(f));
+            goto bad;
+        }
+    }
+    double amount;
+    df_json_number(json_object_get(v, "amount"), &amount);
+    if (!isfinite(amount) || amount < 0 || amount > 1e12) {
+        snprintf(err, errsize, "field \"amount\" out of range: %g", amount);
+        goto bad;
+    }
+    json_t *ts = json_object_get(v, "timestamp");
+    if (evtime_parse(json_string_value(ts), json_string_length(ts), event_ms) < 0) {
+        snprintf(err, errsize, "field \"timestamp\" is not an ISO-8601 time: \"%s\"",
+                 json_string_value(ts));
+        goto bad;
+    }
+    *value = v;
+    return 0;
+bad:
+    json_decref(v);
+    return -1;
+}
+
+double txn_discount_factor(const char *category)
+{
+    if (!strcmp(category, "electronics"))
+        return 0.95;
+    if (!strcmp(category, "books"))
+        return 0.90;
+    if (!strcmp(category, "clothing"))
+        return 0.92;
+    return 1.0;
+}
+
+int64_t txn_final_cents(double amount, double factor)
+{
+    /* Work in cents first so that 19.99 * 0.9 rounds on its true value
+     * (1799.1 cents), not on a binary neighbour of x.xx5. */
+    double cents = round(amount * 100.0);
+    return (int64_t)llround(cents * factor + (cents * factor >= 0 ? 1e-7 : -1e-7));
+}
+
+static double amount_of(const json_t *v)
+{
+    double a = 0;
+    df_json_number(json_object_get(v, "amount"), &a);
+    return a;
+}
+
+static bool above_filter(const json_t *v, void *ctx)
+{
+    pipeline_params_t *p = ctx;
+    return amount_of(v) > atomic_load_explicit(&p->filter_amount, memory_order_relaxed);
+}
+
+static bool above_high_value(const json_t *v, void *ctx)
+{
+    pipeline_params_t *p = ctx;
+    return amount_of(v) > atomic_load_explicit(&p->high_value_amount, memory_order_relaxed);
+}
+
+static json_t *now_string(void)
+{
+    char ts[EVTIME_BUFSIZE];
+    return json_string(evtime_format_us(evtime_now_us(), ts));
+}
+
+static json_t *apply_discount(json_t *v, void *ctx)
+{
+    (void)ctx;
+    v = df_writable(v);
+    double amount = amount_of(v);
+    double factor = txn_discount_factor(json_string_value(json_object_get(v, "category")));
+    json_object_set_new(v, "original_amount", json_real(amount));
+    json_object_set_new(v, "discount_applied", json_real(round((1.0 - factor) * 100.0) / 100.0));
+    json_object_set_new(v, "final_amount", json_real(txn_final_cents(amount, factor) / 100.0));
+    json_object_set_new(v, "processing_timestamp", now_string());
+    return v;
+}
+
+static json_t *field_key(const json_t *v, void *ctx) { return json_object_get(v, (const char *)ctx); }
+
+static int64_t final_cents_of(const json_t *v)
+{
+    return llround(json_real_value(json_object_get(v, "final_amount")) * 100.0);
+}
+
+/* User totals: the accumulator is the output record itself, updated in place. */
+static json_t *user_create(const df_record_t *r, void *ctx)
+{
+    (void)ctx;
+    return json_pack("{sOsfsI}", "user_id", r->key, "total_spent", 0.0, "transaction_count",
+                     (json_int_t)0);
+}
+
+static void user_add(json_t *acc, const df_record_t *r, void *ctx)
+{
+    (void)ctx;
+    int64_t cents = llround(json_real_value(json_object_get(acc, "total_spent")) * 100.0);
+    cents += final_cents_of(r->value);
+    json_real_set(json_object_get(acc, "total_spent"), cents / 100.0);
+    json_t *n = json_object_get(acc, "transaction_count");
+    json_integer_set(n, json_integer_value(n) + 1);
+}
+
+static json_t *user_result(json_t *acc, json_t *key, int64_t start, int64_t end, void *ctx)
+{
+    (void)key, (void)start, (void)end, (void)ctx;
+    json_object_set_new(acc, "last_updated", now_string());
+    return json_incref(acc);
+}
+
+static const df_agg_t user_totals = {user_create, user_add, user_result};
+
+/* Category windows: accumulate cents and count; the result is a new record. */
+static json_t *cat_create(const df_record_t *r, void *ctx)
+{
+    (void)r, (void)ctx;
+    return json_pack("{sIsI}", "cents", (json_int_t)0, "count", (json_int_t)0);
+}
+
+static void cat_add(json_t *acc, const df_record_t *r, void *ctx)
+{
+    (void)ctx;
+    json_t *c = json_object_get(acc, "cents"), *n = json_object_get(acc, "count");
+    json_integer_set(c, json_integer_value(c) + final_cents_of(r->value));
+    json_integer_set(n, json_integer_value(n) + 1);
+}
+
+static json_t *cat_result(json_t *acc, json_t *key, int64_t start, int64_t end, void *ctx)
+{
+    (void)ctx;
+    char s[EVTIME_BUFSIZE], e[EVTIME_BUFSIZE];
+    return json_pack("{sOsfsIssss}", "category", key, "total_amount",
+                     json_integer_value(json_object_get(acc, "cents")) / 100.0, "transaction_count",
+                     json_integer_value(json_object_get(acc, "count")), "window_start",
+                     evtime_format(start, s), "window_end", evtime_format(end, e));
+}
+
+static const df_agg_t category_totals = {cat_create, cat_add, cat_result};
+
+df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *params)
+{
+    df_graph_t *g = df_graph_new("transactions", host);
+    df_graph_set_time(g, params->out_of_orderness_ms, params->idle_timeout_ms);
+
+    df_stream_t *src = df_source(g, "transactions", "transactions.dlq", txn_parse, NULL);
+    df_stream_t *passed = df_filter(src, "filter:amount", above_filter, params);
+    df_stream_t *processed = df_map(passed, "map:discount", apply_discount, NULL);
+    df_sink_topic(processed, "processed_transactions", "user_id");
+
+    df_stream_t *high = df_filter(processed, "filter:high_value", above_high_value, params);
+    df_sink_topic(high, "high_value_transactions", "user_id");
+
+    df_stream_t *by_cat = df_key_by(processed, "key_by:category", field_key, "category");
+    df_stream_t *win = df_window_tumbling(by_cat, "window:category", params->window_ms,
+                                          &category_totals, NULL);
+    df_sink_topic(win, "category_windows", "category");
+    df_sink_topic(df_window_late(win), "late_transactions", "user_id");
+
+    /* Last branch: the user totals may then change the processed record in place. */
+    df_stream_t *by_user = df_key_by(processed, "key_by:user_id", field_key, "user_id");
+    df_sink_topic(df_reduce(by_user, "reduce:user_totals", &user_totals, NULL),
+                  "user_aggregations", "user_id");
+    return g;
+}

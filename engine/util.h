@@ -1,0 +1,40 @@
+/* util.h — small helpers every module uses: checked allocation, clocks, strings.
+ *
+ * Allocation failure is not recoverable here: xmalloc and friends call the
+ * fatal hook (the console sets one that restores the terminal) and abort.
+ * Thread-safe; no state besides the hook, which is set once at start-up. */
+#ifndef STREAMLAB_UTIL_H
+#define STREAMLAB_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Called before abort() on a fatal error (e.g. out of memory); may be NULL. */
+void util_set_fatal_hook(void (*hook)(void));
+/* Prints "streamlab: <msg>" to stderr, runs the fatal hook and aborts. */
+_Noreturn void util_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* Milliseconds on the monotonic clock (for durations and rates). */
+int64_t util_mono_ms(void);
+/* Microseconds on the monotonic clock. */
+int64_t util_mono_us(void);
+/* Milliseconds since the epoch on the wall clock. */
+int64_t util_wall_ms(void);
+/* Sleeps for ms milliseconds (returns early on a signal). */
+void util_sleep_ms(int64_t ms);
+
+/* Parses a non-negative decimal number (integer or fraction) filling *out;
+ * returns 0, or -1 when s is not entirely such a number. */
+int util_parse_double(const char *s, double *out);
+/* Parses a non-negative integer that fits in int64; 0 or -1. */
+int util_parse_i64(const char *s, int64_t *out);
+/* Splits "host:port" checking the port; fills host (NUL-terminated) and port. 0 or -1. */
+int util_split_hostport(const char *s, char *host, size_t hostsize, int *port);
+
+#endif

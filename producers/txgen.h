@@ -1,0 +1,28 @@
+/* txgen.h — the original's e-commerce transaction generator.
+ *
+ * 8 products in 4 categories, 4 payment methods, amount 10.00–1000.00,
+ * quantity 1–5, user_1..user_1000, city_1..city_50, local ISO timestamp.
+ * Deterministic for a seed; one generator per thread. */
+#ifndef STREAMLAB_TXGEN_H
+#define STREAMLAB_TXGEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct txgen txgen_t;
+
+#define TXGEN_MAX_RECORD 512
+#define TXGEN_MAX_KEY 32
+
+txgen_t *txgen_new(uint64_t seed);
+void txgen_free(txgen_t *g);
+
+/* Writes the next transaction as JSON into buf (TXGEN_MAX_RECORD bytes) and
+ * its key, the user_id, into key (TXGEN_MAX_KEY); event_us is its timestamp
+ * in wall-clock µs (evtime.h).  Returns the JSON's length. */
+size_t txgen_next(txgen_t *g, int64_t event_us, char *buf, char *key, size_t *keylen);
+
+/* A uniform random integer in [0, n) from the generator's stream. */
+uint64_t txgen_rand(txgen_t *g, uint64_t n);
+
+#endif

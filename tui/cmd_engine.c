@@ -1,0 +1,164 @@
+/* cmd_engine.c — `streamlab engine`: pipelines in a consumer group. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../engine/engine.h"
+#include "cli.h"
+
+static const char usage[] =
+    "usage: streamlab engine [-b HOST:PORT] [--pipelines LIST] [--group G] [--count N]\n"
+    "                        [--duration S] [--json] [threshold and window options]\n"
+    "\n"
+    "Runs the pipelines as a member of consumer group G (a new group starts at the\n"
+    "earliest record) and writes their outputs back to Kafka.  Ends with a summary.\n"
+    "\n"
+    "  --pipelines LIST       comma-separated (default transactions)\n"
+    "  --group G              consumer group (default streamlab-engine)\n"
+    "  --count N              stop after N input records, fire every open window and\n"
+    "                         wait until every output is delivered\n"
+    "  --duration S           stop after S seconds\n"
+    "  --json                 end with the summary as one JSON object on the last line\n"
+    "  --filter-amount X      pass transactions with amount > X (default 100)\n"
+    "  --high-value X         high_value_transactions get amount > X (default 500)\n"
+    "  --window S             tumbling window size in seconds (default 30)\n"
+    "  --out-of-orderness S   watermark bound in seconds (default 5)\n"
+    "  --idle-timeout S       an idle partition stops holding the watermark (default 10)\n"
+    "  --checkpoint-interval S  flush outputs and commit offsets this often (default 1)\n"
+    CLI_COMMON_HELP;
+
+static void on_stop(void *arg) { engine_stop(arg); }
+
+static void print_summary(const json_t *s)
+{
+    printf("input:");
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(s, "input"), k, v)
+        printf(" %s=%lld", k, (long long)json_integer_value(v));
+    printf("\noutput:");
+    json_object_foreach(json_object_get(s, "output"), k, v)
+        printf(" %s=%lld", k, (long long)json_integer_value(v));
+    printf("\ndead letters: %lld, late: %lld, delivery failures: %lld\n",
+           (long long)json_integer_value(json_object_get(s, "dlq")),
+           (long long)json_integer_value(json_object_get(s, "late")),
+           (long long)json_integer_value(json_object_get(s, "delivery_failed")));
+    printf("elapsed %.3f s (first input to last output), %.0f records/s\n",
+           json_real_value(json_object_get(s, "elapsed_s")),
+           json_real_value(json_object_get(s, "rate")));
+}
+
+int cmd_engine(int argc, char **argv)
+{
+    enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT };
+    static const struct option longopts[] = {{"pipelines", required_argument, 0, 'P'},
+                                             {"group", required_argument, 0, 'g'},
+                                             {"count", required_argument, 0, 'c'},
+                                             {"duration", required_argument, 0, 'd'},
+                                             {"json", no_argument, 0, O_JSON},
+                                             {"filter-amount", required_argument, 0, O_FILTER},
+                                             {"high-value", required_argument, 0, O_HIGH},
+                                             {"window", required_argument, 0, O_WINDOW},
+                                             {"out-of-orderness", required_argument, 0, O_OOO},
+                                             {"idle-timeout", required_argument, 0, O_IDLE},
+                                             {"checkpoint-interval", required_argument, 0, O_CKPT},
+                                             CLI_COMMON_LONGOPTS,
+                                             {0}};
+    cli_kafka_t ck;
+    cli_kafka_init(&ck);
+    engine_opts_t eo;
+    engine_opts_init(&eo);
+    pipeline_params_t params;
+    pipeline_params_init(&params);
+    bool json = false;
+    int opt, r;
+    double d;
+    long long n;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        if ((r = cli_kafka_opt(&ck, opt, optarg)) < 0)
+            return EXIT_USAGE;
+        if (r)
+            continue;
+        switch (opt) {
+        case 'P': eo.pipelines = optarg; break;
+        case 'g': eo.group = optarg; break;
+        case 'c':
+            if (cli_count("engine", "--count", optarg, &n) < 0)
+                return EXIT_USAGE;
+            eo.count = (uint64_t)n;
+            break;
+        case 'd':
+            if (cli_number("engine", "--duration", optarg, &eo.duration_s) < 0)
+                return EXIT_USAGE;
+            break;
+        case O_JSON: json = true; break;
+        case O_FILTER:
+            if (cli_number("engine", "--filter-amount", optarg, &d) < 0)
+                return EXIT_USAGE;
+            atomic_store(&params.filter_amount, d);
+            break;
+        case O_HIGH:
+            if (cli_number("engine", "--high-value", optarg, &d) < 0)
+                return EXIT_USAGE;
+            atomic_store(&params.high_value_amount, d);
+            break;
+        case O_WINDOW:
+        case O_OOO:
+        case O_IDLE:
+        case O_CKPT:
+            if (cli_number("engine", longopts[opt - O_JSON + 4].name, optarg, &d) < 0)
+                return EXIT_USAGE;
+            if (opt == O_WINDOW) {
+                if (d < 0.001) {
+                    cli_error("engine", "--window must be at least 0.001 s");
+                    return EXIT_USAGE;
+                }
+                params.window_ms = (int64_t)(d * 1000);
+            } else if (opt == O_OOO) {
+                params.out_of_orderness_ms = (int64_t)(d * 1000);
+            } else if (opt == O_IDLE) {
+                params.idle_timeout_ms = (int64_t)(d * 1000);
+            } else {
+                eo.checkpoint_ms = (int64_t)(d * 1000);
+            }
+            break;
+        case 'h': fputs(usage, stdout); return EXIT_OK;
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        cli_error("engine", "unexpected argument \"%s\"", argv[optind]);
+        return EXIT_USAGE;
+    }
+    kconf_t *k = cli_kafka_conf(&ck);
+    if (!k)
+        return EXIT_USAGE;
+    char err[512];
+    engine_t *e = engine_new(k, &eo, &params, err, sizeof err);
+    if (!e) {
+        cli_error("engine", "%s", err);
+        kconf_free(k);
+        return EXIT_USAGE;
+    }
+    if ((r = cli_probe(k))) {
+        engine_free(e);
+        kconf_free(k);
+        return r;
+    }
+    cli_on_signal(on_stop, e);
+    fprintf(stderr, "streamlab engine: pipelines %s, group %s, brokers %s\n", eo.pipelines,
+            eo.group, kconf_brokers(k));
+    int rc = engine_run(e, err, sizeof err);
+    if (rc)
+        cli_error("engine", "%s", err);
+    json_t *s = engine_summary(e);
+    print_summary(s);
+    if (json) {
+        char *line = json_dumps(s, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        printf("%s\n", line);
+        free(line);
+    }
+    json_decref(s);
+    engine_free(e);
+    kconf_free(k);
+    return rc ? EXIT_FAIL : EXIT_OK;
+}
