@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# bench.sh — throughput figures (not tests): medians of 5 runs on this machine.
+#   BENCH_RUNS=5  BENCH_RECORDS=45000  BROKERS="embedded kafka"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export STREAMLAB=${STREAMLAB:-$PWD/$BUILD/streamlab}
+RUNS=${BENCH_RUNS:-5}
+RECORDS=${BENCH_RECORDS:-45000}
+BROKERS=${BENCH_BROKERS:-embedded}
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+
+for kind in $BROKERS; do
+    (
+        source tests/lib/broker.sh
+        broker_start "$kind" >/dev/null
+        echo "== $kind broker at $BROKER"
+        "$STREAMLAB" produce transactions -b "$BROKER" --rate 0 --count "$RECORDS" --seed 7 >/dev/null
+        rates=()
+        for i in $(seq "$RUNS"); do
+            r=$("$STREAMLAB" engine -b "$BROKER" --count "$RECORDS" --group "bench-$i-$$" --json 2>/dev/null |
+                tail -1 | /usr/bin/python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rate"]))')
+            rates+=("$r")
+        done
+        echo "engine end to end, $RECORDS keyed records already in transactions, first input to last output:"
+        echo "  runs: ${rates[*]} records/s; median $(printf '%s\n' "${rates[@]}" | median) records/s"
+        prates=()
+        for i in $(seq "$RUNS"); do
+            r=$("$STREAMLAB" produce transactions -b "$BROKER" --rate 0 --count 100000 |
+                sed -E 's/.*\(([0-9]+)\/s\).*/\1/')
+            prates+=("$r")
+        done
+        echo "producer alone, 100000 records, acks=all, idempotent:"
+        echo "  runs: ${prates[*]} records/s; median $(printf '%s\n' "${prates[@]}" | median) records/s"
+    )
+done
