@@ -4,8 +4,9 @@
 CC       ?= cc
 PKGS     := rdkafka jansson libcrypto
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+SAN      ?=
+CFLAGS   += $(SAN) -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(SAN) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 BUILD    ?= build
 BROKERS  ?= embedded kafka
 
@@ -43,9 +44,10 @@ run: setup all
 test: setup all $(TEST_BIN)
 	@BUILD=$(BUILD) BROKERS="$(BROKERS)" tests/run.sh $(TEST_BIN)
 
+# The same tests under AddressSanitizer + UBSan (a build of its own in build/asan).
 asan:
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	    LDLIBS="-fsanitize=address,undefined" test
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
 bench: setup all
 	@BUILD=$(BUILD) tests/bench.sh
