@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 
 #include "evtime.h"
+#include "jsonw.h"
 #include "util.h"
 
 enum kind { K_SOURCE, K_MAP, K_FILTER, K_KEYBY, K_REDUCE, K_WINDOW, K_LATE, K_SINK, K_CALL };
@@ -79,9 +80,18 @@ struct df_graph {
     size_t ninputs, noutputs;
     int64_t bound_ms, idle_ms;
     _Atomic int64_t watermark_ms;
+    /* The last value a sink serialized, so that a second sink of the same
+     * value (processed and high-value transactions) copies bytes instead of
+     * serializing again.  Holding a reference keeps the value's refcount
+     * above 1, so a map elsewhere copies it (df_writable) rather than change
+     * it under the cache.  Dropped after every push. */
+    json_t *dump_value;
+    char *dump_payload;
+    size_t dump_len;
 };
 
 static void push(struct df_stream *n, df_record_t *r);
+static void dump_cache_clear(df_graph_t *g);
 
 bool df_json_number(const json_t *v, double *out)
 {
@@ -126,6 +136,7 @@ void df_graph_free(df_graph_t *g)
 {
     if (!g)
         return;
+    dump_cache_clear(g);
     for (size_t i = 0; i < g->nnodes; i++)
         node_free(g->nodes[i]);
     free(g->nodes);
@@ -273,13 +284,29 @@ static void emit(struct df_stream *n, df_record_t *r)
     }
 }
 
+static void dump_cache_clear(df_graph_t *g)
+{
+    json_decref(g->dump_value);
+    free(g->dump_payload);
+    g->dump_value = NULL;
+    g->dump_payload = NULL;
+}
+
 static void host_emit(df_graph_t *g, const char *topic, const char *key, size_t keylen,
                       json_t *value)
 {
-    char *payload = json_dumps(value, DF_JSON_FLAGS);
-    if (!payload)
-        util_fatal("cannot serialize a record for %s", topic);
-    g->host.emit(g->host.opaque, topic, key, keylen, payload, strlen(payload));
+    if (value == g->dump_value) {
+        g->host.emit(g->host.opaque, topic, key, keylen, xstrndup(g->dump_payload, g->dump_len),
+                     g->dump_len);
+        return;
+    }
+    size_t len;
+    char *payload = jsonw_dumps(value, &len);
+    dump_cache_clear(g);
+    g->dump_value = json_incref(value);
+    g->dump_payload = xstrndup(payload, len);
+    g->dump_len = len;
+    g->host.emit(g->host.opaque, topic, key, keylen, payload, len);
 }
 
 /* The dead-letter record: the error, where the input came from, and the
@@ -361,6 +388,7 @@ bool df_graph_push(df_graph_t *g, const char *topic, int32_t partition, int64_t 
     if (r.event_ms != DF_NO_TIME && (p->max_event_ms == DF_NO_TIME || r.event_ms > p->max_event_ms))
         p->max_event_ms = r.event_ms;
     emit(s, &r);
+    dump_cache_clear(g);
     return true;
 }
 
@@ -452,6 +480,7 @@ static void window_advance(struct df_stream *n, int64_t wm)
             emit(n, &out);
             json_decref(key);
         }
+        dump_cache_clear(n->g);
         json_decref(w->accs);
     }
     memmove(n->wins, n->wins + fired, (n->nwins - fired) * sizeof *n->wins);

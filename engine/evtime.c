@@ -123,9 +123,17 @@ char *evtime_format(int64_t ms, char *buf) { return evtime_format_us(ms * 1000, 
 
 int64_t evtime_now_us(void)
 {
+    /* The zone offset changes at most twice a year: ask localtime_r once a
+     * second per thread, not once a record. */
+    static _Thread_local time_t cached_s = -1;
+    static _Thread_local long cached_off;
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    return ((int64_t)tv.tv_sec + local_offset_s(tv.tv_sec)) * 1000000 + tv.tv_usec;
+    if (tv.tv_sec != cached_s) {
+        cached_off = local_offset_s(tv.tv_sec);
+        cached_s = tv.tv_sec;
+    }
+    return ((int64_t)tv.tv_sec + cached_off) * 1000000 + tv.tv_usec;
 }
 
 int64_t evtime_now_ms(void) { return evtime_now_us() / 1000; }
