@@ -114,8 +114,27 @@ char *evtime_format_us(int64_t us, char *buf)
     int y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(buf, EVTIME_BUFSIZE, "%04d-%02u-%02uT%02d:%02d:%02d.%06d", y, m, d, (int)(rem / 3600),
-             (int)(rem / 60 % 60), (int)(rem % 60), (int)frac);
+    if (y < 0 || y > 9999) { /* outside what ISO-8601 writes with 4 digits */
+        snprintf(buf, EVTIME_BUFSIZE, "%04d-%02u-%02uT%02d:%02d:%02d.%06d", y, m, d,
+                 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)frac);
+        return buf;
+    }
+    /* Digits by hand: this runs for every processed record. */
+    unsigned v[] = {(unsigned)y, m, d, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
+                    (unsigned)(rem % 60), (unsigned)frac};
+    static const int width[] = {4, 2, 2, 2, 2, 2, 6};
+    static const char sep[] = "--T::.";
+    char *p = buf;
+    for (int i = 0; i < 7; i++) {
+        for (int j = width[i] - 1; j >= 0; j--) {
+            p[j] = (char)('0' + v[i] % 10);
+            v[i] /= 10;
+        }
+        p += width[i];
+        if (i < 6)
+            *p++ = sep[i];
+    }
+    *p = '\0';
     return buf;
 }
 
