@@ -238,6 +238,17 @@ fail:
 
 const char *broker_address(const broker_t *b) { return b->address; }
 
+int broker_create_topic(broker_t *b, const char *topic, int partitions, char *errstr,
+                        size_t errstr_size)
+{
+    rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(b->mcluster, topic, partitions, 1);
+    if (err) {
+        snprintf(errstr, errstr_size, "creating topic %s: %s", topic, rd_kafka_err2str(err));
+        return -1;
+    }
+    return 0;
+}
+
 void broker_stop(broker_t *b)
 {
     if (!b)

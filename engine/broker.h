@@ -20,6 +20,11 @@ typedef struct broker broker_t;
 broker_t *broker_start(const char *listen, int nbrokers, int partitions, char *errstr,
                        size_t errstr_size);
 
+/* Creates topic with partitions (replication 1) — the embedded broker has no
+ * CreateTopics request.  0, or -1 with errstr. */
+int broker_create_topic(broker_t *b, const char *topic, int partitions, char *errstr,
+                        size_t errstr_size);
+
 /* "HOST:PORT" that clients bootstrap from (the relay; the real port when 0 was asked). */
 const char *broker_address(const broker_t *b);
 

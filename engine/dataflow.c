@@ -383,6 +383,7 @@ bool df_graph_push(df_graph_t *g, const char *topic, int32_t partition, int64_t 
     char err[256] = "";
     if (s->fn.parse(buf, len, &r.value, &r.event_ms, err, sizeof err, s->ctx) < 0) {
         send_dlq(s, partition, offset, buf, len, err[0] ? err : "unparseable record");
+        dump_cache_clear(g);
         return true;
     }
     if (r.event_ms != DF_NO_TIME && (p->max_event_ms == DF_NO_TIME || r.event_ms > p->max_event_ms))

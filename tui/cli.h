@@ -57,5 +57,7 @@ int cmd_produce(int argc, char **argv);
 int cmd_engine(int argc, char **argv);
 int cmd_consume(int argc, char **argv);
 int cmd_headless(int argc, char **argv);
+int cmd_topics(int argc, char **argv);
+int cmd_groups(int argc, char **argv);
 
 #endif

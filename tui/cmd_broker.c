@@ -1,6 +1,8 @@
 /* cmd_broker.c — `streamlab broker`: the embedded broker on its own. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../engine/broker.h"
@@ -19,6 +21,7 @@ static const char usage[] =
     "; port 0 picks a free one)\n"
     "  --brokers-count N    brokers in the cluster (default 1)\n"
     "  --partitions N       partitions of each topic (default 3)\n"
+    "  --topic NAME:N       also create topic NAME with N partitions (repeatable)\n"
     "  -h, --help           this help\n";
 
 static volatile sig_atomic_t stop;
@@ -29,10 +32,13 @@ int cmd_broker(int argc, char **argv)
     static const struct option longopts[] = {{"listen", required_argument, 0, 'l'},
                                              {"brokers-count", required_argument, 0, 'n'},
                                              {"partitions", required_argument, 0, 'p'},
+                                             {"topic", required_argument, 0, 't'},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
     const char *listen = BROKER_DEFAULT_LISTEN;
     long long nbrokers = 1, partitions = TOPICS_DEFAULT_PARTITIONS;
+    const char *extra[64];
+    int nextra = 0;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -51,6 +57,17 @@ int cmd_broker(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
+        case 't': {
+            const char *colon = strrchr(optarg, ':');
+            long long n;
+            if (!colon || colon == optarg || cli_count("broker", "--topic", colon + 1, &n) < 0 ||
+                n < 1 || n > 256 || nextra == 64) {
+                cli_error("broker", "--topic expects NAME:PARTITIONS (1..256), got \"%s\"", optarg);
+                return EXIT_USAGE;
+            }
+            extra[nextra++] = optarg;
+            break;
+        }
         case 'h': fputs(usage, stdout); return EXIT_OK;
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
@@ -64,6 +81,16 @@ int cmd_broker(int argc, char **argv)
     if (!b) {
         cli_error("broker", "%s", err);
         return EXIT_FAIL;
+    }
+    for (int i = 0; i < nextra; i++) {
+        const char *colon = strrchr(extra[i], ':');
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(colon - extra[i]), extra[i]);
+        if (broker_create_topic(b, name, atoi(colon + 1), err, sizeof err) < 0) {
+            cli_error("broker", "%s", err);
+            broker_stop(b);
+            return EXIT_FAIL;
+        }
     }
     cli_on_signal(on_stop, NULL);
     printf("%s\n", broker_address(b));

@@ -17,6 +17,8 @@ static const char usage[] =
     "  streamlab produce transactions   generated e-commerce transactions\n"
     "  streamlab engine            run the pipelines in a consumer group\n"
     "  streamlab consume TOPIC     print the records of a topic\n"
+    "  streamlab topics            topics, partitions and offsets; create a topic\n"
+    "  streamlab groups            consumer groups and their lag\n"
     "\n"
     "Every command takes --help.  Commands that talk to Kafka take -b HOST:PORT\n"
     "(default 127.0.0.1:9092) and -X key=value for any librdkafka property.\n"
@@ -46,7 +48,9 @@ int main(int argc, char **argv)
     } cmds[] = {{"broker", cmd_broker},
                 {"produce", cmd_produce},
                 {"engine", cmd_engine},
-                {"consume", cmd_consume}};
+                {"consume", cmd_consume},
+                {"topics", cmd_topics},
+                {"groups", cmd_groups}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (!strcmp(cmd, cmds[i].name))
             return cmds[i].run(argc - 1, argv + 1);

@@ -43,7 +43,11 @@ int txn_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, ch
 {
     (void)ctx;
     json_error_t je;
-    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *v = buf ? json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je) : NULL;
+    if (!buf) {
+        snprintf(err, errsize, "empty record (no value)");
+        return -1;
+    }
     if (!v) {
         snprintf(err, errsize, "not JSON: %s (at byte %d)", je.text, je.position);
         return -1;
@@ -100,9 +104,12 @@ double txn_discount_factor(const char *category)
 
 int64_t txn_final_cents(double amount, double factor)
 {
-    /* Work in cents first so that 19.99 * 0.9 rounds on its true value
-     * (1799.1 cents), not on a binary neighbour of x.xx5. */
-    double cents = round(amount * 100.0);
+    /* For whole cents (the usual case) work in cents first, so that 19.99 * 0.9
+     * rounds on its true value (1799.1 cents), not on a binary neighbour of
+     * x.xx5.  Other amounts are rounded once, on amount * factor. */
+    double c = amount * 100.0, cents = round(c);
+    if (fabs(c - cents) > 1e-6)
+        return (int64_t)llround(c * factor);
     return (int64_t)llround(cents * factor + (cents * factor >= 0 ? 1e-7 : -1e-7));
 }
 
