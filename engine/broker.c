@@ -31,6 +31,7 @@
 
 typedef struct relay_conn {
     int client, upstream;
+    atomic_bool done;
     pthread_t thread;
     struct relay_conn *next;
 } relay_conn_t;
@@ -105,7 +106,32 @@ static void *relay_conn_main(void *arg)
     }
     shutdown(c->client, SHUT_RDWR);
     shutdown(c->upstream, SHUT_RDWR);
+    atomic_store(&c->done, true);
     return NULL;
+}
+
+static void conn_free(relay_conn_t *c)
+{
+    pthread_join(c->thread, NULL);
+    close(c->client);
+    close(c->upstream);
+    free(c);
+}
+
+/* Joins and frees connections whose clients have gone (called on accept). */
+static void reap(broker_t *b)
+{
+    pthread_mutex_lock(&b->lock);
+    for (relay_conn_t **pp = &b->conns; *pp;) {
+        relay_conn_t *c = *pp;
+        if (atomic_load(&c->done)) {
+            *pp = c->next;
+            conn_free(c);
+        } else {
+            pp = &c->next;
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
 }
 
 static void *accept_main(void *arg)
@@ -114,6 +140,7 @@ static void *accept_main(void *arg)
     block_signals();
     while (!atomic_load(&b->stopping)) {
         int fd = accept(b->listen_fd, NULL, NULL);
+        reap(b);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
@@ -265,10 +292,7 @@ void broker_stop(broker_t *b)
         relay_conn_t *next = c->next;
         shutdown(c->client, SHUT_RDWR);
         shutdown(c->upstream, SHUT_RDWR);
-        pthread_join(c->thread, NULL);
-        close(c->client);
-        close(c->upstream);
-        free(c);
+        conn_free(c);
         c = next;
     }
     rd_kafka_mock_cluster_destroy(b->mcluster);

@@ -102,24 +102,28 @@ int cmd_engine(int argc, char **argv)
             atomic_store(&params.high_value_amount, d);
             break;
         case O_WINDOW:
-        case O_OOO:
-        case O_IDLE:
-        case O_CKPT:
-            if (cli_number("engine", longopts[opt - O_JSON + 4].name, optarg, &d) < 0)
+            if (cli_number("engine", "--window", optarg, &d) < 0)
                 return EXIT_USAGE;
-            if (opt == O_WINDOW) {
-                if (d < 0.001) {
-                    cli_error("engine", "--window must be at least 0.001 s");
-                    return EXIT_USAGE;
-                }
-                params.window_ms = (int64_t)(d * 1000);
-            } else if (opt == O_OOO) {
-                params.out_of_orderness_ms = (int64_t)(d * 1000);
-            } else if (opt == O_IDLE) {
-                params.idle_timeout_ms = (int64_t)(d * 1000);
-            } else {
-                eo.checkpoint_ms = (int64_t)(d * 1000);
+            if (d < 0.001) {
+                cli_error("engine", "--window must be at least 0.001 s");
+                return EXIT_USAGE;
             }
+            params.window_ms = (int64_t)(d * 1000);
+            break;
+        case O_OOO:
+            if (cli_number("engine", "--out-of-orderness", optarg, &d) < 0)
+                return EXIT_USAGE;
+            params.out_of_orderness_ms = (int64_t)(d * 1000);
+            break;
+        case O_IDLE:
+            if (cli_number("engine", "--idle-timeout", optarg, &d) < 0)
+                return EXIT_USAGE;
+            params.idle_timeout_ms = (int64_t)(d * 1000);
+            break;
+        case O_CKPT:
+            if (cli_number("engine", "--checkpoint-interval", optarg, &d) < 0)
+                return EXIT_USAGE;
+            eo.checkpoint_ms = d < 0.01 ? 10 : (int64_t)(d * 1000);
             break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         default: fputs(usage, stderr); return EXIT_USAGE;

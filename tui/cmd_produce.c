@@ -1,5 +1,6 @@
 /* cmd_produce.c — `streamlab produce transactions`. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,14 +27,14 @@ typedef struct run {
     txprod_t *p;
     int rc;
     char err[512];
-    volatile int done;
+    atomic_bool done;
 } run_t;
 
 static void *run_main(void *arg)
 {
     run_t *r = arg;
     r->rc = txprod_run(r->p, r->err, sizeof r->err);
-    r->done = 1;
+    atomic_store(&r->done, true);
     return NULL;
 }
 
@@ -102,7 +103,7 @@ int cmd_produce(int argc, char **argv)
     pthread_t th;
     pthread_create(&th, NULL, run_main, &run);
     bool tty = isatty(2);
-    while (!run.done) {
+    while (!atomic_load(&run.done)) {
         util_sleep_ms(200);
         if (tty) {
             txprod_stats_t s;

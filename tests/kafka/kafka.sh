@@ -252,7 +252,7 @@ EOF
         local cid
         cid=$(new_cluster_id)
         say "formatting KRaft storage in $DATA/data (cluster id $cid)"
-        java "${jvm[@]}" kafka.tools.StorageTool format -t "$cid" -c "$props" \
+        java "${jvm[@]}" kafka.tools.StorageTool format --cluster-id="$cid" --config="$props" \
             --ignore-formatted >"$DATA/logs/format.out" 2>&1 \
             || { cat "$DATA/logs/format.out" >&2; die "kafka-storage format failed"; }
     fi
