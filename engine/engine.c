@@ -176,6 +176,29 @@ uint64_t engine_dlq_count(const engine_t *e)
     return n;
 }
 
+uint64_t engine_late_count(const engine_t *e)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < e->ngraphs; i++)
+        n += df_graph_late_count(e->graphs[i]);
+    return n;
+}
+
+int64_t engine_watermark(const engine_t *e)
+{
+    return e->ngraphs ? df_graph_watermark(e->graphs[0]) : DF_NO_TIME;
+}
+
+size_t engine_metrics(const engine_t *e, df_op_metrics_t *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t g = 0; g < e->ngraphs && n < max; g++) {
+        size_t total = df_graph_metrics(e->graphs[g], out + n, max - n);
+        n += total < max - n ? total : max - n;
+    }
+    return n;
+}
+
 /* --- offsets ------------------------------------------------------------- */
 
 static position_t *position(engine_t *e, topic_stat_t *t, int32_t partition)

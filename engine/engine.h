@@ -52,6 +52,10 @@ uint64_t engine_input_count(const engine_t *e);    /* records at new offsets */
 uint64_t engine_output_count(const engine_t *e);   /* delivered, all topics */
 uint64_t engine_dlq_count(const engine_t *e);
 bool engine_running(const engine_t *e);
+uint64_t engine_late_count(const engine_t *e);
+int64_t engine_watermark(const engine_t *e); /* of the first pipeline; DF_NO_TIME if none */
+/* Operator metrics of every pipeline (see df_graph_metrics); returns the count copied. */
+size_t engine_metrics(const engine_t *e, df_op_metrics_t *out, size_t max);
 
 /* The summary: {"input":{topic:N},"output":{topic:N},"dlq":N,"late":N,
  * "elapsed_s":S,"rate":R,...}.  New reference, caller owns it. */

@@ -10,6 +10,7 @@ void pipeline_params_init(pipeline_params_t *p)
     p->window_ms = 30000;
     p->out_of_orderness_ms = 5000;
     p->idle_timeout_ms = 10000;
+    p->view = NULL;
 }
 
 const pipeline_def_t pipelines_all[] = {

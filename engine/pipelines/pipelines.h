@@ -18,6 +18,7 @@ typedef struct pipeline_params {
     int64_t window_ms;                /* tumbling window size (30 s) */
     int64_t out_of_orderness_ms;      /* watermark bound (5 s) */
     int64_t idle_timeout_ms;          /* idle partitions stop holding watermarks (10 s) */
+    struct txn_view *view;            /* the console's view of transactions, or NULL */
 } pipeline_params_t;
 
 void pipeline_params_init(pipeline_params_t *p);

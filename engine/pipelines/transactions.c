@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../evtime.h"
+#include "../views.h"
 #include "pipelines.h"
 
 static const struct {
@@ -212,12 +213,66 @@ static json_t *cat_result(json_t *acc, json_t *key, int64_t start, int64_t end, 
 
 static const df_agg_t category_totals = {cat_create, cat_add, cat_result};
 
+/* --- the console's view (only when params->view is set) ------------------ */
+
+static void copy_str(char *dst, size_t size, const json_t *v, const char *field)
+{
+    snprintf(dst, size, "%s", json_string_value(json_object_get(v, field)));
+}
+
+static void view_input(const df_record_t *r, void *ctx)
+{
+    pipeline_params_t *p = ctx;
+    view_tx_t tx = {.event_ms = r->event_ms, .partition = r->partition};
+    copy_str(tx.id, sizeof tx.id, r->value, "transaction_id");
+    copy_str(tx.user, sizeof tx.user, r->value, "user_id");
+    copy_str(tx.product, sizeof tx.product, r->value, "product");
+    copy_str(tx.category, sizeof tx.category, r->value, "category");
+    double amount = amount_of(r->value);
+    tx.amount_cents = llround(amount * 100.0);
+    tx.passed = above_filter(r->value, p);
+    tx.high = tx.passed && above_high_value(r->value, p);
+    view_on_input(p->view, &tx);
+}
+
+static void view_user(const df_record_t *r, void *ctx)
+{
+    pipeline_params_t *p = ctx;
+    view_on_user(p->view, json_string_value(json_object_get(r->value, "user_id")),
+                 llround(json_real_value(json_object_get(r->value, "total_spent")) * 100.0),
+                 json_integer_value(json_object_get(r->value, "transaction_count")));
+}
+
+static void view_window_input(const df_record_t *r, void *ctx)
+{
+    pipeline_params_t *p = ctx;
+    view_on_window_input(p->view, json_string_value(r->key), r->event_ms, final_cents_of(r->value));
+}
+
+static void view_window_fired(const df_record_t *r, void *ctx)
+{
+    pipeline_params_t *p = ctx;
+    view_window_t w = {
+        .total_cents = llround(json_real_value(json_object_get(r->value, "total_amount")) * 100.0),
+        .count = json_integer_value(json_object_get(r->value, "transaction_count"))};
+    copy_str(w.category, sizeof w.category, r->value, "category");
+    const char *s = json_string_value(json_object_get(r->value, "window_start"));
+    const char *e = json_string_value(json_object_get(r->value, "window_end"));
+    evtime_parse(s, strlen(s), &w.start_ms);
+    evtime_parse(e, strlen(e), &w.end_ms);
+    view_on_window_fired(p->view, &w);
+}
+
 df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *params)
 {
     df_graph_t *g = df_graph_new("transactions", host);
     df_graph_set_time(g, params->out_of_orderness_ms, params->idle_timeout_ms);
 
     df_stream_t *src = df_source(g, "transactions", "transactions.dlq", txn_parse, NULL);
+    /* View sinks come first on each branch point: they only read, and the
+     * last branch may then change the record in place. */
+    if (params->view)
+        df_sink_call(src, "view:feed", view_input, params);
     df_stream_t *passed = df_filter(src, "filter:amount", above_filter, params);
     df_stream_t *processed = df_map(passed, "map:discount", apply_discount, NULL);
     df_sink_topic(processed, "processed_transactions", "user_id");
@@ -226,14 +281,20 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     df_sink_topic(high, "high_value_transactions", "user_id");
 
     df_stream_t *by_cat = df_key_by(processed, "key_by:category", field_key, "category");
+    if (params->view)
+        df_sink_call(by_cat, "view:open_windows", view_window_input, params);
     df_stream_t *win = df_window_tumbling(by_cat, "window:category", params->window_ms,
                                           &category_totals, NULL);
+    if (params->view)
+        df_sink_call(win, "view:fired_windows", view_window_fired, params);
     df_sink_topic(win, "category_windows", "category");
     df_sink_topic(df_window_late(win), "late_transactions", "user_id");
 
     /* Last branch: the user totals may then change the processed record in place. */
     df_stream_t *by_user = df_key_by(processed, "key_by:user_id", field_key, "user_id");
-    df_sink_topic(df_reduce(by_user, "reduce:user_totals", &user_totals, NULL),
-                  "user_aggregations", "user_id");
+    df_stream_t *totals = df_reduce(by_user, "reduce:user_totals", &user_totals, NULL);
+    if (params->view)
+        df_sink_call(totals, "view:users", view_user, params);
+    df_sink_topic(totals, "user_aggregations", "user_id");
     return g;
 }

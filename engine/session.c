@@ -1,0 +1,343 @@
+/* session.c — see session.h. */
+#include "session.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../producers/txproducer.h"
+#include "admin.h"
+#include "broker.h"
+#include "engine.h"
+#include "kconf.h"
+#include "util.h"
+
+struct session {
+    session_opts_t o;
+    broker_t *broker;
+    kconf_t *k;
+    pipeline_params_t params;
+    txn_view_t *view;
+    engine_t *engine;
+    pthread_t engine_thread, super_thread, prod_thread;
+    atomic_bool stopping, want_producer, producer_running, reachable;
+    _Atomic double rate;
+    txprod_t *prod; /* owned by the supervisor; its stats are atomics */
+    uint64_t prod_sent_base, prod_delivered_base;
+    pthread_mutex_t lock; /* guards what follows */
+    char engine_state[600];
+    json_t *topics, *lag;
+    double produce_rate[SESSION_HISTORY], consume_rate[SESSION_HISTORY];
+    int nhistory;
+    double ops_rate[SESSION_MAX_OPS];
+    uint64_t prev_ops_in[SESSION_MAX_OPS];
+    int64_t dropped;
+};
+
+static void block_signals(void)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+static void set_state(session_t *s, const char *fmt, const char *arg)
+{
+    pthread_mutex_lock(&s->lock);
+    snprintf(s->engine_state, sizeof s->engine_state, fmt, arg);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static void *engine_main(void *arg)
+{
+    session_t *s = arg;
+    block_signals();
+    char err[512];
+    while (!atomic_load(&s->stopping)) {
+        if (!atomic_load(&s->reachable)) {
+            set_state(s, "%s", "broker unreachable");
+            util_sleep_ms(200);
+            continue;
+        }
+        set_state(s, "%s", "running");
+        if (engine_run(s->engine, err, sizeof err) < 0 && !atomic_load(&s->stopping)) {
+            set_state(s, "error: %s (retrying)", err);
+            for (int i = 0; i < 20 && !atomic_load(&s->stopping); i++)
+                util_sleep_ms(100);
+        }
+    }
+    return NULL;
+}
+
+static void *producer_main(void *arg)
+{
+    session_t *s = arg;
+    block_signals();
+    char err[256];
+    txprod_run(s->prod, err, sizeof err);
+    atomic_store(&s->producer_running, false);
+    return NULL;
+}
+
+/* Starts or stops the producer to match what the console asked for. */
+static void reconcile_producer(session_t *s)
+{
+    bool want = atomic_load(&s->want_producer) && atomic_load(&s->reachable);
+    /* s->prod changes under the lock: session_status() reads its counters. */
+    if (want && !s->prod) {
+        char err[256];
+        txprod_t *p = txprod_new(s->k, "transactions", atomic_load(&s->rate), 0, 0, err, sizeof err);
+        if (!p)
+            return;
+        pthread_mutex_lock(&s->lock);
+        s->prod = p;
+        pthread_mutex_unlock(&s->lock);
+        atomic_store(&s->producer_running, true);
+        if (pthread_create(&s->prod_thread, NULL, producer_main, s)) {
+            atomic_store(&s->producer_running, false);
+            pthread_mutex_lock(&s->lock);
+            s->prod = NULL;
+            pthread_mutex_unlock(&s->lock);
+            txprod_free(p);
+        }
+    } else if (!want && s->prod) {
+        txprod_stop(s->prod);
+        pthread_join(s->prod_thread, NULL);
+        txprod_stats_t st;
+        txprod_stats(s->prod, &st);
+        pthread_mutex_lock(&s->lock);
+        txprod_t *p = s->prod;
+        s->prod = NULL;
+        s->prod_sent_base += st.sent;
+        s->prod_delivered_base += st.delivered;
+        pthread_mutex_unlock(&s->lock);
+        txprod_free(p);
+    }
+    if (s->prod)
+        txprod_set_rate(s->prod, atomic_load(&s->rate));
+}
+
+static int64_t transactions_end(const json_t *topics)
+{
+    size_t i, j;
+    json_t *t, *p;
+    int64_t sum = -1;
+    json_array_foreach(topics, i, t)
+    {
+        if (strcmp(json_string_value(json_object_get(t, "topic")), "transactions"))
+            continue;
+        sum = 0;
+        json_array_foreach(json_object_get(t, "partitions"), j, p)
+            sum += json_integer_value(json_object_get(p, "end"));
+    }
+    return sum;
+}
+
+/* Records removed by retention before the group read them: log start past
+ * the committed offset. */
+static int64_t dropped_unread(const json_t *topics, const json_t *lag)
+{
+    int64_t dropped = 0;
+    size_t i, j, k;
+    json_t *c, *t, *p;
+    json_array_foreach(json_object_get(lag, "partitions"), i, c)
+    {
+        json_array_foreach(topics, j, t)
+        {
+            if (strcmp(json_string_value(json_object_get(t, "topic")),
+                       json_string_value(json_object_get(c, "topic"))))
+                continue;
+            json_array_foreach(json_object_get(t, "partitions"), k, p)
+            {
+                if (json_integer_value(json_object_get(p, "partition")) !=
+                    json_integer_value(json_object_get(c, "partition")))
+                    continue;
+                int64_t start = json_integer_value(json_object_get(p, "log_start"));
+                int64_t committed = json_integer_value(json_object_get(c, "committed"));
+                if (start > committed)
+                    dropped += start - committed;
+            }
+        }
+    }
+    return dropped;
+}
+
+static void push_history(double *h, int n, double v)
+{
+    if (n == SESSION_HISTORY)
+        memmove(h, h + 1, (SESSION_HISTORY - 1) * sizeof *h);
+    h[n == SESSION_HISTORY ? n - 1 : n] = v;
+}
+
+static void *supervisor_main(void *arg)
+{
+    session_t *s = arg;
+    block_signals();
+    int64_t next_poll = 0, prev_end = -1;
+    uint64_t prev_input = 0;
+    char err[512];
+    while (!atomic_load(&s->stopping)) {
+        reconcile_producer(s);
+        int64_t now = util_mono_ms();
+        if (now >= next_poll) {
+            next_poll = now + 1000;
+            json_t *topics = admin_topics(s->k, NULL, err, sizeof err);
+            atomic_store(&s->reachable, topics != NULL);
+            json_t *lag = topics ? admin_group_lag(s->k, "streamlab-console", err, sizeof err) : NULL;
+            int64_t end = topics ? transactions_end(topics) : -1;
+            uint64_t input = engine_input_count(s->engine);
+            df_op_metrics_t ops[SESSION_MAX_OPS];
+            size_t nops = engine_metrics(s->engine, ops, SESSION_MAX_OPS);
+            pthread_mutex_lock(&s->lock);
+            json_decref(s->topics);
+            json_decref(s->lag);
+            s->topics = topics;
+            s->lag = lag;
+            if (topics && lag)
+                s->dropped = dropped_unread(topics, lag);
+            double pr = prev_end >= 0 && end >= prev_end ? (double)(end - prev_end) : 0;
+            push_history(s->produce_rate, s->nhistory, pr);
+            push_history(s->consume_rate, s->nhistory, (double)(input - prev_input));
+            if (s->nhistory < SESSION_HISTORY)
+                s->nhistory++;
+            for (size_t i = 0; i < nops; i++) {
+                s->ops_rate[i] = (double)(ops[i].in - s->prev_ops_in[i]);
+                s->prev_ops_in[i] = ops[i].in;
+            }
+            pthread_mutex_unlock(&s->lock);
+            if (end >= 0)
+                prev_end = end;
+            prev_input = input;
+        }
+        util_sleep_ms(100);
+    }
+    return NULL;
+}
+
+session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_size)
+{
+    session_t *s = xcalloc(1, sizeof *s);
+    s->o = *o;
+    pthread_mutex_init(&s->lock, NULL);
+    snprintf(s->engine_state, sizeof s->engine_state, "starting");
+    atomic_init(&s->rate, o->rate > 0 ? o->rate : 100);
+    atomic_init(&s->want_producer, o->autostart);
+    const char *brokers = o->brokers;
+    if (!brokers) {
+        s->broker = broker_start(o->listen ? o->listen : BROKER_DEFAULT_LISTEN, 1, 3, errstr,
+                                 errstr_size);
+        if (!s->broker)
+            goto fail;
+        brokers = broker_address(s->broker);
+    }
+    s->k = kconf_new(brokers, 5000);
+    for (int i = 0; i < o->nprops; i++)
+        if (kconf_add(s->k, o->props[i], errstr, errstr_size) < 0)
+            goto fail;
+    pipeline_params_init(&s->params);
+    s->view = view_new(s->params.window_ms);
+    s->params.view = s->view;
+    engine_opts_t eo;
+    engine_opts_init(&eo);
+    eo.group = "streamlab-console";
+    s->engine = engine_new(s->k, &eo, &s->params, errstr, errstr_size);
+    if (!s->engine)
+        goto fail;
+    atomic_store(&s->reachable, s->broker != NULL); /* a remote one: the supervisor finds out */
+    if (pthread_create(&s->super_thread, NULL, supervisor_main, s))
+        goto fail;
+    pthread_create(&s->engine_thread, NULL, engine_main, s);
+    return s;
+fail:
+    engine_free(s->engine);
+    view_free(s->view);
+    kconf_free(s->k);
+    broker_stop(s->broker);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+    return NULL;
+}
+
+void session_stop(session_t *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->want_producer, false);
+    atomic_store(&s->stopping, true);
+    pthread_join(s->super_thread, NULL); /* stops the producer on its way out */
+    if (s->prod) {
+        txprod_stop(s->prod);
+        pthread_join(s->prod_thread, NULL);
+        txprod_free(s->prod);
+    }
+    engine_stop(s->engine);
+    pthread_join(s->engine_thread, NULL);
+    engine_free(s->engine);
+    view_free(s->view);
+    json_decref(s->topics);
+    json_decref(s->lag);
+    kconf_free(s->k);
+    broker_stop(s->broker);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+txn_view_t *session_view(session_t *s) { return s->view; }
+
+void session_status(session_t *s, session_status_t *st)
+{
+    memset(st, 0, sizeof *st);
+    st->embedded = s->broker != NULL;
+    st->reachable = atomic_load(&s->reachable);
+    snprintf(st->brokers, sizeof st->brokers, "%s", kconf_brokers(s->k));
+    st->producer_on = atomic_load(&s->want_producer);
+    st->producer_rate = atomic_load(&s->rate);
+    st->filter_amount = atomic_load(&s->params.filter_amount);
+    st->high_value_amount = atomic_load(&s->params.high_value_amount);
+    st->input = engine_input_count(s->engine);
+    st->outputs = engine_output_count(s->engine);
+    st->dlq = engine_dlq_count(s->engine);
+    st->late = engine_late_count(s->engine);
+    st->watermark_ms = engine_watermark(s->engine);
+    st->nops = (int)engine_metrics(s->engine, st->ops, SESSION_MAX_OPS);
+    pthread_mutex_lock(&s->lock);
+    st->produced = s->prod_sent_base;
+    st->delivered = s->prod_delivered_base;
+    if (s->prod) {
+        txprod_stats_t ps;
+        txprod_stats(s->prod, &ps);
+        st->produced += ps.sent;
+        st->delivered += ps.delivered;
+    }
+    snprintf(st->engine_state, sizeof st->engine_state, "%s", s->engine_state);
+    memcpy(st->produce_rate, s->produce_rate, sizeof st->produce_rate);
+    memcpy(st->consume_rate, s->consume_rate, sizeof st->consume_rate);
+    st->nhistory = s->nhistory;
+    memcpy(st->ops_rate_in, s->ops_rate, sizeof st->ops_rate_in);
+    st->topics = json_incref(s->topics);
+    st->lag = json_incref(s->lag);
+    st->dropped_unread = s->dropped;
+    pthread_mutex_unlock(&s->lock);
+}
+
+void session_status_release(session_status_t *st)
+{
+    json_decref(st->topics);
+    json_decref(st->lag);
+    st->topics = st->lag = NULL;
+}
+
+void session_producer_toggle(session_t *s)
+{
+    atomic_store(&s->want_producer, !atomic_load(&s->want_producer));
+}
+
+void session_producer_rate(session_t *s, double rate) { atomic_store(&s->rate, rate); }
+void session_set_filter(session_t *s, double amount) { atomic_store(&s->params.filter_amount, amount); }
+void session_set_high_value(session_t *s, double amount)
+{
+    atomic_store(&s->params.high_value_amount, amount);
+}

@@ -1,0 +1,73 @@
+/* session.h — everything the console runs behind its screen: the embedded
+ * broker (or a connection to a real cluster), the engine, the transaction
+ * producer and a monitor of topics and consumer lag.
+ *
+ * Threads: the engine thread runs engine_run (and retries while the broker is
+ * unreachable); the producer thread runs while the producer is on; the
+ * supervisor thread starts and stops the producer on request and polls the
+ * cluster once a second.  The TUI thread only calls session_status() (a copy
+ * under a short mutex) and the setters, which store atomics or requests; it
+ * never waits on Kafka. */
+#ifndef STREAMLAB_SESSION_H
+#define STREAMLAB_SESSION_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataflow.h"
+#include "views.h"
+
+typedef struct session session_t;
+
+typedef struct session_opts {
+    const char *brokers; /* NULL: start the embedded broker */
+    const char *listen;  /* embedded broker address (default 127.0.0.1:9092) */
+    char **props;        /* -X key=value, nprops of them */
+    int nprops;
+    double rate;    /* producer records/s when started */
+    bool autostart; /* start the producer at once */
+} session_opts_t;
+
+#define SESSION_HISTORY 60 /* seconds of rate history */
+#define SESSION_MAX_OPS 24
+
+typedef struct session_status {
+    bool embedded, reachable;
+    char brokers[256];
+    char engine_state[600]; /* "starting", "running", "broker unreachable", an error */
+    bool producer_on;
+    double producer_rate;
+    uint64_t produced, delivered;
+    double filter_amount, high_value_amount;
+    uint64_t input, outputs, dlq, late;
+    int64_t watermark_ms;
+    /* rates per second, oldest first: produced to `transactions`, consumed by the engine */
+    double produce_rate[SESSION_HISTORY], consume_rate[SESSION_HISTORY];
+    int nhistory;
+    json_t *topics; /* admin_topics() result or NULL; a reference the caller must drop */
+    json_t *lag;    /* admin_group_lag() of the engine's group or NULL; same */
+    int64_t dropped_unread; /* records retention removed before the engine read them */
+    df_op_metrics_t ops[SESSION_MAX_OPS];
+    int nops;
+    double ops_rate_in[SESSION_MAX_OPS]; /* per-operator records/s over the last second */
+} session_status_t;
+
+/* Starts the broker (if embedded), the engine and the supervisor.  NULL with
+ * errstr filled (e.g. the listen port is taken). */
+session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_size);
+/* Stops producer, engine, supervisor and broker, in that order. */
+void session_stop(session_t *s);
+
+void session_status(session_t *s, session_status_t *out);
+/* Drops the references session_status() gave. */
+void session_status_release(session_status_t *st);
+/* The console's view of the transaction pipeline (owned by the session). */
+txn_view_t *session_view(session_t *s);
+
+void session_producer_toggle(session_t *s);
+void session_producer_rate(session_t *s, double rate);
+void session_set_filter(session_t *s, double amount);
+void session_set_high_value(session_t *s, double amount);
+
+#endif
