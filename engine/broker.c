@@ -205,6 +205,51 @@ static int relay_listen(broker_t *b, const char *addr, char *errstr, size_t errs
     return 0;
 }
 
+/* Topic creation is a round trip to the mock's own thread, which in
+ * librdkafka 2.0.2 sometimes notices the request only when its 1 s poll times
+ * out.  One at a time, 18 topics could take seconds; in parallel they share
+ * the wait. */
+typedef struct create_job {
+    rd_kafka_mock_cluster_t *mcluster;
+    const char *topic;
+    int partitions;
+    rd_kafka_resp_err_t err;
+    pthread_t thread;
+} create_job_t;
+
+static void *create_main(void *arg)
+{
+    create_job_t *j = arg;
+    j->err = rd_kafka_mock_topic_create(j->mcluster, j->topic, j->partitions, 1);
+    return NULL;
+}
+
+static int create_topics(rd_kafka_mock_cluster_t *mc, const char *const *topics, int partitions,
+                         char *errstr, size_t errstr_size)
+{
+    size_t n = 0;
+    while (topics[n])
+        n++;
+    create_job_t *jobs = xcalloc(n, sizeof *jobs);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i] = (create_job_t){.mcluster = mc, .topic = topics[i], .partitions = partitions};
+        if (pthread_create(&jobs[i].thread, NULL, create_main, &jobs[i]))
+            create_main(&jobs[i]), jobs[i].thread = 0;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].thread)
+            pthread_join(jobs[i].thread, NULL);
+        if (jobs[i].err && rc == 0) {
+            snprintf(errstr, errstr_size, "creating topic %s: %s", jobs[i].topic,
+                     rd_kafka_err2str(jobs[i].err));
+            rc = -1;
+        }
+    }
+    free(jobs);
+    return rc;
+}
+
 broker_t *broker_start(const char *listen, int nbrokers, int partitions, char *errstr,
                        size_t errstr_size)
 {
@@ -226,15 +271,8 @@ broker_t *broker_start(const char *listen, int nbrokers, int partitions, char *e
         snprintf(errstr, errstr_size, "cannot start the embedded broker");
         goto fail;
     }
-    for (size_t i = 0; topics_seed[i]; i++) {
-        rd_kafka_resp_err_t err =
-            rd_kafka_mock_topic_create(b->mcluster, topics_seed[i], partitions, 1);
-        if (err) {
-            snprintf(errstr, errstr_size, "creating topic %s: %s", topics_seed[i],
-                     rd_kafka_err2str(err));
-            goto fail;
-        }
-    }
+    if (create_topics(b->mcluster, topics_seed, partitions, errstr, errstr_size) < 0)
+        goto fail;
     /* Bootstraps look like "127.0.0.1:34567,127.0.0.1:40123": relay to the first. */
     const char *bs = rd_kafka_mock_cluster_bootstraps(b->mcluster);
     char host[256];

@@ -2,7 +2,9 @@
  * to exit; each command returns its exit status. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "app.h"
 #include "cli.h"
 
 #define STREAMLAB_VERSION "0.1.0"
@@ -20,15 +22,74 @@ static const char usage[] =
     "  streamlab topics            topics, partitions and offsets; create a topic\n"
     "  streamlab groups            consumer groups and their lag\n"
     "\n"
+    "With no command (or only the options below) it opens the console: panes for live\n"
+    "transactions, users, windows and Kafka, keys to start the producer and change\n"
+    "thresholds (? lists them).\n"
+    "  -b, --brokers HOST:PORT   use this cluster instead of the embedded broker\n"
+    "  -X KEY=VALUE              any librdkafka property\n"
+    "  --listen HOST:PORT        the embedded broker's address (default 127.0.0.1:9092)\n"
+    "  --autostart               start the transaction producer at once\n"
+    "  --rate N                  its rate (default 100/s)\n"
+    "\n"
     "Every command takes --help.  Commands that talk to Kafka take -b HOST:PORT\n"
-    "(default 127.0.0.1:9092) and -X key=value for any librdkafka property.\n"
-    "The console (streamlab with no command) is not built yet.\n";
+    "(default 127.0.0.1:9092) and -X key=value for any librdkafka property.\n";
+
+static int console(int argc, char **argv)
+{
+    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE };
+    static const struct option longopts[] = {{"brokers", required_argument, 0, 'b'},
+                                             {"listen", required_argument, 0, O_LISTEN},
+                                             {"autostart", no_argument, 0, O_AUTOSTART},
+                                             {"rate", required_argument, 0, O_RATE},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0}};
+    session_opts_t o = {.rate = 100};
+    char *props[64];
+    int opt;
+    while ((opt = getopt_long(argc, argv, "b:X:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'b': o.brokers = optarg; break;
+        case 'X':
+            if (o.nprops < 64)
+                props[o.nprops++] = optarg;
+            break;
+        case O_LISTEN: o.listen = optarg; break;
+        case O_AUTOSTART: o.autostart = true; break;
+        case O_RATE:
+            if (cli_number("console", "--rate", optarg, &o.rate) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'h': fputs(usage, stdout); return EXIT_OK;
+        default: fputs(usage, stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "streamlab: unknown command \"%s\"\n\n%s", argv[optind], usage);
+        return EXIT_USAGE;
+    }
+    o.props = props;
+    if (!isatty(0) || !isatty(1)) {
+        fprintf(stderr, "streamlab: the console needs a terminal; try --headless or --help\n");
+        return EXIT_USAGE;
+    }
+    return app_run(&o);
+}
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage, stdout);
-        return EXIT_OK;
+    if (argc < 2 || argv[1][0] == '-') {
+        if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+            fputs(usage, stdout);
+            return EXIT_OK;
+        }
+        if (argc >= 2 && !strcmp(argv[1], "--version")) {
+            printf("streamlab %s\n", STREAMLAB_VERSION);
+            return EXIT_OK;
+        }
+        int headless = 0;
+        for (int i = 1; i < argc; i++)
+            headless |= !strcmp(argv[i], "--headless");
+        return headless ? cmd_headless(argc, argv) : console(argc, argv);
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {

@@ -1,0 +1,372 @@
+/* app.c — the console's loop: read a key (100 ms timeout), copy the frame's
+ * data (session status + view snapshot), draw what changed into each pane's
+ * window with wnoutrefresh, and put it on the terminal with one doupdate().
+ * The terminal is restored on q, on SIGINT/SIGTERM, and before a crash
+ * report (util's fatal hook, SIGSEGV/SIGABRT). */
+#include "app.h"
+
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../engine/evtime.h"
+#include "../engine/util.h"
+#include "format.h"
+#include "keymap.h"
+
+static volatile sig_atomic_t g_quit;
+static bool g_curses;
+
+static void restore_terminal(void)
+{
+    if (g_curses) {
+        g_curses = false;
+        endwin();
+    }
+}
+
+static void on_quit_signal(int sig) { (void)sig, g_quit = 1; }
+
+static void on_crash(int sig)
+{
+    restore_terminal();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+int app_attr(const app_t *a, int pair)
+{
+    if (a->colors)
+        return COLOR_PAIR(pair) | (pair == C_TITLE || pair == C_FOCUS ? A_BOLD : 0);
+    switch (pair) {
+    case C_TITLE: return A_REVERSE;
+    case C_FOCUS: return A_BOLD;
+    case C_HIGH: return A_BOLD;
+    case C_DIM: return A_DIM;
+    case C_WARN: return A_BOLD | A_UNDERLINE;
+    case C_HINT: return A_DIM;
+    default: return 0;
+    }
+}
+
+static void init_colors(app_t *a)
+{
+    a->colors = has_colors() && getenv("NO_COLOR") == NULL;
+    if (!a->colors)
+        return;
+    start_color();
+    use_default_colors();
+    init_pair(C_TITLE, COLOR_BLACK, COLOR_CYAN);
+    init_pair(C_FOCUS, COLOR_YELLOW, -1);
+    init_pair(C_HIGH, COLOR_MAGENTA, -1);
+    init_pair(C_PASSED, COLOR_GREEN, -1);
+    init_pair(C_DIM, COLOR_BLUE, -1);
+    init_pair(C_WARN, COLOR_RED, -1);
+    init_pair(C_BAR, COLOR_CYAN, -1);
+    init_pair(C_HINT, COLOR_GREEN, -1);
+}
+
+static void relayout(app_t *a)
+{
+    rect_t r[LAYOUT_PANES];
+    int ok = layout_compute(COLS, LINES, a->zoom, r) == 0;
+    for (int i = 0; i < LAYOUT_PANES; i++) {
+        pane_t *p = &a->panes[i];
+        if (p->win) {
+            delwin(p->win);
+            p->win = NULL;
+        }
+        p->r = r[i];
+        if (ok && r[i].h > 2 && r[i].w > 2)
+            p->win = newwin(r[i].h, r[i].w, r[i].y, r[i].x);
+    }
+    clear();
+    wnoutrefresh(stdscr);
+}
+
+static void draw_title(app_t *a)
+{
+    const session_status_t *st = &a->st;
+    char clock[16], rate[16];
+    double rs = st->nhistory ? st->consume_rate[st->nhistory - 1] : 0;
+    attron(app_attr(a, C_TITLE));
+    mvhline(0, 0, ' ', COLS);
+    mvprintw(0, 0, " streamlab | %s %s%s | engine: %s | %s rec/s | %s",
+             st->embedded ? "embedded broker" : "Kafka", st->brokers,
+             st->reachable ? "" : " (broker unreachable)", st->engine_state,
+             fmt_count(rs, rate, sizeof rate), fmt_clock(evtime_now_ms(), clock, sizeof clock));
+    attroff(app_attr(a, C_TITLE));
+    wnoutrefresh(stdscr);
+}
+
+static void draw_status(app_t *a)
+{
+    const session_status_t *st = &a->st;
+    char rate[16], prod[16];
+    move(LINES - 1, 0);
+    clrtoeol();
+    if (a->message[0]) {
+        attron(app_attr(a, C_WARN));
+        mvprintw(LINES - 1, 0, " %s", a->message);
+        attroff(app_attr(a, C_WARN));
+    } else {
+        mvprintw(LINES - 1, 0, " producer %s %s/s (%s sent) | filter > %.2f | high > %.2f | %s | ? help  q quit",
+                 st->producer_on ? "ON" : "off", fmt_count(st->producer_rate, rate, sizeof rate),
+                 fmt_count((double)st->produced, prod, sizeof prod), st->filter_amount,
+                 st->high_value_amount, pane_classes[a->focus].keys);
+    }
+    wnoutrefresh(stdscr);
+}
+
+static void draw_pane(app_t *a, pane_t *p)
+{
+    if (!p->win)
+        return;
+    werase(p->win);
+    bool focused = p->index == a->focus;
+    if (focused)
+        wattron(p->win, app_attr(a, C_FOCUS));
+    box(p->win, 0, 0);
+    mvwprintw(p->win, 0, 2, " %s ", p->cls->title);
+    if (focused)
+        wattroff(p->win, app_attr(a, C_FOCUS));
+    p->cls->draw(p, a);
+    wnoutrefresh(p->win);
+}
+
+static void draw_help(app_t *a)
+{
+    int n = 0;
+    for (const keybinding_t *b = keymap; b->key; b++)
+        n += b->help != NULL;
+    int h = n + 4, w = 66;
+    WINDOW *win = newwin(h, w, (LINES - h) / 2, (COLS - w) / 2);
+    if (!win)
+        return;
+    wattron(win, app_attr(a, C_FOCUS));
+    box(win, 0, 0);
+    mvwprintw(win, 0, 2, " keys ");
+    wattroff(win, app_attr(a, C_FOCUS));
+    int y = 2;
+    for (const keybinding_t *b = keymap; b->key; b++)
+        if (b->help)
+            mvwprintw(win, y++, 3, "%-10s %s", b->keys, b->help);
+    mvwprintw(win, h - 1, 3, " any key closes ");
+    wnoutrefresh(win);
+    delwin(win);
+}
+
+static void draw_too_small(void)
+{
+    erase();
+    mvprintw(LINES / 2, 0, "streamlab needs at least %dx%d (this terminal is %dx%d)",
+             LAYOUT_MIN_COLS, LAYOUT_MIN_ROWS, COLS, LINES);
+    wnoutrefresh(stdscr);
+}
+
+/* A line of input on the status line; returns false on Esc.  Keeps the
+ * engine running: getch has a timeout, and frames go on being drawn. */
+static bool prompt(const char *label, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    curs_set(1);
+    for (;;) {
+        move(LINES - 1, 0);
+        clrtoeol();
+        mvprintw(LINES - 1, 0, " %s%s", label, out);
+        wnoutrefresh(stdscr);
+        doupdate();
+        int c = getch();
+        if (c == ERR)
+            continue;
+        if (c == 27) {
+            curs_set(0);
+            return false;
+        }
+        if (c == '\n' || c == KEY_ENTER) {
+            curs_set(0);
+            return true;
+        }
+        if ((c == KEY_BACKSPACE || c == 127 || c == 8) && len > 0)
+            out[--len] = '\0';
+        else if (c >= 32 && c < 127 && len + 1 < size) {
+            out[len++] = (char)c;
+            out[len] = '\0';
+        }
+    }
+}
+
+static bool threshold_is_high_value(const app_t *a) { return a->focus == 1; }
+
+static void set_threshold(app_t *a, double v)
+{
+    if (threshold_is_high_value(a))
+        session_set_high_value(a->session, v);
+    else
+        session_set_filter(a->session, v);
+    snprintf(a->message, sizeof a->message, "%s threshold is now %.2f",
+             threshold_is_high_value(a) ? "high-value" : "filter", v);
+}
+
+static void ask_threshold(app_t *a)
+{
+    char text[32], label[96];
+    double cur = threshold_is_high_value(a) ? a->st.high_value_amount : a->st.filter_amount;
+    snprintf(label, sizeof label, "%s threshold (now %.2f): ",
+             threshold_is_high_value(a) ? "high-value" : "filter amount", cur);
+    if (!prompt(label, text, sizeof text))
+        return;
+    double v;
+    if (util_parse_double(text, &v) < 0)
+        snprintf(a->message, sizeof a->message,
+                 "\"%s\" is not a non-negative number; the threshold stays %.2f", text, cur);
+    else
+        set_threshold(a, v);
+}
+
+static void act(app_t *a, action_t action, bool *help)
+{
+    switch (action) {
+    case ACT_HELP: *help = true; break;
+    case ACT_QUIT: a->quit = true; break;
+    case ACT_FOCUS_NEXT: a->focus = (a->focus + 1) % LAYOUT_PANES; break;
+    case ACT_FOCUS_PREV: a->focus = (a->focus + LAYOUT_PANES - 1) % LAYOUT_PANES; break;
+    case ACT_FOCUS_1: case ACT_FOCUS_2: case ACT_FOCUS_3:
+    case ACT_FOCUS_4: case ACT_FOCUS_5: case ACT_FOCUS_6:
+        a->focus = action - ACT_FOCUS_1;
+        if (a->zoom >= 0) {
+            a->zoom = a->focus;
+            relayout(a);
+        }
+        break;
+    case ACT_ZOOM:
+        a->zoom = a->zoom >= 0 ? -1 : a->focus;
+        relayout(a);
+        break;
+    case ACT_PRODUCER: session_producer_toggle(a->session); break;
+    case ACT_RATE_DOWN:
+    case ACT_RATE_UP:
+        session_producer_rate(a->session,
+                              keymap_rate_step(a->st.producer_rate, action == ACT_RATE_UP ? 1 : -1));
+        break;
+    case ACT_THRESHOLD: ask_threshold(a); break;
+    case ACT_NUDGE_UP:
+    case ACT_NUDGE_DOWN: {
+        double cur = threshold_is_high_value(a) ? a->st.high_value_amount : a->st.filter_amount;
+        double v = cur + (action == ACT_NUDGE_UP ? 10 : -10);
+        set_threshold(a, v < 0 ? 0 : v);
+        break;
+    }
+    case ACT_FILTER: {
+        char text[sizeof a->filter];
+        if (prompt("filter the feed (empty clears): ", text, sizeof text))
+            snprintf(a->filter, sizeof a->filter, "%s", text);
+        break;
+    }
+    case ACT_PAUSE: a->paused = !a->paused; break;
+    case ACT_VIDEO: snprintf(a->message, sizeof a->message, "the video producer is not built yet"); break;
+    case ACT_UPLOAD: snprintf(a->message, sizeof a->message, "file uploads are not built yet"); break;
+    case ACT_WALKTHROUGH: snprintf(a->message, sizeof a->message, "the walkthrough is not built yet"); break;
+    case ACT_SORT: break; /* the Users pane's key */
+    case ACT_NONE: break;
+    }
+}
+
+int app_run(const session_opts_t *o)
+{
+    setlocale(LC_ALL, "");
+    app_t *a = xcalloc(1, sizeof *a);
+    a->zoom = -1;
+    a->view = xcalloc(1, sizeof *a->view);
+    for (int i = 0; i < LAYOUT_PANES; i++)
+        a->panes[i] = (pane_t){.cls = &pane_classes[i], .index = i};
+
+    util_set_fatal_hook(restore_terminal);
+    atexit(restore_terminal);
+    struct sigaction sa = {.sa_handler = on_quit_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGSEGV, on_crash);
+    signal(SIGABRT, on_crash);
+    signal(SIGBUS, on_crash);
+    signal(SIGPIPE, SIG_IGN);
+
+    initscr();
+    g_curses = true;
+    cbreak();
+    noecho();
+    keypad(stdscr, TRUE);
+    curs_set(0);
+    set_escdelay(50);
+    timeout(100);
+    init_colors(a);
+    /* The screen comes first: the embedded broker takes about a second. */
+    mvprintw(LINES / 2, (COLS > 40 ? COLS - 40 : 0) / 2, "streamlab: starting %s...",
+             o->brokers ? "the engine" : "the embedded broker");
+    refresh();
+    char err[512];
+    session_t *s = session_start(o, err, sizeof err);
+    if (!s) {
+        restore_terminal();
+        fprintf(stderr, "streamlab: %s\n", err);
+        free(a->view);
+        free(a);
+        return 1;
+    }
+    a->session = s;
+    relayout(a);
+
+    bool help = false;
+    int64_t last_frame = 0;
+    while (!a->quit && !g_quit) {
+        int c = getch();
+        if (c == KEY_RESIZE) {
+            relayout(a);
+        } else if (c != ERR) {
+            a->message[0] = '\0';
+            if (help) {
+                help = false;
+            } else {
+                pane_t *p = &a->panes[a->focus];
+                int r = p->cls->on_key ? p->cls->on_key(p, a, c) : PANE_IGNORED;
+                if (!(r & PANE_HANDLED))
+                    act(a, keymap_lookup(c), &help);
+            }
+        }
+        int64_t now = util_mono_ms();
+        if (c == ERR && now - last_frame < 100)
+            continue;
+        last_frame = now;
+        session_status_release(&a->st);
+        session_status(s, &a->st);
+        if (!a->paused)
+            view_snapshot(session_view(s), a->sort, a->view);
+        if (COLS < LAYOUT_MIN_COLS || LINES < LAYOUT_MIN_ROWS) {
+            draw_too_small();
+        } else {
+            draw_title(a);
+            for (int i = 0; i < LAYOUT_PANES; i++)
+                draw_pane(a, &a->panes[i]);
+            draw_status(a);
+            if (help)
+                draw_help(a);
+        }
+        doupdate();
+    }
+    for (int i = 0; i < LAYOUT_PANES; i++)
+        if (a->panes[i].win)
+            delwin(a->panes[i].win);
+    restore_terminal();
+    session_status_release(&a->st);
+    session_stop(s);
+    free(a->view);
+    free(a);
+    return 0;
+}

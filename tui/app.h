@@ -1,0 +1,57 @@
+/* app.h — the console: state shared by the app loop (app.c) and the panes
+ * (panes.c).  Everything here belongs to the TUI thread. */
+#ifndef STREAMLAB_APP_H
+#define STREAMLAB_APP_H
+
+#include <curses.h>
+#include <stdbool.h>
+
+#include "../engine/session.h"
+#include "../engine/views.h"
+#include "layout.h"
+
+typedef struct app app_t;
+
+/* What a pane's key handler answers (htop-style flags). */
+enum { PANE_IGNORED = 0, PANE_HANDLED = 1, PANE_REDRAW = 2 };
+
+/* Colour pairs (monochrome terminals get attributes instead). */
+enum { C_TITLE = 1, C_FOCUS, C_HIGH, C_PASSED, C_DIM, C_WARN, C_BAR, C_HINT };
+
+typedef struct pane {
+    const struct pane_class *cls;
+    int index; /* 0-5 */
+    WINDOW *win;
+    rect_t r;
+} pane_t;
+
+typedef struct pane_class {
+    const char *title;
+    const char *keys; /* the keys that matter here, for the status line */
+    /* Draws the pane's content inside its border (no I/O, no locks). */
+    void (*draw)(pane_t *p, app_t *a);
+    /* A key the main bindings left over, or one the pane wants first. */
+    int (*on_key)(pane_t *p, app_t *a, int key);
+} pane_class_t;
+
+extern const pane_class_t pane_classes[LAYOUT_PANES];
+
+struct app {
+    session_t *session;
+    session_status_t st;   /* this frame's copy */
+    view_snapshot_t *view; /* this frame's copy (kept while paused) */
+    bool paused, colors, quit;
+    int focus, zoom;   /* zoom: pane index or -1 */
+    enum view_sort sort;
+    char filter[64];   /* feed filter text */
+    char message[160]; /* shown on the status line until the next key */
+    pane_t panes[LAYOUT_PANES];
+};
+
+/* Attribute for a colour pair, or a monochrome stand-in. */
+int app_attr(const app_t *a, int pair);
+
+/* Runs the console until q; returns the exit status. */
+int app_run(const session_opts_t *o);
+
+#endif

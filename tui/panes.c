@@ -1,0 +1,256 @@
+/* panes.c — the six panes: a const class table each (title, keys, draw,
+ * on_key).  draw() reads only the frame's copies in app_t. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../engine/evtime.h"
+#include "app.h"
+#include "format.h"
+
+/* Writes printf output at (y, x) of the pane's inside, cut to `cols` columns
+ * (UTF-8 aware: one column per code point, which holds for what we print). */
+static void put(pane_t *p, int y, int x, int cols, int attr, const char *fmt, ...)
+{
+    int h, w;
+    getmaxyx(p->win, h, w);
+    if (y < 1 || y >= h - 1 || x >= w - 1)
+        return;
+    if (cols <= 0 || cols > w - 1 - x)
+        cols = w - 1 - x;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    int n = 0, bytes = 0;
+    for (const unsigned char *s = (const unsigned char *)buf; *s; s++) {
+        if ((*s & 0xC0) != 0x80) {
+            if (n == cols)
+                break;
+            n++;
+        }
+        bytes++;
+    }
+    wattron(p->win, attr);
+    mvwaddnstr(p->win, y, x, buf, bytes);
+    wattroff(p->win, attr);
+}
+
+static int inner_rows(pane_t *p) { return getmaxy(p->win) - 2; }
+static int inner_cols(pane_t *p) { return getmaxx(p->win) - 2; }
+
+static void hint(pane_t *p, app_t *a, int y, const char *text)
+{
+    put(p, y, 2, 0, app_attr(a, C_HINT), "%s", text);
+}
+
+/* --- 1 Transactions ------------------------------------------------------ */
+
+static bool matches(const view_tx_t *t, const char *filter)
+{
+    return !filter[0] || strstr(t->user, filter) || strstr(t->product, filter) ||
+           strstr(t->category, filter) || strstr(t->id, filter);
+}
+
+static void tx_draw(pane_t *p, app_t *a)
+{
+    const view_snapshot_t *v = a->view;
+    char c1[16], c2[16], c3[16], money[32];
+    put(p, 1, 1, 0, A_BOLD, "seen %s  passed %s  high %s  filter > %.2f%s%s%s",
+        fmt_count((double)v->seen, c1, sizeof c1), fmt_count((double)v->passed, c2, sizeof c2),
+        fmt_count((double)v->high, c3, sizeof c3), a->st.filter_amount,
+        a->paused ? "  [PAUSED]" : "", a->filter[0] ? "  /" : "", a->filter);
+    bool wide = inner_cols(p) >= 64; /* room for the product column */
+    put(p, 2, 1, 0, A_UNDERLINE, "%-8s %-9s %-*s%-11s %10s %s %s", "TIME", "USER", wide ? 13 : 0,
+        wide ? "PRODUCT" : "", "CATEGORY", "AMOUNT", "P", "PASS");
+    if (v->nfeed == 0) {
+        hint(p, a, 4, a->st.producer_on ? "waiting for the first transaction..."
+                                        : "press p to start the transaction producer");
+        return;
+    }
+    int y = 3;
+    for (int i = 0; i < v->nfeed && y <= inner_rows(p); i++) {
+        const view_tx_t *t = &v->feed[i];
+        if (!matches(t, a->filter))
+            continue;
+        int attr = t->high ? app_attr(a, C_HIGH) : t->passed ? 0 : app_attr(a, C_DIM);
+        char product[16] = "";
+        if (wide)
+            snprintf(product, sizeof product, "%-12.12s ", t->product);
+        put(p, y++, 1, 0, attr, "%-8s %-9.9s %s%-11.11s %10s %d %s",
+            fmt_clock(t->event_ms, c1, sizeof c1), t->user, product, t->category,
+            fmt_money(t->amount_cents, money, sizeof money), t->partition,
+            t->high ? "high" : t->passed ? "yes" : "no");
+    }
+}
+
+/* --- 2 Users ------------------------------------------------------------- */
+
+static void users_draw(pane_t *p, app_t *a)
+{
+    static const char *const sorts[] = {"total", "count", "recent"};
+    const view_snapshot_t *v = a->view;
+    char money[32];
+    put(p, 1, 1, 0, A_BOLD, "%d users, sorted by %s (s)   high value > %.2f", v->users_total,
+        sorts[a->sort], a->st.high_value_amount);
+    put(p, 2, 1, 0, A_UNDERLINE, "%-4s %-12s %14s %7s", "#", "USER", "TOTAL SPENT", "COUNT");
+    if (v->nusers == 0) {
+        hint(p, a, 4, "per-user running totals appear once transactions pass the filter");
+        return;
+    }
+    for (int i = 0; i < v->nusers && 3 + i <= inner_rows(p); i++)
+        put(p, 3 + i, 1, 0, 0, "%-4d %-12s %14s %7lld", i + 1, v->users[i].user,
+            fmt_money(v->users[i].total_cents, money, sizeof money),
+            (long long)v->users[i].count);
+}
+
+static int users_key(pane_t *p, app_t *a, int key)
+{
+    (void)p;
+    if (key != 's')
+        return PANE_IGNORED;
+    a->sort = (a->sort + 1) % VIEW_SORT_N;
+    return PANE_HANDLED | PANE_REDRAW;
+}
+
+/* --- 3 Windows ----------------------------------------------------------- */
+
+static void window_rows(pane_t *p, app_t *a, int *y, const view_window_t *ws, int n)
+{
+    double max = 1;
+    for (int i = 0; i < n; i++)
+        if (ws[i].total_cents > max)
+            max = (double)ws[i].total_cents;
+    char money[32], bar[256], start[16];
+    int barw = inner_cols(p) - 43;
+    if (barw < 4)
+        barw = 4;
+    for (int i = 0; i < n && *y <= inner_rows(p); i++, (*y)++) {
+        put(p, *y, 1, 0, 0, "%-11.11s %8s %13s %6lld ", ws[i].category,
+            fmt_clock(ws[i].start_ms, start, sizeof start),
+            fmt_money(ws[i].total_cents, money, sizeof money), (long long)ws[i].count);
+        put(p, *y, 43, barw, app_attr(a, C_BAR), "%s",
+            fmt_bar((double)ws[i].total_cents, max, barw, bar, sizeof bar));
+    }
+}
+
+static void windows_draw(pane_t *p, app_t *a)
+{
+    const view_snapshot_t *v = a->view;
+    char wm[16], s[16], e[16];
+    put(p, 1, 1, 0, A_BOLD, "watermark %s   fired %llu   late %llu   dlq %llu",
+        a->st.watermark_ms == DF_NO_TIME || a->st.watermark_ms > (int64_t)4e15
+            ? "--:--:--"
+            : fmt_clock(a->st.watermark_ms, wm, sizeof wm),
+        (unsigned long long)v->windows_fired, (unsigned long long)a->st.late,
+        (unsigned long long)a->st.dlq);
+    int y = 2;
+    if (v->nopen == 0 && v->nfired == 0) {
+        hint(p, a, 4, "30 s tumbling windows per category fill as transactions flow");
+        return;
+    }
+    (void)s, (void)e;
+    if (v->nopen) {
+        put(p, y++, 1, 0, A_UNDERLINE, "%-11s %8s %13s %6s  (30 s windows)", "OPEN", "START",
+            "TOTAL", "COUNT");
+        window_rows(p, a, &y, v->open, v->nopen);
+    }
+    if (v->nfired && y < inner_rows(p)) {
+        put(p, y++, 1, 0, A_UNDERLINE, "%-11s %8s %13s %6s", "LAST FIRED", "START", "TOTAL",
+            "COUNT");
+        window_rows(p, a, &y, v->fired, v->nfired);
+    }
+}
+
+/* --- 4 Video, 5 Files ---------------------------------------------------- */
+
+static void video_draw(pane_t *p, app_t *a)
+{
+    hint(p, a, 2, "Video frames as colour ASCII art will show here.");
+    hint(p, a, 3, "press v to start the video producer (coming with the video pipeline)");
+}
+
+static void files_draw(pane_t *p, app_t *a)
+{
+    hint(p, a, 2, "Uploaded files and their analysis will show here.");
+    hint(p, a, 3, "press u to upload a file (coming with the file pipeline)");
+}
+
+/* --- 6 Kafka & engine ---------------------------------------------------- */
+
+static void kafka_draw(pane_t *p, app_t *a)
+{
+    const session_status_t *st = &a->st;
+    char spark[512], c1[16], c2[16];
+    int y = 1, w = inner_cols(p);
+    int sw = w - 24 > 10 ? w - 24 : 10;
+    put(p, y++, 1, 0, 0, "produce %6s/s %s",
+        fmt_count(st->nhistory ? st->produce_rate[st->nhistory - 1] : 0, c1, sizeof c1),
+        fmt_sparkline(st->produce_rate, st->nhistory, sw, spark, sizeof spark));
+    put(p, y++, 1, 0, 0, "consume %6s/s %s",
+        fmt_count(st->nhistory ? st->consume_rate[st->nhistory - 1] : 0, c2, sizeof c2),
+        fmt_sparkline(st->consume_rate, st->nhistory, sw, spark, sizeof spark));
+    if (st->dropped_unread > 0)
+        put(p, y++, 1, 0, app_attr(a, C_WARN),
+            "retention dropped %lld records the engine had not read (broker keeps ~100k/partition)",
+            (long long)st->dropped_unread);
+    /* Topics with data: end offsets per partition. */
+    put(p, y++, 1, 0, A_UNDERLINE, "%-26s %-24s %s", "TOPIC", "END OFFSETS", "LOG START");
+    size_t i, j;
+    json_t *t, *part;
+    int shown = 0;
+    json_array_foreach(st->topics, i, t)
+    {
+        char ends[64] = "", starts[64] = "";
+        long long total = 0;
+        json_array_foreach(json_object_get(t, "partitions"), j, part)
+        {
+            long long e = (long long)json_integer_value(json_object_get(part, "end"));
+            long long s = (long long)json_integer_value(json_object_get(part, "log_start"));
+            total += e;
+            snprintf(ends + strlen(ends), sizeof ends - strlen(ends), "%s%lld", j ? "/" : "", e);
+            snprintf(starts + strlen(starts), sizeof starts - strlen(starts), "%s%lld", j ? "/" : "", s);
+        }
+        if (total == 0 || y > inner_rows(p) - 6)
+            continue;
+        put(p, y++, 1, 0, 0, "%-26.26s %-24.24s %s", json_string_value(json_object_get(t, "topic")),
+            ends, starts);
+        shown++;
+    }
+    if (!st->topics)
+        put(p, y++, 1, 0, app_attr(a, C_WARN), "broker unreachable: retrying");
+    else if (!shown)
+        hint(p, a, y++, "no records yet (p starts the producer)");
+    /* The engine's consumer group. */
+    if (st->lag && y < inner_rows(p)) {
+        char lagline[256] = "";
+        json_array_foreach(json_object_get(st->lag, "partitions"), i, part)
+            snprintf(lagline + strlen(lagline), sizeof lagline - strlen(lagline), " %s[%lld]=%lld",
+                     json_string_value(json_object_get(part, "topic")),
+                     (long long)json_integer_value(json_object_get(part, "partition")),
+                     (long long)json_integer_value(json_object_get(part, "lag")));
+        put(p, y++, 1, 0, 0, "group streamlab-console lag %lld:%s",
+            (long long)json_integer_value(json_object_get(st->lag, "lag")), lagline);
+    }
+    /* Operators. */
+    if (y < inner_rows(p))
+        put(p, y++, 1, 0, A_UNDERLINE, "%-22s %9s %9s %7s", "OPERATOR", "IN", "OUT", "IN/s");
+    for (int k = 0; k < st->nops && y <= inner_rows(p); k++) {
+        if (!strncmp(st->ops[k].name, "view:", 5))
+            continue;
+        put(p, y++, 1, 0, 0, "%-22.22s %9llu %9llu %7s", st->ops[k].name,
+            (unsigned long long)st->ops[k].in, (unsigned long long)st->ops[k].out,
+            fmt_count(st->ops_rate_in[k], c1, sizeof c1));
+    }
+}
+
+const pane_class_t pane_classes[LAYOUT_PANES] = {
+    {.title = "1 Transactions", .keys = "space pause  / filter  t filter amount", .draw = tx_draw},
+    {.title = "2 Users", .keys = "s sort  t high-value threshold", .draw = users_draw,
+     .on_key = users_key},
+    {.title = "3 Windows", .keys = "t filter amount  + - nudge", .draw = windows_draw},
+    {.title = "4 Video", .keys = "v video producer", .draw = video_draw},
+    {.title = "5 Files", .keys = "u upload", .draw = files_draw},
+    {.title = "6 Kafka & engine", .keys = "p producer  [ ] rate", .draw = kafka_draw},
+};
