@@ -94,12 +94,15 @@ static void draw_title(app_t *a)
     const session_status_t *st = &a->st;
     char clock[16], rate[16];
     double rs = st->nhistory ? st->consume_rate[st->nhistory - 1] : 0;
-    attron(app_attr(a, C_TITLE));
-    mvhline(0, 0, ' ', COLS);
-    mvprintw(0, 0, " streamlab | %s %s%s | engine: %s | %s rec/s | %s",
+    char left[1024];
+    snprintf(left, sizeof left, " streamlab | %s %s%s | engine: %s | %s rec/s",
              st->embedded ? "embedded broker" : "Kafka", st->brokers,
              st->reachable ? "" : " (broker unreachable)", st->engine_state,
-             fmt_count(rs, rate, sizeof rate), fmt_clock(evtime_now_ms(), clock, sizeof clock));
+             fmt_count(rs, rate, sizeof rate));
+    attron(app_attr(a, C_TITLE));
+    mvhline(0, 0, ' ', COLS);
+    mvaddnstr(0, 0, left, COLS - 10); /* the clock keeps the right edge */
+    mvprintw(0, COLS - 9, "%s", fmt_clock(evtime_now_ms(), clock, sizeof clock));
     attroff(app_attr(a, C_TITLE));
     wnoutrefresh(stdscr);
 }
@@ -115,10 +118,13 @@ static void draw_status(app_t *a)
         mvprintw(LINES - 1, 0, " %s", a->message);
         attroff(app_attr(a, C_WARN));
     } else {
-        mvprintw(LINES - 1, 0, " producer %s %s/s (%s sent) | filter > %.2f | high > %.2f | %s | ? help  q quit",
+        char line[512];
+        snprintf(line, sizeof line,
+                 " producer %s %s/s (%s sent) | filter > %.2f | high > %.2f | ? help  q quit | %s",
                  st->producer_on ? "ON" : "off", fmt_count(st->producer_rate, rate, sizeof rate),
                  fmt_count((double)st->produced, prod, sizeof prod), st->filter_amount,
                  st->high_value_amount, pane_classes[a->focus].keys);
+        mvaddnstr(LINES - 1, 0, line, COLS - 1);
     }
     wnoutrefresh(stdscr);
 }

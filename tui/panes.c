@@ -57,13 +57,17 @@ static void tx_draw(pane_t *p, app_t *a)
 {
     const view_snapshot_t *v = a->view;
     char c1[16], c2[16], c3[16], money[32];
-    put(p, 1, 1, 0, A_BOLD, "seen %s  passed %s  high %s  filter > %.2f%s%s%s",
+    put(p, 1, 1, 0, A_BOLD, "seen %s passed %s high %s  > %.2f%s%s%s",
         fmt_count((double)v->seen, c1, sizeof c1), fmt_count((double)v->passed, c2, sizeof c2),
         fmt_count((double)v->high, c3, sizeof c3), a->st.filter_amount,
         a->paused ? "  [PAUSED]" : "", a->filter[0] ? "  /" : "", a->filter);
-    bool wide = inner_cols(p) >= 64; /* room for the product column */
-    put(p, 2, 1, 0, A_UNDERLINE, "%-8s %-9s %-*s%-11s %10s %s %s", "TIME", "USER", wide ? 13 : 0,
-        wide ? "PRODUCT" : "", "CATEGORY", "AMOUNT", "P", "PASS");
+    bool wide = inner_cols(p) >= 64;   /* room for the product column */
+    bool narrow = inner_cols(p) < 50; /* no time and partition columns */
+    if (narrow)
+        put(p, 2, 1, 0, A_UNDERLINE, "%-9s %-11s %10s %s", "USER", "CATEGORY", "AMOUNT", "PASS");
+    else
+        put(p, 2, 1, 0, A_UNDERLINE, "%-8s %-9s %-*s%-11s %10s %s %s", "TIME", "USER",
+            wide ? 13 : 0, wide ? "PRODUCT" : "", "CATEGORY", "AMOUNT", "P", "PASS");
     if (v->nfeed == 0) {
         hint(p, a, 4, a->st.producer_on ? "waiting for the first transaction..."
                                         : "press p to start the transaction producer");
@@ -75,6 +79,12 @@ static void tx_draw(pane_t *p, app_t *a)
         if (!matches(t, a->filter))
             continue;
         int attr = t->high ? app_attr(a, C_HIGH) : t->passed ? 0 : app_attr(a, C_DIM);
+        if (narrow) {
+            put(p, y++, 1, 0, attr, "%-9.9s %-11.11s %10s %s", t->user, t->category,
+                fmt_money(t->amount_cents, money, sizeof money),
+                t->high ? "high" : t->passed ? "yes" : "no");
+            continue;
+        }
         char product[16] = "";
         if (wide)
             snprintf(product, sizeof product, "%-12.12s ", t->product);
@@ -92,15 +102,15 @@ static void users_draw(pane_t *p, app_t *a)
     static const char *const sorts[] = {"total", "count", "recent"};
     const view_snapshot_t *v = a->view;
     char money[32];
-    put(p, 1, 1, 0, A_BOLD, "%d users, sorted by %s (s)   high value > %.2f", v->users_total,
+    put(p, 1, 1, 0, A_BOLD, "%d users by %s (s)  high > %.2f", v->users_total,
         sorts[a->sort], a->st.high_value_amount);
-    put(p, 2, 1, 0, A_UNDERLINE, "%-4s %-12s %14s %7s", "#", "USER", "TOTAL SPENT", "COUNT");
+    put(p, 2, 1, 0, A_UNDERLINE, "%-3s %-10s %13s %6s", "#", "USER", "TOTAL SPENT", "COUNT");
     if (v->nusers == 0) {
         hint(p, a, 4, "per-user running totals appear once transactions pass the filter");
         return;
     }
     for (int i = 0; i < v->nusers && 3 + i <= inner_rows(p); i++)
-        put(p, 3 + i, 1, 0, 0, "%-4d %-12s %14s %7lld", i + 1, v->users[i].user,
+        put(p, 3 + i, 1, 0, 0, "%-3d %-10s %13s %6lld", i + 1, v->users[i].user,
             fmt_money(v->users[i].total_cents, money, sizeof money),
             (long long)v->users[i].count);
 }
@@ -123,10 +133,14 @@ static void window_rows(pane_t *p, app_t *a, int *y, const view_window_t *ws, in
         if (ws[i].total_cents > max)
             max = (double)ws[i].total_cents;
     char money[32], bar[256], start[16];
+    bool narrow = inner_cols(p) < 56; /* no start column, no bar */
     int barw = inner_cols(p) - 43;
-    if (barw < 4)
-        barw = 4;
     for (int i = 0; i < n && *y <= inner_rows(p); i++, (*y)++) {
+        if (narrow) {
+            put(p, *y, 1, 0, 0, "%-11.11s %13s %6lld", ws[i].category,
+                fmt_money(ws[i].total_cents, money, sizeof money), (long long)ws[i].count);
+            continue;
+        }
         put(p, *y, 1, 0, 0, "%-11.11s %8s %13s %6lld ", ws[i].category,
             fmt_clock(ws[i].start_ms, start, sizeof start),
             fmt_money(ws[i].total_cents, money, sizeof money), (long long)ws[i].count);
@@ -151,14 +165,21 @@ static void windows_draw(pane_t *p, app_t *a)
         return;
     }
     (void)s, (void)e;
+    bool narrow = inner_cols(p) < 56;
     if (v->nopen) {
-        put(p, y++, 1, 0, A_UNDERLINE, "%-11s %8s %13s %6s  (30 s windows)", "OPEN", "START",
-            "TOTAL", "COUNT");
+        if (narrow)
+            put(p, y++, 1, 0, A_UNDERLINE, "%-11s %13s %6s", "OPEN 30 s", "TOTAL", "COUNT");
+        else
+            put(p, y++, 1, 0, A_UNDERLINE, "%-11s %8s %13s %6s  (30 s windows)", "OPEN", "START",
+                "TOTAL", "COUNT");
         window_rows(p, a, &y, v->open, v->nopen);
     }
     if (v->nfired && y < inner_rows(p)) {
-        put(p, y++, 1, 0, A_UNDERLINE, "%-11s %8s %13s %6s", "LAST FIRED", "START", "TOTAL",
-            "COUNT");
+        if (narrow)
+            put(p, y++, 1, 0, A_UNDERLINE, "%-11s %13s %6s", "LAST FIRED", "TOTAL", "COUNT");
+        else
+            put(p, y++, 1, 0, A_UNDERLINE, "%-11s %8s %13s %6s", "LAST FIRED", "START", "TOTAL",
+                "COUNT");
         window_rows(p, a, &y, v->fired, v->nfired);
     }
 }
@@ -196,7 +217,7 @@ static void kafka_draw(pane_t *p, app_t *a)
             "retention dropped %lld records the engine had not read (broker keeps ~100k/partition)",
             (long long)st->dropped_unread);
     /* Topics with data: end offsets per partition. */
-    put(p, y++, 1, 0, A_UNDERLINE, "%-26s %-24s %s", "TOPIC", "END OFFSETS", "LOG START");
+    put(p, y++, 1, 0, A_UNDERLINE, "%-24s %-18s %s", "TOPIC", "END OFFSETS", "LOG START");
     size_t i, j;
     json_t *t, *part;
     int shown = 0;
@@ -212,9 +233,9 @@ static void kafka_draw(pane_t *p, app_t *a)
             snprintf(ends + strlen(ends), sizeof ends - strlen(ends), "%s%lld", j ? "/" : "", e);
             snprintf(starts + strlen(starts), sizeof starts - strlen(starts), "%s%lld", j ? "/" : "", s);
         }
-        if (total == 0 || y > inner_rows(p) - 6)
+        if (total == 0 || y > inner_rows(p) - 1)
             continue;
-        put(p, y++, 1, 0, 0, "%-26.26s %-24.24s %s", json_string_value(json_object_get(t, "topic")),
+        put(p, y++, 1, 0, 0, "%-24.24s %-18.18s %s", json_string_value(json_object_get(t, "topic")),
             ends, starts);
         shown++;
     }
