@@ -16,6 +16,8 @@
 #   group_name TAG       a consumer group name unique to this run.
 #   bg_track PID         a background process of the test's, stopped (TERM, then KILL
 #                        after 5 s) by bg_stop and on exit.
+#   extra_broker [ARGS]  one more embedded broker (streamlab broker --listen 127.0.0.1:0
+#                        ARGS), bg_track'ed; sets EXTRA_BROKER=ADDR (see below).
 #
 # PY is the Python that has json, kafka-python and confluent_kafka (/usr/bin/python3).
 
@@ -96,3 +98,33 @@ kcat_count() {
 }
 
 group_name() { echo "e2e-$1-$$-$(date +%s%N)"; }
+
+# extra_broker [ARGS...]   starts one more embedded broker, "$STREAMLAB" broker --listen
+#                          127.0.0.1:0 ARGS, in the background (bg_track'ed: stopped by
+#                          bg_stop and on exit), waits until kcat -L answers (60 s at most)
+#                          and sets EXTRA_BROKER=127.0.0.1:PORT and EXTRA_BROKER_PID.
+#                          Returns 1 (its stderr on ours) when it does not come up.
+#                          Call it from the script's shell, not in $( ).
+extra_broker() {
+    local n=${#E2E_BG_PIDS[@]} out err addr=
+    out=$WORK/extra-broker-$n.out err=$WORK/extra-broker-$n.err
+    EXTRA_BROKER= EXTRA_BROKER_PID=
+    "$STREAMLAB" broker --listen 127.0.0.1:0 "$@" </dev/null >"$out" 2>"$err" &
+    EXTRA_BROKER_PID=$!
+    bg_track "$EXTRA_BROKER_PID"
+    for _ in $(seq 1 600); do
+        if [ -z "$addr" ] && [ -s "$out" ]; then
+            addr=$(head -n1 "$out")
+            [[ $addr =~ ^127\.0\.0\.1:[0-9]+$ ]] || addr=
+        fi
+        if [ -n "$addr" ] && timeout 5 kcat -b "$addr" -L -m 2 2>/dev/null | grep -q ' broker [0-9-]* at '; then
+            EXTRA_BROKER=$addr
+            return 0
+        fi
+        kill -0 "$EXTRA_BROKER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "e2e.sh: streamlab broker --listen 127.0.0.1:0 $* did not come up; stderr:" >&2
+    tail -n 20 "$err" >&2
+    return 1
+}
