@@ -48,6 +48,7 @@ typedef struct session_status {
     json_t *topics; /* admin_topics() result or NULL; a reference the caller must drop */
     json_t *lag;    /* admin_group_lag() of the engine's group or NULL; same */
     int64_t dropped_unread; /* records retention removed before the engine read them */
+    char last_error[512];   /* the newest Kafka client error, or empty */
     df_op_metrics_t ops[SESSION_MAX_OPS];
     int nops;
     double ops_rate_in[SESSION_MAX_OPS]; /* per-operator records/s over the last second */

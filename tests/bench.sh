@@ -7,7 +7,7 @@ BUILD=${BUILD:-build}
 export STREAMLAB=${STREAMLAB:-$PWD/$BUILD/streamlab}
 RUNS=${BENCH_RUNS:-5}
 RECORDS=${BENCH_RECORDS:-45000}
-BROKERS=${BENCH_BROKERS:-embedded}
+BROKERS=${BENCH_BROKERS:-embedded kafka}
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 

@@ -239,8 +239,11 @@ static void kafka_draw(pane_t *p, app_t *a)
             ends, starts);
         shown++;
     }
-    if (!st->topics)
+    if (!st->topics) {
         put(p, y++, 1, 0, app_attr(a, C_WARN), "broker unreachable: retrying");
+        if (st->last_error[0])
+            put(p, y++, 1, 0, app_attr(a, C_DIM), "%s", st->last_error);
+    }
     else if (!shown)
         hint(p, a, y++, "no records yet (p starts the producer)");
     /* The engine's consumer group. */
