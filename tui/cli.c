@@ -66,6 +66,20 @@ int cli_probe(const kconf_t *k)
     return EXIT_UNREACHABLE;
 }
 
+int cli_kafka_connect(const cli_kafka_t *c, kconf_t **out)
+{
+    kconf_t *k = cli_kafka_conf(c);
+    if (!k)
+        return EXIT_USAGE;
+    int r = cli_probe(k);
+    if (r) {
+        kconf_free(k);
+        return r;
+    }
+    *out = k;
+    return 0;
+}
+
 static void (*stop_fn)(void *);
 static void *stop_arg;
 static atomic_int signals_seen;

@@ -40,6 +40,9 @@ int cli_kafka_opt(cli_kafka_t *c, int opt, const char *arg);
 kconf_t *cli_kafka_conf(const cli_kafka_t *c);
 /* kconf_probe with a message on failure; returns 0 or EXIT_UNREACHABLE. */
 int cli_probe(const kconf_t *k);
+/* cli_kafka_conf, then cli_probe: 0 with *out set (the caller frees it), or
+ * the exit status to return (EXIT_USAGE, EXIT_UNREACHABLE) with nothing to free. */
+int cli_kafka_connect(const cli_kafka_t *c, kconf_t **out);
 
 /* SIGINT/SIGTERM call on_stop (must be async-signal-safe) — a second one exits. */
 void cli_on_signal(void (*on_stop)(void *), void *arg);

@@ -92,13 +92,9 @@ int cmd_consume(int argc, char **argv)
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
-    kconf_t *k = cli_kafka_conf(&ck);
-    if (!k)
-        return EXIT_USAGE;
-    if ((r = cli_probe(k))) {
-        kconf_free(k);
+    kconf_t *k;
+    if ((r = cli_kafka_connect(&ck, &k)))
         return r;
-    }
     char err[512];
     kconsumer_t *c = kconsumer_new(k, argv[optind], grp, from_beginning, err, sizeof err);
     if (!c) {

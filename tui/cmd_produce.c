@@ -84,13 +84,9 @@ int cmd_produce(int argc, char **argv)
         cli_error("produce", "unknown kind \"%s\" (known: transactions)", argv[optind]);
         return EXIT_USAGE;
     }
-    kconf_t *k = cli_kafka_conf(&ck);
-    if (!k)
-        return EXIT_USAGE;
-    if ((r = cli_probe(k))) {
-        kconf_free(k);
+    kconf_t *k;
+    if ((r = cli_kafka_connect(&ck, &k)))
         return r;
-    }
     run_t run = {0};
     run.p = txprod_new(k, topic, rate, (uint64_t)count, (uint64_t)seed, run.err, sizeof run.err);
     if (!run.p) {

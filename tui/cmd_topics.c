@@ -108,13 +108,9 @@ int cmd_topics(int argc, char **argv)
     int r = parse(argc, argv, "topics", topics_usage, &ck, &describe, &create, &partitions, &json);
     if (r >= 0)
         return r;
-    kconf_t *k = cli_kafka_conf(&ck);
-    if (!k)
-        return EXIT_USAGE;
-    if ((r = cli_probe(k))) {
-        kconf_free(k);
+    kconf_t *k;
+    if ((r = cli_kafka_connect(&ck, &k)))
         return r;
-    }
     char err[512];
     int rc = EXIT_OK;
     if (create) {
@@ -168,13 +164,9 @@ int cmd_groups(int argc, char **argv)
     int r = parse(argc, argv, "groups", groups_usage, &ck, &describe, NULL, NULL, &json);
     if (r >= 0)
         return r;
-    kconf_t *k = cli_kafka_conf(&ck);
-    if (!k)
-        return EXIT_USAGE;
-    if ((r = cli_probe(k))) {
-        kconf_free(k);
+    kconf_t *k;
+    if ((r = cli_kafka_connect(&ck, &k)))
         return r;
-    }
     char err[512];
     int rc = EXIT_OK;
     json_t *v = describe ? admin_group_lag(k, describe, err, sizeof err) : admin_groups(k, err, sizeof err);
