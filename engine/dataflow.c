@@ -79,6 +79,8 @@ struct df_graph {
     const char **inputs, **outputs;
     size_t ninputs, noutputs;
     int64_t bound_ms, idle_ms;
+    bool event_clock;
+    int64_t newest_event_ms;
     _Atomic int64_t watermark_ms;
     /* The last value a sink serialized, so that a second sink of the same
      * value (processed and high-value transactions) copies bytes instead of
@@ -147,6 +149,12 @@ void df_graph_free(df_graph_t *g)
 }
 
 const char *df_graph_name(const df_graph_t *g) { return g->name; }
+
+void df_graph_use_event_clock(df_graph_t *g, bool on)
+{
+    g->event_clock = on;
+    g->newest_event_ms = DF_NO_TIME;
+}
 
 void df_graph_set_time(df_graph_t *g, int64_t bound_ms, int64_t idle_ms)
 {
@@ -388,6 +396,11 @@ bool df_graph_push(df_graph_t *g, const char *topic, int32_t partition, int64_t 
     }
     if (r.event_ms != DF_NO_TIME && (p->max_event_ms == DF_NO_TIME || r.event_ms > p->max_event_ms))
         p->max_event_ms = r.event_ms;
+    if (g->event_clock && r.event_ms != DF_NO_TIME &&
+        (g->newest_event_ms == DF_NO_TIME || r.event_ms > g->newest_event_ms)) {
+        g->newest_event_ms = r.event_ms;
+        evtime_set_thread_clock_us(r.event_ms * 1000);
+    }
     emit(s, &r);
     dump_cache_clear(g);
     return true;

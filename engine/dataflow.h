@@ -78,6 +78,10 @@ const char *df_graph_name(const df_graph_t *g);
  * for watermarks.  Defaults: 5000 and 10000 ms. */
 void df_graph_set_time(df_graph_t *g, int64_t out_of_orderness_ms, int64_t idle_timeout_ms);
 
+/* Replays have no clock: with this set, "now" on the graph's thread (see
+ * evtime_set_thread_clock_us) follows the newest event time parsed so far. */
+void df_graph_use_event_clock(df_graph_t *g, bool on);
+
 /* --- building ------------------------------------------------------------ */
 /* A source reading `topic`; records that do not parse go to dlq_topic. */
 df_stream_t *df_source(df_graph_t *g, const char *topic, const char *dlq_topic, df_parse_fn parse,

@@ -140,8 +140,14 @@ char *evtime_format_us(int64_t us, char *buf)
 
 char *evtime_format(int64_t ms, char *buf) { return evtime_format_us(ms * 1000, buf); }
 
+static _Thread_local int64_t thread_clock_us = EVTIME_REAL_CLOCK;
+
+void evtime_set_thread_clock_us(int64_t us) { thread_clock_us = us; }
+
 int64_t evtime_now_us(void)
 {
+    if (thread_clock_us != EVTIME_REAL_CLOCK)
+        return thread_clock_us;
     /* The zone offset changes at most twice a year: ask localtime_r once a
      * second per thread, not once a record. */
     static _Thread_local time_t cached_s = -1;

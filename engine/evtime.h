@@ -24,6 +24,12 @@ char *evtime_format(int64_t ms, char *buf);
 /* Same with microsecond precision. */
 char *evtime_format_us(int64_t us, char *buf);
 
+/* Replaces "now" for the calling thread (a replay's clock is its input's
+ * event time, so that its output is the same on every run); pass
+ * EVTIME_REAL_CLOCK to go back to the real clock. */
+#define EVTIME_REAL_CLOCK INT64_MIN
+void evtime_set_thread_clock_us(int64_t us);
+
 /* The current local wall-clock time, in ms and in µs. */
 int64_t evtime_now_ms(void);
 int64_t evtime_now_us(void);
