@@ -70,8 +70,18 @@ json_t *admin_topics(const kconf_t *k, const char *only, char *errstr, size_t er
         json_t *parts = json_array();
         for (int p = 0; p < t->partition_cnt; p++) {
             int64_t lo = -1, hi = -1;
-            rd_kafka_query_watermark_offsets(rk, t->topic, t->partitions[p].id, &lo, &hi,
-                                             kconf_timeout_ms(k));
+            rd_kafka_resp_err_t err =
+                kafka_watermarks(rk, t->topic, t->partitions[p].id, &lo, &hi, kconf_timeout_ms(k));
+            if (err) {
+                snprintf(errstr, errstr_size, "offsets of %s [%d]: %s", t->topic,
+                         (int)t->partitions[p].id, rd_kafka_err2str(err));
+                json_decref(parts);
+                for (size_t x = 0; x < n; x++)
+                    json_decref(items[x]);
+                rd_kafka_metadata_destroy(md);
+                rd_kafka_destroy(rk);
+                return NULL;
+            }
             json_array_append_new(parts, json_pack("{s:i,s:i,s:I,s:I}", "partition",
                                                    t->partitions[p].id, "leader",
                                                    t->partitions[p].leader, "log_start",
@@ -323,9 +333,16 @@ json_t *admin_group_lag(const kconf_t *k, const char *group, char *errstr, size_
         if (tp->err || tp->offset < 0)
             continue;
         int64_t lo, hi;
-        if (rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi,
-                                             kconf_timeout_ms(k)))
-            continue;
+        rd_kafka_resp_err_t werr =
+            kafka_watermarks(rk, tp->topic, tp->partition, &lo, &hi, kconf_timeout_ms(k));
+        if (werr) {
+            snprintf(errstr, errstr_size, "offsets of %s [%d]: %s", tp->topic, (int)tp->partition,
+                     rd_kafka_err2str(werr));
+            json_decref(parts);
+            json_decref(out);
+            out = NULL;
+            goto done;
+        }
         json_int_t lag = hi > tp->offset ? hi - tp->offset : 0;
         total += lag;
         json_array_append_new(parts, json_pack("{s:s,s:i,s:I,s:I,s:I}", "topic", tp->topic,

@@ -24,4 +24,10 @@ rd_kafka_t *kafka_client(const kconf_t *k, rd_kafka_type_t type, const char *con
                                                          void *),
                          char *errstr, size_t errstr_size);
 
+/* rd_kafka_query_watermark_offsets, retried while the answer is a retriable
+ * error (a topic created moments ago answers "not leader" for a while), up
+ * to timeout_ms in all. */
+rd_kafka_resp_err_t kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                     int64_t *lo, int64_t *hi, int timeout_ms);
+
 #endif

@@ -146,3 +146,22 @@ int kconf_probe(const kconf_t *k, char *errstr, size_t errstr_size)
     }
     return 0;
 }
+
+rd_kafka_resp_err_t kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
+                                     int64_t *lo, int64_t *hi, int timeout_ms)
+{
+    int64_t deadline = util_mono_ms() + timeout_ms;
+    for (;;) {
+        int left = (int)(deadline - util_mono_ms());
+        rd_kafka_resp_err_t err =
+            rd_kafka_query_watermark_offsets(rk, topic, partition, lo, hi, left > 100 ? left : 100);
+        bool retriable = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                         err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                         err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                         err == RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE ||
+                         err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__TIMED_OUT;
+        if (!err || !retriable || util_mono_ms() >= deadline)
+            return err;
+        util_sleep_ms(100);
+    }
+}

@@ -131,18 +131,8 @@ int topics_record_count(const kconf_t *k, const char *topic, int64_t *count, cha
     *count = 0;
     for (int i = 0; i < md->topics[0].partition_cnt; i++) {
         int64_t lo, hi;
-        /* A topic created moments ago answers "not leader" for a while: retry
-         * retriable errors until the timeout. */
-        int64_t deadline = util_mono_ms() + kconf_timeout_ms(k);
-        while ((err = rd_kafka_query_watermark_offsets(rk, topic, md->topics[0].partitions[i].id,
-                                                       &lo, &hi, kconf_timeout_ms(k))) &&
-               (err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
-                err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
-                err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__TIMED_OUT ||
-                err == RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE) &&
-               util_mono_ms() < deadline)
-            util_sleep_ms(200);
+        err = kafka_watermarks(rk, topic, md->topics[0].partitions[i].id, &lo, &hi,
+                               kconf_timeout_ms(k));
         if (err) {
             snprintf(errstr, errstr_size, "offsets of %s: %s", topic, rd_kafka_err2str(err));
             goto out;
