@@ -3,7 +3,9 @@
 #include "txgen.h"
 
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../engine/evtime.h"
 #include "../engine/util.h"
@@ -12,7 +14,19 @@ struct txgen {
     uint64_t state;
     uint64_t seq;
     uint64_t run; /* distinguishes ids of generators started at different times */
+    int64_t out_of_order_ms;
+    double late_fraction, bad_fraction;
 };
+
+void txgen_set_disorder(txgen_t *g, int64_t out_of_order_ms, double late_fraction,
+                        double bad_fraction)
+{
+    g->out_of_order_ms = out_of_order_ms;
+    g->late_fraction = late_fraction;
+    g->bad_fraction = bad_fraction;
+}
+
+static bool chance(txgen_t *g, double p) { return p > 0 && txgen_rand(g, 1000000) < p * 1000000; }
 
 static const struct {
     const char *product, *category;
@@ -44,6 +58,11 @@ uint64_t txgen_rand(txgen_t *g, uint64_t n)
 
 size_t txgen_next(txgen_t *g, int64_t event_us, char *buf, char *key, size_t *keylen)
 {
+    if (g->out_of_order_ms > 0)
+        event_us -= (int64_t)txgen_rand(g, (uint64_t)g->out_of_order_ms * 1000 + 1);
+    if (chance(g, g->late_fraction))
+        event_us -= 35000000 + (int64_t)txgen_rand(g, 30000001);
+    bool bad = chance(g, g->bad_fraction);
     unsigned item = (unsigned)txgen_rand(g, 8);
     unsigned user = 1 + (unsigned)txgen_rand(g, 1000);
     long cents = 1000 + (long)txgen_rand(g, 99001); /* 10.00 .. 1000.00 */
@@ -65,5 +84,30 @@ size_t txgen_next(txgen_t *g, int64_t event_us, char *buf, char *key, size_t *ke
                      catalog[item].product, catalog[item].category, amount,
                      1 + (unsigned)txgen_rand(g, 5), payments[txgen_rand(g, 4)], ts,
                      1 + (unsigned)txgen_rand(g, 50));
+    if (bad) {
+        switch (txgen_rand(g, 4)) {
+        case 0: n = snprintf(buf, TXGEN_MAX_RECORD, "not json: %s", key); break;
+        case 1: n /= 2; buf[n] = '\0'; break; /* truncated */
+        case 2: { /* amount as a string */
+            char *a = strstr(buf, "\"amount\":");
+            if (a) {
+                memmove(a + 10, a + 9, strlen(a + 9) + 1);
+                a[9] = '"';
+                char *end = strchr(a + 10, ',');
+                memmove(end + 1, end, strlen(end) + 1);
+                *end = '"';
+                n = (int)strlen(buf);
+            }
+            break;
+        }
+        default: { /* no location */
+            char *l = strstr(buf, ",\"location\"");
+            if (l) {
+                strcpy(l, "}");
+                n = (int)strlen(buf);
+            }
+        }
+        }
+    }
     return (size_t)n;
 }

@@ -22,6 +22,15 @@ void txgen_free(txgen_t *g);
  * in wall-clock µs (evtime.h).  Returns the JSON's length. */
 size_t txgen_next(txgen_t *g, int64_t event_us, char *buf, char *key, size_t *keylen);
 
+/* Teaching and testing disorder (all 0 by default):
+ *   out_of_order_ms  event times are jittered back by up to this much;
+ *   late_fraction    this share is 35-65 s old, so that with the engine's
+ *                    default 5 s bound and 30 s windows its window has fired;
+ *   bad_fraction     this share is malformed (not JSON, truncated JSON, a wrong
+ *                    type, a missing field), for the dead-letter topic. */
+void txgen_set_disorder(txgen_t *g, int64_t out_of_order_ms, double late_fraction,
+                        double bad_fraction);
+
 /* A uniform random integer in [0, n) from the generator's stream. */
 uint64_t txgen_rand(txgen_t *g, uint64_t n);
 

@@ -68,6 +68,12 @@ void txprod_free(txprod_t *p)
     free(p);
 }
 
+void txprod_set_disorder(txprod_t *p, int64_t out_of_order_ms, double late_fraction,
+                         double bad_fraction)
+{
+    txgen_set_disorder(p->gen, out_of_order_ms, late_fraction, bad_fraction);
+}
+
 void txprod_stop(txprod_t *p) { atomic_store(&p->stop, true); }
 void txprod_set_rate(txprod_t *p, double rate) { atomic_store(&p->rate, rate); }
 double txprod_rate(const txprod_t *p) { return atomic_load(&p->rate); }

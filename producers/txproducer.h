@@ -25,6 +25,9 @@ typedef struct txprod_stats {
 txprod_t *txprod_new(const kconf_t *k, const char *topic, double rate, uint64_t count,
                      uint64_t seed, char *errstr, size_t errstr_size);
 void txprod_free(txprod_t *p);
+/* See txgen_set_disorder; call before txprod_run. */
+void txprod_set_disorder(txprod_t *p, int64_t out_of_order_ms, double late_fraction,
+                         double bad_fraction);
 
 /* Produces until count is reached or txprod_stop(), then waits up to 30 s for
  * every delivery report.  0 when every record was delivered, else -1 with errstr. */

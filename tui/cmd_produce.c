@@ -19,7 +19,11 @@ static const char usage[] =
     "  --rate N     records per second (default 10; 0 = as fast as possible)\n"
     "  --count N    stop after N records (default: until Ctrl-C)\n"
     "  --seed N     generator seed, for repeatable data\n"
-    "  --topic T    write to T instead of transactions\n" CLI_COMMON_HELP;
+    "  --topic T    write to T instead of transactions\n"
+    "  --out-of-order S     jitter event times back by up to S seconds\n"
+    "  --late-fraction F    this share (0-1) is 35-65 s old: late for 30 s windows\n"
+    "  --bad-fraction F     this share (0-1) is malformed, for the dead-letter topic\n"
+    CLI_COMMON_HELP;
 
 static void on_stop(void *arg) { txprod_stop(arg); }
 
@@ -44,6 +48,9 @@ int cmd_produce(int argc, char **argv)
                                              {"count", required_argument, 0, 'c'},
                                              {"seed", required_argument, 0, 's'},
                                              {"topic", required_argument, 0, 't'},
+                                             {"out-of-order", required_argument, 0, 'O'},
+                                             {"late-fraction", required_argument, 0, 'L'},
+                                             {"bad-fraction", required_argument, 0, 'B'},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
@@ -51,6 +58,7 @@ int cmd_produce(int argc, char **argv)
     double rate = 10;
     long long count = 0, seed = 0;
     const char *topic = "transactions";
+    double ooo = 0, late = 0, bad = 0;
     int opt, r;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         if ((r = cli_kafka_opt(&ck, opt, optarg)) < 0)
@@ -71,6 +79,21 @@ int cmd_produce(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 't': topic = optarg; break;
+        case 'O':
+            if (cli_number("produce", "--out-of-order", optarg, &ooo) < 0)
+                return EXIT_USAGE;
+            break;
+        case 'L':
+        case 'B':
+            if (cli_number("produce", opt == 'L' ? "--late-fraction" : "--bad-fraction", optarg,
+                           opt == 'L' ? &late : &bad) < 0)
+                return EXIT_USAGE;
+            if ((opt == 'L' ? late : bad) > 1) {
+                cli_error("produce", "%s is a share between 0 and 1",
+                          opt == 'L' ? "--late-fraction" : "--bad-fraction");
+                return EXIT_USAGE;
+            }
+            break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
@@ -94,6 +117,7 @@ int cmd_produce(int argc, char **argv)
         kconf_free(k);
         return EXIT_USAGE;
     }
+    txprod_set_disorder(run.p, (int64_t)(ooo * 1000), late, bad);
     cli_on_signal(on_stop, run.p);
     int64_t t0 = util_mono_ms();
     pthread_t th;
