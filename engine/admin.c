@@ -292,11 +292,19 @@ static void describe_group(rd_kafka_t *rk, const kconf_t *k, const char *group, 
 
 json_t *admin_group_lag(const kconf_t *k, const char *group, char *errstr, size_t errstr_size)
 {
+    /* Committed offsets through a consumer handle of the group that never
+     * joins it (rd_kafka_committed).  Not ListConsumerGroupOffsets: librdkafka
+     * 2.0.2 dereferences a NULL group there when the coordinator is not ready
+     * yet (its issue #5040) and crashes the process. */
     rd_kafka_t *rk = client(k, RD_KAFKA_PRODUCER, NULL, errstr, errstr_size);
     if (!rk)
         return NULL;
+    rd_kafka_t *cons = client(k, RD_KAFKA_CONSUMER, group, errstr, errstr_size);
+    if (!cons) {
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
     json_t *out = NULL;
-    rd_kafka_event_t *ev = NULL;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(64);
     const struct rd_kafka_metadata *md = metadata(rk, k, errstr, errstr_size);
     if (!md)
@@ -305,31 +313,18 @@ json_t *admin_group_lag(const kconf_t *k, const char *group, char *errstr, size_
         for (int p = 0; p < md->topics[i].partition_cnt && strncmp(md->topics[i].topic, "__", 2); p++)
             rd_kafka_topic_partition_list_add(l, md->topics[i].topic, md->topics[i].partitions[p].id);
     rd_kafka_metadata_destroy(md);
-    /* OffsetFetch through the Admin API: no consumer handle, no group join. */
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, l);
-    rd_kafka_AdminOptions_t *o = options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, k);
-    rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, o, q);
-    rd_kafka_AdminOptions_destroy(o);
-    rd_kafka_ListConsumerGroupOffsets_destroy(req);
-    ev = wait_event(q, k, "committed offsets", errstr, errstr_size);
-    rd_kafka_queue_destroy(q);
-    if (!ev)
-        goto done;
-    size_t ng;
-    const rd_kafka_group_result_t **gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
-        rd_kafka_event_ListConsumerGroupOffsets_result(ev), &ng);
-    if (ng != 1 || rd_kafka_group_result_error(gr[0])) {
-        snprintf(errstr, errstr_size, "committed offsets of %s: %s", group,
-                 ng == 1 ? rd_kafka_error_string(rd_kafka_group_result_error(gr[0])) : "no answer");
-        goto done;
+    if (l->cnt > 0) {
+        rd_kafka_resp_err_t err = rd_kafka_committed(cons, l, kconf_timeout_ms(k));
+        if (err) {
+            snprintf(errstr, errstr_size, "committed offsets of %s: %s", group, rd_kafka_err2str(err));
+            goto done;
+        }
     }
-    const rd_kafka_topic_partition_list_t *committed = rd_kafka_group_result_partitions(gr[0]);
     out = json_pack("{s:s}", "group", group);
     json_t *parts = json_array();
     json_int_t total = 0;
-    for (int i = 0; committed && i < committed->cnt; i++) {
-        const rd_kafka_topic_partition_t *tp = &committed->elems[i];
+    for (int i = 0; i < l->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &l->elems[i];
         if (tp->err || tp->offset < 0)
             continue;
         int64_t lo, hi;
@@ -354,9 +349,9 @@ json_t *admin_group_lag(const kconf_t *k, const char *group, char *errstr, size_
     json_object_set_new(out, "partitions", parts);
     json_object_set_new(out, "lag", json_integer(total));
 done:
-    if (ev)
-        rd_kafka_event_destroy(ev);
     rd_kafka_topic_partition_list_destroy(l);
+    /* It never joined: a consumer close would wait for a group it is not in. */
+    rd_kafka_destroy_flags(cons, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     rd_kafka_destroy(rk);
     return out;
 }

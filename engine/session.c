@@ -37,11 +37,17 @@ struct session {
     int64_t dropped;
 };
 
+/* Workers leave SIGINT/SIGTERM/SIGWINCH to the main thread, but not the
+ * crash signals: a fault here must still reach the handler that restores
+ * the terminal. */
 static void block_signals(void)
 {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    sigset_t set;
+    sigfillset(&set);
+    static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    for (size_t i = 0; i < sizeof crash / sizeof *crash; i++)
+        sigdelset(&set, crash[i]);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
 static void set_state(session_t *s, const char *fmt, const char *arg)

@@ -113,7 +113,7 @@ static void draw_status(app_t *a)
     char rate[16], prod[16];
     move(LINES - 1, 0);
     clrtoeol();
-    if (a->message[0]) {
+    if (a->message[0] && util_mono_ms() < a->message_until) {
         attron(app_attr(a, C_WARN));
         mvprintw(LINES - 1, 0, " %s", a->message);
         attroff(app_attr(a, C_WARN));
@@ -337,6 +337,7 @@ int app_run(const session_opts_t *o)
             relayout(a);
         } else if (c != ERR) {
             a->message[0] = '\0';
+            a->message_until = util_mono_ms() + 3000;
             if (help) {
                 help = false;
             } else {

@@ -44,7 +44,8 @@ struct app {
     int focus, zoom;   /* zoom: pane index or -1 */
     enum view_sort sort;
     char filter[64];   /* feed filter text */
-    char message[160]; /* shown on the status line until the next key */
+    char message[160]; /* shown on the status line for a few seconds */
+    int64_t message_until;
     pane_t panes[LAYOUT_PANES];
 };
 

@@ -40,7 +40,7 @@ char *fmt_money(int64_t cents, char *buf, size_t size)
 
 char *fmt_clock(int64_t ms, char *buf, size_t size)
 {
-    int64_t s = ms / 1000 % 86400;
+    int64_t s = (ms >= 0 ? ms / 1000 : (ms - 999) / 1000) % 86400; /* floor, then wrap */
     if (s < 0)
         s += 86400;
     snprintf(buf, size, "%02d:%02d:%02d", (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));

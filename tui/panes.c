@@ -132,7 +132,7 @@ static void window_rows(pane_t *p, app_t *a, int *y, const view_window_t *ws, in
     for (int i = 0; i < n; i++)
         if (ws[i].total_cents > max)
             max = (double)ws[i].total_cents;
-    char money[32], bar[256], start[16];
+    char money[32], bar[1024], start[16];
     bool narrow = inner_cols(p) < 56; /* no start column, no bar */
     int barw = inner_cols(p) - 43;
     for (int i = 0; i < n && *y <= inner_rows(p); i++, (*y)++) {
