@@ -52,7 +52,7 @@ int kconsumer_next(kconsumer_t *c, kmsg_t *out, int timeout_ms, char *errstr, si
         if (fatal)
             snprintf(errstr, errstr_size, "%s", rd_kafka_message_errstr(m));
         else
-            fprintf(stderr, "streamlab: consume: %s\n", rd_kafka_message_errstr(m));
+            util_log("consume: %s", rd_kafka_message_errstr(m));
         rd_kafka_message_destroy(m);
         return fatal ? -1 : 0;
     }

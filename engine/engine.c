@@ -225,7 +225,7 @@ static bool checkpoint(engine_t *e, bool sync)
     if (l->cnt > 0) {
         rd_kafka_resp_err_t err = rd_kafka_commit(e->cons, l, sync ? 0 : 1);
         if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-            fprintf(stderr, "streamlab: engine: committing offsets: %s\n", rd_kafka_err2str(err));
+            util_log("engine: committing offsets: %s", rd_kafka_err2str(err));
     }
     rd_kafka_topic_partition_list_destroy(l);
     return true;
@@ -339,7 +339,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             if (!m->err)
                 process(e, m);
             else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                fprintf(stderr, "streamlab: engine: %s\n", rd_kafka_message_errstr(m));
+                util_log("engine: %s", rd_kafka_message_errstr(m));
             rd_kafka_message_destroy(m);
         }
         rd_kafka_poll(e->prod, 0);

@@ -61,32 +61,12 @@ void kconf_set_brokers(kconf_t *k, const char *brokers)
 
 int kconf_timeout_ms(const kconf_t *k) { return k->timeout_ms; }
 
-static atomic_bool keep_logs;
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char last_log[512];
-
-void kconf_keep_logs(void) { atomic_store(&keep_logs, true); }
-
-void kconf_last_log(char *buf, size_t size)
-{
-    pthread_mutex_lock(&log_lock);
-    snprintf(buf, size, "%s", last_log);
-    pthread_mutex_unlock(&log_lock);
-}
-
 /* librdkafka logs through stderr by default; keep its noise for real trouble. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    if (level > 3)
-        return;
-    if (atomic_load(&keep_logs)) {
-        pthread_mutex_lock(&log_lock);
-        snprintf(last_log, sizeof last_log, "%s: %s", fac, buf);
-        pthread_mutex_unlock(&log_lock);
-        return;
-    }
-    fprintf(stderr, "streamlab: kafka %s: %s\n", fac, buf);
+    if (level <= 3)
+        util_log("kafka %s: %s", fac, buf);
 }
 
 rd_kafka_conf_t *kafka_conf(const kconf_t *k, const char *const *defaults, char *errstr,

@@ -24,12 +24,6 @@ const char *kconf_brokers(const kconf_t *k);
 void kconf_set_brokers(kconf_t *k, const char *brokers);
 int kconf_timeout_ms(const kconf_t *k);
 
-/* Where librdkafka's error logs go, process-wide: stderr by default; the
- * console keeps them instead (its screen is the terminal).  kconf_last_log
- * copies the newest kept line (empty if none).  Thread-safe. */
-void kconf_keep_logs(void);
-void kconf_last_log(char *buf, size_t size);
-
 /* Checks that the cluster answers a metadata request within the timeout.
  * Returns 0, or -1 with a readable reason in errstr. */
 int kconf_probe(const kconf_t *k, char *errstr, size_t errstr_size);

@@ -225,7 +225,7 @@ static void *supervisor_main(void *arg)
 
 session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_size)
 {
-    kconf_keep_logs(); /* the console owns the terminal */
+    util_log_keep(); /* the console owns the terminal */
     session_t *s = xcalloc(1, sizeof *s);
     s->o = *o;
     pthread_mutex_init(&s->lock, NULL);
@@ -328,7 +328,7 @@ void session_status(session_t *s, session_status_t *st)
     st->lag = json_incref(s->lag);
     st->dropped_unread = s->dropped;
     pthread_mutex_unlock(&s->lock);
-    kconf_last_log(st->last_error, sizeof st->last_error);
+    util_last_log(st->last_error, sizeof st->last_error);
 }
 
 void session_status_release(session_status_t *st)

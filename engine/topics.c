@@ -47,9 +47,8 @@ int topics_ensure(const kconf_t *k, int partitions, char *errstr, size_t errstr_
         const struct rd_kafka_metadata_topic *t = find_topic(md, topics_seed[i]);
         if (t) {
             if (t->partition_cnt != partitions)
-                fprintf(stderr,
-                        "streamlab: warning: topic %s has %d partitions (streamlab makes %d); "
-                        "using it as it is\n",
+                util_log("warning: topic %s has %d partitions (streamlab makes %d); "
+                         "using it as it is",
                         t->topic, t->partition_cnt, partitions);
             continue;
         }
@@ -79,8 +78,7 @@ int topics_ensure(const kconf_t *k, int partitions, char *errstr, size_t errstr_
         rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
         if (e == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
             e == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION) {
-            fprintf(stderr, "streamlab: warning: %s cannot create topics (%s); relying on "
-                            "auto-creation\n",
+            util_log("warning: %s cannot create topics (%s); relying on auto-creation",
                     kconf_brokers(k), rd_kafka_event_error_string(ev));
             rc = 0;
         } else {

@@ -2,6 +2,9 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,34 @@
 #include <time.h>
 
 static void (*fatal_hook)(void);
+static atomic_bool keep_logs;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_log[512];
+
+void util_log_keep(void) { atomic_store(&keep_logs, true); }
+
+void util_last_log(char *buf, size_t size)
+{
+    pthread_mutex_lock(&log_lock);
+    snprintf(buf, size, "%s", last_log);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void util_log(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (atomic_load(&keep_logs)) {
+        pthread_mutex_lock(&log_lock);
+        snprintf(last_log, sizeof last_log, "%s", msg);
+        pthread_mutex_unlock(&log_lock);
+    } else {
+        fprintf(stderr, "streamlab: %s\n", msg);
+    }
+}
 
 void util_set_fatal_hook(void (*hook)(void)) { fatal_hook = hook; }
 

@@ -14,6 +14,13 @@ void util_set_fatal_hook(void (*hook)(void));
 /* Prints "streamlab: <msg>" to stderr, runs the fatal hook and aborts. */
 _Noreturn void util_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Diagnostics from background threads ("streamlab: <msg>" on stderr).  The
+ * console owns the terminal, so it calls util_log_keep(): from then on
+ * messages are kept instead and util_last_log() copies the newest.  Thread-safe. */
+void util_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void util_log_keep(void);
+void util_last_log(char *buf, size_t size);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
