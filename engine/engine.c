@@ -46,7 +46,7 @@ struct engine {
     position_t *pos;
     size_t npos;
     rd_kafka_t *cons, *prod;
-    _Atomic bool stop, running;
+    _Atomic bool stop;
     _Atomic uint64_t target, input_total, output_total;
     int64_t first_input_us, last_delivery_us;
     char error[512]; /* first fatal delivery error */
@@ -126,7 +126,9 @@ engine_t *engine_new(const kconf_t *k, const engine_opts_t *o, pipeline_params_t
     for (char *save, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         const pipeline_def_t *def = pipelines_find(name);
         if (!def) {
-            snprintf(errstr, errstr_size, "unknown pipeline \"%s\" (known: transactions)", name);
+            int n = snprintf(errstr, errstr_size, "unknown pipeline \"%s\"; known:", name);
+            for (const pipeline_def_t *p = pipelines_all; p->name && n > 0 && (size_t)n < errstr_size; p++)
+                n += snprintf(errstr + n, errstr_size - n, " %s (%s)", p->name, p->summary);
             free(list);
             engine_free(e);
             return NULL;
@@ -166,7 +168,6 @@ void engine_set_target(engine_t *e, uint64_t count) { atomic_store(&e->target, c
 
 uint64_t engine_input_count(const engine_t *e) { return atomic_load(&e->input_total); }
 uint64_t engine_output_count(const engine_t *e) { return atomic_load(&e->output_total); }
-bool engine_running(const engine_t *e) { return atomic_load(&e->running); }
 
 uint64_t engine_dlq_count(const engine_t *e)
 {
@@ -330,7 +331,6 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "subscribing: %s", rd_kafka_err2str(err));
         goto out;
     }
-    atomic_store(&e->running, true);
     int64_t start_ms = util_mono_ms(), last_tick = start_ms, last_ckpt = start_ms;
     bool bounded_end = false;
     while (!atomic_load_explicit(&e->stop, memory_order_relaxed)) {
@@ -375,7 +375,6 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             rc = -1;
         }
 out:
-    atomic_store(&e->running, false);
     if (e->cons) {
         rd_kafka_consumer_close(e->cons);
         rd_kafka_destroy(e->cons);

@@ -51,7 +51,6 @@ void engine_set_target(engine_t *e, uint64_t count);
 uint64_t engine_input_count(const engine_t *e);    /* records at new offsets */
 uint64_t engine_output_count(const engine_t *e);   /* delivered, all topics */
 uint64_t engine_dlq_count(const engine_t *e);
-bool engine_running(const engine_t *e);
 uint64_t engine_late_count(const engine_t *e);
 int64_t engine_watermark(const engine_t *e); /* of the first pipeline; DF_NO_TIME if none */
 /* Operator metrics of every pipeline (see df_graph_metrics); returns the count copied. */

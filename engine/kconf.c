@@ -53,12 +53,6 @@ int kconf_add(kconf_t *k, const char *keyval, char *errstr, size_t errstr_size)
 
 const char *kconf_brokers(const kconf_t *k) { return k->brokers; }
 
-void kconf_set_brokers(kconf_t *k, const char *brokers)
-{
-    free(k->brokers);
-    k->brokers = xstrdup(brokers);
-}
-
 int kconf_timeout_ms(const kconf_t *k) { return k->timeout_ms; }
 
 /* librdkafka logs through stderr by default; keep its noise for real trouble. */

@@ -21,7 +21,6 @@ void kconf_free(kconf_t *k);
 int kconf_add(kconf_t *k, const char *keyval, char *errstr, size_t errstr_size);
 
 const char *kconf_brokers(const kconf_t *k);
-void kconf_set_brokers(kconf_t *k, const char *brokers);
 int kconf_timeout_ms(const kconf_t *k);
 
 /* Checks that the cluster answers a metadata request within the timeout.

@@ -23,7 +23,7 @@ struct session {
     txn_view_t *view;
     engine_t *engine;
     pthread_t engine_thread, super_thread, prod_thread;
-    atomic_bool stopping, want_producer, producer_running, reachable;
+    atomic_bool stopping, want_producer, reachable;
     _Atomic double rate;
     txprod_t *prod; /* owned by the supervisor; its stats are atomics */
     uint64_t prod_sent_base, prod_delivered_base;
@@ -83,8 +83,8 @@ static void *producer_main(void *arg)
     session_t *s = arg;
     block_signals();
     char err[256];
-    txprod_run(s->prod, err, sizeof err);
-    atomic_store(&s->producer_running, false);
+    if (txprod_run(s->prod, err, sizeof err) < 0)
+        util_log("producer: %s", err);
     return NULL;
 }
 
@@ -101,9 +101,7 @@ static void reconcile_producer(session_t *s)
         pthread_mutex_lock(&s->lock);
         s->prod = p;
         pthread_mutex_unlock(&s->lock);
-        atomic_store(&s->producer_running, true);
         if (pthread_create(&s->prod_thread, NULL, producer_main, s)) {
-            atomic_store(&s->producer_running, false);
             pthread_mutex_lock(&s->lock);
             s->prod = NULL;
             pthread_mutex_unlock(&s->lock);
