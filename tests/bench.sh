@@ -27,11 +27,11 @@ for kind in $BROKERS; do
         echo "  runs: ${rates[*]} records/s; median $(printf '%s\n' "${rates[@]}" | median) records/s"
         prates=()
         for i in $(seq "$RUNS"); do
-            r=$("$STREAMLAB" produce transactions -b "$BROKER" --rate 0 --count 100000 |
+            r=$("$STREAMLAB" produce transactions -b "$BROKER" --rate 0 --count 300000 |
                 sed -E 's/.*\(([0-9]+)\/s\).*/\1/')
             prates+=("$r")
         done
-        echo "producer alone, 100000 records, acks=all, idempotent:"
+        echo "producer alone, 300000 records, acks=all, idempotent:"
         echo "  runs: ${prates[*]} records/s; median $(printf '%s\n' "${prates[@]}" | median) records/s"
     )
 done

@@ -32,12 +32,15 @@ typedef struct run {
     int rc;
     char err[512];
     atomic_bool done;
+    double secs; /* first record to last delivery report */
 } run_t;
 
 static void *run_main(void *arg)
 {
     run_t *r = arg;
+    int64_t t0 = util_mono_us();
     r->rc = txprod_run(r->p, r->err, sizeof r->err);
+    r->secs = (util_mono_us() - t0) / 1e6;
     atomic_store(&r->done, true);
     return NULL;
 }
@@ -119,12 +122,11 @@ int cmd_produce(int argc, char **argv)
     }
     txprod_set_disorder(run.p, (int64_t)(ooo * 1000), late, bad);
     cli_on_signal(on_stop, run.p);
-    int64_t t0 = util_mono_ms();
     pthread_t th;
     pthread_create(&th, NULL, run_main, &run);
     bool tty = isatty(2);
     while (!atomic_load(&run.done)) {
-        util_sleep_ms(200);
+        util_sleep_ms(tty ? 200 : 20);
         if (tty) {
             txprod_stats_t s;
             txprod_stats(run.p, &s);
@@ -133,7 +135,7 @@ int cmd_produce(int argc, char **argv)
         }
     }
     pthread_join(th, NULL);
-    double secs = (util_mono_ms() - t0) / 1000.0;
+    double secs = run.secs;
     txprod_stats_t s;
     txprod_stats(run.p, &s);
     if (tty)
