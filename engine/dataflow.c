@@ -36,6 +36,7 @@ typedef struct part_wm {
 
 typedef struct window {
     int64_t start, end;
+    bool fired; /* kept after firing while allowed lateness lasts */
     json_t *accs; /* key -> accumulator, in arrival order */
 } window_t;
 
@@ -63,7 +64,7 @@ struct df_stream {
     /* reduce */
     json_t *state;
     /* window */
-    int64_t size_ms;
+    int64_t size_ms, slide_ms, lateness_ms;
     window_t *wins; /* sorted by end */
     size_t nwins;
     struct df_stream *late_out;
@@ -235,13 +236,22 @@ df_stream_t *df_reduce(df_stream_t *in, const char *name, const df_agg_t *agg, v
     return n;
 }
 
-df_stream_t *df_window_tumbling(df_stream_t *in, const char *name, int64_t size_ms,
-                                const df_agg_t *agg, void *ctx)
+df_stream_t *df_window(df_stream_t *in, const char *name, const df_window_spec_t *spec,
+                       const df_agg_t *agg, void *ctx)
 {
     struct df_stream *n = node_new(in->g, in, K_WINDOW, name, ctx);
     n->agg = agg;
-    n->size_ms = size_ms;
+    n->size_ms = spec->size_ms;
+    n->slide_ms = spec->slide_ms > 0 && spec->slide_ms < spec->size_ms ? spec->slide_ms : spec->size_ms;
+    n->lateness_ms = spec->allowed_lateness_ms > 0 ? spec->allowed_lateness_ms : 0;
     return n;
+}
+
+df_stream_t *df_window_tumbling(df_stream_t *in, const char *name, int64_t size_ms,
+                                const df_agg_t *agg, void *ctx)
+{
+    df_window_spec_t spec = {.size_ms = size_ms};
+    return df_window(in, name, &spec, agg, ctx);
 }
 
 df_stream_t *df_window_late(df_stream_t *window)
@@ -451,19 +461,8 @@ static void window_late(struct df_stream *n, df_record_t *r, int64_t start, int6
     emit(n->late_out, &out);
 }
 
-static void window_push(struct df_stream *n, df_record_t *r)
+static window_t *window_at(struct df_stream *n, int64_t start, int64_t end)
 {
-    if (!r->key || r->event_ms == DF_NO_TIME) {
-        json_decref(r->value);
-        return;
-    }
-    int64_t start = floor_div(r->event_ms, n->size_ms) * n->size_ms;
-    int64_t end = start + n->size_ms;
-    int64_t wm = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
-    if (wm != DF_NO_TIME && end - 1 <= wm) {
-        window_late(n, r, start, end);
-        return;
-    }
     size_t i = 0;
     while (i < n->nwins && n->wins[i].end < end)
         i++;
@@ -473,32 +472,80 @@ static void window_push(struct df_stream *n, df_record_t *r)
         n->wins[i] = (window_t){.start = start, .end = end, .accs = json_object()};
         n->nwins++;
     }
-    n->agg->add(acc_for(n->wins[i].accs, r, n->agg, n->ctx), r, n->ctx);
+    return &n->wins[i];
+}
+
+/* Emits key's result of w; an update of a window that has already fired
+ * carries "update": true. */
+static void window_emit(struct df_stream *n, window_t *w, json_t *key, json_t *acc, bool update)
+{
+    df_record_t out = {.key = key, .event_ms = w->end - 1, .partition = -1, .offset = -1};
+    out.value = n->agg->result(acc, key, w->start, w->end, n->ctx);
+    if (update) {
+        out.value = df_writable(out.value);
+        json_object_set_new(out.value, "update", json_true());
+    }
+    emit(n, &out);
+}
+
+/* Assigns the record to every window that holds its event time (one for
+ * tumbling, size/slide for sliding).  A window whose end - 1 + allowed
+ * lateness the watermark has reached takes no more records; a record all of
+ * whose windows are like that is late and goes to the side output.  A record
+ * for a window that fired but is still within lateness updates it, and the
+ * result is emitted again, marked as an update. */
+static void window_push(struct df_stream *n, df_record_t *r)
+{
+    if (!r->key || r->event_ms == DF_NO_TIME) {
+        json_decref(r->value);
+        return;
+    }
+    int64_t wm = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
+    int64_t last_start = floor_div(r->event_ms, n->slide_ms) * n->slide_ms;
+    bool taken = false;
+    for (int64_t start = last_start; start > r->event_ms - n->size_ms; start -= n->slide_ms) {
+        int64_t end = start + n->size_ms;
+        if (wm != DF_NO_TIME && end - 1 + n->lateness_ms <= wm)
+            continue; /* closed for good */
+        window_t *w = window_at(n, start, end);
+        json_t *acc = acc_for(w->accs, r, n->agg, n->ctx);
+        n->agg->add(acc, r, n->ctx);
+        if (w->fired)
+            window_emit(n, w, r->key, acc, true);
+        taken = true;
+    }
+    if (!taken) {
+        window_late(n, r, last_start, last_start + n->size_ms);
+        return;
+    }
     json_decref(r->value);
 }
 
-/* Fires, in order of end, every window the watermark has passed. */
+/* Fires, in order of end, every window the watermark has passed, and frees
+ * those it has passed by more than the allowed lateness. */
 static void window_advance(struct df_stream *n, int64_t wm)
 {
     atomic_store_explicit(&n->watermark_ms, wm, memory_order_relaxed);
-    size_t fired = 0;
-    while (fired < n->nwins && n->wins[fired].end - 1 <= wm) {
-        window_t *w = &n->wins[fired++];
+    for (size_t i = 0; i < n->nwins && n->wins[i].end - 1 <= wm; i++) {
+        window_t *w = &n->wins[i];
+        if (w->fired)
+            continue;
+        w->fired = true;
         const char *k;
         json_t *acc;
         json_object_foreach(w->accs, k, acc)
         {
             json_t *key = json_string(k);
-            df_record_t out = {.key = key, .event_ms = w->end - 1, .partition = -1, .offset = -1};
-            out.value = n->agg->result(acc, key, w->start, w->end, n->ctx);
-            emit(n, &out);
+            window_emit(n, w, key, acc, false);
             json_decref(key);
         }
         dump_cache_clear(n->g);
-        json_decref(w->accs);
     }
-    memmove(n->wins, n->wins + fired, (n->nwins - fired) * sizeof *n->wins);
-    n->nwins -= fired;
+    size_t done = 0;
+    while (done < n->nwins && n->wins[done].fired && n->wins[done].end - 1 + n->lateness_ms <= wm)
+        json_decref(n->wins[done++].accs);
+    memmove(n->wins, n->wins + done, (n->nwins - done) * sizeof *n->wins);
+    n->nwins -= done;
 }
 
 static void push(struct df_stream *n, df_record_t *r)

@@ -91,8 +91,17 @@ df_stream_t *df_filter(df_stream_t *in, const char *name, df_filter_fn fn, void 
 df_stream_t *df_key_by(df_stream_t *in, const char *name, df_key_fn fn, void *ctx);
 /* Keyed running aggregate: emits result() after every record (needs key_by). */
 df_stream_t *df_reduce(df_stream_t *in, const char *name, const df_agg_t *agg, void *ctx);
-/* Keyed event-time tumbling window of size_ms aligned to the epoch; fires
- * once the watermark reaches end - 1 ms and emits result() per key. */
+/* Keyed event-time windows aligned to the epoch: tumbling (slide 0 or equal
+ * to size) or sliding (size, slide).  A window fires once the watermark
+ * reaches end - 1 ms and emits result() per key; until end - 1 + allowed
+ * lateness a record for it updates it and its result is emitted again with
+ * "update": true; later records go to the late side output. */
+typedef struct df_window_spec {
+    int64_t size_ms, slide_ms, allowed_lateness_ms;
+} df_window_spec_t;
+df_stream_t *df_window(df_stream_t *in, const char *name, const df_window_spec_t *spec,
+                       const df_agg_t *agg, void *ctx);
+/* df_window with slide = size and no allowed lateness. */
 df_stream_t *df_window_tumbling(df_stream_t *in, const char *name, int64_t size_ms,
                                 const df_agg_t *agg, void *ctx);
 /* The late side output of a window operator: records whose window had fired,

@@ -98,6 +98,75 @@ static void test_replay_outputs_are_the_hand_worked_ones(void)
     free(second);
 }
 
+static char *run_windows(int64_t slide_ms, int64_t lateness_ms, json_t **summary)
+{
+    char in[128], out[128], err[256];
+    snprintf(in, sizeof in, "%s/in.jsonl", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    write_input(in);
+    pipeline_params_t p;
+    pipeline_params_init(&p);
+    p.window_slide_ms = slide_ms;
+    p.allowed_lateness_ms = lateness_ms;
+    *summary = replay_run(in, out, "transactions", &p, err, sizeof err);
+    return slurp("category_windows");
+}
+
+#define W(cat, total, count, start, end, extra)                                                    \
+    "{\"category\":\"" cat "\",\"total_amount\":" total ",\"transaction_count\":" count       \
+    ",\"window_start\":\"2024-01-15T" start ".000000\",\"window_end\":\"2024-01-15T" end        \
+    ".000000\"" extra "}\n"
+
+static void test_allowed_lateness_updates_a_fired_window_instead_of_dropping(void)
+{
+    /* With 10 s of allowed lateness, t4 (10:30:10) still belongs to the books
+     * window [10:30:00, 10:30:30) whose end - 1 + 10 s = 10:30:39.999 is past
+     * the watermark 10:30:34.999: that window, fired at 135.00, is emitted
+     * again as 135.00 + 108.00 = 243.00 with "update": true.  Nothing is late. */
+    json_t *s;
+    char *w = run_windows(0, 10000, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(s, "late")), 0);
+    CU_ASSERT_STRING_EQUAL(w, W("electronics", "190.0", "1", "10:30:00", "10:30:30", "")
+                              W("books", "135.0", "1", "10:30:00", "10:30:30", "")
+                              W("books", "243.0", "2", "10:30:00", "10:30:30", ",\"update\":true")
+                              W("books", "270.0", "1", "10:30:30", "10:31:00", "")
+                              W("books", "810.0", "1", "10:31:00", "10:31:30", ""));
+    free(w);
+    json_decref(s);
+}
+
+static void test_sliding_windows_hold_each_record_size_over_slide_times(void)
+{
+    /* 30 s windows every 10 s.  Worked by hand, in firing order:
+     * after t2 (wm 10:30:14.999): electronics [10:29:40, 10:30:10);
+     * after t3 (wm 10:30:34.999): electronics [10:29:50, 10:30:20) and
+     *   [10:30:00, 10:30:30), books [10:30:00, 10:30:30) = t2;
+     * t4 (10:30:10) is too late for the windows ending 10:30:20 and 10:30:30
+     *   but [10:30:10, 10:30:40) is open: books there = t2 + t4 = 243.00;
+     * after t5 (wm 10:31:14.999): books [10:30:10, 10:30:40) = 243.00 (2),
+     *   [10:30:20, 10:30:50) = t2 + t3 = 405.00, [10:30:30, 10:31:00) and
+     *   [10:30:40, 10:31:10) = t3 = 270.00;
+     * the end of input fires the three windows holding t5 (810.00). */
+    json_t *s;
+    char *w = run_windows(10000, 0, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(s, "late")), 0);
+    CU_ASSERT_STRING_EQUAL(w, W("electronics", "190.0", "1", "10:29:40", "10:30:10", "")
+                              W("electronics", "190.0", "1", "10:29:50", "10:30:20", "")
+                              W("electronics", "190.0", "1", "10:30:00", "10:30:30", "")
+                              W("books", "135.0", "1", "10:30:00", "10:30:30", "")
+                              W("books", "243.0", "2", "10:30:10", "10:30:40", "")
+                              W("books", "405.0", "2", "10:30:20", "10:30:50", "")
+                              W("books", "270.0", "1", "10:30:30", "10:31:00", "")
+                              W("books", "270.0", "1", "10:30:40", "10:31:10", "")
+                              W("books", "810.0", "1", "10:31:00", "10:31:30", "")
+                              W("books", "810.0", "1", "10:31:10", "10:31:40", "")
+                              W("books", "810.0", "1", "10:31:20", "10:31:50", ""));
+    free(w);
+    json_decref(s);
+}
+
 static void test_replay_reports_a_missing_file(void)
 {
     char err[256] = "";
@@ -109,6 +178,10 @@ static void test_replay_reports_a_missing_file(void)
 
 static CU_TestInfo tests[] = {
     {"test_replay_outputs_are_the_hand_worked_ones", test_replay_outputs_are_the_hand_worked_ones},
+    {"test_allowed_lateness_updates_a_fired_window_instead_of_dropping",
+     test_allowed_lateness_updates_a_fired_window_instead_of_dropping},
+    {"test_sliding_windows_hold_each_record_size_over_slide_times",
+     test_sliding_windows_hold_each_record_size_over_slide_times},
     {"test_replay_reports_a_missing_file", test_replay_reports_a_missing_file},
     CU_TEST_INFO_NULL,
 };

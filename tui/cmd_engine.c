@@ -21,7 +21,10 @@ static const char usage[] =
     "  --json                 end with the summary as one JSON object on the last line\n"
     "  --filter-amount X      pass transactions with amount > X (default 100)\n"
     "  --high-value X         high_value_transactions get amount > X (default 500)\n"
-    "  --window S             tumbling window size in seconds (default 30)\n"
+    "  --window S             window size in seconds (default 30)\n"
+    "  --window-slide S       sliding windows that start every S seconds (default: tumbling)\n"
+    "  --allowed-lateness S   a fired window still takes records this long, re-emitting its\n"
+    "                         result with \"update\":true (default 0)\n"
     "  --out-of-orderness S   watermark bound in seconds (default 5)\n"
     "  --idle-timeout S       an idle partition stops holding the watermark (default 10)\n"
     "  --checkpoint-interval S  flush outputs and commit offsets this often (default 1)\n"
@@ -54,7 +57,8 @@ static void print_summary(const json_t *s)
 
 int cmd_engine(int argc, char **argv)
 {
-    enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT, O_REPLAY, O_OUT };
+    enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT, O_REPLAY, O_OUT,
+           O_SLIDE, O_LATENESS };
     static const struct option longopts[] = {{"pipelines", required_argument, 0, 'P'},
                                              {"group", required_argument, 0, 'g'},
                                              {"count", required_argument, 0, 'c'},
@@ -67,6 +71,8 @@ int cmd_engine(int argc, char **argv)
                                              {"idle-timeout", required_argument, 0, O_IDLE},
                                              {"checkpoint-interval", required_argument, 0, O_CKPT},
                                              {"replay", required_argument, 0, O_REPLAY},
+                                             {"window-slide", required_argument, 0, O_SLIDE},
+                                             {"allowed-lateness", required_argument, 0, O_LATENESS},
                                              {"out", required_argument, 0, O_OUT},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
@@ -117,6 +123,16 @@ int cmd_engine(int argc, char **argv)
                 return EXIT_USAGE;
             }
             params.window_ms = (int64_t)(d * 1000);
+            break;
+        case O_SLIDE:
+            if (cli_number("engine", "--window-slide", optarg, &d) < 0)
+                return EXIT_USAGE;
+            params.window_slide_ms = (int64_t)(d * 1000);
+            break;
+        case O_LATENESS:
+            if (cli_number("engine", "--allowed-lateness", optarg, &d) < 0)
+                return EXIT_USAGE;
+            params.allowed_lateness_ms = (int64_t)(d * 1000);
             break;
         case O_OOO:
             if (cli_number("engine", "--out-of-orderness", optarg, &d) < 0)

@@ -8,6 +8,8 @@ void pipeline_params_init(pipeline_params_t *p)
     atomic_init(&p->filter_amount, 100.0);
     atomic_init(&p->high_value_amount, 500.0);
     p->window_ms = 30000;
+    p->window_slide_ms = 0;
+    p->allowed_lateness_ms = 0;
     p->out_of_orderness_ms = 5000;
     p->idle_timeout_ms = 10000;
     p->view = NULL;

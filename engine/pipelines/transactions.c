@@ -283,8 +283,10 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     df_stream_t *by_cat = df_key_by(processed, "key_by:category", field_key, "category");
     if (params->view)
         df_sink_call(by_cat, "view:open_windows", view_window_input, params);
-    df_stream_t *win = df_window_tumbling(by_cat, "window:category", params->window_ms,
-                                          &category_totals, NULL);
+    df_window_spec_t spec = {.size_ms = params->window_ms,
+                             .slide_ms = params->window_slide_ms,
+                             .allowed_lateness_ms = params->allowed_lateness_ms};
+    df_stream_t *win = df_window(by_cat, "window:category", &spec, &category_totals, NULL);
     if (params->view)
         df_sink_call(win, "view:fired_windows", view_window_fired, params);
     df_sink_topic(win, "category_windows", "category");
