@@ -63,6 +63,8 @@ struct df_stream {
     size_t nparts;
     /* reduce */
     json_t *state;
+    json_t *state_seen; /* key -> now_ms of its last update, with a TTL */
+    int64_t ttl_ms, last_evict_ms;
     /* window */
     int64_t size_ms, slide_ms, lateness_ms;
     window_t *wins; /* sorted by end */
@@ -80,6 +82,7 @@ struct df_graph {
     const char **inputs, **outputs;
     size_t ninputs, noutputs;
     int64_t bound_ms, idle_ms;
+    int64_t now_ms; /* of the record being pushed */
     bool event_clock;
     int64_t newest_event_ms;
     _Atomic int64_t watermark_ms;
@@ -126,6 +129,7 @@ static void node_free(struct df_stream *n)
         json_decref(n->wins[i].accs);
     free(n->wins);
     json_decref(n->state);
+    json_decref(n->state_seen);
     free(n->parts);
     free(n->down);
     free(n->name);
@@ -234,6 +238,31 @@ df_stream_t *df_reduce(df_stream_t *in, const char *name, const df_agg_t *agg, v
     n->agg = agg;
     n->state = json_object();
     return n;
+}
+
+void df_reduce_set_ttl(df_stream_t *reduce, int64_t ttl_ms)
+{
+    reduce->ttl_ms = ttl_ms;
+    if (ttl_ms > 0 && !reduce->state_seen)
+        reduce->state_seen = json_object();
+}
+
+/* Forgets the keys of a reduce whose TTL has passed (at most once a second). */
+static void reduce_evict(struct df_stream *n, int64_t now_ms)
+{
+    int64_t every = n->ttl_ms < 1000 ? n->ttl_ms : 1000;
+    if (now_ms - n->last_evict_ms < every)
+        return;
+    n->last_evict_ms = now_ms;
+    const char *k;
+    json_t *t, *tmp;
+    json_object_foreach_safe(n->state_seen, tmp, k, t)
+    {
+        if (now_ms - json_integer_value(t) > n->ttl_ms) {
+            json_object_del(n->state, k);
+            json_object_del(n->state_seen, k);
+        }
+    }
 }
 
 df_stream_t *df_window(df_stream_t *in, const char *name, const df_window_spec_t *spec,
@@ -395,6 +424,7 @@ bool df_graph_push(df_graph_t *g, const char *topic, int32_t partition, int64_t 
     if (!s)
         return false;
     COUNT(s->in);
+    g->now_ms = now_ms;
     part_wm_t *p = source_part(s, partition, now_ms);
     p->last_active_ms = now_ms;
     df_record_t r = {.partition = partition, .offset = offset, .event_ms = DF_NO_TIME};
@@ -437,6 +467,8 @@ static void reduce_push(struct df_stream *n, df_record_t *r)
     }
     json_t *acc = acc_for(n->state, r, n->agg, n->ctx);
     n->agg->add(acc, r, n->ctx);
+    if (n->ttl_ms > 0)
+        json_object_set_new(n->state_seen, json_string_value(r->key), json_integer(n->g->now_ms));
     df_record_t out = *r;
     out.value = n->agg->result(acc, r->key, DF_NO_TIME, DF_NO_TIME, n->ctx);
     json_decref(r->value);
@@ -647,6 +679,9 @@ static void advance(df_graph_t *g, int64_t wm)
 
 void df_graph_tick(df_graph_t *g, int64_t now_ms)
 {
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->kind == K_REDUCE && g->nodes[i]->ttl_ms > 0)
+            reduce_evict(g->nodes[i], now_ms);
     int64_t wm = INT64_MAX;
     bool any = false;
     for (size_t i = 0; i < g->nnodes; i++) {

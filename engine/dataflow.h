@@ -91,6 +91,11 @@ df_stream_t *df_filter(df_stream_t *in, const char *name, df_filter_fn fn, void 
 df_stream_t *df_key_by(df_stream_t *in, const char *name, df_key_fn fn, void *ctx);
 /* Keyed running aggregate: emits result() after every record (needs key_by). */
 df_stream_t *df_reduce(df_stream_t *in, const char *name, const df_agg_t *agg, void *ctx);
+/* State TTL for a reduce: a key not updated for ttl_ms of processing time (the
+ * now_ms given to push/tick) is forgotten, so memory stays bounded on an
+ * endless stream of new keys; its next record starts from a new accumulator.
+ * 0 (the default) keeps keys forever. */
+void df_reduce_set_ttl(df_stream_t *reduce, int64_t ttl_ms);
 /* Keyed event-time windows aligned to the epoch: tumbling (slide 0 or equal
  * to size) or sliding (size, slide).  A window fires once the watermark
  * reaches end - 1 ms and emits result() per key; until end - 1 + allowed

@@ -100,8 +100,10 @@ json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
         if (n == 0)
             continue;
         for (int g = 0; g < ngraphs; g++) {
-            df_graph_push(graphs[g], topic, 0, records, line, (size_t)n, 0);
-            df_graph_tick(graphs[g], 0);
+            /* Processing time in a replay is the event clock (state TTL uses it). */
+            int64_t now = evtime_now_ms();
+            df_graph_push(graphs[g], topic, 0, records, line, (size_t)n, now);
+            df_graph_tick(graphs[g], now);
         }
         records++;
     }

@@ -420,6 +420,43 @@ static void test_reduce_emits_running_result_per_key_after_every_record(void)
     done();
 }
 
+static void test_reduce_forgets_a_key_after_its_state_ttl(void)
+{
+    df_graph_t *g = small_graph();
+    df_stream_t *k = df_key_by(df_source(g, "in", "in.dlq", small_parse, NULL), "key_by:k",
+                               field_key, "k");
+    df_stream_t *r = df_reduce(k, "reduce:sum", &sum_agg, NULL);
+    df_reduce_set_ttl(r, 1000);
+    df_sink_topic(r, "sums", NULL);
+    push_small(g, 0, "{\"k\":\"a\",\"v\":1}", 0);
+    push_small(g, 0, "{\"k\":\"b\",\"v\":10}", 900);
+    df_graph_tick(g, 1000); /* a: 1000 ms since its update, not more: kept */
+    push_small(g, 0, "{\"k\":\"a\",\"v\":2}", 1000);
+    df_graph_tick(g, 2001); /* a: 1001 ms, b: 1101 ms: both forgotten */
+    push_small(g, 0, "{\"k\":\"a\",\"v\":5}", 2001);
+    push_small(g, 0, "{\"k\":\"b\",\"v\":7}", 2001);
+    /* a: 1, 3 (kept), then 5 (new state); b: 10, then 7 (new state). */
+    static const json_int_t want[] = {1, 10, 3, 5, 7};
+    CU_ASSERT_EQUAL_FATAL(count("sums"), 5);
+    for (size_t i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(integer(nth_json("sums", i), "sum"), want[i]);
+    done();
+}
+
+static void test_reduce_without_ttl_keeps_keys_forever(void)
+{
+    df_graph_t *g = small_graph();
+    df_stream_t *k = df_key_by(df_source(g, "in", "in.dlq", small_parse, NULL), "key_by:k",
+                               field_key, "k");
+    df_sink_topic(df_reduce(k, "reduce:sum", &sum_agg, NULL), "sums", NULL);
+    push_small(g, 0, "{\"k\":\"a\",\"v\":1}", 0);
+    df_graph_tick(g, INT64_C(1) << 40);
+    push_small(g, 0, "{\"k\":\"a\",\"v\":2}", INT64_C(1) << 40);
+    CU_ASSERT_EQUAL_FATAL(count("sums"), 2);
+    CU_ASSERT_EQUAL(integer(nth_json("sums", 1), "sum"), 3);
+    done();
+}
+
 /* Sum of v per key kept in the output record itself, changed in place and
  * returned as a new reference (as the user totals do). */
 static json_t *acc_create(const df_record_t *first, void *ctx)
@@ -1162,6 +1199,8 @@ static CU_TestInfo tests[] = {
      test_branch_after_a_sink_changes_a_copy_and_sinks_see_fresh_bytes},
     {"test_key_by_sets_record_key_and_drops_records_without_one",
      test_key_by_sets_record_key_and_drops_records_without_one},
+    {"test_reduce_forgets_a_key_after_its_state_ttl", test_reduce_forgets_a_key_after_its_state_ttl},
+    {"test_reduce_without_ttl_keeps_keys_forever", test_reduce_without_ttl_keeps_keys_forever},
     {"test_reduce_emits_running_result_per_key_after_every_record",
      test_reduce_emits_running_result_per_key_after_every_record},
     {"test_reduce_whose_result_is_its_accumulator_writes_each_new_state",

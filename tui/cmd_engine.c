@@ -23,6 +23,8 @@ static const char usage[] =
     "  --high-value X         high_value_transactions get amount > X (default 500)\n"
     "  --window S             window size in seconds (default 30)\n"
     "  --window-slide S       sliding windows that start every S seconds (default: tumbling)\n"
+    "  --state-ttl S          forget a user's running total after S seconds without one\n"
+    "                         of their records (default: keep forever)\n"
     "  --allowed-lateness S   a fired window still takes records this long, re-emitting its\n"
     "                         result with \"update\":true (default 0)\n"
     "  --out-of-orderness S   watermark bound in seconds (default 5)\n"
@@ -58,7 +60,7 @@ static void print_summary(const json_t *s)
 int cmd_engine(int argc, char **argv)
 {
     enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT, O_REPLAY, O_OUT,
-           O_SLIDE, O_LATENESS };
+           O_SLIDE, O_LATENESS, O_TTL };
     static const struct option longopts[] = {{"pipelines", required_argument, 0, 'P'},
                                              {"group", required_argument, 0, 'g'},
                                              {"count", required_argument, 0, 'c'},
@@ -73,6 +75,7 @@ int cmd_engine(int argc, char **argv)
                                              {"replay", required_argument, 0, O_REPLAY},
                                              {"window-slide", required_argument, 0, O_SLIDE},
                                              {"allowed-lateness", required_argument, 0, O_LATENESS},
+                                             {"state-ttl", required_argument, 0, O_TTL},
                                              {"out", required_argument, 0, O_OUT},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
@@ -128,6 +131,11 @@ int cmd_engine(int argc, char **argv)
             if (cli_number("engine", "--window-slide", optarg, &d) < 0)
                 return EXIT_USAGE;
             params.window_slide_ms = (int64_t)(d * 1000);
+            break;
+        case O_TTL:
+            if (cli_number("engine", "--state-ttl", optarg, &d) < 0)
+                return EXIT_USAGE;
+            params.state_ttl_ms = (int64_t)(d * 1000);
             break;
         case O_LATENESS:
             if (cli_number("engine", "--allowed-lateness", optarg, &d) < 0)

@@ -10,6 +10,7 @@ void pipeline_params_init(pipeline_params_t *p)
     p->window_ms = 30000;
     p->window_slide_ms = 0;
     p->allowed_lateness_ms = 0;
+    p->state_ttl_ms = 0;
     p->out_of_orderness_ms = 5000;
     p->idle_timeout_ms = 10000;
     p->view = NULL;

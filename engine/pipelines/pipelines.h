@@ -18,6 +18,7 @@ typedef struct pipeline_params {
     int64_t window_ms;                /* window size (30 s) */
     int64_t window_slide_ms;          /* sliding windows: the slide; 0 = tumbling */
     int64_t allowed_lateness_ms;      /* fired windows still take records this long (0) */
+    int64_t state_ttl_ms;             /* forget a user's running total after this (0: never) */
     int64_t out_of_orderness_ms;      /* watermark bound (5 s) */
     int64_t idle_timeout_ms;          /* idle partitions stop holding watermarks (10 s) */
     struct txn_view *view;            /* the console's view of transactions, or NULL */

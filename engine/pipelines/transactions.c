@@ -295,6 +295,7 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     /* Last branch: the user totals may then change the processed record in place. */
     df_stream_t *by_user = df_key_by(processed, "key_by:user_id", field_key, "user_id");
     df_stream_t *totals = df_reduce(by_user, "reduce:user_totals", &user_totals, NULL);
+    df_reduce_set_ttl(totals, params->state_ttl_ms);
     if (params->view)
         df_sink_call(totals, "view:users", view_user, params);
     df_sink_topic(totals, "user_aggregations", "user_id");
