@@ -89,6 +89,10 @@ json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
         for (const char *const *t = df_graph_inputs(graphs[g]); *t; t++)
             df_graph_assign(graphs[g], *t, (int32_t[]){0}, 1, 0);
     }
+    if (ngraphs == 0) {
+        snprintf(errstr, errstr_size, "no pipeline given");
+        goto out;
+    }
     const char *topic = df_graph_inputs(graphs[0])[0];
     char *line = NULL;
     size_t cap = 0;
@@ -102,7 +106,9 @@ json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
         for (int g = 0; g < ngraphs; g++) {
             /* Processing time in a replay is the event clock (state TTL uses it). */
             int64_t now = evtime_now_ms();
-            df_graph_push(graphs[g], topic, 0, records, line, (size_t)n, now);
+            /* Each pipeline reads the file as its own (first) input topic. */
+            df_graph_push(graphs[g], df_graph_inputs(graphs[g])[0], 0, records, line, (size_t)n,
+                          now);
             df_graph_tick(graphs[g], now);
         }
         records++;

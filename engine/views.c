@@ -123,10 +123,10 @@ void view_on_window_fired(txn_view_t *v, const view_window_t *w)
     pthread_mutex_unlock(&v->lock);
 }
 
-static enum view_sort sort_key;
-static int cmp_users(const void *a, const void *b)
+static int cmp_users(const void *a, const void *b, void *arg)
 {
     const view_user_t *x = a, *y = b;
+    enum view_sort sort_key = *(const enum view_sort *)arg;
     int64_t d = sort_key == VIEW_SORT_TOTAL   ? y->total_cents - x->total_cents
                 : sort_key == VIEW_SORT_COUNT ? y->count - x->count
                                               : (int64_t)(y->last_seq - x->last_seq);
@@ -159,8 +159,7 @@ void view_snapshot(txn_view_t *v, enum view_sort sort, view_snapshot_t *out)
     out->nfired = v->nfired;
     pthread_mutex_unlock(&v->lock);
 
-    sort_key = sort;
-    qsort(scratch, nusers, sizeof *scratch, cmp_users);
+    qsort_r(scratch, nusers, sizeof *scratch, cmp_users, &sort);
     out->users_total = nusers;
     out->nusers = nusers < VIEW_TOP_USERS ? nusers : VIEW_TOP_USERS;
     memcpy(out->users, scratch, out->nusers * sizeof *scratch);
