@@ -80,6 +80,7 @@ struct df_graph {
     struct df_stream **nodes;
     size_t nnodes;
     const char **inputs, **outputs;
+    bool *side; /* per output */
     size_t ninputs, noutputs;
     int64_t bound_ms, idle_ms;
     int64_t now_ms; /* of the record being pushed */
@@ -149,6 +150,7 @@ void df_graph_free(df_graph_t *g)
     free(g->nodes);
     free(g->inputs);
     free(g->outputs);
+    free(g->side);
     free(g->name);
     free(g);
 }
@@ -167,14 +169,24 @@ void df_graph_set_time(df_graph_t *g, int64_t bound_ms, int64_t idle_ms)
     g->idle_ms = idle_ms;
 }
 
-static void add_output(df_graph_t *g, const char *topic)
+static void add_output(df_graph_t *g, const char *topic, bool side)
 {
     for (size_t i = 0; i < g->noutputs; i++)
         if (!strcmp(g->outputs[i], topic))
             return;
     g->outputs = xrealloc(g->outputs, (g->noutputs + 2) * sizeof *g->outputs);
+    g->side = xrealloc(g->side, (g->noutputs + 1) * sizeof *g->side);
+    g->side[g->noutputs] = side;
     g->outputs[g->noutputs++] = topic;
     g->outputs[g->noutputs] = NULL;
+}
+
+bool df_graph_is_side_output(const df_graph_t *g, const char *topic)
+{
+    for (size_t i = 0; i < g->noutputs; i++)
+        if (!strcmp(g->outputs[i], topic))
+            return g->side[i];
+    return false;
 }
 
 static struct df_stream *node_new(df_graph_t *g, struct df_stream *up, enum kind kind,
@@ -207,7 +219,7 @@ df_stream_t *df_source(df_graph_t *g, const char *topic, const char *dlq_topic, 
     g->inputs = xrealloc(g->inputs, (g->ninputs + 2) * sizeof *g->inputs);
     g->inputs[g->ninputs++] = n->topic;
     g->inputs[g->ninputs] = NULL;
-    add_output(g, n->dlq_topic);
+    add_output(g, n->dlq_topic, true);
     return n;
 }
 
@@ -301,7 +313,7 @@ void df_sink_topic(df_stream_t *in, const char *topic, const char *key_field)
     struct df_stream *n = node_new(in->g, in, K_SINK, name, NULL);
     n->topic = xstrdup(topic);
     n->key_field = key_field ? xstrdup(key_field) : NULL;
-    add_output(in->g, n->topic);
+    add_output(in->g, n->topic, in->kind == K_LATE);
 }
 
 void df_sink_call(df_stream_t *in, const char *name, void (*fn)(const df_record_t *, void *),

@@ -125,6 +125,9 @@ const char *const *df_graph_inputs(const df_graph_t *g);
 /* Topics the graph writes: sinks and dead-letter topics (NULL-terminated,
  * owned by the graph, in creation order). */
 const char *const *df_graph_outputs(const df_graph_t *g);
+/* True for a side output among them: a dead-letter topic or the sink of a
+ * window's late records (summaries count those apart from the results). */
+bool df_graph_is_side_output(const df_graph_t *g, const char *topic);
 /* Tells the source of topic which partitions it reads now (after a rebalance);
  * until a partition has records it holds the watermark back, up to the idle
  * timeout. */

@@ -24,7 +24,7 @@
 typedef struct topic_stat {
     const char *name; /* owned by a graph */
     rd_kafka_topic_t *rkt;
-    bool input, dlq, late;
+    bool input, side; /* side: a dead-letter or late-record topic */
     _Atomic uint64_t count;  /* input: new records; output: delivered */
     _Atomic uint64_t failed; /* output: failed deliveries */
 } topic_stat_t;
@@ -66,10 +66,9 @@ static topic_stat_t *topic_stat(engine_t *e, const char *name)
     if (e->ntopics == MAX_TOPICS)
         util_fatal("too many topics");
     topic_stat_t *t = &e->topics[e->ntopics++];
-    size_t n = strlen(name);
-    *t = (topic_stat_t){.name = name,
-                        .dlq = n > 4 && !strcmp(name + n - 4, ".dlq"),
-                        .late = !strcmp(name, "late_transactions")};
+    *t = (topic_stat_t){.name = name};
+    for (size_t g = 0; g < e->ngraphs; g++)
+        t->side |= df_graph_is_side_output(e->graphs[g], name);
     return t;
 }
 
@@ -405,7 +404,7 @@ json_t *engine_summary(const engine_t *e)
         if (t->input) {
             json_object_set_new(in, t->name, json_integer((json_int_t)n));
             input += n;
-        } else if (!t->dlq && !t->late) {
+        } else if (!t->side) {
             json_object_set_new(out, t->name, json_integer((json_int_t)n));
         }
     }

@@ -125,8 +125,7 @@ json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
     uint64_t dlq = 0, late = 0;
     for (int g = 0; g < ngraphs; g++) {
         for (const char *const *t = df_graph_outputs(graphs[g]); *t; t++) {
-            size_t len = strlen(*t);
-            if ((len > 4 && !strcmp(*t + len - 4, ".dlq")) || !strcmp(*t, "late_transactions"))
+            if (df_graph_is_side_output(graphs[g], *t))
                 continue;
             json_int_t c = 0;
             for (int i = 0; i < r.nout; i++)
