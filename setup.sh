@@ -13,8 +13,13 @@ PACKAGES=(
     # build
     build-essential pkg-config
     librdkafka-dev libjansson-dev libssl-dev libncurses-dev libcaca-dev libturbojpeg0-dev
+    # video and file uploads: FFmpeg, libmagic, the upload page, PDF/DOCX text, Flink REST
+    libavformat-dev libavcodec-dev libavdevice-dev libavutil-dev libswscale-dev
+    libmagic-dev libmicrohttpd-dev libpoppler-glib-dev libzip-dev libxml2-dev
+    libcurl4-openssl-dev
     # tests
     libcunit1-dev kcat tmux python3 python3-kafka python3-confluent-kafka docker-compose
+    ffmpeg chromium python3-websocket
     # a real Apache Kafka for the tests (release jars from Maven Central)
     default-jre-headless maven
 )
