@@ -19,7 +19,9 @@
 #include "jsonw.h"
 #include "util.h"
 
-enum kind { K_SOURCE, K_MAP, K_FILTER, K_KEYBY, K_REDUCE, K_WINDOW, K_LATE, K_SINK, K_CALL };
+enum kind {
+    K_SOURCE, K_MAP, K_FILTER, K_KEYBY, K_REDUCE, K_WINDOW, K_LATE, K_SINK, K_CALL, K_PROCESS
+};
 
 /* Counters have one writer (the graph's thread); readers on other threads
  * load them relaxed.  Increments are plain load+store, no locked RMW. */
@@ -33,6 +35,13 @@ typedef struct part_wm {
     int64_t max_event_ms; /* DF_NO_TIME until it has a record */
     int64_t last_active_ms;
 } part_wm_t;
+
+/* A process operator's per-key state, in a chained hash table. */
+typedef struct proc_entry {
+    char *key;
+    void *state;
+    struct proc_entry *next;
+} proc_entry_t;
 
 typedef struct window {
     int64_t start, end;
@@ -72,6 +81,10 @@ struct df_stream {
     struct df_stream *late_out;
     /* sink */
     char *key_field;
+    /* process */
+    const df_process_fn_t *proc;
+    proc_entry_t **buckets;
+    size_t nbuckets, nkeys;
 };
 
 struct df_graph {
@@ -126,6 +139,16 @@ df_graph_t *df_graph_new(const char *name, const df_host_t *host)
 
 static void node_free(struct df_stream *n)
 {
+    for (size_t b = 0; b < n->nbuckets; b++) {
+        for (proc_entry_t *e = n->buckets[b], *next; e; e = next) {
+            next = e->next;
+            if (e->state && n->proc->free_state)
+                n->proc->free_state(e->state, n->ctx);
+            free(e->key);
+            free(e);
+        }
+    }
+    free(n->buckets);
     for (size_t i = 0; i < n->nwins; i++)
         json_decref(n->wins[i].accs);
     free(n->wins);
@@ -305,6 +328,27 @@ df_stream_t *df_window_late(df_stream_t *window)
     }
     return window->late_out;
 }
+
+df_stream_t *df_process(df_stream_t *in, const char *name, const df_process_fn_t *fn, void *ctx)
+{
+    struct df_stream *n = node_new(in->g, in, K_PROCESS, name, ctx);
+    n->proc = fn;
+    n->nbuckets = 64;
+    n->buckets = xcalloc(n->nbuckets, sizeof *n->buckets);
+    return n;
+}
+
+df_stream_t *df_process_side(df_stream_t *process)
+{
+    if (!process->late_out) {
+        char name[160];
+        snprintf(name, sizeof name, "%s:side", process->name);
+        process->late_out = node_new(process->g, NULL, K_LATE, name, NULL);
+    }
+    return process->late_out;
+}
+
+size_t df_process_keys(const df_stream_t *process) { return process->nkeys; }
 
 void df_sink_topic(df_stream_t *in, const char *topic, const char *key_field)
 {
@@ -487,6 +531,114 @@ static void reduce_push(struct df_stream *n, df_record_t *r)
     emit(n, &out);
 }
 
+struct df_process_out {
+    struct df_stream *n;
+    json_t *key;
+    int64_t event_ms;
+};
+
+void df_process_emit(df_process_out_t *out, json_t *value)
+{
+    df_record_t r = {.value = value, .key = out->key, .event_ms = out->event_ms,
+                     .partition = -1, .offset = -1};
+    emit(out->n, &r);
+}
+
+void df_process_emit_side(df_process_out_t *out, json_t *value)
+{
+    struct df_stream *n = out->n;
+    COUNT(n->dlq);
+    if (!n->late_out) {
+        json_decref(value);
+        return;
+    }
+    df_record_t r = {.value = value, .key = out->key, .event_ms = out->event_ms,
+                     .partition = -1, .offset = -1};
+    COUNT(n->late_out->in);
+    emit(n->late_out, &r);
+}
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void proc_grow(struct df_stream *n)
+{
+    size_t nb = n->nbuckets * 2;
+    proc_entry_t **b = xcalloc(nb, sizeof *b);
+    for (size_t i = 0; i < n->nbuckets; i++) {
+        for (proc_entry_t *e = n->buckets[i], *next; e; e = next) {
+            next = e->next;
+            proc_entry_t **slot = &b[str_hash(e->key) % nb];
+            e->next = *slot;
+            *slot = e;
+        }
+    }
+    free(n->buckets);
+    n->buckets = b;
+    n->nbuckets = nb;
+}
+
+/* Drops the entry behind *pe when its state was cleared. */
+static void proc_settle(struct df_stream *n, proc_entry_t **pe)
+{
+    proc_entry_t *e = *pe;
+    if (e->state)
+        return;
+    *pe = e->next;
+    free(e->key);
+    free(e);
+    n->nkeys--;
+}
+
+static void process_push(struct df_stream *n, df_record_t *r)
+{
+    if (!r->key) {
+        json_decref(r->value);
+        return;
+    }
+    const char *k = json_string_value(r->key);
+    proc_entry_t **pe = &n->buckets[str_hash(k) % n->nbuckets];
+    while (*pe && strcmp((*pe)->key, k))
+        pe = &(*pe)->next;
+    if (!*pe) {
+        proc_entry_t *e = xcalloc(1, sizeof *e);
+        e->key = xstrdup(k);
+        *pe = e;
+        n->nkeys++;
+    }
+    df_process_out_t out = {.n = n, .key = r->key, .event_ms = r->event_ms};
+    n->proc->on_record(&out, r, &(*pe)->state, n->ctx);
+    json_decref(r->value);
+    proc_settle(n, pe);
+    if (n->nkeys > n->nbuckets * 2)
+        proc_grow(n);
+}
+
+static void process_timers(struct df_stream *n, int64_t now_ms)
+{
+    if (!n->proc->on_timer || n->nkeys == 0)
+        return;
+    for (size_t b = 0; b < n->nbuckets; b++) {
+        proc_entry_t **pe = &n->buckets[b];
+        while (*pe) {
+            json_t *key = json_string((*pe)->key);
+            df_process_out_t out = {.n = n, .key = key, .event_ms = DF_NO_TIME};
+            proc_entry_t *before = *pe;
+            n->proc->on_timer(&out, (*pe)->key, &(*pe)->state, now_ms, n->ctx);
+            json_decref(key);
+            proc_settle(n, pe);
+            if (*pe == before)
+                pe = &(*pe)->next;
+        }
+    }
+    dump_cache_clear(n->g);
+}
+
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
 static void window_late(struct df_stream *n, df_record_t *r, int64_t start, int64_t end)
@@ -629,6 +781,9 @@ static void push(struct df_stream *n, df_record_t *r)
     case K_WINDOW:
         window_push(n, r);
         break;
+    case K_PROCESS:
+        process_push(n, r);
+        break;
     case K_SINK: {
         const char *key = NULL;
         size_t keylen = 0;
@@ -691,9 +846,12 @@ static void advance(df_graph_t *g, int64_t wm)
 
 void df_graph_tick(df_graph_t *g, int64_t now_ms)
 {
-    for (size_t i = 0; i < g->nnodes; i++)
+    for (size_t i = 0; i < g->nnodes; i++) {
         if (g->nodes[i]->kind == K_REDUCE && g->nodes[i]->ttl_ms > 0)
             reduce_evict(g->nodes[i], now_ms);
+        else if (g->nodes[i]->kind == K_PROCESS)
+            process_timers(g->nodes[i], now_ms);
+    }
     int64_t wm = INT64_MAX;
     bool any = false;
     for (size_t i = 0; i < g->nnodes; i++) {
@@ -714,7 +872,13 @@ void df_graph_tick(df_graph_t *g, int64_t now_ms)
         advance(g, wm);
 }
 
-void df_graph_finish(df_graph_t *g) { advance(g, INT64_MAX - 1); }
+void df_graph_finish(df_graph_t *g)
+{
+    advance(g, INT64_MAX - 1);
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->kind == K_PROCESS)
+            process_timers(g->nodes[i], INT64_MAX);
+}
 
 int64_t df_graph_watermark(const df_graph_t *g)
 {

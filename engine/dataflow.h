@@ -112,6 +112,31 @@ df_stream_t *df_window_tumbling(df_stream_t *in, const char *name, int64_t size_
 /* The late side output of a window operator: records whose window had fired,
  * each value extended with missed_window_start and missed_window_end. */
 df_stream_t *df_window_late(df_stream_t *window);
+/* Keyed process function (Flink's KeyedProcessFunction), for stateful steps
+ * that are neither a reduce nor a window: reassembling chunks, deduplicating.
+ * Needs key_by upstream.  Each key has one opaque state (NULL at first) that
+ * the callbacks own: they may replace *state, and set it to NULL (after
+ * freeing it) to forget the key.  They emit with df_process_emit (the main
+ * output, the record's key) or df_process_emit_side (the side output, e.g. a
+ * dead-letter topic).  on_timer, if set, is called on every tick (now_ms is
+ * processing time; INT64_MAX at the end of a bounded input) for every key
+ * that has state, so it can expire incomplete work. */
+typedef struct df_process_out df_process_out_t;
+typedef struct df_process_fn {
+    void (*on_record)(df_process_out_t *out, const df_record_t *r, void **state, void *ctx);
+    void (*on_timer)(df_process_out_t *out, const char *key, void **state, int64_t now_ms,
+                     void *ctx);
+    void (*free_state)(void *state, void *ctx); /* frees what is left when the graph goes */
+} df_process_fn_t;
+df_stream_t *df_process(df_stream_t *in, const char *name, const df_process_fn_t *fn, void *ctx);
+/* The process operator's side output (counted as its dlq in the metrics). */
+df_stream_t *df_process_side(df_stream_t *process);
+/* Emit value (a reference the call takes) on the main or the side output. */
+void df_process_emit(df_process_out_t *out, json_t *value);
+void df_process_emit_side(df_process_out_t *out, json_t *value);
+/* Number of keys holding state in a process operator (a memory metric). */
+size_t df_process_keys(const df_stream_t *process);
+
 /* Writes every record to topic as compact JSON, keyed by the string field
  * key_field of the value (or the record key when key_field is NULL). */
 void df_sink_topic(df_stream_t *in, const char *topic, const char *key_field);

@@ -639,6 +639,110 @@ cleanup:
     done();
 }
 
+/* A process function that gathers "v" per key until it reaches 10, then
+ * emits {"k", "total", "parts"}; a key idle for more than 100 ms of
+ * processing time (its state notes when it last saw a record) goes to the
+ * side output with what it had. */
+typedef struct gather {
+    json_int_t total, parts;
+    int64_t seen_ms;
+} gather_t;
+
+static int64_t gather_now;
+
+static void gather_record(df_process_out_t *o, const df_record_t *r, void **state, void *ctx)
+{
+    (void)ctx;
+    gather_t *s = *state;
+    if (!s)
+        *state = s = calloc(1, sizeof *s);
+    s->total += integer(r->value, "v");
+    s->parts++;
+    s->seen_ms = gather_now;
+    if (s->total >= 10) {
+        df_process_emit(o, json_pack("{sOsIsI}", "k", r->key, "total", s->total, "parts", s->parts));
+        free(s);
+        *state = NULL;
+    }
+}
+
+static void gather_timer(df_process_out_t *o, const char *key, void **state, int64_t now_ms,
+                         void *ctx)
+{
+    (void)ctx;
+    gather_t *s = *state;
+    if (now_ms - s->seen_ms <= 100)
+        return;
+    df_process_emit_side(o, json_pack("{sssIss}", "k", key, "total", s->total, "error", "timed out"));
+    free(s);
+    *state = NULL;
+}
+
+static void gather_free(void *state, void *ctx)
+{
+    (void)ctx;
+    free(state);
+}
+
+static const df_process_fn_t gather_fn = {gather_record, gather_timer, gather_free};
+
+static void test_process_keeps_state_per_key_emits_when_done_and_expires_on_timer(void)
+{
+    df_graph_t *g = small_graph();
+    df_stream_t *k = df_key_by(df_source(g, "in", "in.dlq", small_parse, NULL), "key_by:k",
+                               field_key, "k");
+    df_stream_t *p = df_process(k, "process:gather", &gather_fn, NULL);
+    df_sink_topic(p, "done", NULL);
+    df_sink_topic(df_process_side(p), "gather.dlq", "k");
+    CU_ASSERT(df_graph_is_side_output(g, "gather.dlq"));
+    CU_ASSERT(!df_graph_is_side_output(g, "done"));
+    gather_now = 0;
+    push_small(g, 0, "{\"k\":\"a\",\"v\":4}", 0);
+    push_small(g, 0, "{\"k\":\"b\",\"v\":3}", 0);
+    push_small(g, 0, "{\"k\":\"a\",\"v\":5}", 0);
+    CU_ASSERT_EQUAL(df_process_keys(p), 2);
+    CU_ASSERT_EQUAL(count("done"), 0);
+    push_small(g, 0, "{\"k\":\"a\",\"v\":1}", 0); /* a reaches 10 in 3 parts */
+    CU_ASSERT_EQUAL_FATAL(count("done"), 1);
+    CU_ASSERT(key_is(nth("done", 0), "a"));
+    CU_ASSERT_EQUAL(integer(nth_json("done", 0), "total"), 10);
+    CU_ASSERT_EQUAL(integer(nth_json("done", 0), "parts"), 3);
+    CU_ASSERT_EQUAL(df_process_keys(p), 1); /* a's state is gone */
+    gather_now = 50;
+    push_small(g, 0, "{\"k\":\"c\",\"v\":2}", 50);
+    df_graph_tick(g, 120); /* b last seen at 0: expired; c at 50: kept */
+    CU_ASSERT_EQUAL_FATAL(count("gather.dlq"), 1);
+    CU_ASSERT(key_is(nth("gather.dlq", 0), "b"));
+    CU_ASSERT_EQUAL(integer(nth_json("gather.dlq", 0), "total"), 3);
+    CU_ASSERT_EQUAL(df_process_keys(p), 1);
+    /* a key starts afresh after it finished */
+    push_small(g, 0, "{\"k\":\"a\",\"v\":20}", 120);
+    CU_ASSERT_EQUAL_FATAL(count("done"), 2);
+    CU_ASSERT_EQUAL(integer(nth_json("done", 1), "parts"), 1);
+    /* the end of a bounded input expires the rest */
+    df_graph_finish(g);
+    CU_ASSERT_EQUAL(count("gather.dlq"), 2);
+    CU_ASSERT_EQUAL(df_process_keys(p), 0);
+    CU_ASSERT_EQUAL(df_graph_dlq_count(g), 2);
+    done();
+}
+
+/* A process operator with state left when the graph goes frees it (ASan checks). */
+static void test_process_state_left_at_the_end_is_freed_with_the_graph(void)
+{
+    df_graph_t *g = small_graph();
+    df_stream_t *k = df_key_by(df_source(g, "in", "in.dlq", small_parse, NULL), "key_by:k",
+                               field_key, "k");
+    df_sink_topic(df_process(k, "process:gather", &gather_fn, NULL), "done", NULL);
+    for (int i = 0; i < 300; i++) { /* enough keys to grow the table */
+        char rec[64];
+        snprintf(rec, sizeof rec, "{\"k\":\"key%d\",\"v\":1}", i);
+        push_small(g, 0, rec, 0);
+    }
+    CU_ASSERT_EQUAL(count("done"), 0);
+    done();
+}
+
 static void test_push_to_unknown_topic_returns_false_and_touches_nothing(void)
 {
     df_graph_t *g = small_graph();
@@ -1211,6 +1315,10 @@ static CU_TestInfo tests[] = {
      test_live_partition_without_data_on_one_source_holds_every_window},
     {"test_graph_metrics_count_records_in_and_out_per_operator",
      test_graph_metrics_count_records_in_and_out_per_operator},
+    {"test_process_keeps_state_per_key_emits_when_done_and_expires_on_timer",
+     test_process_keeps_state_per_key_emits_when_done_and_expires_on_timer},
+    {"test_process_state_left_at_the_end_is_freed_with_the_graph",
+     test_process_state_left_at_the_end_is_freed_with_the_graph},
     {"test_push_to_unknown_topic_returns_false_and_touches_nothing",
      test_push_to_unknown_topic_returns_false_and_touches_nothing},
     {"test_graph_lists_input_topics_and_each_output_topic_once",
