@@ -7,6 +7,7 @@
  * (df_writable).  Keys are borrowed: key_by holds the key's reference while
  * the record travels below it. */
 #include "dataflow.h"
+#include "dataflow_exec.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@
 #include "util.h"
 
 enum kind {
-    K_SOURCE, K_MAP, K_FILTER, K_KEYBY, K_REDUCE, K_WINDOW, K_LATE, K_SINK, K_CALL, K_PROCESS
+    K_SOURCE, K_MAP, K_FILTER, K_KEYBY, K_REDUCE, K_WINDOW, K_LATE, K_SINK, K_CALL, K_PROCESS,
+    K_SESSION
 };
 
 /* Counters have one writer (the graph's thread); readers on other threads
@@ -43,6 +45,14 @@ typedef struct proc_entry {
     struct proc_entry *next;
 } proc_entry_t;
 
+/* One key's session window: [start, end) where end = last record + gap. */
+typedef struct session {
+    json_t *key, *acc;
+    int64_t start, end;
+    bool fired;   /* fired and kept while allowed lateness lasts */
+    bool emitted; /* a result for (part of) it went out: later ones are updates */
+} session_t;
+
 typedef struct window {
     int64_t start, end;
     bool fired; /* kept after firing while allowed lateness lasts */
@@ -52,6 +62,8 @@ typedef struct window {
 struct df_stream {
     df_graph_t *g;
     enum kind kind;
+    int id;    /* index in g->nodes */
+    int level; /* key_by operators above it: a parallel job exchanges records at each */
     char *name;
     struct df_stream **down;
     size_t ndown;
@@ -78,6 +90,9 @@ struct df_stream {
     int64_t size_ms, slide_ms, lateness_ms;
     window_t *wins; /* sorted by end */
     size_t nwins;
+    int64_t gap_ms; /* session windows */
+    session_t *sess;
+    size_t nsess;
     struct df_stream *late_out;
     /* sink */
     char *key_field;
@@ -98,7 +113,11 @@ struct df_graph {
     int64_t bound_ms, idle_ms;
     int64_t now_ms; /* of the record being pushed */
     bool event_clock;
+    bool processing_time; /* event time := processing time at the source */
     int64_t newest_event_ms;
+    int nlevels;
+    df_exchange_fn exchange; /* a parallel job's: key_by hands records over */
+    void *exchange_opaque;
     _Atomic int64_t watermark_ms;
     /* The last value a sink serialized, so that a second sink of the same
      * value (processed and high-value transactions) copies bytes instead of
@@ -152,6 +171,11 @@ static void node_free(struct df_stream *n)
     for (size_t i = 0; i < n->nwins; i++)
         json_decref(n->wins[i].accs);
     free(n->wins);
+    for (size_t i = 0; i < n->nsess; i++) {
+        json_decref(n->sess[i].key);
+        json_decref(n->sess[i].acc);
+    }
+    free(n->sess);
     json_decref(n->state);
     json_decref(n->state_seen);
     free(n->parts);
@@ -220,6 +244,10 @@ static struct df_stream *node_new(df_graph_t *g, struct df_stream *up, enum kind
     n->kind = kind;
     n->name = xstrdup(name);
     n->ctx = ctx;
+    n->id = (int)g->nnodes;
+    n->level = up ? up->level + (kind == K_KEYBY) : 0;
+    if (n->level + 1 > g->nlevels)
+        g->nlevels = n->level + 1;
     atomic_init(&n->watermark_ms, DF_NO_TIME);
     g->nodes = xrealloc(g->nodes, (g->nnodes + 1) * sizeof *g->nodes);
     g->nodes[g->nnodes++] = n;
@@ -311,6 +339,18 @@ df_stream_t *df_window(df_stream_t *in, const char *name, const df_window_spec_t
     return n;
 }
 
+df_stream_t *df_window_session(df_stream_t *in, const char *name, int64_t gap_ms,
+                               int64_t allowed_lateness_ms, const df_agg_t *agg, void *ctx)
+{
+    if (!agg->merge)
+        util_fatal("df_window_session(%s): the aggregation has no merge", name);
+    struct df_stream *n = node_new(in->g, in, K_SESSION, name, ctx);
+    n->agg = agg;
+    n->gap_ms = gap_ms > 0 ? gap_ms : 1;
+    n->lateness_ms = allowed_lateness_ms > 0 ? allowed_lateness_ms : 0;
+    return n;
+}
+
 df_stream_t *df_window_tumbling(df_stream_t *in, const char *name, int64_t size_ms,
                                 const df_agg_t *agg, void *ctx)
 {
@@ -325,6 +365,7 @@ df_stream_t *df_window_late(df_stream_t *window)
         snprintf(name, sizeof name, "%s:late", window->name);
         /* Not linked as a downstream of the window: it receives only late records. */
         window->late_out = node_new(window->g, NULL, K_LATE, name, NULL);
+        window->late_out->level = window->level;
     }
     return window->late_out;
 }
@@ -344,6 +385,7 @@ df_stream_t *df_process_side(df_stream_t *process)
         char name[160];
         snprintf(name, sizeof name, "%s:side", process->name);
         process->late_out = node_new(process->g, NULL, K_LATE, name, NULL);
+        process->late_out->level = process->level;
     }
     return process->late_out;
 }
@@ -470,35 +512,92 @@ void df_graph_assign(df_graph_t *g, const char *topic, const int32_t *partitions
     }
 }
 
+static struct df_stream *source_for(const df_graph_t *g, const char *topic)
+{
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->kind == K_SOURCE && !strcmp(g->nodes[i]->topic, topic))
+            return g->nodes[i];
+    return NULL;
+}
+
+int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
+                   const char *buf, size_t len, int64_t now_ms, df_record_t *r)
+{
+    struct df_stream *s = source_for(g, topic);
+    if (!s)
+        return -1;
+    COUNT(s->in);
+    g->now_ms = now_ms;
+    *r = (df_record_t){.partition = partition, .offset = offset, .event_ms = DF_NO_TIME};
+    char err[256] = "";
+    if (s->fn.parse(buf, len, &r->value, &r->event_ms, err, sizeof err, s->ctx) < 0) {
+        send_dlq(s, partition, offset, buf, len, err[0] ? err : "unparseable record");
+        dump_cache_clear(g);
+        return -2;
+    }
+    if (g->processing_time)
+        r->event_ms = now_ms;
+    return s->id;
+}
+
+void df_graph_observe(df_graph_t *g, int source, int32_t partition, int64_t event_ms,
+                      int64_t now_ms)
+{
+    struct df_stream *s = g->nodes[source];
+    part_wm_t *p = source_part(s, partition, now_ms);
+    p->last_active_ms = now_ms;
+    if (event_ms != DF_NO_TIME && (p->max_event_ms == DF_NO_TIME || event_ms > p->max_event_ms))
+        p->max_event_ms = event_ms;
+    if (g->event_clock && event_ms != DF_NO_TIME &&
+        (g->newest_event_ms == DF_NO_TIME || event_ms > g->newest_event_ms)) {
+        g->newest_event_ms = event_ms;
+        evtime_set_thread_clock_us(event_ms * 1000);
+    }
+}
+
+int64_t df_graph_event_clock(const df_graph_t *g) { return g->newest_event_ms; }
+
+void df_graph_emit_source(df_graph_t *g, int source, df_record_t *r, int64_t now_ms)
+{
+    g->now_ms = now_ms;
+    emit(g->nodes[source], r);
+    dump_cache_clear(g);
+}
+
+void df_graph_set_exchange(df_graph_t *g, df_exchange_fn fn, void *opaque)
+{
+    g->exchange = fn;
+    g->exchange_opaque = opaque;
+}
+
+int df_graph_levels(const df_graph_t *g) { return g->nlevels; }
+
+void df_graph_deliver(df_graph_t *g, int node, df_record_t *r, int64_t now_ms)
+{
+    g->now_ms = now_ms;
+    json_t *key = r->key;
+    emit(g->nodes[node], r);
+    json_decref(key);
+    dump_cache_clear(g);
+}
+
+void df_graph_use_processing_time(df_graph_t *g, bool on) { g->processing_time = on; }
+
 bool df_graph_push(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
                    const char *buf, size_t len, int64_t now_ms)
 {
-    struct df_stream *s = NULL;
-    for (size_t i = 0; i < g->nnodes && !s; i++)
-        if (g->nodes[i]->kind == K_SOURCE && !strcmp(g->nodes[i]->topic, topic))
-            s = g->nodes[i];
-    if (!s)
+    df_record_t r;
+    int s = df_graph_parse(g, topic, partition, offset, buf, len, now_ms, &r);
+    if (s == -1)
         return false;
-    COUNT(s->in);
-    g->now_ms = now_ms;
-    part_wm_t *p = source_part(s, partition, now_ms);
-    p->last_active_ms = now_ms;
-    df_record_t r = {.partition = partition, .offset = offset, .event_ms = DF_NO_TIME};
-    char err[256] = "";
-    if (s->fn.parse(buf, len, &r.value, &r.event_ms, err, sizeof err, s->ctx) < 0) {
-        send_dlq(s, partition, offset, buf, len, err[0] ? err : "unparseable record");
-        dump_cache_clear(g);
-        return true;
+    if (s >= 0) {
+        df_graph_observe(g, s, partition, r.event_ms, now_ms);
+        df_graph_emit_source(g, s, &r, now_ms);
+    } else {
+        /* a dead letter still shows its partition is alive */
+        struct df_stream *src = source_for(g, topic);
+        source_part(src, partition, now_ms)->last_active_ms = now_ms;
     }
-    if (r.event_ms != DF_NO_TIME && (p->max_event_ms == DF_NO_TIME || r.event_ms > p->max_event_ms))
-        p->max_event_ms = r.event_ms;
-    if (g->event_clock && r.event_ms != DF_NO_TIME &&
-        (g->newest_event_ms == DF_NO_TIME || r.event_ms > g->newest_event_ms)) {
-        g->newest_event_ms = r.event_ms;
-        evtime_set_thread_clock_us(r.event_ms * 1000);
-    }
-    emit(s, &r);
-    dump_cache_clear(g);
     return true;
 }
 
@@ -623,6 +722,9 @@ static void process_timers(struct df_stream *n, int64_t now_ms)
 {
     if (!n->proc->on_timer || n->nkeys == 0)
         return;
+    if (now_ms != INT64_MAX && now_ms - n->last_evict_ms < 100)
+        return; /* at most ten times a second: a tick may follow every record */
+    n->last_evict_ms = now_ms;
     for (size_t b = 0; b < n->nbuckets; b++) {
         proc_entry_t **pe = &n->buckets[b];
         while (*pe) {
@@ -717,6 +819,123 @@ static void window_push(struct df_stream *n, df_record_t *r)
     json_decref(r->value);
 }
 
+/* --- session windows ----------------------------------------------------- */
+
+static void session_emit(struct df_stream *n, session_t *s)
+{
+    df_record_t out = {.key = s->key, .event_ms = s->end - 1, .partition = -1, .offset = -1};
+    out.value = n->agg->result(s->acc, s->key, s->start, s->end, n->ctx);
+    if (s->emitted) {
+        out.value = df_writable(out.value);
+        json_object_set_new(out.value, "update", json_true());
+    }
+    s->emitted = true;
+    emit(n, &out);
+}
+
+/* The record opens [t, t + gap) and merges every session of its key that
+ * overlaps it (Flink's merging window assigner).  Late when even that new
+ * window is past its allowed lateness; a merge into a session that has
+ * fired and is still due re-emits it as an update. */
+static void session_push(struct df_stream *n, df_record_t *r)
+{
+    if (!r->key || r->event_ms == DF_NO_TIME) {
+        json_decref(r->value);
+        return;
+    }
+    int64_t wm = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
+    int64_t start = r->event_ms, end = r->event_ms + n->gap_ms;
+    if (wm != DF_NO_TIME && end - 1 + n->lateness_ms <= wm) {
+        window_late(n, r, start, end);
+        return;
+    }
+    const char *k = json_string_value(r->key);
+    session_t *base = NULL;
+    for (size_t i = 0; i < n->nsess;) {
+        session_t *s = &n->sess[i];
+        if (strcmp(json_string_value(s->key), k) || s->start >= end || start >= s->end) {
+            i++;
+            continue;
+        }
+        if (!base) {
+            base = s;
+            i++;
+            continue;
+        }
+        /* a second overlapping session: fold it into base */
+        n->agg->merge(base->acc, s->acc, n->ctx);
+        if (s->start < base->start)
+            base->start = s->start;
+        if (s->end > base->end)
+            base->end = s->end;
+        base->fired |= s->fired;
+        base->emitted |= s->emitted;
+        json_decref(s->key);
+        json_decref(s->acc);
+        size_t bi = (size_t)(base - n->sess);
+        memmove(s, s + 1, (n->nsess - i - 1) * sizeof *s);
+        n->nsess--;
+        base = &n->sess[bi];
+    }
+    if (!base) {
+        n->sess = xrealloc(n->sess, (n->nsess + 1) * sizeof *n->sess);
+        base = &n->sess[n->nsess++];
+        *base = (session_t){.key = json_string(k), .acc = n->agg->create(r, n->ctx),
+                            .start = start, .end = end};
+    } else {
+        if (start < base->start)
+            base->start = start;
+        if (end > base->end)
+            base->end = end;
+    }
+    n->agg->add(base->acc, r, n->ctx);
+    if (base->fired) {
+        if (wm != DF_NO_TIME && base->end - 1 <= wm)
+            session_emit(n, base); /* still due: the update goes out now */
+        else
+            base->fired = false; /* grew past the watermark: fires again later */
+    }
+    json_decref(r->value);
+}
+
+static int session_order(const void *a, const void *b)
+{
+    const session_t *x = *(session_t *const *)a, *y = *(session_t *const *)b;
+    if (x->end != y->end)
+        return x->end < y->end ? -1 : 1;
+    return strcmp(json_string_value(x->key), json_string_value(y->key));
+}
+
+/* Fires every due session in order of end (then key), and frees those past
+ * their allowed lateness. */
+static void session_advance(struct df_stream *n, int64_t wm)
+{
+    atomic_store_explicit(&n->watermark_ms, wm, memory_order_relaxed);
+    session_t **due = xmalloc((n->nsess + 1) * sizeof *due);
+    size_t ndue = 0;
+    for (size_t i = 0; i < n->nsess; i++)
+        if (!n->sess[i].fired && n->sess[i].end - 1 <= wm)
+            due[ndue++] = &n->sess[i];
+    qsort(due, ndue, sizeof *due, session_order);
+    for (size_t i = 0; i < ndue; i++) {
+        due[i]->fired = true;
+        session_emit(n, due[i]);
+    }
+    free(due);
+    size_t kept = 0;
+    for (size_t i = 0; i < n->nsess; i++) {
+        session_t *s = &n->sess[i];
+        if (s->fired && s->end - 1 + n->lateness_ms <= wm) {
+            json_decref(s->key);
+            json_decref(s->acc);
+        } else {
+            n->sess[kept++] = *s;
+        }
+    }
+    n->nsess = kept;
+    dump_cache_clear(n->g);
+}
+
 /* Fires, in order of end, every window the watermark has passed, and frees
  * those it has passed by more than the allowed lateness. */
 static void window_advance(struct df_stream *n, int64_t wm)
@@ -771,6 +990,11 @@ static void push(struct df_stream *n, df_record_t *r)
         }
         json_incref(k);
         r->key = k;
+        if (n->g->exchange) { /* a parallel job: the key's worker goes on from here */
+            COUNT(n->out);
+            n->g->exchange(n->g->exchange_opaque, n->id, r);
+            break;
+        }
         emit(n, r);
         json_decref(k);
         break;
@@ -780,6 +1004,9 @@ static void push(struct df_stream *n, df_record_t *r)
         break;
     case K_WINDOW:
         window_push(n, r);
+        break;
+    case K_SESSION:
+        session_push(n, r);
         break;
     case K_PROCESS:
         process_push(n, r);
@@ -829,55 +1056,86 @@ static int64_t source_watermark(const df_graph_t *g, struct df_stream *s, int64_
     return *all_idle ? DF_NO_TIME : wm;
 }
 
-static void advance(df_graph_t *g, int64_t wm)
+/* Fires (windows), expires (process timers, reduce TTL) what the watermark
+ * and now_ms allow, on the operators of one level (or all when level < 0). */
+static void advance_nodes(df_graph_t *g, int level, int64_t wm, int64_t now_ms)
 {
-    int64_t cur = atomic_load_explicit(&g->watermark_ms, memory_order_relaxed);
-    if (cur != DF_NO_TIME && wm <= cur)
-        return; /* watermarks never move back */
-    atomic_store_explicit(&g->watermark_ms, wm, memory_order_relaxed);
     for (size_t i = 0; i < g->nnodes; i++) {
         struct df_stream *n = g->nodes[i];
-        if (n->kind == K_SOURCE)
-            atomic_store_explicit(&n->watermark_ms, wm, memory_order_relaxed);
-        else if (n->kind == K_WINDOW)
-            window_advance(n, wm);
+        if (level >= 0 && n->level != level)
+            continue;
+        if (n->kind == K_REDUCE && n->ttl_ms > 0) {
+            reduce_evict(n, now_ms);
+        } else if (n->kind == K_PROCESS) {
+            process_timers(n, now_ms);
+        } else if ((n->kind == K_WINDOW || n->kind == K_SESSION) && wm != DF_NO_TIME) {
+            int64_t cur = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
+            if (cur == DF_NO_TIME || wm > cur) {
+                if (n->kind == K_WINDOW)
+                    window_advance(n, wm);
+                else
+                    session_advance(n, wm);
+            }
+        }
     }
+}
+
+/* The graph's watermark from its sources at now_ms (never back); DF_NO_TIME
+ * while a live partition has no data yet. */
+static int64_t next_watermark(df_graph_t *g, int64_t now_ms)
+{
+    int64_t cur = atomic_load_explicit(&g->watermark_ms, memory_order_relaxed);
+    int64_t wm = INT64_MAX;
+    bool any = false;
+    if (g->processing_time) {
+        wm = now_ms - 1;
+        any = true;
+    } else {
+        for (size_t i = 0; i < g->nnodes; i++) {
+            struct df_stream *s = g->nodes[i];
+            if (s->kind != K_SOURCE || s->nparts == 0)
+                continue;
+            bool all_idle;
+            int64_t sw = source_watermark(g, s, now_ms, &all_idle);
+            if (all_idle)
+                continue;
+            if (sw == DF_NO_TIME)
+                return cur; /* a live partition without data holds everything back */
+            any = true;
+            if (sw < wm)
+                wm = sw;
+        }
+    }
+    if (!any || (cur != DF_NO_TIME && wm <= cur))
+        return cur; /* watermarks never move back */
+    atomic_store_explicit(&g->watermark_ms, wm, memory_order_relaxed);
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->kind == K_SOURCE)
+            atomic_store_explicit(&g->nodes[i]->watermark_ms, wm, memory_order_relaxed);
+    return wm;
+}
+
+int64_t df_graph_next_watermark(df_graph_t *g, int64_t now_ms) { return next_watermark(g, now_ms); }
+
+void df_graph_advance_level(df_graph_t *g, int level, int64_t wm, int64_t now_ms)
+{
+    g->now_ms = now_ms;
+    advance_nodes(g, level, wm, now_ms);
+    dump_cache_clear(g);
 }
 
 void df_graph_tick(df_graph_t *g, int64_t now_ms)
 {
-    for (size_t i = 0; i < g->nnodes; i++) {
-        if (g->nodes[i]->kind == K_REDUCE && g->nodes[i]->ttl_ms > 0)
-            reduce_evict(g->nodes[i], now_ms);
-        else if (g->nodes[i]->kind == K_PROCESS)
-            process_timers(g->nodes[i], now_ms);
-    }
-    int64_t wm = INT64_MAX;
-    bool any = false;
-    for (size_t i = 0; i < g->nnodes; i++) {
-        struct df_stream *s = g->nodes[i];
-        if (s->kind != K_SOURCE || s->nparts == 0)
-            continue;
-        bool all_idle;
-        int64_t sw = source_watermark(g, s, now_ms, &all_idle);
-        if (all_idle)
-            continue;
-        if (sw == DF_NO_TIME)
-            return; /* a live partition without data holds everything back */
-        any = true;
-        if (sw < wm)
-            wm = sw;
-    }
-    if (any)
-        advance(g, wm);
+    g->now_ms = now_ms;
+    advance_nodes(g, -1, next_watermark(g, now_ms), now_ms);
+    dump_cache_clear(g);
 }
 
 void df_graph_finish(df_graph_t *g)
 {
-    advance(g, INT64_MAX - 1);
-    for (size_t i = 0; i < g->nnodes; i++)
-        if (g->nodes[i]->kind == K_PROCESS)
-            process_timers(g->nodes[i], INT64_MAX);
+    atomic_store_explicit(&g->watermark_ms, INT64_MAX - 1, memory_order_relaxed);
+    advance_nodes(g, -1, INT64_MAX - 1, INT64_MAX);
+    dump_cache_clear(g);
 }
 
 int64_t df_graph_watermark(const df_graph_t *g)

@@ -60,6 +60,9 @@ typedef struct df_agg {
     /* The value to emit for key's acc: a new reference.  For windows start/end
      * are the window's bounds; for reduce both are DF_NO_TIME. */
     json_t *(*result)(json_t *acc, json_t *key, int64_t start_ms, int64_t end_ms, void *ctx);
+    /* Folds from into into (session windows merge accumulators); may be NULL
+     * for aggregations never used in session windows. */
+    void (*merge)(json_t *into, const json_t *from, void *ctx);
 } df_agg_t;
 
 /* Per-operator counters, one consistent copy (see df_graph_metrics). */
@@ -81,6 +84,11 @@ void df_graph_set_time(df_graph_t *g, int64_t out_of_orderness_ms, int64_t idle_
 /* Replays have no clock: with this set, "now" on the graph's thread (see
  * evtime_set_thread_clock_us) follows the newest event time parsed so far. */
 void df_graph_use_event_clock(df_graph_t *g, bool on);
+
+/* Processing time (--time processing): each record's event time is the "now"
+ * it was pushed with, and the watermark is now - 1 ms, so windows fire on
+ * the clock whether records come or not, and nothing is ever late. */
+void df_graph_use_processing_time(df_graph_t *g, bool on);
 
 /* --- building ------------------------------------------------------------ */
 /* A source reading `topic`; records that do not parse go to dlq_topic. */
@@ -106,6 +114,14 @@ typedef struct df_window_spec {
 } df_window_spec_t;
 df_stream_t *df_window(df_stream_t *in, const char *name, const df_window_spec_t *spec,
                        const df_agg_t *agg, void *ctx);
+/* Session windows per key (Flink's EventTimeSessionWindows): a record at t
+ * opens [t, t + gap) and merges with its key's sessions that overlap, so a
+ * session ends `gap` after its last record.  Fires like df_window (once the
+ * watermark reaches end - 1 ms), takes records for allowed_lateness more
+ * (re-emitting the merged result with "update": true) and sends later ones
+ * to df_window_late.  agg->merge is required. */
+df_stream_t *df_window_session(df_stream_t *in, const char *name, int64_t gap_ms,
+                               int64_t allowed_lateness_ms, const df_agg_t *agg, void *ctx);
 /* df_window with slide = size and no allowed lateness. */
 df_stream_t *df_window_tumbling(df_stream_t *in, const char *name, int64_t size_ms,
                                 const df_agg_t *agg, void *ctx);

@@ -263,7 +263,14 @@ static json_t *sum_result(json_t *acc, json_t *key, int64_t start, int64_t end, 
                      (json_int_t)start, "end", (json_int_t)end);
 }
 
-static const df_agg_t sum_agg = {sum_create, sum_add, sum_result};
+static void sum_merge(json_t *into, const json_t *from, void *ctx)
+{
+    (void)ctx;
+    json_integer_set(into, json_integer_value(into) + json_integer_value(from));
+}
+
+static const df_agg_t sum_agg = {
+    .create = sum_create, .add = sum_add, .result = sum_result, .merge = sum_merge};
 
 static int64_t small_offset;
 
@@ -477,7 +484,7 @@ static json_t *acc_result(json_t *acc, json_t *key, int64_t start, int64_t end, 
     return json_incref(acc);
 }
 
-static const df_agg_t acc_agg = {acc_create, acc_add, acc_result};
+static const df_agg_t acc_agg = {.create = acc_create, .add = acc_add, .result = acc_result};
 
 static void test_reduce_whose_result_is_its_accumulator_writes_each_new_state(void)
 {

@@ -9,6 +9,9 @@ void pipeline_params_init(pipeline_params_t *p)
     atomic_init(&p->high_value_amount, 500.0);
     p->window_ms = 30000;
     p->window_slide_ms = 0;
+    p->session_gap_ms = 0;
+    p->processing_time = false;
+    p->workers = 1;
     p->allowed_lateness_ms = 0;
     p->state_ttl_ms = 0;
     p->out_of_orderness_ms = 5000;

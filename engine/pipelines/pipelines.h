@@ -8,6 +8,7 @@
 #define STREAMLAB_PIPELINES_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../dataflow.h"
@@ -17,6 +18,9 @@ typedef struct pipeline_params {
     _Atomic double high_value_amount; /* transactions: high value when amount > this (500) */
     int64_t window_ms;                /* window size (30 s) */
     int64_t window_slide_ms;          /* sliding windows: the slide; 0 = tumbling */
+    int64_t session_gap_ms;           /* > 0: session windows with this gap instead */
+    bool processing_time;             /* --time processing: windows on the clock */
+    int workers;                      /* threads that run each pipeline (its parallelism) */
     int64_t allowed_lateness_ms;      /* fired windows still take records this long (0) */
     int64_t state_ttl_ms;             /* forget a user's running total after this (0: never) */
     int64_t out_of_orderness_ms;      /* watermark bound (5 s) */

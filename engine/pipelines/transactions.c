@@ -184,7 +184,7 @@ static json_t *user_result(json_t *acc, json_t *key, int64_t start, int64_t end,
     return json_incref(acc);
 }
 
-static const df_agg_t user_totals = {user_create, user_add, user_result};
+static const df_agg_t user_totals = {.create = user_create, .add = user_add, .result = user_result};
 
 /* Category windows: accumulate cents and count; the result is a new record. */
 static json_t *cat_create(const df_record_t *r, void *ctx)
@@ -211,7 +211,18 @@ static json_t *cat_result(json_t *acc, json_t *key, int64_t start, int64_t end, 
                      evtime_format(start, s), "window_end", evtime_format(end, e));
 }
 
-static const df_agg_t category_totals = {cat_create, cat_add, cat_result};
+static void cat_merge(json_t *into, const json_t *from, void *ctx)
+{
+    (void)ctx;
+    static const char *const fields[] = {"cents", "count"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *f = json_object_get(into, fields[i]);
+        json_integer_set(f, json_integer_value(f) + json_integer_value(json_object_get(from, fields[i])));
+    }
+}
+
+static const df_agg_t category_totals = {
+    .create = cat_create, .add = cat_add, .result = cat_result, .merge = cat_merge};
 
 /* --- the console's view (only when params->view is set) ------------------ */
 
@@ -267,6 +278,7 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
 {
     df_graph_t *g = df_graph_new("transactions", host);
     df_graph_set_time(g, params->out_of_orderness_ms, params->idle_timeout_ms);
+    df_graph_use_processing_time(g, params->processing_time);
 
     df_stream_t *src = df_source(g, "transactions", "transactions.dlq", txn_parse, NULL);
     /* View sinks come first on each branch point: they only read, and the
@@ -286,7 +298,11 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     df_window_spec_t spec = {.size_ms = params->window_ms,
                              .slide_ms = params->window_slide_ms,
                              .allowed_lateness_ms = params->allowed_lateness_ms};
-    df_stream_t *win = df_window(by_cat, "window:category", &spec, &category_totals, NULL);
+    df_stream_t *win =
+        params->session_gap_ms > 0
+            ? df_window_session(by_cat, "window:category", params->session_gap_ms,
+                                params->allowed_lateness_ms, &category_totals, NULL)
+            : df_window(by_cat, "window:category", &spec, &category_totals, NULL);
     if (params->view)
         df_sink_call(win, "view:fired_windows", view_window_fired, params);
     df_sink_topic(win, "category_windows", "category");

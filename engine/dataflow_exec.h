@@ -1,0 +1,43 @@
+/* dataflow_exec.h — the hooks a parallel job (job.c) uses to run copies of
+ * one graph on several threads.  Pipelines never include this.
+ *
+ * df_graph_push() = parse + observe + emit_source; a job splits them so that
+ * parsing runs in parallel, the watermark is computed once in input order,
+ * and records cross threads at key_by operators (the exchange), each key
+ * going to one worker.  Operators below the n-th key_by are at level n; a
+ * job runs level by level and fires windows of one level at a time. */
+#ifndef STREAMLAB_DATAFLOW_EXEC_H
+#define STREAMLAB_DATAFLOW_EXEC_H
+
+#include "dataflow.h"
+
+/* Called by a key_by operator instead of going on: r->value and r->key are
+ * references the callee takes; hand them to df_graph_deliver(node) on the
+ * key's worker. */
+typedef void (*df_exchange_fn)(void *opaque, int node, df_record_t *r);
+void df_graph_set_exchange(df_graph_t *g, df_exchange_fn fn, void *opaque);
+/* Number of levels (1 + the deepest chain of key_by operators). */
+int df_graph_levels(const df_graph_t *g);
+
+/* Parses one input record.  Returns the source's node (>= 0) with *r
+ * filled, -2 when it went to the dead-letter topic, -1 when no source
+ * reads topic. */
+int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
+                   const char *buf, size_t len, int64_t now_ms, df_record_t *r);
+/* Notes a record's event time on its source partition (for the watermark
+ * and the event clock). */
+void df_graph_observe(df_graph_t *g, int source, int32_t partition, int64_t event_ms,
+                      int64_t now_ms);
+/* The newest event time observed (event clock), or DF_NO_TIME. */
+int64_t df_graph_event_clock(const df_graph_t *g);
+/* Recomputes the watermark from the sources at now_ms (never back) and
+ * returns it, without firing anything. */
+int64_t df_graph_next_watermark(df_graph_t *g, int64_t now_ms);
+/* Runs a parsed record from its source on (takes r->value). */
+void df_graph_emit_source(df_graph_t *g, int source, df_record_t *r, int64_t now_ms);
+/* Runs an exchanged record on below key_by `node` (takes value and key). */
+void df_graph_deliver(df_graph_t *g, int node, df_record_t *r, int64_t now_ms);
+/* Fires windows, process timers and state TTL of one level for watermark wm. */
+void df_graph_advance_level(df_graph_t *g, int level, int64_t wm, int64_t now_ms);
+
+#endif
