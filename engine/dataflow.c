@@ -117,6 +117,7 @@ struct df_graph {
     int64_t newest_event_ms;
     int nlevels;
     df_exchange_fn exchange; /* a parallel job's: key_by hands records over */
+    int64_t emit_event_ms;   /* event time of the record a sink is writing */
     void *exchange_opaque;
     _Atomic int64_t watermark_ms;
     /* The last value a sink serialized, so that a second sink of the same
@@ -520,6 +521,12 @@ static struct df_stream *source_for(const df_graph_t *g, const char *topic)
     return NULL;
 }
 
+int df_graph_source_of(const df_graph_t *g, const char *topic)
+{
+    struct df_stream *s = source_for(g, topic);
+    return s ? s->id : -1;
+}
+
 int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
                    const char *buf, size_t len, int64_t now_ms, df_record_t *r)
 {
@@ -571,6 +578,8 @@ void df_graph_set_exchange(df_graph_t *g, df_exchange_fn fn, void *opaque)
 }
 
 int df_graph_levels(const df_graph_t *g) { return g->nlevels; }
+
+int64_t df_graph_emit_event_ms(const df_graph_t *g) { return g->emit_event_ms; }
 
 void df_graph_deliver(df_graph_t *g, int node, df_record_t *r, int64_t now_ms)
 {
@@ -936,6 +945,11 @@ static void session_advance(struct df_stream *n, int64_t wm)
     dump_cache_clear(n->g);
 }
 
+static int str_order(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Fires, in order of end, every window the watermark has passed, and frees
  * those it has passed by more than the allowed lateness. */
 static void window_advance(struct df_stream *n, int64_t wm)
@@ -946,14 +960,21 @@ static void window_advance(struct df_stream *n, int64_t wm)
         if (w->fired)
             continue;
         w->fired = true;
-        const char *k;
+        /* keys in order, so that the output does not depend on arrival order
+         * (nor on how a parallel job spread the keys over its workers) */
+        size_t nk = json_object_size(w->accs), k = 0;
+        const char **keys = xmalloc((nk + 1) * sizeof *keys);
+        const char *kname;
         json_t *acc;
-        json_object_foreach(w->accs, k, acc)
-        {
-            json_t *key = json_string(k);
-            window_emit(n, w, key, acc, false);
+        json_object_foreach(w->accs, kname, acc)
+            keys[k++] = kname;
+        qsort(keys, nk, sizeof *keys, str_order);
+        for (k = 0; k < nk; k++) {
+            json_t *key = json_string(keys[k]);
+            window_emit(n, w, key, json_object_get(w->accs, keys[k]), false);
             json_decref(key);
         }
+        free(keys);
         dump_cache_clear(n->g);
     }
     size_t done = 0;
@@ -1020,6 +1041,7 @@ static void push(struct df_stream *n, df_record_t *r)
             keylen = json_string_length(kj);
         }
         COUNT(n->out);
+        n->g->emit_event_ms = r->event_ms;
         host_emit(n->g, n->topic, key, keylen, r->value);
         json_decref(r->value);
         break;

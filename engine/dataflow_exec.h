@@ -16,6 +16,9 @@
  * key's worker. */
 typedef void (*df_exchange_fn)(void *opaque, int node, df_record_t *r);
 void df_graph_set_exchange(df_graph_t *g, df_exchange_fn fn, void *opaque);
+/* Inside a host's emit: the event time of the record being written (a
+ * window result's is its end - 1 ms), or DF_NO_TIME. */
+int64_t df_graph_emit_event_ms(const df_graph_t *g);
 /* Number of levels (1 + the deepest chain of key_by operators). */
 int df_graph_levels(const df_graph_t *g);
 
@@ -24,6 +27,8 @@ int df_graph_levels(const df_graph_t *g);
  * reads topic. */
 int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
                    const char *buf, size_t len, int64_t now_ms, df_record_t *r);
+/* The node of the source that reads topic, or -1. */
+int df_graph_source_of(const df_graph_t *g, const char *topic);
 /* Notes a record's event time on its source partition (for the watermark
  * and the event clock). */
 void df_graph_observe(df_graph_t *g, int source, int32_t partition, int64_t event_ms,

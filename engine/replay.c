@@ -1,14 +1,17 @@
-/* replay.c — see replay.h.  Single-threaded; the output files are written
- * with stdio, one line per record. */
+/* replay.c — see replay.h.  Each pipeline runs as a job (job.h) with
+ * params->workers threads; the output files are written with stdio, one line
+ * per record, in the job's canonical order. */
 #include "replay.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "evtime.h"
+#include "job.h"
 #include "util.h"
 
 #define MAX_OUT 32
@@ -23,6 +26,7 @@ typedef struct replay {
     int nout;
     int failed;
     char error[4200];
+    pthread_mutex_t lock; /* each pipeline's job emits from its own thread */
 } replay_t;
 
 static void on_emit(void *opaque, const char *topic, const char *key, size_t keylen,
@@ -30,6 +34,7 @@ static void on_emit(void *opaque, const char *topic, const char *key, size_t key
 {
     (void)key, (void)keylen;
     replay_t *r = opaque;
+    pthread_mutex_lock(&r->lock);
     int i = 0;
     while (i < r->nout && strcmp(r->out[i].topic, topic))
         i++;
@@ -49,7 +54,24 @@ static void on_emit(void *opaque, const char *topic, const char *key, size_t key
         fputc('\n', r->out[i].f);
         r->out[i].count++;
     }
+    pthread_mutex_unlock(&r->lock);
     free(payload);
+}
+
+/* Per operator: in, out, late, dlq (summed over the workers). */
+static json_t *replay_metrics(df_job_t **jobs, int njobs)
+{
+    json_t *ops = json_array();
+    df_op_metrics_t m[64];
+    for (int k = 0; k < njobs; k++) {
+        size_t n = df_job_metrics(jobs[k], m, 64);
+        for (size_t i = 0; i < n && i < 64; i++)
+            json_array_append_new(ops, json_pack("{sssIsIsIsI}", "name", m[i].name, "in",
+                                                 (json_int_t)m[i].in, "out", (json_int_t)m[i].out,
+                                                 "late", (json_int_t)m[i].late, "dlq",
+                                                 (json_int_t)m[i].dlq));
+    }
+    return ops;
 }
 
 json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
@@ -67,9 +89,10 @@ json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
         return NULL;
     }
     replay_t r = {.dir = outdir};
+    pthread_mutex_init(&r.lock, NULL);
     df_host_t host = {.emit = on_emit, .opaque = &r};
-    df_graph_t *graphs[8];
-    int ngraphs = 0;
+    df_job_t *jobs[8];
+    int njobs = 0;
     json_t *summary = NULL;
     char *list = xstrdup(pipelines);
     for (char *save, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
@@ -78,22 +101,20 @@ json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
             snprintf(errstr, errstr_size, "unknown pipeline \"%s\"", name);
             goto out;
         }
-        if (ngraphs < 8)
-            graphs[ngraphs++] = def->build(&host, params);
+        if (njobs < 8)
+            jobs[njobs++] = df_job_new(def, params, &host, true);
     }
-    /* One partition that is never idle: the watermark is the event time's. */
-    for (int g = 0; g < ngraphs; g++) {
-        df_graph_use_event_clock(graphs[g], true);
-        evtime_set_thread_clock_us(0); /* until the first event time */
-        df_graph_set_time(graphs[g], params->out_of_orderness_ms, INT64_MAX / 4);
-        for (const char *const *t = df_graph_inputs(graphs[g]); *t; t++)
-            df_graph_assign(graphs[g], *t, (int32_t[]){0}, 1, 0);
-    }
-    if (ngraphs == 0) {
+    if (njobs == 0) {
         snprintf(errstr, errstr_size, "no pipeline given");
         goto out;
     }
-    const char *topic = df_graph_inputs(graphs[0])[0];
+    /* One partition that is never idle: the watermark is the event time's. */
+    for (int k = 0; k < njobs; k++) {
+        const df_graph_t *g = df_job_graph(jobs[k]);
+        for (const char *const *t = df_graph_inputs(g); *t; t++)
+            df_job_assign(jobs[k], *t, (int32_t[]){0}, 1, 0);
+    }
+    const char *topic = df_graph_inputs(df_job_graph(jobs[0]))[0];
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -103,29 +124,25 @@ json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
             line[--n] = '\0';
         if (n == 0)
             continue;
-        for (int g = 0; g < ngraphs; g++) {
-            /* Processing time in a replay is the event clock (state TTL uses it). */
-            int64_t now = evtime_now_ms();
-            /* Each pipeline reads the file as its own (first) input topic. */
-            df_graph_push(graphs[g], df_graph_inputs(graphs[g])[0], 0, records, line, (size_t)n,
-                          now);
-            df_graph_tick(graphs[g], now);
-        }
+        /* Each pipeline reads the file as its own (first) input topic. */
+        for (int k = 0; k < njobs; k++)
+            df_job_push(jobs[k], df_graph_inputs(df_job_graph(jobs[k]))[0], 0, records, line,
+                        (size_t)n, 0, 0);
         records++;
     }
     free(line);
-    for (int g = 0; g < ngraphs; g++)
-        df_graph_finish(graphs[g]);
-    evtime_set_thread_clock_us(EVTIME_REAL_CLOCK);
+    for (int k = 0; k < njobs; k++)
+        df_job_finish(jobs[k]);
     if (r.failed) {
         snprintf(errstr, errstr_size, "%s", r.error);
         goto out;
     }
     json_t *outs = json_object();
     uint64_t dlq = 0, late = 0;
-    for (int g = 0; g < ngraphs; g++) {
-        for (const char *const *t = df_graph_outputs(graphs[g]); *t; t++) {
-            if (df_graph_is_side_output(graphs[g], *t))
+    for (int k = 0; k < njobs; k++) {
+        const df_graph_t *g = df_job_graph(jobs[k]);
+        for (const char *const *t = df_graph_outputs(g); *t; t++) {
+            if (df_graph_is_side_output(g, *t))
                 continue;
             json_int_t c = 0;
             for (int i = 0; i < r.nout; i++)
@@ -133,19 +150,22 @@ json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
                     c = r.out[i].count;
             json_object_set_new(outs, *t, json_integer(c));
         }
-        dlq += df_graph_dlq_count(graphs[g]);
-        late += df_graph_late_count(graphs[g]);
+        dlq += df_job_dlq_count(jobs[k]);
+        late += df_job_late_count(jobs[k]);
     }
-    summary = json_pack("{s{sI}sosIsI}", "input", topic, records, "output", outs, "dlq",
-                        (json_int_t)dlq, "late", (json_int_t)late);
+    summary = json_pack("{s{sI}sosIsIsi}", "input", topic, records, "output", outs, "dlq",
+                        (json_int_t)dlq, "late", (json_int_t)late, "workers",
+                        df_job_workers(jobs[0]));
+    json_object_set_new(summary, "operators", replay_metrics(jobs, njobs));
 out:
+    for (int k = 0; k < njobs; k++)
+        df_job_free(jobs[k]);
     for (int i = 0; i < r.nout; i++) {
         if (r.out[i].f)
             fclose(r.out[i].f);
         free(r.out[i].topic);
     }
-    for (int g = 0; g < ngraphs; g++)
-        df_graph_free(graphs[g]);
+    pthread_mutex_destroy(&r.lock);
     free(list);
     if (in != stdin)
         fclose(in);

@@ -1,0 +1,612 @@
+/* job.c — see job.h for the design.
+ *
+ * The workers move through a batch in lock step (one pthread barrier between
+ * phases); the caller and the workers meet only at the queue (one mutex,
+ * two condition variables).  Records cross workers through inboxes indexed
+ * [level][to][from]: in a phase each worker appends only to its own "from"
+ * slots and reads only its own "to" slots of the level it runs, so the
+ * barrier is the only synchronisation they need. */
+#include "job.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataflow_exec.h"
+#include "evtime.h"
+#include "util.h"
+
+typedef struct item {
+    int64_t seq; /* the input record that caused it */
+    int node;    /* the key_by it left from */
+    df_record_t r;
+} item_t;
+
+typedef struct ivec {
+    item_t *v;
+    size_t n, cap;
+} ivec_t;
+
+typedef struct out {
+    int64_t seq;
+    int level;
+    int64_t event_ms; /* of the record written: window results by end */
+    uint64_t sub; /* order of emission on its worker */
+    int worker;
+    const char *topic;
+    char *key;
+    size_t keylen;
+    char *payload;
+    size_t len;
+} out_t;
+
+typedef struct rec {
+    int input; /* index in the graph's inputs */
+    int32_t partition;
+    int64_t offset;
+    size_t at, len; /* bytes in the batch's arena */
+    int64_t now_ms, ts_ms;
+    int source; /* df_graph_parse's answer */
+    df_record_t r;
+} rec_t;
+
+typedef struct batch {
+    rec_t *recs;
+    size_t n, cap;
+    char *arena;
+    size_t used, arena_cap;
+    int64_t *wm, *clock; /* after each record */
+    bool tick, final;
+    int64_t tick_now, end_wm, end_clock;
+} batch_t;
+
+#define LAT_BUCKETS 512
+
+typedef struct latency {
+    const char *topic;
+    _Atomic uint64_t count;
+    _Atomic uint64_t b[LAT_BUCKETS];
+} latency_t;
+
+typedef struct worker {
+    struct df_job *j;
+    int id;
+    int64_t seq;
+    int level;
+    uint64_t sub;
+    out_t *outs;
+    size_t nouts, cap;
+} worker_t;
+
+struct df_job {
+    int n, levels;
+    bool event_clock;
+    df_graph_t **g;
+    worker_t *w;
+    pthread_t *threads;
+    df_host_t host;
+    ivec_t *inbox; /* [level][to][from] */
+    batch_t ring[JOB_QUEUE];
+    uint64_t head, tail; /* batches handed over / finished; ring[head % Q] is being filled */
+    bool quit;
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    pthread_barrier_t bar;
+    _Atomic uint64_t blocked_us;
+    _Atomic int depth;
+    latency_t *lat;
+    size_t nlat;
+};
+
+/* --- helpers --------------------------------------------------------------- */
+
+static uint64_t key_hash(const char *s, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static ivec_t *inbox(df_job_t *j, int level, int to, int from)
+{
+    return &j->inbox[((size_t)level * j->n + to) * j->n + from];
+}
+
+static void barrier(df_job_t *j)
+{
+    if (j->n > 1)
+        pthread_barrier_wait(&j->bar);
+}
+
+/* Bucket of a latency in µs: exact below 16, then 8 buckets per power of two. */
+static int lat_bucket(uint64_t us)
+{
+    if (us < 16)
+        return (int)us;
+    int msb = 63 - __builtin_clzll(us);
+    int b = 16 + (msb - 4) * 8 + (int)((us >> (msb - 3)) & 7);
+    return b < LAT_BUCKETS ? b : LAT_BUCKETS - 1;
+}
+
+static uint64_t lat_value(int b)
+{
+    if (b < 16)
+        return (uint64_t)b;
+    int msb = (b - 16) / 8 + 4, sub = (b - 16) % 8;
+    uint64_t lo = (UINT64_C(1) << msb) | ((uint64_t)sub << (msb - 3));
+    return lo + (UINT64_C(1) << (msb - 4)); /* middle of the bucket */
+}
+
+static latency_t *lat_for(df_job_t *j, const char *topic)
+{
+    for (size_t i = 0; i < j->nlat; i++)
+        if (!strcmp(j->lat[i].topic, topic))
+            return &j->lat[i];
+    return NULL;
+}
+
+/* --- what the graphs call -------------------------------------------------- */
+
+static void worker_emit(void *opaque, const char *topic, const char *key, size_t keylen,
+                        char *payload, size_t len)
+{
+    worker_t *w = opaque;
+    if (w->nouts == w->cap) {
+        w->cap = w->cap ? 2 * w->cap : 1024;
+        w->outs = xrealloc(w->outs, w->cap * sizeof *w->outs);
+    }
+    w->outs[w->nouts++] = (out_t){.seq = w->seq, .level = w->level,
+                                  .event_ms = df_graph_emit_event_ms(w->j->g[w->id]), .sub = w->sub++,
+                                  .worker = w->id, .topic = topic, .key = key ? xstrndup(key, keylen) : NULL,
+                                  .keylen = keylen, .payload = payload, .len = len};
+}
+
+static void worker_exchange(void *opaque, int node, df_record_t *r)
+{
+    worker_t *w = opaque;
+    df_job_t *j = w->j;
+    int to = (int)(key_hash(json_string_value(r->key), json_string_length(r->key)) % (uint64_t)j->n);
+    ivec_t *v = inbox(j, w->level + 1, to, w->id);
+    if (v->n == v->cap) {
+        v->cap = v->cap ? 2 * v->cap : 256;
+        v->v = xrealloc(v->v, v->cap * sizeof *v->v);
+    }
+    v->v[v->n++] = (item_t){.seq = w->seq, .node = node, .r = *r};
+}
+
+/* --- one batch, on every worker ------------------------------------------- */
+
+static void set_clock(const df_job_t *j, int64_t clock_ms)
+{
+    if (j->event_clock)
+        evtime_set_thread_clock_us(clock_ms == DF_NO_TIME ? 0 : clock_ms * 1000);
+}
+
+/* Step 2, on the first worker: the watermark and clock after each record. */
+static void batch_time(df_job_t *j, batch_t *b)
+{
+    df_graph_t *g = j->g[0];
+    for (size_t i = 0; i < b->n; i++) {
+        rec_t *r = &b->recs[i];
+        if (r->source >= 0)
+            df_graph_observe(g, r->source, r->partition, r->r.event_ms, r->now_ms);
+        else if (r->source == -2) /* a dead letter still shows its partition is alive */
+            df_graph_observe(g, df_graph_source_of(g, df_graph_inputs(g)[r->input]), r->partition,
+                             DF_NO_TIME, r->now_ms);
+        b->clock[i] = df_graph_event_clock(g);
+        b->wm[i] = df_graph_next_watermark(g, r->now_ms);
+    }
+    b->end_clock = b->n ? b->clock[b->n - 1] : df_graph_event_clock(g);
+    if (b->final)
+        b->end_wm = INT64_MAX - 1;
+    else if (b->tick)
+        b->end_wm = df_graph_next_watermark(g, b->tick_now);
+    else
+        b->end_wm = b->n ? b->wm[b->n - 1] : df_graph_watermark(g);
+}
+
+static void run_level(df_job_t *j, worker_t *w, batch_t *b, int level)
+{
+    df_graph_t *g = j->g[w->id];
+    size_t idx[64] = {0}; /* n <= 64 */
+    w->level = level;
+    for (size_t i = 0; i <= b->n; i++) {
+        bool end = i == b->n;
+        w->seq = (int64_t)i;
+        set_clock(j, end ? b->end_clock : b->clock[i]);
+        int64_t now = end ? (b->tick ? b->tick_now : (b->n ? b->recs[b->n - 1].now_ms : 0))
+                          : b->recs[i].now_ms;
+        if (j->event_clock) /* a replay's processing time is its event clock */
+            now = end ? b->end_clock : b->clock[i];
+        for (int s = 0; s < j->n; s++) {
+            ivec_t *v = inbox(j, level, w->id, s);
+            while (idx[s] < v->n && v->v[idx[s]].seq == (int64_t)i) {
+                item_t *it = &v->v[idx[s]++];
+                df_graph_deliver(g, it->node, &it->r, now);
+            }
+        }
+        if (!end)
+            df_graph_advance_level(g, level, b->wm[i], now);
+        else if (b->final)
+            df_graph_advance_level(g, level, INT64_MAX - 1, INT64_MAX);
+        else if (b->tick)
+            df_graph_advance_level(g, level, b->end_wm, b->tick_now);
+    }
+    for (int s = 0; s < j->n; s++)
+        inbox(j, level, w->id, s)->n = 0;
+}
+
+static int out_order(const void *a, const void *b)
+{
+    const out_t *x = a, *y = b;
+    if (x->seq != y->seq)
+        return x->seq < y->seq ? -1 : 1;
+    if (x->level != y->level)
+        return x->level < y->level ? -1 : 1;
+    if (x->event_ms != y->event_ms)
+        return x->event_ms < y->event_ms ? -1 : 1;
+    if (!x->key != !y->key)
+        return x->key ? 1 : -1;
+    if (x->key) {
+        size_t m = x->keylen < y->keylen ? x->keylen : y->keylen;
+        int c = memcmp(x->key, y->key, m);
+        if (c || x->keylen != y->keylen)
+            return c ? c : (x->keylen < y->keylen ? -1 : 1);
+    }
+    /* the same record, level and key: one worker's outputs, in its order
+     * (two workers here would need different keys upstream: not seen) */
+    if (x->worker != y->worker)
+        return x->worker < y->worker ? -1 : 1;
+    return x->sub < y->sub ? -1 : x->sub > y->sub;
+}
+
+/* Step 5, on the first worker: every output of the batch, in canonical order. */
+static void batch_emit(df_job_t *j, batch_t *b)
+{
+    size_t total = 0;
+    for (int i = 0; i < j->n; i++)
+        total += j->w[i].nouts;
+    out_t *all = j->n == 1 ? j->w[0].outs : xmalloc((total ? total : 1) * sizeof *all);
+    if (j->n > 1)
+        for (int i = 0, k = 0; i < j->n; i++) {
+            memcpy(all + k, j->w[i].outs, j->w[i].nouts * sizeof *all);
+            k += (int)j->w[i].nouts;
+        }
+    qsort(all, total, sizeof *all, out_order);
+    int64_t wall = util_wall_ms();
+    latency_t *last = NULL;
+    for (size_t i = 0; i < total; i++) {
+        out_t *o = &all[i];
+        int64_t ts = o->seq < (int64_t)b->n ? b->recs[o->seq].ts_ms : 0;
+        if (ts > 0) {
+            if (!last || strcmp(last->topic, o->topic))
+                last = lat_for(j, o->topic);
+            if (last) {
+                int64_t d = (wall - ts) * 1000;
+                atomic_fetch_add_explicit(&last->b[lat_bucket(d > 0 ? (uint64_t)d : 0)], 1,
+                                          memory_order_relaxed);
+                atomic_fetch_add_explicit(&last->count, 1, memory_order_relaxed);
+            }
+        }
+        j->host.emit(j->host.opaque, o->topic, o->key, o->keylen, o->payload, o->len);
+        free(o->key);
+    }
+    if (j->n > 1)
+        free(all);
+    for (int i = 0; i < j->n; i++) {
+        j->w[i].nouts = 0;
+        j->w[i].sub = 0;
+    }
+}
+
+static void run_batch(df_job_t *j, worker_t *w, batch_t *b)
+{
+    df_graph_t *g = j->g[w->id];
+    const char *const *inputs = df_graph_inputs(g);
+    /* 1: parse every n-th record */
+    w->level = 0;
+    for (size_t i = (size_t)w->id; i < b->n; i += (size_t)j->n) {
+        rec_t *r = &b->recs[i];
+        w->seq = (int64_t)i;
+        r->source = df_graph_parse(g, inputs[r->input], r->partition, r->offset, b->arena + r->at,
+                                   r->len, r->now_ms, &r->r);
+    }
+    barrier(j);
+    /* 2: time, in input order */
+    if (w->id == 0)
+        batch_time(j, b);
+    barrier(j);
+    /* 3: the operators above the first key_by */
+    for (size_t i = (size_t)w->id; i < b->n; i += (size_t)j->n) {
+        rec_t *r = &b->recs[i];
+        if (r->source < 0)
+            continue;
+        w->seq = (int64_t)i;
+        set_clock(j, b->clock[i]);
+        df_graph_emit_source(g, r->source, &r->r, j->event_clock ? b->clock[i] : r->now_ms);
+    }
+    barrier(j);
+    /* 4: keyed levels */
+    for (int level = 1; level < j->levels; level++) {
+        run_level(j, w, b, level);
+        barrier(j);
+    }
+    /* 5: outputs */
+    if (w->id == 0)
+        batch_emit(j, b);
+    barrier(j);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    df_job_t *j = w->j;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the main thread's */
+    uint64_t next = 0;
+    for (;;) {
+        pthread_mutex_lock(&j->mu);
+        while (!j->quit && j->head <= next)
+            pthread_cond_wait(&j->work, &j->mu);
+        if (j->head <= next) { /* quit with nothing left */
+            pthread_mutex_unlock(&j->mu);
+            break;
+        }
+        batch_t *b = &j->ring[next % JOB_QUEUE];
+        pthread_mutex_unlock(&j->mu);
+        run_batch(j, w, b);
+        next++;
+        if (w->id == 0) {
+            pthread_mutex_lock(&j->mu);
+            j->tail = next;
+            atomic_store(&j->depth, (int)(j->head - j->tail));
+            pthread_cond_broadcast(&j->done);
+            pthread_mutex_unlock(&j->mu);
+        }
+    }
+    evtime_set_thread_clock_us(EVTIME_REAL_CLOCK);
+    return NULL;
+}
+
+/* --- the caller's side ------------------------------------------------------ */
+
+df_job_t *df_job_new(const pipeline_def_t *def, pipeline_params_t *params, const df_host_t *host,
+                     bool event_clock)
+{
+    df_job_t *j = xcalloc(1, sizeof *j);
+    j->n = params->workers < 1 ? 1 : params->workers > 64 ? 64 : params->workers;
+    j->host = *host;
+    j->event_clock = event_clock;
+    j->g = xcalloc((size_t)j->n, sizeof *j->g);
+    j->w = xcalloc((size_t)j->n, sizeof *j->w);
+    for (int i = 0; i < j->n; i++) {
+        j->w[i] = (worker_t){.j = j, .id = i};
+        df_host_t h = {.emit = worker_emit, .opaque = &j->w[i]};
+        j->g[i] = def->build(&h, params);
+        df_graph_set_exchange(j->g[i], worker_exchange, &j->w[i]);
+        df_graph_use_event_clock(j->g[i], event_clock);
+    }
+    j->levels = df_graph_levels(j->g[0]);
+    j->inbox = xcalloc((size_t)(j->levels + 1) * j->n * j->n, sizeof *j->inbox);
+    for (const char *const *t = df_graph_outputs(j->g[0]); *t; t++)
+        j->nlat++;
+    j->lat = xcalloc(j->nlat ? j->nlat : 1, sizeof *j->lat);
+    size_t k = 0;
+    for (const char *const *t = df_graph_outputs(j->g[0]); *t; t++)
+        j->lat[k++].topic = *t;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->work, NULL);
+    pthread_cond_init(&j->done, NULL);
+    if (j->n > 1)
+        pthread_barrier_init(&j->bar, NULL, (unsigned)j->n);
+    j->threads = xcalloc((size_t)j->n, sizeof *j->threads);
+    for (int i = 0; i < j->n; i++)
+        if (pthread_create(&j->threads[i], NULL, worker_main, &j->w[i]))
+            util_fatal("cannot start a worker thread");
+    return j;
+}
+
+static batch_t *open_batch(df_job_t *j) { return &j->ring[j->head % JOB_QUEUE]; }
+
+/* Hands the open batch to the workers and waits for a free slot. */
+static void submit(df_job_t *j)
+{
+    pthread_mutex_lock(&j->mu);
+    j->head++;
+    atomic_store(&j->depth, (int)(j->head - j->tail));
+    pthread_cond_broadcast(&j->work);
+    if (j->head - j->tail >= JOB_QUEUE) {
+        uint64_t t0 = util_mono_us();
+        while (j->head - j->tail >= JOB_QUEUE)
+            pthread_cond_wait(&j->done, &j->mu);
+        atomic_fetch_add(&j->blocked_us, util_mono_us() - t0);
+    }
+    pthread_mutex_unlock(&j->mu);
+    batch_t *b = open_batch(j);
+    b->n = 0;
+    b->used = 0;
+    b->tick = b->final = false;
+}
+
+bool df_job_push(df_job_t *j, const char *topic, int32_t partition, int64_t offset,
+                 const char *buf, size_t len, int64_t now_ms, int64_t ts_ms)
+{
+    const char *const *inputs = df_graph_inputs(j->g[0]);
+    int input = 0;
+    while (inputs[input] && strcmp(inputs[input], topic))
+        input++;
+    if (!inputs[input])
+        return false;
+    batch_t *b = open_batch(j);
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : JOB_BATCH;
+        b->recs = xrealloc(b->recs, b->cap * sizeof *b->recs);
+        b->wm = xrealloc(b->wm, b->cap * sizeof *b->wm);
+        b->clock = xrealloc(b->clock, b->cap * sizeof *b->clock);
+    }
+    if (b->used + len > b->arena_cap) {
+        b->arena_cap = (b->used + len) * 2 + 65536;
+        b->arena = xrealloc(b->arena, b->arena_cap);
+    }
+    memcpy(b->arena + b->used, buf, len);
+    b->recs[b->n++] = (rec_t){.input = input, .partition = partition, .offset = offset,
+                              .at = b->used, .len = len, .now_ms = now_ms, .ts_ms = ts_ms};
+    b->used += len;
+    if (b->n >= JOB_BATCH)
+        submit(j);
+    return true;
+}
+
+void df_job_tick(df_job_t *j, int64_t now_ms)
+{
+    batch_t *b = open_batch(j);
+    b->tick = true;
+    b->tick_now = now_ms;
+    submit(j);
+}
+
+void df_job_sync(df_job_t *j)
+{
+    if (open_batch(j)->n > 0)
+        submit(j);
+    pthread_mutex_lock(&j->mu);
+    while (j->tail < j->head)
+        pthread_cond_wait(&j->done, &j->mu);
+    pthread_mutex_unlock(&j->mu);
+}
+
+void df_job_finish(df_job_t *j)
+{
+    open_batch(j)->final = true;
+    submit(j);
+    df_job_sync(j);
+}
+
+void df_job_assign(df_job_t *j, const char *topic, const int32_t *partitions, size_t n,
+                   int64_t now_ms)
+{
+    df_job_sync(j);
+    df_graph_assign(j->g[0], topic, partitions, n, now_ms); /* the first worker keeps time */
+}
+
+void df_job_free(df_job_t *j)
+{
+    if (!j)
+        return;
+    df_job_sync(j);
+    pthread_mutex_lock(&j->mu);
+    j->quit = true;
+    pthread_cond_broadcast(&j->work);
+    pthread_mutex_unlock(&j->mu);
+    for (int i = 0; i < j->n; i++)
+        pthread_join(j->threads[i], NULL);
+    for (int i = 0; i < j->n; i++) {
+        df_graph_free(j->g[i]);
+        free(j->w[i].outs);
+    }
+    for (size_t i = 0; i < (size_t)(j->levels + 1) * j->n * j->n; i++)
+        free(j->inbox[i].v);
+    for (int i = 0; i < JOB_QUEUE; i++) {
+        free(j->ring[i].recs);
+        free(j->ring[i].arena);
+        free(j->ring[i].wm);
+        free(j->ring[i].clock);
+    }
+    if (j->n > 1)
+        pthread_barrier_destroy(&j->bar);
+    pthread_cond_destroy(&j->work);
+    pthread_cond_destroy(&j->done);
+    pthread_mutex_destroy(&j->mu);
+    free(j->inbox);
+    free(j->lat);
+    free(j->threads);
+    free(j->g);
+    free(j->w);
+    free(j);
+}
+
+/* --- metrics ---------------------------------------------------------------- */
+
+int df_job_workers(const df_job_t *j) { return j->n; }
+const df_graph_t *df_job_graph(const df_job_t *j) { return j->g[0]; }
+int df_job_queue_depth(const df_job_t *j) { return atomic_load(&((df_job_t *)j)->depth); }
+uint64_t df_job_blocked_us(const df_job_t *j) { return atomic_load(&((df_job_t *)j)->blocked_us); }
+int64_t df_job_watermark(const df_job_t *j) { return df_graph_watermark(j->g[0]); }
+
+size_t df_job_metrics(const df_job_t *j, df_op_metrics_t *out, size_t max)
+{
+    size_t n = df_graph_metrics(j->g[0], out, max);
+    df_op_metrics_t tmp[128];
+    for (int w = 1; w < j->n; w++) {
+        size_t m = df_graph_metrics(j->g[w], tmp, 128);
+        for (size_t i = 0; i < m && i < max && i < 128; i++) {
+            out[i].in += tmp[i].in;
+            out[i].out += tmp[i].out;
+            out[i].late += tmp[i].late;
+            out[i].dlq += tmp[i].dlq;
+            if (tmp[i].watermark_ms != DF_NO_TIME &&
+                (out[i].watermark_ms == DF_NO_TIME || tmp[i].watermark_ms > out[i].watermark_ms))
+                out[i].watermark_ms = tmp[i].watermark_ms;
+        }
+    }
+    return n;
+}
+
+uint64_t df_job_dlq_count(const df_job_t *j)
+{
+    uint64_t t = 0;
+    for (int w = 0; w < j->n; w++)
+        t += df_graph_dlq_count(j->g[w]);
+    return t;
+}
+
+uint64_t df_job_late_count(const df_job_t *j)
+{
+    uint64_t t = 0;
+    for (int w = 0; w < j->n; w++)
+        t += df_graph_late_count(j->g[w]);
+    return t;
+}
+
+static void lat_sum(const df_job_t *j, const char *topic, uint64_t *b, uint64_t *count)
+{
+    memset(b, 0, LAT_BUCKETS * sizeof *b);
+    *count = 0;
+    for (size_t i = 0; i < j->nlat; i++) {
+        latency_t *l = &j->lat[i];
+        if (topic && strcmp(l->topic, topic))
+            continue;
+        for (int k = 0; k < LAT_BUCKETS; k++)
+            b[k] += atomic_load_explicit(&l->b[k], memory_order_relaxed);
+    }
+    for (int k = 0; k < LAT_BUCKETS; k++)
+        *count += b[k];
+}
+
+uint64_t df_job_latency_count(const df_job_t *j, const char *topic)
+{
+    uint64_t b[LAT_BUCKETS], c;
+    lat_sum(j, topic, b, &c);
+    return c;
+}
+
+int64_t df_job_latency_us(const df_job_t *j, const char *topic, double p)
+{
+    uint64_t b[LAT_BUCKETS], c;
+    lat_sum(j, topic, b, &c);
+    if (c == 0)
+        return -1;
+    uint64_t want = (uint64_t)((double)c * p / 100.0 + 0.5), seen = 0;
+    if (want < 1)
+        want = 1;
+    for (int k = 0; k < LAT_BUCKETS; k++) {
+        seen += b[k];
+        if (seen >= want)
+            return (int64_t)lat_value(k);
+    }
+    return (int64_t)lat_value(LAT_BUCKETS - 1);
+}

@@ -1,0 +1,87 @@
+/* job.h — one pipeline running on N worker threads (Flink's parallelism).
+ *
+ * A job builds the pipeline's graph once per worker.  Input records are
+ * gathered into batches (up to JOB_BATCH records, or fewer when the caller
+ * ticks or syncs); a bounded queue of batches sits between the caller (the
+ * Kafka consumer thread, or a replay's reader) and the workers, and its fill
+ * level is a metric.  Within a batch:
+ *
+ *   1. every worker parses every N-th record (parsing is most of the cost);
+ *   2. the first worker computes, in input order, the watermark and the
+ *      event clock after each record (the same sequence one thread would see);
+ *   3. every worker runs its records through the operators above the first
+ *      key_by; at a key_by a record goes to the worker hash(key) % N owns;
+ *   4. level by level, each worker takes the records of its keys in input
+ *      order and fires its windows as the watermark passes them, exactly
+ *      where a single thread would;
+ *   5. the first worker sorts the batch's outputs by (input record, level, event
+ *      time, key) and hands them to the host in that order.
+ *
+ * So a key's records stay in order on one worker, windows and keyed state
+ * live with their key, and the outputs are the same, in the same order, for
+ * any N (the canonical order of step 5 holds for N = 1 too).
+ *
+ * Threading: push/tick/sync/finish/assign come from one caller thread; the
+ * host's emit runs on the first worker; the readers (metrics, counts) may be
+ * called from any thread. */
+#ifndef STREAMLAB_JOB_H
+#define STREAMLAB_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataflow.h"
+#include "pipelines/pipelines.h"
+
+#define JOB_BATCH 1024
+#define JOB_QUEUE 4 /* batches between the caller and the workers */
+
+typedef struct df_job df_job_t;
+
+/* Builds def's graph once per worker (params->workers of them, at least 1);
+ * host and params are borrowed and must outlive the job.  event_clock: a
+ * replay's clock (see df_graph_use_event_clock). */
+df_job_t *df_job_new(const pipeline_def_t *def, pipeline_params_t *params, const df_host_t *host,
+                     bool event_clock);
+/* Finishes nothing: call df_job_finish first for a bounded input. */
+void df_job_free(df_job_t *j);
+
+int df_job_workers(const df_job_t *j);
+/* The first worker's graph, for what every copy shares: inputs, outputs,
+ * side outputs.  Do not push to it. */
+const df_graph_t *df_job_graph(const df_job_t *j);
+
+/* Queues one input record (its bytes are copied).  ts_ms is its Kafka
+ * timestamp (wall clock, for the event-to-sink latency) or 0.  Returns false
+ * when no source of the pipeline reads topic. */
+bool df_job_push(df_job_t *j, const char *topic, int32_t partition, int64_t offset,
+                 const char *buf, size_t len, int64_t now_ms, int64_t ts_ms);
+/* Closes the current batch with a tick at now_ms (idle partitions time out,
+ * processing-time windows fire, timers run) and hands it to the workers. */
+void df_job_tick(df_job_t *j, int64_t now_ms);
+/* Hands over the current batch (if any) and waits until every queued batch
+ * has been processed and its outputs given to the host. */
+void df_job_sync(df_job_t *j);
+/* End of a bounded input: a final watermark fires every open window; waits. */
+void df_job_finish(df_job_t *j);
+/* Partitions of topic that the job reads now (after a rebalance); syncs first. */
+void df_job_assign(df_job_t *j, const char *topic, const int32_t *partitions, size_t n,
+                   int64_t now_ms);
+
+/* --- metrics (any thread) ------------------------------------------------- */
+/* Operator metrics summed over the workers (watermarks: the job's). */
+size_t df_job_metrics(const df_job_t *j, df_op_metrics_t *out, size_t max);
+uint64_t df_job_dlq_count(const df_job_t *j);
+uint64_t df_job_late_count(const df_job_t *j);
+int64_t df_job_watermark(const df_job_t *j);
+/* Batches queued or running, out of JOB_QUEUE, and the total time the caller
+ * waited for a free slot (backpressure). */
+int df_job_queue_depth(const df_job_t *j);
+uint64_t df_job_blocked_us(const df_job_t *j);
+/* Latency from a record's Kafka timestamp to the outputs it caused, in µs:
+ * the p-th percentile (0-100) over topic's outputs (NULL: all outputs) since
+ * the start; -1 when there is no sample. */
+int64_t df_job_latency_us(const df_job_t *j, const char *topic, double p);
+uint64_t df_job_latency_count(const df_job_t *j, const char *topic);
+
+#endif
