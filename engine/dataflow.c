@@ -528,7 +528,8 @@ int df_graph_source_of(const df_graph_t *g, const char *topic)
 }
 
 int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
-                   const char *buf, size_t len, int64_t now_ms, df_record_t *r)
+                   const char *buf, size_t len, int64_t now_ms, df_record_t *r, char *err,
+                   size_t errsize)
 {
     struct df_stream *s = source_for(g, topic);
     if (!s)
@@ -536,10 +537,10 @@ int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t 
     COUNT(s->in);
     g->now_ms = now_ms;
     *r = (df_record_t){.partition = partition, .offset = offset, .event_ms = DF_NO_TIME};
-    char err[256] = "";
-    if (s->fn.parse(buf, len, &r->value, &r->event_ms, err, sizeof err, s->ctx) < 0) {
-        send_dlq(s, partition, offset, buf, len, err[0] ? err : "unparseable record");
-        dump_cache_clear(g);
+    err[0] = '\0';
+    if (s->fn.parse(buf, len, &r->value, &r->event_ms, err, errsize, s->ctx) < 0) {
+        if (!err[0])
+            snprintf(err, errsize, "unparseable record");
         return -2;
     }
     if (g->processing_time)
@@ -563,6 +564,13 @@ void df_graph_observe(df_graph_t *g, int source, int32_t partition, int64_t even
 }
 
 int64_t df_graph_event_clock(const df_graph_t *g) { return g->newest_event_ms; }
+
+void df_graph_dead_letter(df_graph_t *g, int source, int32_t partition, int64_t offset,
+                          const char *buf, size_t len, const char *err)
+{
+    send_dlq(g->nodes[source], partition, offset, buf, len, err);
+    dump_cache_clear(g);
+}
 
 void df_graph_emit_source(df_graph_t *g, int source, df_record_t *r, int64_t now_ms)
 {
@@ -596,16 +604,18 @@ bool df_graph_push(df_graph_t *g, const char *topic, int32_t partition, int64_t 
                    const char *buf, size_t len, int64_t now_ms)
 {
     df_record_t r;
-    int s = df_graph_parse(g, topic, partition, offset, buf, len, now_ms, &r);
+    char err[256];
+    int s = df_graph_parse(g, topic, partition, offset, buf, len, now_ms, &r, err, sizeof err);
     if (s == -1)
         return false;
     if (s >= 0) {
         df_graph_observe(g, s, partition, r.event_ms, now_ms);
         df_graph_emit_source(g, s, &r, now_ms);
     } else {
+        int src = df_graph_source_of(g, topic);
+        df_graph_dead_letter(g, src, partition, offset, buf, len, err);
         /* a dead letter still shows its partition is alive */
-        struct df_stream *src = source_for(g, topic);
-        source_part(src, partition, now_ms)->last_active_ms = now_ms;
+        df_graph_observe(g, src, partition, DF_NO_TIME, now_ms);
     }
     return true;
 }

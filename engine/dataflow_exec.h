@@ -23,10 +23,14 @@ int64_t df_graph_emit_event_ms(const df_graph_t *g);
 int df_graph_levels(const df_graph_t *g);
 
 /* Parses one input record.  Returns the source's node (>= 0) with *r
- * filled, -2 when it went to the dead-letter topic, -1 when no source
- * reads topic. */
+ * filled, -2 when it does not parse (err says why: send it on with
+ * df_graph_dead_letter), -1 when no source reads topic. */
 int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
-                   const char *buf, size_t len, int64_t now_ms, df_record_t *r);
+                   const char *buf, size_t len, int64_t now_ms, df_record_t *r, char *err,
+                   size_t errsize);
+/* Writes the dead-letter record of an input that did not parse. */
+void df_graph_dead_letter(df_graph_t *g, int source, int32_t partition, int64_t offset,
+                          const char *buf, size_t len, const char *err);
 /* The node of the source that reads topic, or -1. */
 int df_graph_source_of(const df_graph_t *g, const char *topic);
 /* Notes a record's event time on its source partition (for the watermark

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "evtime.h"
+#include "job.h"
 #include "kafka.h"
 #include "topics.h"
 #include "util.h"
@@ -39,14 +40,15 @@ struct engine {
     const kconf_t *k;
     engine_opts_t o;
     pipeline_params_t *params;
-    df_graph_t *graphs[MAX_GRAPHS];
-    size_t ngraphs;
+    df_job_t *jobs[MAX_GRAPHS]; /* one per pipeline, each on params->workers threads */
+    size_t njobs;
     topic_stat_t topics[MAX_TOPICS];
     size_t ntopics;
     position_t *pos;
     size_t npos;
     rd_kafka_t *cons, *prod;
     _Atomic bool stop;
+    bool pending; /* records pushed since the last tick */
     _Atomic uint64_t target, input_total, output_total;
     int64_t first_input_us, last_delivery_us;
     char error[512]; /* first fatal delivery error */
@@ -67,8 +69,8 @@ static topic_stat_t *topic_stat(engine_t *e, const char *name)
         util_fatal("too many topics");
     topic_stat_t *t = &e->topics[e->ntopics++];
     *t = (topic_stat_t){.name = name};
-    for (size_t g = 0; g < e->ngraphs; g++)
-        t->side |= df_graph_is_side_output(e->graphs[g], name);
+    for (size_t g = 0; g < e->njobs; g++)
+        t->side |= df_graph_is_side_output(df_job_graph(e->jobs[g]), name);
     return t;
 }
 
@@ -132,19 +134,20 @@ engine_t *engine_new(const kconf_t *k, const engine_opts_t *o, pipeline_params_t
             engine_free(e);
             return NULL;
         }
-        if (e->ngraphs < MAX_GRAPHS)
-            e->graphs[e->ngraphs++] = def->build(&host, params);
+        if (e->njobs < MAX_GRAPHS)
+            e->jobs[e->njobs++] = df_job_new(def, params, &host, false);
     }
     free(list);
-    if (e->ngraphs == 0) {
+    if (e->njobs == 0) {
         snprintf(errstr, errstr_size, "no pipeline given");
         engine_free(e);
         return NULL;
     }
-    for (size_t g = 0; g < e->ngraphs; g++) {
-        for (const char *const *t = df_graph_inputs(e->graphs[g]); *t; t++)
+    /* Every topic is known before a job emits (from its own thread). */
+    for (size_t g = 0; g < e->njobs; g++) {
+        for (const char *const *t = df_graph_inputs(df_job_graph(e->jobs[g])); *t; t++)
             topic_stat(e, *t)->input = true;
-        for (const char *const *t = df_graph_outputs(e->graphs[g]); *t; t++)
+        for (const char *const *t = df_graph_outputs(df_job_graph(e->jobs[g])); *t; t++)
             topic_stat(e, *t);
     }
     atomic_store(&e->target, o->count);
@@ -155,8 +158,8 @@ void engine_free(engine_t *e)
 {
     if (!e)
         return;
-    for (size_t i = 0; i < e->ngraphs; i++)
-        df_graph_free(e->graphs[i]);
+    for (size_t i = 0; i < e->njobs; i++)
+        df_job_free(e->jobs[i]);
     free(e->pos);
     free(e);
 }
@@ -171,29 +174,29 @@ uint64_t engine_output_count(const engine_t *e) { return atomic_load(&e->output_
 uint64_t engine_dlq_count(const engine_t *e)
 {
     uint64_t n = 0;
-    for (size_t i = 0; i < e->ngraphs; i++)
-        n += df_graph_dlq_count(e->graphs[i]);
+    for (size_t i = 0; i < e->njobs; i++)
+        n += df_job_dlq_count(e->jobs[i]);
     return n;
 }
 
 uint64_t engine_late_count(const engine_t *e)
 {
     uint64_t n = 0;
-    for (size_t i = 0; i < e->ngraphs; i++)
-        n += df_graph_late_count(e->graphs[i]);
+    for (size_t i = 0; i < e->njobs; i++)
+        n += df_job_late_count(e->jobs[i]);
     return n;
 }
 
 int64_t engine_watermark(const engine_t *e)
 {
-    return e->ngraphs ? df_graph_watermark(e->graphs[0]) : DF_NO_TIME;
+    return e->njobs ? df_job_watermark(e->jobs[0]) : DF_NO_TIME;
 }
 
 size_t engine_metrics(const engine_t *e, df_op_metrics_t *out, size_t max)
 {
     size_t n = 0;
-    for (size_t g = 0; g < e->ngraphs && n < max; g++) {
-        size_t total = df_graph_metrics(e->graphs[g], out + n, max - n);
+    for (size_t g = 0; g < e->njobs && n < max; g++) {
+        size_t total = df_job_metrics(e->jobs[g], out + n, max - n);
         n += total < max - n ? total : max - n;
     }
     return n;
@@ -215,6 +218,8 @@ static position_t *position(engine_t *e, topic_stat_t *t, int32_t partition)
  * Returns false when the flush timed out (nothing is committed then). */
 static bool checkpoint(engine_t *e, bool sync)
 {
+    for (size_t g = 0; g < e->njobs; g++)
+        df_job_sync(e->jobs[g]); /* every record read so far has made its outputs */
     if (rd_kafka_flush(e->prod, sync ? 30000 : 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return false;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)e->npos);
@@ -234,14 +239,14 @@ static bool checkpoint(engine_t *e, bool sync)
 static void tell_graphs(engine_t *e, const rd_kafka_topic_partition_list_t *parts)
 {
     int64_t now = util_mono_ms();
-    for (size_t g = 0; g < e->ngraphs; g++)
-        for (const char *const *t = df_graph_inputs(e->graphs[g]); *t; t++) {
+    for (size_t g = 0; g < e->njobs; g++)
+        for (const char *const *t = df_graph_inputs(df_job_graph(e->jobs[g])); *t; t++) {
             int32_t ids[256];
             size_t n = 0;
             for (int i = 0; parts && i < parts->cnt && n < 256; i++)
                 if (!strcmp(parts->elems[i].topic, *t))
                     ids[n++] = parts->elems[i].partition;
-            df_graph_assign(e->graphs[g], *t, ids, n, now);
+            df_job_assign(e->jobs[g], *t, ids, n, now);
         }
 }
 
@@ -279,11 +284,14 @@ static void process(engine_t *e, const rd_kafka_message_t *m)
     if (!e->first_input_us)
         e->first_input_us = util_mono_us();
     int64_t now = util_mono_ms();
-    for (size_t g = 0; g < e->ngraphs; g++)
-        if (df_graph_push(e->graphs[g], t->name, m->partition, m->offset, m->payload, m->len, now)) {
-            /* The watermark moves after every record, as in a replay, so that
-             * which records are late does not depend on how fast we read. */
-            df_graph_tick(e->graphs[g], now);
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+    /* The job moves the watermark after every record, as in a replay, so
+     * that which records are late does not depend on how fast we read. */
+    for (size_t g = 0; g < e->njobs; g++)
+        if (df_job_push(e->jobs[g], t->name, m->partition, m->offset, m->payload, m->len, now,
+                        ts > 0 ? ts : 0)) {
+            e->pending = true;
             break;
         }
 }
@@ -337,7 +345,15 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
     int64_t start_ms = util_mono_ms(), last_tick = start_ms, last_ckpt = start_ms;
     bool bounded_end = false;
     while (!atomic_load_explicit(&e->stop, memory_order_relaxed)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(e->cons, 20);
+        /* Records wait in a batch only while more are ready at once. */
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(e->cons, e->pending ? 0 : 20);
+        if (!m && e->pending) {
+            for (size_t g = 0; g < e->njobs; g++)
+                df_job_tick(e->jobs[g], util_mono_ms());
+            e->pending = false;
+            last_tick = util_mono_ms();
+            continue;
+        }
         if (m) {
             if (!m->err)
                 process(e, m);
@@ -352,9 +368,10 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             break;
         }
         int64_t now = util_mono_ms();
-        if (now - last_tick >= 100 || !m) { /* idle partitions time out */
-            for (size_t g = 0; g < e->ngraphs; g++)
-                df_graph_tick(e->graphs[g], now);
+        if (now - last_tick >= 100) { /* idle partitions time out, batches go */
+            for (size_t g = 0; g < e->njobs; g++)
+                df_job_tick(e->jobs[g], now);
+            e->pending = false;
             last_tick = now;
         }
         if (now - last_ckpt >= e->o.checkpoint_ms) {
@@ -364,9 +381,12 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         if (e->o.duration_s > 0 && now - start_ms >= (int64_t)(e->o.duration_s * 1000))
             break;
     }
-    if (bounded_end)
-        for (size_t g = 0; g < e->ngraphs; g++)
-            df_graph_finish(e->graphs[g]);
+    for (size_t g = 0; g < e->njobs; g++) {
+        if (bounded_end)
+            df_job_finish(e->jobs[g]);
+        else
+            df_job_sync(e->jobs[g]);
+    }
     if (!checkpoint(e, true)) {
         snprintf(errstr, errstr_size, "outputs were not all delivered within 30 s");
         goto out;
@@ -408,14 +428,56 @@ json_t *engine_summary(const engine_t *e)
             json_object_set_new(out, t->name, json_integer((json_int_t)n));
         }
     }
-    for (size_t g = 0; g < e->ngraphs; g++)
-        late += df_graph_late_count(e->graphs[g]);
+    for (size_t g = 0; g < e->njobs; g++)
+        late += df_job_late_count(e->jobs[g]);
     double elapsed = e->first_input_us && e->last_delivery_us > e->first_input_us
                          ? (e->last_delivery_us - e->first_input_us) / 1e6
                          : 0.0;
-    return json_pack("{sosos:Is:Is:fs:fs:I}", "input", in, "output", out, "dlq",
-                     (json_int_t)engine_dlq_count(e), "late", (json_int_t)late, "elapsed_s",
-                     round(elapsed * 1000) / 1000, "rate",
-                     elapsed > 0 ? round(input / elapsed) : 0.0, "delivery_failed",
-                     (json_int_t)failed);
+    json_t *s = json_pack("{sosos:Is:Is:fs:fs:I}", "input", in, "output", out, "dlq",
+                          (json_int_t)engine_dlq_count(e), "late", (json_int_t)late, "elapsed_s",
+                          round(elapsed * 1000) / 1000, "rate",
+                          elapsed > 0 ? round(input / elapsed) : 0.0, "delivery_failed",
+                          (json_int_t)failed);
+    json_object_set_new(s, "metrics", engine_metrics_json(e));
+    return s;
+}
+
+/* Latency percentiles in ms (null without samples). */
+static json_t *latency_json(const df_job_t *j, const char *topic)
+{
+    int64_t p50 = df_job_latency_us(j, topic, 50), p99 = df_job_latency_us(j, topic, 99);
+    return json_pack("{sososI}", "p50_ms", p50 < 0 ? json_null() : json_real(p50 / 1000.0),
+                     "p99_ms", p99 < 0 ? json_null() : json_real(p99 / 1000.0), "samples",
+                     (json_int_t)df_job_latency_count(j, topic));
+}
+
+json_t *engine_metrics_json(const engine_t *e)
+{
+    json_t *pipes = json_object();
+    df_op_metrics_t m[64];
+    for (size_t g = 0; g < e->njobs; g++) {
+        const df_job_t *j = e->jobs[g];
+        const df_graph_t *graph = df_job_graph(j);
+        json_t *ops = json_array();
+        size_t n = df_job_metrics(j, m, 64);
+        for (size_t i = 0; i < n && i < 64; i++) {
+            json_t *op = json_pack("{sssIsIsIsI}", "name", m[i].name, "in", (json_int_t)m[i].in,
+                                   "out", (json_int_t)m[i].out, "late", (json_int_t)m[i].late,
+                                   "dlq", (json_int_t)m[i].dlq);
+            if (m[i].watermark_ms != DF_NO_TIME && m[i].watermark_ms < INT64_MAX - 1) {
+                char ts[EVTIME_BUFSIZE];
+                json_object_set_new(op, "watermark", json_string(evtime_format(m[i].watermark_ms, ts)));
+            }
+            if (!strncmp(m[i].name, "sink:", 5))
+                json_object_set_new(op, "latency", latency_json(j, m[i].name + 5));
+            json_array_append_new(ops, op);
+        }
+        json_object_set_new(pipes, df_graph_name(graph),
+                            json_pack("{sisisIsoso}", "workers", df_job_workers(j), "queue_depth",
+                                      df_job_queue_depth(j), "queue_blocked_ms",
+                                      (json_int_t)(df_job_blocked_us(j) / 1000), "latency",
+                                      latency_json(j, NULL), "operators", ops));
+    }
+    json_object_set_new(pipes, "queue_capacity", json_integer(JOB_QUEUE));
+    return pipes;
 }

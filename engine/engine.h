@@ -56,6 +56,13 @@ int64_t engine_watermark(const engine_t *e); /* of the first pipeline; DF_NO_TIM
 /* Operator metrics of every pipeline (see df_graph_metrics); returns the count copied. */
 size_t engine_metrics(const engine_t *e, df_op_metrics_t *out, size_t max);
 
+/* Per pipeline: workers, queue depth (batches waiting, of queue_capacity)
+ * and time the consumer waited for room, event-to-sink latency p50/p99
+ * (from each record's Kafka timestamp to the outputs it caused), and per
+ * operator in/out/late/dlq/watermark (sinks with their latency).  New
+ * reference. */
+json_t *engine_metrics_json(const engine_t *e);
+
 /* The summary: {"input":{topic:N},"output":{topic:N},"dlq":N,"late":N,
  * "elapsed_s":S,"rate":R,...}.  New reference, caller owns it. */
 json_t *engine_summary(const engine_t *e);

@@ -50,6 +50,7 @@ typedef struct rec {
     int64_t now_ms, ts_ms;
     int source; /* df_graph_parse's answer */
     df_record_t r;
+    char *err; /* why it did not parse (source -2) */
 } rec_t;
 
 typedef struct batch {
@@ -311,8 +312,11 @@ static void run_batch(df_job_t *j, worker_t *w, batch_t *b)
     for (size_t i = (size_t)w->id; i < b->n; i += (size_t)j->n) {
         rec_t *r = &b->recs[i];
         w->seq = (int64_t)i;
+        char err[256];
         r->source = df_graph_parse(g, inputs[r->input], r->partition, r->offset, b->arena + r->at,
-                                   r->len, r->now_ms, &r->r);
+                                   r->len, r->now_ms, &r->r, err, sizeof err);
+        if (r->source == -2)
+            r->err = xstrdup(err);
     }
     barrier(j);
     /* 2: time, in input order */
@@ -322,10 +326,16 @@ static void run_batch(df_job_t *j, worker_t *w, batch_t *b)
     /* 3: the operators above the first key_by */
     for (size_t i = (size_t)w->id; i < b->n; i += (size_t)j->n) {
         rec_t *r = &b->recs[i];
-        if (r->source < 0)
-            continue;
         w->seq = (int64_t)i;
         set_clock(j, b->clock[i]);
+        if (r->source == -2) { /* now, so that its failed_at is the clock's */
+            df_graph_dead_letter(g, df_graph_source_of(g, inputs[r->input]), r->partition,
+                                 r->offset, b->arena + r->at, r->len, r->err);
+            free(r->err);
+            r->err = NULL;
+        }
+        if (r->source < 0)
+            continue;
         df_graph_emit_source(g, r->source, &r->r, j->event_clock ? b->clock[i] : r->now_ms);
     }
     barrier(j);

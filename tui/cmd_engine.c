@@ -1,6 +1,7 @@
 /* cmd_engine.c — `streamlab engine`: pipelines in a consumer group. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../engine/engine.h"
 #include "../engine/replay.h"
@@ -27,6 +28,12 @@ static const char usage[] =
     "                         of their records (default: keep forever)\n"
     "  --allowed-lateness S   a fired window still takes records this long, re-emitting its\n"
     "                         result with \"update\":true (default 0)\n"
+    "  --session-gap S        session windows per category that close after S seconds\n"
+    "                         without a record (instead of --window/--window-slide)\n"
+    "  --time event|processing  windows on the records' timestamps (default) or on the\n"
+    "                         engine's clock (records are never late then)\n"
+    "  --workers N            threads per pipeline; records go to the worker that owns\n"
+    "                         their key (default: the number of cores)\n"
     "  --out-of-orderness S   watermark bound in seconds (default 5)\n"
     "  --idle-timeout S       an idle partition stops holding the watermark (default 10)\n"
     "  --checkpoint-interval S  flush outputs and commit offsets this often (default 1)\n"
@@ -60,7 +67,7 @@ static void print_summary(const json_t *s)
 int cmd_engine(int argc, char **argv)
 {
     enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT, O_REPLAY, O_OUT,
-           O_SLIDE, O_LATENESS, O_TTL };
+           O_SLIDE, O_LATENESS, O_TTL, O_GAP, O_TIME, O_WORKERS };
     static const struct option longopts[] = {{"pipelines", required_argument, 0, 'P'},
                                              {"group", required_argument, 0, 'g'},
                                              {"count", required_argument, 0, 'c'},
@@ -77,6 +84,9 @@ int cmd_engine(int argc, char **argv)
                                              {"allowed-lateness", required_argument, 0, O_LATENESS},
                                              {"state-ttl", required_argument, 0, O_TTL},
                                              {"out", required_argument, 0, O_OUT},
+                                             {"session-gap", required_argument, 0, O_GAP},
+                                             {"time", required_argument, 0, O_TIME},
+                                             {"workers", required_argument, 0, O_WORKERS},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
@@ -156,6 +166,31 @@ int cmd_engine(int argc, char **argv)
             if (cli_number("engine", "--checkpoint-interval", optarg, &d) < 0)
                 return EXIT_USAGE;
             eo.checkpoint_ms = d < 0.01 ? 10 : (int64_t)(d * 1000);
+            break;
+        case O_GAP:
+            if (cli_number("engine", "--session-gap", optarg, &d) < 0)
+                return EXIT_USAGE;
+            if (d < 0.001) {
+                cli_error("engine", "--session-gap must be at least 0.001 s");
+                return EXIT_USAGE;
+            }
+            params.session_gap_ms = (int64_t)(d * 1000);
+            break;
+        case O_TIME:
+            if (strcmp(optarg, "event") && strcmp(optarg, "processing")) {
+                cli_error("engine", "--time takes event or processing, not \"%s\"", optarg);
+                return EXIT_USAGE;
+            }
+            params.processing_time = !strcmp(optarg, "processing");
+            break;
+        case O_WORKERS:
+            if (cli_count("engine", "--workers", optarg, &n) < 0)
+                return EXIT_USAGE;
+            if (n < 1 || n > 64) {
+                cli_error("engine", "--workers takes 1 to 64, not %lld", n);
+                return EXIT_USAGE;
+            }
+            params.workers = (int)n;
             break;
         case O_REPLAY: replay = optarg; break;
         case O_OUT: outdir = optarg; break;

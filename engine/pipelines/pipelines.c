@@ -2,6 +2,7 @@
 #include "pipelines.h"
 
 #include <string.h>
+#include <unistd.h>
 
 void pipeline_params_init(pipeline_params_t *p)
 {
@@ -11,7 +12,8 @@ void pipeline_params_init(pipeline_params_t *p)
     p->window_slide_ms = 0;
     p->session_gap_ms = 0;
     p->processing_time = false;
-    p->workers = 1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    p->workers = cores < 1 ? 1 : cores > 64 ? 64 : (int)cores;
     p->allowed_lateness_ms = 0;
     p->state_ttl_ms = 0;
     p->out_of_orderness_ms = 5000;
