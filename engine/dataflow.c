@@ -853,7 +853,7 @@ static void session_emit(struct df_stream *n, session_t *s)
 }
 
 /* The record opens [t, t + gap) and merges every session of its key that
- * overlaps it (Flink's merging window assigner).  Late when even that new
+ * overlaps it (Flink's merging window assigner).  Late when the merged
  * window is past its allowed lateness; a merge into a session that has
  * fired and is still due re-emits it as an update. */
 static void session_push(struct df_stream *n, df_record_t *r)
@@ -864,11 +864,20 @@ static void session_push(struct df_stream *n, df_record_t *r)
     }
     int64_t wm = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
     int64_t start = r->event_ms, end = r->event_ms + n->gap_ms;
-    if (wm != DF_NO_TIME && end - 1 + n->lateness_ms <= wm) {
+    const char *k = json_string_value(r->key);
+    /* As Flink does, lateness is judged on the window after merging: a
+     * record that joins a session still open is not late. */
+    int64_t merged_end = end;
+    for (size_t i = 0; i < n->nsess; i++) {
+        session_t *s = &n->sess[i];
+        if (s->start < end && start < s->end && s->end > merged_end &&
+            !strcmp(json_string_value(s->key), k))
+            merged_end = s->end;
+    }
+    if (wm != DF_NO_TIME && merged_end - 1 + n->lateness_ms <= wm) {
         window_late(n, r, start, end);
         return;
     }
-    const char *k = json_string_value(r->key);
     session_t *base = NULL;
     for (size_t i = 0; i < n->nsess;) {
         session_t *s = &n->sess[i];

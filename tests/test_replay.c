@@ -168,6 +168,97 @@ static void test_sliding_windows_hold_each_record_size_over_slide_times(void)
     json_decref(s);
 }
 
+
+static char *run_sessions(int64_t gap_ms, int64_t lateness_ms, int workers, json_t **summary)
+{
+    char in[128], out[128], err[256];
+    snprintf(in, sizeof in, "%s/in.jsonl", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    write_input(in);
+    pipeline_params_t p;
+    pipeline_params_init(&p);
+    p.session_gap_ms = gap_ms;
+    p.allowed_lateness_ms = lateness_ms;
+    p.workers = workers;
+    *summary = replay_run(in, out, "transactions", &p, err, sizeof err);
+    return slurp("category_windows");
+}
+
+#define WS(cat, total, count, start, end, extra)                                                   \
+    "{\"category\":\"" cat "\",\"total_amount\":" total ",\"transaction_count\":" count       \
+    ",\"window_start\":\"2024-01-15T" start ".000000\",\"window_end\":\"2024-01-15T" end        \
+    ".000000\"" extra "}\n"
+
+static void test_session_windows_close_a_gap_after_the_last_record(void)
+{
+    /* Gap 15 s, bound 5 s, worked by hand (final amounts: t1 190, t2 135,
+     * t3 270, t4 108, t5 810; t6 = 100.00 is filtered but moves time):
+     * t1 opens electronics [10:30:01, 10:30:16); t2 books [10:30:20, 10:30:35);
+     * t3 (10:30:40) starts a new books session [10:30:40, 10:30:55) since the
+     *   first ends at 10:30:35, and the watermark 10:30:34.999 fires
+     *   electronics (end - 1 = 10:30:15.999) and books (10:30:34.999), by end;
+     * t4 (10:30:10) would be [10:30:10, 10:30:25), touching no open session:
+     *   late (10:30:24.999 <= watermark), it goes to late_transactions;
+     * t5 (10:31:20): watermark 10:31:14.999 fires [10:30:40, 10:30:55);
+     * the end of input fires [10:31:20, 10:31:35). */
+    for (int workers = 1; workers <= 3; workers += 2) {
+        json_t *s;
+        char *w = run_sessions(15000, 0, workers, &s);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(s, "late")), 1);
+        CU_ASSERT_STRING_EQUAL(w, WS("electronics", "190.0", "1", "10:30:01", "10:30:16", "")
+                                  WS("books", "135.0", "1", "10:30:20", "10:30:35", "")
+                                  WS("books", "270.0", "1", "10:30:40", "10:30:55", "")
+                                  WS("books", "810.0", "1", "10:31:20", "10:31:35", ""));
+        free(w);
+        char *late = slurp("late_transactions");
+        CU_ASSERT_PTR_NOT_NULL(strstr(late, "\"transaction_id\":\"t4\""));
+        CU_ASSERT_PTR_NOT_NULL(strstr(late, "\"missed_window_start\":\"2024-01-15T10:30:10.000000\""));
+        CU_ASSERT_PTR_NOT_NULL(strstr(late, "\"missed_window_end\":\"2024-01-15T10:30:25.000000\""));
+        free(late);
+        json_decref(s);
+    }
+}
+
+static void test_session_window_merges_records_that_bridge_two_sessions(void)
+{
+    /* Gap 25 s: t2 [10:30:20, 10:30:45) and t3 [10:30:40, 10:31:05) overlap
+     * and merge into books [10:30:20, 10:31:05) = 405.00.  The watermark
+     * 10:30:34.999 after t3 fires electronics [10:30:01, 10:30:26).  t4
+     * (10:30:10) opens [10:30:10, 10:30:35), which overlaps the open books
+     * session: merged [10:30:10, 10:31:05) is not late (Flink judges the
+     * merged window), so books = 513.00 over 3.  t5 (watermark 10:31:14.999)
+     * fires it; the end fires t5's [10:31:20, 10:31:45). */
+    json_t *s;
+    char *w = run_sessions(25000, 0, 2, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(s, "late")), 0);
+    CU_ASSERT_STRING_EQUAL(w, WS("electronics", "190.0", "1", "10:30:01", "10:30:26", "")
+                              WS("books", "513.0", "3", "10:30:10", "10:31:05", "")
+                              WS("books", "810.0", "1", "10:31:20", "10:31:45", ""));
+    free(w);
+    json_decref(s);
+}
+
+static void test_session_window_allowed_lateness_re_emits_the_merged_session(void)
+{
+    /* Gap 15 s, allowed lateness 20 s: t4's [10:30:10, 10:30:25) overlaps the
+     * fired books session [10:30:20, 10:30:35), which is kept until
+     * 10:30:54.999: they merge into [10:30:10, 10:30:35) = 135 + 108 = 243.00,
+     * due already, so it is emitted again at once with "update": true. */
+    json_t *s;
+    char *w = run_sessions(15000, 20000, 1, &s);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(s, "late")), 0);
+    CU_ASSERT_STRING_EQUAL(w, WS("electronics", "190.0", "1", "10:30:01", "10:30:16", "")
+                              WS("books", "135.0", "1", "10:30:20", "10:30:35", "")
+                              WS("books", "243.0", "2", "10:30:10", "10:30:35", ",\"update\":true")
+                              WS("books", "270.0", "1", "10:30:40", "10:30:55", "")
+                              WS("books", "810.0", "1", "10:31:20", "10:31:35", ""));
+    free(w);
+    json_decref(s);
+}
+
 static void test_replay_reports_a_missing_file(void)
 {
     char err[256] = "";
@@ -183,6 +274,12 @@ static CU_TestInfo tests[] = {
      test_allowed_lateness_updates_a_fired_window_instead_of_dropping},
     {"test_sliding_windows_hold_each_record_size_over_slide_times",
      test_sliding_windows_hold_each_record_size_over_slide_times},
+    {"test_session_windows_close_a_gap_after_the_last_record",
+     test_session_windows_close_a_gap_after_the_last_record},
+    {"test_session_window_merges_records_that_bridge_two_sessions",
+     test_session_window_merges_records_that_bridge_two_sessions},
+    {"test_session_window_allowed_lateness_re_emits_the_merged_session",
+     test_session_window_allowed_lateness_re_emits_the_merged_session},
     {"test_replay_reports_a_missing_file", test_replay_reports_a_missing_file},
     CU_TEST_INFO_NULL,
 };
