@@ -238,7 +238,7 @@ static bool checkpoint(engine_t *e, bool sync)
 
 static void tell_graphs(engine_t *e, const rd_kafka_topic_partition_list_t *parts)
 {
-    int64_t now = util_mono_ms();
+    int64_t now = evtime_now_ms(); /* processing time: the wall clock, as event times are */
     for (size_t g = 0; g < e->njobs; g++)
         for (const char *const *t = df_graph_inputs(df_job_graph(e->jobs[g])); *t; t++) {
             int32_t ids[256];
@@ -283,7 +283,7 @@ static void process(engine_t *e, const rd_kafka_message_t *m)
     }
     if (!e->first_input_us)
         e->first_input_us = util_mono_us();
-    int64_t now = util_mono_ms();
+    int64_t now = evtime_now_ms();
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(m, &tstype);
     /* The job moves the watermark after every record, as in a replay, so
@@ -349,7 +349,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         rd_kafka_message_t *m = rd_kafka_consumer_poll(e->cons, e->pending ? 0 : 20);
         if (!m && e->pending) {
             for (size_t g = 0; g < e->njobs; g++)
-                df_job_tick(e->jobs[g], util_mono_ms());
+                df_job_tick(e->jobs[g], evtime_now_ms());
             e->pending = false;
             last_tick = util_mono_ms();
             continue;
@@ -370,7 +370,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         int64_t now = util_mono_ms();
         if (now - last_tick >= 100) { /* idle partitions time out, batches go */
             for (size_t g = 0; g < e->njobs; g++)
-                df_job_tick(e->jobs[g], now);
+                df_job_tick(e->jobs[g], evtime_now_ms());
             e->pending = false;
             last_tick = now;
         }
