@@ -5,8 +5,11 @@ CC       ?= cc
 PKGS     := rdkafka jansson libcrypto ncursesw
 CFLAGS   ?= -O2 -g
 SAN      ?=
-CFLAGS   += $(SAN) -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(SAN) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
+# CFLAGS/LDLIBS may come from the command line (make asan does): what the
+# build needs goes in ALL_* so that it is never dropped.
+ALL_CFLAGS = $(CFLAGS) $(SAN) -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+ALL_LDLIBS = $(LDLIBS) $(SAN) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 BUILD    ?= build
 BROKERS  ?= embedded kafka
 
@@ -22,17 +25,17 @@ all: $(BUILD)/streamlab
 
 $(BUILD)/obj/%.o: %.c $(wildcard engine/*.h engine/pipelines/*.h producers/*.h tui/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libstreamlab.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/streamlab: $(BUILD)/obj/tui/main.o $(BUILD)/libstreamlab.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/testlib.h $(BUILD)/libstreamlab.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libstreamlab.a $(LDLIBS) -lcunit
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libstreamlab.a $(ALL_LDLIBS) -lcunit
 
 setup:
 	@./setup.sh --check >/dev/null 2>&1 || ./setup.sh

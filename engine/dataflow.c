@@ -999,8 +999,10 @@ static void window_advance(struct df_stream *n, int64_t wm)
     size_t done = 0;
     while (done < n->nwins && n->wins[done].fired && n->wins[done].end - 1 + n->lateness_ms <= wm)
         json_decref(n->wins[done++].accs);
-    memmove(n->wins, n->wins + done, (n->nwins - done) * sizeof *n->wins);
-    n->nwins -= done;
+    if (done) {
+        memmove(n->wins, n->wins + done, (n->nwins - done) * sizeof *n->wins);
+        n->nwins -= done;
+    }
 }
 
 static void push(struct df_stream *n, df_record_t *r)

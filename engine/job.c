@@ -273,10 +273,12 @@ static void batch_emit(df_job_t *j, batch_t *b)
     out_t *all = j->n == 1 ? j->w[0].outs : xmalloc((total ? total : 1) * sizeof *all);
     if (j->n > 1)
         for (int i = 0, k = 0; i < j->n; i++) {
-            memcpy(all + k, j->w[i].outs, j->w[i].nouts * sizeof *all);
+            if (j->w[i].nouts)
+                memcpy(all + k, j->w[i].outs, j->w[i].nouts * sizeof *all);
             k += (int)j->w[i].nouts;
         }
-    qsort(all, total, sizeof *all, out_order);
+    if (total)
+        qsort(all, total, sizeof *all, out_order);
     int64_t wall = util_wall_ms();
     latency_t *last = NULL;
     for (size_t i = 0; i < total; i++) {
