@@ -16,6 +16,7 @@
 
 #include "dataflow_exec.h"
 #include "evtime.h"
+#include "jsonw.h"
 #include "util.h"
 
 typedef struct item {
@@ -381,6 +382,7 @@ static void *worker_main(void *arg)
         }
     }
     evtime_set_thread_clock_us(EVTIME_REAL_CLOCK);
+    jsonw_thread_done();
     return NULL;
 }
 

@@ -164,13 +164,29 @@ static void put_value(buf_t *b, const json_t *v)
     }
 }
 
+/* Each thread writes into its own buffer, kept between calls, and returns an
+ * exact-size copy: one small malloc per record instead of a chain of
+ * reallocs (which, past 1 KiB, make glibc consolidate its free lists). */
+static _Thread_local buf_t scratch;
+
+void jsonw_thread_done(void)
+{
+    free(scratch.p);
+    scratch = (buf_t){0};
+}
+
 char *jsonw_dumps(const json_t *v, size_t *len)
 {
-    buf_t b = {.p = xmalloc(512), .cap = 512};
-    put_value(&b, v);
-    reserve(&b, 1);
-    b.p[b.len] = '\0';
+    if (!scratch.p) {
+        scratch.cap = 4096;
+        scratch.p = xmalloc(scratch.cap);
+    }
+    scratch.len = 0;
+    put_value(&scratch, v);
+    char *out = xmalloc(scratch.len + 1);
+    memcpy(out, scratch.p, scratch.len);
+    out[scratch.len] = '\0';
     if (len)
-        *len = b.len;
-    return b.p;
+        *len = scratch.len;
+    return out;
 }

@@ -17,4 +17,8 @@
  * Never NULL (allocation failure aborts through util_fatal). */
 char *jsonw_dumps(const json_t *v, size_t *len);
 
+/* Frees the calling thread's serialization buffer (call before a thread that
+ * serialized records exits). */
+void jsonw_thread_done(void);
+
 #endif
