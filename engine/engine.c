@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "evtime.h"
@@ -50,6 +51,12 @@ struct engine {
     _Atomic bool stop;
     bool pending; /* records pushed since the last tick */
     _Atomic uint64_t target, input_total, output_total;
+    /* Outputs not yet answered by the producer, by checkpoint epoch (its low
+     * bit travels in each message's opaque).  A checkpoint waiting for its
+     * outputs (pending_commit) is committed once its epoch has none left. */
+    _Atomic int64_t inflight[2];
+    unsigned epoch;
+    rd_kafka_topic_partition_list_t *pending_commit;
     int64_t first_input_us, last_delivery_us;
     char error[512]; /* first fatal delivery error */
 };
@@ -81,14 +88,17 @@ static void on_emit(void *opaque, const char *topic, const char *key, size_t key
     topic_stat_t *t = topic_stat(e, topic);
     if (!t->rkt)
         t->rkt = rd_kafka_topic_new(e->prod, t->name, NULL);
+    unsigned slot = e->epoch & 1;
+    atomic_fetch_add_explicit(&e->inflight[slot], 1, memory_order_relaxed);
     while (rd_kafka_produce(t->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, payload, len, key,
-                            keylen, t) == -1) {
+                            keylen, (void *)((uintptr_t)t | slot)) == -1) {
         rd_kafka_resp_err_t err = rd_kafka_last_error();
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(e->prod, 10); /* backpressure: wait for deliveries */
             continue;
         }
         atomic_fetch_add(&t->failed, 1);
+        atomic_fetch_sub_explicit(&e->inflight[slot], 1, memory_order_relaxed);
         if (!e->error[0])
             snprintf(e->error, sizeof e->error, "producing to %s: %s", t->name,
                      rd_kafka_err2str(err));
@@ -101,7 +111,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 {
     (void)rk;
     engine_t *e = opaque;
-    topic_stat_t *t = m->_private;
+    topic_stat_t *t = (topic_stat_t *)((uintptr_t)m->_private & ~(uintptr_t)1);
+    atomic_fetch_sub_explicit(&e->inflight[(uintptr_t)m->_private & 1], 1, memory_order_release);
     if (m->err) {
         atomic_fetch_add(&t->failed, 1);
         if (!e->error[0])
@@ -214,25 +225,63 @@ static position_t *position(engine_t *e, topic_stat_t *t, int32_t partition)
     return &e->pos[e->npos++];
 }
 
-/* Flushes the outputs, then commits the input offsets that produced them.
- * Returns false when the flush timed out (nothing is committed then). */
-static bool checkpoint(engine_t *e, bool sync)
+static void commit(engine_t *e, rd_kafka_topic_partition_list_t *l, bool sync)
 {
-    for (size_t g = 0; g < e->njobs; g++)
-        df_job_sync(e->jobs[g]); /* every record read so far has made its outputs */
-    if (rd_kafka_flush(e->prod, sync ? 30000 : 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return false;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)e->npos);
-    for (size_t i = 0; i < e->npos; i++)
-        if (e->pos[i].next_offset >= 0)
-            rd_kafka_topic_partition_list_add(l, e->pos[i].topic->name, e->pos[i].partition)
-                ->offset = e->pos[i].next_offset;
     if (l->cnt > 0) {
         rd_kafka_resp_err_t err = rd_kafka_commit(e->cons, l, sync ? 0 : 1);
         if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
             util_log("engine: committing offsets: %s", rd_kafka_err2str(err));
     }
     rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Commits a pending checkpoint whose outputs have all been answered. */
+static void commit_ready(engine_t *e)
+{
+    if (e->pending_commit &&
+        atomic_load_explicit(&e->inflight[(e->epoch - 1) & 1], memory_order_acquire) == 0) {
+        commit(e, e->pending_commit, false);
+        e->pending_commit = NULL;
+    }
+}
+
+/* At-least-once: the input offsets read so far are committed only after
+ * every output they produced is delivered.  sync: flush the producer, then
+ * commit, now (shutdown, rebalance); returns false when the flush timed out
+ * (nothing is committed then).  Otherwise the offsets wait, without
+ * stopping the loop, until the producer has answered for every output made
+ * before this point (the loop calls commit_ready). */
+static bool checkpoint(engine_t *e, bool sync)
+{
+    for (size_t g = 0; g < e->njobs; g++)
+        df_job_sync(e->jobs[g]); /* every record read so far has made its outputs */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)e->npos);
+    for (size_t i = 0; i < e->npos; i++)
+        if (e->pos[i].next_offset >= 0)
+            rd_kafka_topic_partition_list_add(l, e->pos[i].topic->name, e->pos[i].partition)
+                ->offset = e->pos[i].next_offset;
+    if (sync) {
+        if (e->pending_commit) {
+            rd_kafka_topic_partition_list_destroy(e->pending_commit);
+            e->pending_commit = NULL; /* this commit covers it */
+        }
+        if (rd_kafka_flush(e->prod, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_topic_partition_list_destroy(l);
+            return false;
+        }
+        commit(e, l, true);
+        return true;
+    }
+    commit_ready(e);
+    if (e->pending_commit) { /* the previous one still waits: it will cover less */
+        rd_kafka_topic_partition_list_destroy(l);
+        return true;
+    }
+    /* Outputs so far are in this epoch; the next ones go to the other slot
+     * (every job is synced: no output is being made meanwhile). */
+    e->pending_commit = l;
+    e->epoch++;
+    commit_ready(e);
     return true;
 }
 
@@ -300,7 +349,7 @@ static rd_kafka_t *make_consumer(engine_t *e, char *errstr, size_t errstr_size)
 {
     const char *defaults[] = {"group.id", e->o.group, "auto.offset.reset", "earliest",
                               "enable.auto.commit", "false", "enable.partition.eof", "false",
-                              "fetch.wait.max.ms", "50", "queued.min.messages", "200000",
+                              "fetch.wait.max.ms", "10", "queued.min.messages", "200000",
                               "allow.auto.create.topics", "true", NULL};
     rd_kafka_conf_t *conf = kafka_conf(e->k, defaults, errstr, errstr_size);
     if (!conf)
@@ -362,6 +411,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             rd_kafka_message_destroy(m);
         }
         rd_kafka_poll(e->prod, 0);
+        commit_ready(e);
         uint64_t target = atomic_load_explicit(&e->target, memory_order_relaxed);
         if (target && atomic_load_explicit(&e->input_total, memory_order_relaxed) >= target) {
             bounded_end = true;
@@ -398,6 +448,10 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             rc = -1;
         }
 out:
+    if (e->pending_commit) {
+        rd_kafka_topic_partition_list_destroy(e->pending_commit);
+        e->pending_commit = NULL;
+    }
     if (e->cons) {
         rd_kafka_consumer_close(e->cons);
         rd_kafka_destroy(e->cons);
