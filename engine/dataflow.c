@@ -1033,7 +1033,6 @@ static void push(struct df_stream *n, df_record_t *r)
         json_incref(k);
         r->key = k;
         if (n->g->exchange) { /* a parallel job: the key's worker goes on from here */
-            COUNT(n->out);
             n->g->exchange(n->g->exchange_opaque, n->id, r);
             break;
         }

@@ -496,6 +496,21 @@ json_t *engine_summary(const engine_t *e)
     return s;
 }
 
+size_t engine_job_stats(const engine_t *e, engine_job_stats_t *out, size_t max)
+{
+    size_t n = 0;
+    for (; n < e->njobs && n < max; n++) {
+        const df_job_t *j = e->jobs[n];
+        out[n] = (engine_job_stats_t){.name = df_graph_name(df_job_graph(j)),
+                                      .workers = df_job_workers(j),
+                                      .queue_depth = df_job_queue_depth(j),
+                                      .queue_capacity = JOB_QUEUE,
+                                      .p50_us = df_job_latency_us(j, NULL, 50),
+                                      .p99_us = df_job_latency_us(j, NULL, 99)};
+    }
+    return n;
+}
+
 /* Latency percentiles in ms (null without samples). */
 static json_t *latency_json(const df_job_t *j, const char *topic)
 {

@@ -56,6 +56,14 @@ int64_t engine_watermark(const engine_t *e); /* of the first pipeline; DF_NO_TIM
 /* Operator metrics of every pipeline (see df_graph_metrics); returns the count copied. */
 size_t engine_metrics(const engine_t *e, df_op_metrics_t *out, size_t max);
 
+/* One pipeline's job, for the console. */
+typedef struct engine_job_stats {
+    const char *name; /* the pipeline's */
+    int workers, queue_depth, queue_capacity;
+    int64_t p50_us, p99_us; /* event-to-sink latency, -1 without samples */
+} engine_job_stats_t;
+size_t engine_job_stats(const engine_t *e, engine_job_stats_t *out, size_t max);
+
 /* Per pipeline: workers, queue depth (batches waiting, of queue_capacity)
  * and time the consumer waited for room, event-to-sink latency p50/p99
  * (from each record's Kafka timestamp to the outputs it caused), and per

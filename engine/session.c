@@ -308,6 +308,7 @@ void session_status(session_t *s, session_status_t *st)
     st->late = engine_late_count(s->engine);
     st->watermark_ms = engine_watermark(s->engine);
     st->nops = (int)engine_metrics(s->engine, st->ops, SESSION_MAX_OPS);
+    st->njobs = (int)engine_job_stats(s->engine, st->jobs, 4);
     pthread_mutex_lock(&s->lock);
     st->produced = s->prod_sent_base;
     st->delivered = s->prod_delivered_base;

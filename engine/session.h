@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "dataflow.h"
+#include "engine.h"
 #include "views.h"
 
 typedef struct session session_t;
@@ -30,7 +31,7 @@ typedef struct session_opts {
 } session_opts_t;
 
 #define SESSION_HISTORY 60 /* seconds of rate history */
-#define SESSION_MAX_OPS 24
+#define SESSION_MAX_OPS 64
 
 typedef struct session_status {
     bool embedded, reachable;
@@ -52,6 +53,8 @@ typedef struct session_status {
     df_op_metrics_t ops[SESSION_MAX_OPS];
     int nops;
     double ops_rate_in[SESSION_MAX_OPS]; /* per-operator records/s over the last second */
+    engine_job_stats_t jobs[4]; /* per pipeline: workers, queue, latency */
+    int njobs;
 } session_status_t;
 
 /* Starts the broker (if embedded), the engine and the supervisor.  NULL with

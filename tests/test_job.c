@@ -137,6 +137,18 @@ static void check_workers(int64_t slide_ms, int64_t gap_ms, int64_t lateness_ms)
         assert_same_outputs(out1, out);
         CU_ASSERT_EQUAL(json_integer_value(json_object_get(s, "late")),
                         json_integer_value(json_object_get(base, "late")));
+        /* per-operator counts, summed over the workers, are one thread's */
+        json_t *ops = json_object_get(s, "operators");
+        CU_ASSERT(json_array_size(ops) > 8);
+        CU_ASSERT(json_equal(ops, json_object_get(base, "operators")));
+        size_t i;
+        json_t *op;
+        json_array_foreach(ops, i, op)
+        {
+            if (!strncmp(json_string_value(json_object_get(op, "name")), "key_by:", 7))
+                CU_ASSERT_EQUAL(json_integer_value(json_object_get(op, "in")),
+                                json_integer_value(json_object_get(op, "out")));
+        }
         json_decref(s);
     }
     json_decref(base);

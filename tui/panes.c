@@ -257,6 +257,18 @@ static void kafka_draw(pane_t *p, app_t *a)
         put(p, y++, 1, 0, 0, "group streamlab-console lag %lld:%s",
             (long long)json_integer_value(json_object_get(st->lag, "lag")), lagline);
     }
+    /* Each pipeline's job: its threads, how full the queue in front of them
+     * is (backpressure), and how long a record takes to reach its outputs. */
+    for (int k = 0; k < st->njobs && y < inner_rows(p); k++) {
+        const engine_job_stats_t *j = &st->jobs[k];
+        char lat[64] = "latency: no samples yet";
+        if (j->p50_us >= 0)
+            snprintf(lat, sizeof lat, "latency p50 %.1f ms p99 %.1f ms", j->p50_us / 1000.0,
+                     j->p99_us / 1000.0);
+        put(p, y++, 1, 0, j->queue_depth >= j->queue_capacity ? app_attr(a, C_WARN) : 0,
+            "%s: %d worker%s, queue %d/%d, %s", j->name, j->workers, j->workers == 1 ? "" : "s",
+            j->queue_depth, j->queue_capacity, lat);
+    }
     /* Operators. */
     if (y < inner_rows(p))
         put(p, y++, 1, 0, A_UNDERLINE, "%-22s %9s %9s %7s", "OPERATOR", "IN", "OUT", "IN/s");
