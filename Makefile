@@ -2,7 +2,7 @@
 # up first (setup.sh) when something is missing.
 
 CC       ?= cc
-PKGS     := rdkafka jansson libcrypto ncursesw
+PKGS     := rdkafka jansson libcrypto ncursesw libturbojpeg caca libavformat libavcodec libavdevice libswscale libavutil
 CFLAGS   ?= -O2 -g
 SAN      ?=
 CFLAGS   += $(SAN) -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
