@@ -162,10 +162,11 @@ static void draw_status(app_t *a)
     } else {
         char line[512];
         snprintf(line, sizeof line,
-                 " producer %s %s/s (%s sent) | filter > %.2f | high > %.2f | ? help  q quit | %s",
+                 " producer %s %s/s (%s sent)%s | filter > %.2f | high > %.2f | ? help  q quit | %s",
                  st->producer_on ? "ON" : "off", fmt_count(st->producer_rate, rate, sizeof rate),
-                 fmt_count((double)st->produced, prod, sizeof prod), st->filter_amount,
-                 st->high_value_amount, pane_classes[a->focus].keys);
+                 fmt_count((double)st->produced, prod, sizeof prod),
+                 st->video_on ? " | video ON" : "", st->filter_amount, st->high_value_amount,
+                 pane_classes[a->focus].keys);
         mvaddnstr(LINES - 1, 0, line, COLS - 1);
     }
     wnoutrefresh(stdscr);
