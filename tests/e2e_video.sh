@@ -2,13 +2,14 @@
 # e2e_video.sh KIND — the video pipeline checked on the wire with kcat.
 #
 # `streamlab produce video` sends N=24 synthetic 640x480 frames and M=10 320x240 ones to
-# `video_frames`; kcat adds D=5 corrupt frames made here from a real one (not JSON, bad
+# `video_frames`, and F=6 frames of a 640x480 video file made here with the ffmpeg tool
+# (source video_file); kcat adds D=5 corrupt frames made here from a real one (not JSON, bad
 # base64, a PNG instead of a JPEG, a declared size that differs from the JPEG's, a bad
 # timestamp); `streamlab engine --pipelines video --count N+M+D` processes them. kcat reads
 # every output topic back and Python checks: processed_video_frames holds exactly the N
-# big frames (by frame_id), each with every seed field unchanged and every analysis
+# big synthetic frames (by frame_id) and the F file frames, each with every seed field unchanged and every analysis
 # field with the right value or range; video_source_aggregations ends at N frames and
-# their byte total; video_resolution_windows counts N SD frames; video_frames.dlq holds
+# their byte total for sample_generator and at F for video_file; video_resolution_windows counts N SD frames; video_frames.dlq holds
 # the D corrupt ones, each with its reason. Then `streamlab consume --save-dir` writes N
 # JPEGs of 640x480 and `consume --ascii` prints a frame as text.
 set -uo pipefail
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 . tests/lib/e2e.sh
 e2e_init "${1:-}"
 
-N=24 M=10 D=5
+N=24 M=10 D=5 F=6
 GROUP=$(group_name video)
 
 # --- input ------------------------------------------------------------------------
@@ -35,13 +36,24 @@ if "$STREAMLAB" produce video -b "$BROKER" --count "$M" --fps 0 --width 320 --he
 else
     fail "produce video sends $M synthetic 320x240 frames" "$(tail -3 "$WORK/p2.err")"
 fi
+if ffmpeg -nostdin -loglevel error -f lavfi -i testsrc=size=640x480:rate=25 -frames:v "$F" \
+        -c:v mpeg4 -pix_fmt yuv420p -y "$WORK/clip.avi" 2>"$WORK/ffmpeg.err" &&
+    "$STREAMLAB" produce video -b "$BROKER" --source "$WORK/clip.avi" --fps 0 \
+        >"$WORK/p3.out" 2>"$WORK/p3.err"; then
+    pass "produce video --source FILE sends the $F frames ffmpeg made"
+else
+    fail "produce video --source FILE sends the $F frames ffmpeg made" "$(tail -3 "$WORK/ffmpeg.err" "$WORK/p3.err")"
+fi
+grep -q "produced $F video_file frames" "$WORK/p3.out" \
+    && pass "the file source reports $F video_file frames" \
+    || fail "the file source reports $F video_file frames" "$(cat "$WORK/p3.out")"
 
 kcat_dump video_frames "$WORK/video_frames.jsonl"
 $PY - "$WORK" <<'EOF'
 import base64, json, sys
 work = sys.argv[1]
 frames = [json.loads(json.loads(l)["payload"]) for l in open(work + "/video_frames.jsonl") if l.strip()]
-good = next(f for f in frames if f["frame_width"] == 640)
+good = next(f for f in frames if f["frame_width"] == 640 and f["source"] == "sample_generator")
 def variant(**kw):
     f = dict(good); f.update(kw); return json.dumps(f, separators=(",", ":"))
 png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 32).decode()
@@ -60,7 +72,7 @@ if timeout 60 kcat -b "$BROKER" -P -t video_frames -K $'\t' -X acks=all <"$WORK/
 else
     fail "kcat produces $D corrupt frames" "$(tail -3 "$WORK/kcat.err")"
 fi
-TOTAL=$((N + M + D))
+TOTAL=$((N + M + D + F))
 expect_eq "video_frames holds $TOTAL records" "$TOTAL" "$(kcat_count video_frames)"
 kcat_dump video_frames "$WORK/video_frames.jsonl"
 
@@ -77,9 +89,9 @@ for t in processed_video_frames video_source_aggregations video_resolution_windo
 done
 
 # --- the checks ----------------------------------------------------------------------
-$PY - "$WORK" "$N" "$M" "$D" >"$WORK/checks.txt" 2>&1 <<'EOF' || echo "not ok - the Python checker ran: it crashed" >>"$WORK/checks.txt"
+$PY - "$WORK" "$N" "$M" "$D" "$F" >"$WORK/checks.txt" 2>&1 <<'EOF' || echo "not ok - the Python checker ran: it crashed" >>"$WORK/checks.txt"
 import base64, datetime, json, sys
-work, n, m, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+work, n, m, d, nf = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 
 def ok(name, cond, why=""):
     print(("ok - %s" % name) if cond else ("not ok - %s: %s" % (name, why)))
@@ -107,25 +119,39 @@ for e in load("video_frames"):
     except ValueError:
         pass
 big = {f["frame_id"]: f for f in inputs if f.get("frame_width") == 640 and "frame_data" in f
+       and f.get("source") == "sample_generator"
        and f.get("frame_id") not in ("bad_b64", "png", "wrong_size", "bad_time")}
+files = {f["frame_id"]: f for f in inputs if f.get("source") == "video_file"}
+ok("the file source sent %d frames of 640x480" % nf, len(files) == nf and
+   all(f["frame_width"] == 640 and f["frame_height"] == 480 for f in files.values()),
+   str([(f["frame_width"], f["frame_height"]) for f in files.values()]))
 small = [f for f in inputs if f.get("frame_width") == 320]
 ok("the inputs are %d big and %d small frames" % (n, m), len(big) == n and len(small) == m,
    "%d big, %d small" % (len(big), len(small)))
 
 summary = json.load(open(work + "/summary.json")) if open(work + "/summary.json").read().strip() else {}
-ok("summary: input video_frames == %d" % (n + m + d),
-   summary.get("input", {}).get("video_frames") == n + m + d, str(summary.get("input")))
+ok("summary: input video_frames == %d" % (n + m + d + nf),
+   summary.get("input", {}).get("video_frames") == n + m + d + nf, str(summary.get("input")))
 ok("summary: %d dead letters" % d, summary.get("dlq") == d, str(summary.get("dlq")))
 
 penvs = load("processed_video_frames")
-processed = values(penvs)
+allp = values(penvs)
+fileout = [p for p in allp if p and p.get("source") == "video_file"]
+ok("processed_video_frames holds the %d file frames, video_file with expected_fps 25" % nf,
+   sorted(p["frame_id"] for p in fileout) == sorted(files)
+   and all(p.get("expected_fps") == 25 and p["analysis"]["resolution_category"] == "SD" for p in fileout),
+   str([(p.get("frame_id"), p.get("expected_fps")) for p in fileout][:3]))
+penvs = [e for e, p in zip(penvs, allp) if not (p and p.get("source") == "video_file")]
+processed = [p for p in allp if not (p and p.get("source") == "video_file")]
 ids = [p.get("frame_id") for p in processed if p]
-ok("processed_video_frames holds exactly the %d frames of 640x480" % n,
+ok("processed_video_frames holds exactly the %d synthetic frames of 640x480" % n,
    sorted(ids) == sorted(big) and len(ids) == n,
    "%d records; missing %s; unexpected %s" % (len(ids), sorted(set(big) - set(ids))[:3],
                                                sorted(set(ids) - set(big))[:3]))
 ok("processed frames are keyed by source",
-   all(e.get("key") == "sample_generator" for e in penvs), str({e.get("key") for e in penvs}))
+   all(e.get("key") == "sample_generator" for e in penvs)
+   and all(e.get("key") == "video_file" for e, p in zip(load("processed_video_frames"), allp)
+           if p and p.get("source") == "video_file"), str({e.get("key") for e in penvs}))
 errs = []
 for p in processed:
     src = big.get(p.get("frame_id"))
@@ -163,8 +189,12 @@ for p in processed:
 ok("every processed frame keeps its seed fields and has every analysis field right",
    not errs and processed, "; ".join(errs[:5]))
 
-aggs = values(load("video_source_aggregations"))
+allaggs = values(load("video_source_aggregations"))
+aggs = [a for a in allaggs if a and a.get("source") == "sample_generator"]
+faggs = [a for a in allaggs if a and a.get("source") == "video_file"]
 last = aggs[-1] if aggs else {}
+ok("video_source_aggregations ends at total_frames %d for video_file" % nf,
+   len(faggs) == nf and faggs[-1].get("total_frames") == nf, str(faggs[-1:]))
 total_bytes = sum(f["frame_size_bytes"] for f in big.values())
 ok("video_source_aggregations: one update per processed frame (%d)" % n, len(aggs) == n, str(len(aggs)))
 ok("video_source_aggregations ends at total_frames %d for sample_generator" % n,
@@ -175,7 +205,7 @@ ok("video_source_aggregations: total_size_bytes %d, avg 640x480" % total_bytes,
 
 wins = values(load("video_resolution_windows"))
 sd = sum(w.get("frame_count", 0) for w in wins if w.get("resolution_category") == "SD")
-ok("video_resolution_windows count %d SD frames" % n, sd == n and
+ok("video_resolution_windows count %d SD frames" % (n + nf), sd == n + nf and
    all(set(w) >= {"resolution_category", "frame_count", "window_start", "window_end"} for w in wins),
    json.dumps(wins)[:300])
 
@@ -191,11 +221,11 @@ tap_from "$WORK/checks.txt"
 
 # --- the consumer -----------------------------------------------------------------------
 rc=0
-timeout 60 "$STREAMLAB" consume processed_video_frames -b "$BROKER" --from-beginning --count "$N" \
+timeout 60 "$STREAMLAB" consume processed_video_frames -b "$BROKER" --from-beginning --count "$((N + F))" \
     --save-dir "$WORK/saved" >"$WORK/save.out" 2>"$WORK/save.err" || rc=$?
 expect_eq "consume --save-dir exits 0" 0 "$rc"
-expect_eq "consume --save-dir writes $N files" "$N" "$(ls "$WORK/saved" 2>/dev/null | grep -c '\.jpg$')"
-$PY - "$WORK/saved" "$N" >"$WORK/saved.txt" <<'EOF'
+expect_eq "consume --save-dir writes $((N + F)) files" "$((N + F))" "$(ls "$WORK/saved" 2>/dev/null | grep -c '\.jpg$')"
+$PY - "$WORK/saved" "$((N + F))" >"$WORK/saved.txt" <<'EOF'
 import os, struct, sys
 d, n = sys.argv[1], int(sys.argv[2])
 sizes = []
@@ -219,7 +249,7 @@ timeout 60 "$STREAMLAB" consume processed_video_frames -b "$BROKER" --from-begin
     --ascii --cols 60 >"$WORK/ascii.out" 2>"$WORK/ascii.err" || rc=$?
 expect_eq "consume --ascii exits 0" 0 "$rc"
 lines=$(awk 'NR > 1 && length($0) == 60' "$WORK/ascii.out" | wc -l)
-if [ "$lines" -ge 20 ] && head -1 "$WORK/ascii.out" | grep -q "sample_generator  640x480"; then
+if [ "$lines" -ge 20 ] && head -1 "$WORK/ascii.out" | grep -qE "(sample_generator|video_file)  640x480"; then
     pass "consume --ascii prints the frame as $lines lines of 60 characters"
 else
     fail "consume --ascii prints the frame as text" "$(head -3 "$WORK/ascii.out")"
