@@ -10,7 +10,8 @@
 # big synthetic frames (by frame_id) and the F file frames, each with every seed field unchanged and every analysis
 # field with the right value or range; video_source_aggregations ends at N frames and
 # their byte total for sample_generator and at F for video_file; video_resolution_windows counts N SD frames; video_frames.dlq holds
-# the D corrupt ones, each with its reason. Then `streamlab consume --save-dir` writes N
+# the D corrupt ones, each with its reason. `engine --replay` of the same records with
+# --min-width 320 --min-height 240 processes the small frames too (as Low). Then `streamlab consume --save-dir` writes N
 # JPEGs of 640x480 and `consume --ascii` prints a frame as text.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -218,6 +219,19 @@ for w in want:
     ok("a dead letter says: %s" % w, any(w in r for r in reasons), str(reasons))
 EOF
 tap_from "$WORK/checks.txt"
+
+# --- replay without Kafka, with the filter lowered to 320x240 ----------------------------
+timeout 60 kcat -b "$BROKER" -C -t video_frames -o beginning -e -q -f '%s\n' >"$WORK/replay.jsonl"
+rc=0
+"$STREAMLAB" engine --pipelines video --replay "$WORK/replay.jsonl" --out "$WORK/replay-out" \
+    --min-width 320 --min-height 240 >"$WORK/replay.out" 2>"$WORK/replay.err" || rc=$?
+expect_eq "engine --replay --min-width 320 --min-height 240 exits 0" 0 "$rc"
+expect_eq "the replay with the lower filter processes all $((N + M + F)) good frames" "$((N + M + F))" \
+    "$(wc -l <"$WORK/replay-out/processed_video_frames.jsonl" 2>/dev/null | tr -d ' ')"
+expect_eq "the replay sends the $D corrupt frames to video_frames.dlq" "$D" \
+    "$(wc -l <"$WORK/replay-out/video_frames.dlq.jsonl" 2>/dev/null | tr -d ' ')"
+expect_eq "the replay calls the $M small frames Low" "$M" \
+    "$(grep -c '"resolution_category":"Low"' "$WORK/replay-out/processed_video_frames.jsonl" 2>/dev/null)"
 
 # --- the consumer -----------------------------------------------------------------------
 rc=0
