@@ -2,7 +2,7 @@
 # up first (setup.sh) when something is missing.
 
 CC       ?= cc
-PKGS     := rdkafka jansson libcrypto ncursesw
+PKGS     := rdkafka jansson libcrypto ncursesw libturbojpeg caca libavformat libavcodec libavdevice libswscale libavutil
 CFLAGS   ?= -O2 -g
 SAN      ?=
 # CFLAGS/LDLIBS may come from the command line (make asan does): what the

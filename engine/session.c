@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../producers/txproducer.h"
+#include "../producers/vidproducer.h"
 #include "admin.h"
 #include "broker.h"
 #include "engine.h"
@@ -21,12 +22,15 @@ struct session {
     kconf_t *k;
     pipeline_params_t params;
     txn_view_t *view;
+    vidview_t *vview;
     engine_t *engine;
-    pthread_t engine_thread, super_thread, prod_thread;
-    atomic_bool stopping, want_producer, reachable;
+    pthread_t engine_thread, super_thread, prod_thread, video_thread;
+    atomic_bool stopping, want_producer, want_video, reachable;
     _Atomic double rate;
     txprod_t *prod; /* owned by the supervisor; its stats are atomics */
     uint64_t prod_sent_base, prod_delivered_base;
+    vidprod_t *vprod; /* owned by the supervisor, like prod */
+    uint64_t video_sent_base, video_delivered_base;
     pthread_mutex_t lock; /* guards what follows */
     char engine_state[600];
     json_t *topics, *lag;
@@ -124,6 +128,62 @@ static void reconcile_producer(session_t *s)
         txprod_set_rate(s->prod, atomic_load(&s->rate));
 }
 
+static void *video_main(void *arg)
+{
+    session_t *s = arg;
+    block_signals();
+    char err[256];
+    if (vidprod_run(s->vprod, err, sizeof err) < 0)
+        util_log("video producer: %s", err);
+    return NULL;
+}
+
+static void stop_video(session_t *s)
+{
+    vidprod_stop(s->vprod);
+    pthread_join(s->video_thread, NULL);
+    vidprod_stats_t st;
+    vidprod_stats(s->vprod, &st);
+    pthread_mutex_lock(&s->lock);
+    vidprod_t *p = s->vprod;
+    s->vprod = NULL;
+    s->video_sent_base += st.sent;
+    s->video_delivered_base += st.delivered;
+    pthread_mutex_unlock(&s->lock);
+    vidprod_free(p);
+}
+
+/* The same for the synthetic video producer. */
+static void reconcile_video(session_t *s)
+{
+    bool want = atomic_load(&s->want_video) && atomic_load(&s->reachable);
+    if (want && !s->vprod) {
+        char err[256];
+        frames_opts_t fo = {.width = 640, .height = 480};
+        frames_t *src = frames_open("synthetic", &fo, err, sizeof err);
+        vidprod_t *p = src ? vidprod_new(s->k, "video_frames", src,
+                                         s->o.video_fps > 0 ? s->o.video_fps : 15, 0, 80, err,
+                                         sizeof err)
+                           : NULL;
+        if (!p) {
+            util_log("video producer: %s", err);
+            atomic_store(&s->want_video, false);
+            return;
+        }
+        pthread_mutex_lock(&s->lock);
+        s->vprod = p;
+        pthread_mutex_unlock(&s->lock);
+        if (pthread_create(&s->video_thread, NULL, video_main, s)) {
+            pthread_mutex_lock(&s->lock);
+            s->vprod = NULL;
+            pthread_mutex_unlock(&s->lock);
+            vidprod_free(p);
+        }
+    } else if (!want && s->vprod) {
+        stop_video(s);
+    }
+}
+
 static int64_t transactions_end(const json_t *topics)
 {
     size_t i, j;
@@ -185,6 +245,7 @@ static void *supervisor_main(void *arg)
     char err[512];
     while (!atomic_load(&s->stopping)) {
         reconcile_producer(s);
+        reconcile_video(s);
         int64_t now = util_mono_ms();
         if (now >= next_poll) {
             next_poll = now + 1000;
@@ -245,8 +306,11 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
     pipeline_params_init(&s->params);
     s->view = view_new(s->params.window_ms);
     s->params.view = s->view;
+    s->vview = vidview_new();
+    s->params.video_view = s->vview;
     engine_opts_t eo;
     engine_opts_init(&eo);
+    eo.pipelines = "transactions,video";
     eo.group = "streamlab-console";
     s->engine = engine_new(s->k, &eo, &s->params, errstr, errstr_size);
     if (!s->engine)
@@ -259,6 +323,7 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
 fail:
     engine_free(s->engine);
     view_free(s->view);
+    vidview_free(s->vview);
     kconf_free(s->k);
     broker_stop(s->broker);
     pthread_mutex_destroy(&s->lock);
@@ -271,6 +336,7 @@ void session_stop(session_t *s)
     if (!s)
         return;
     atomic_store(&s->want_producer, false);
+    atomic_store(&s->want_video, false);
     atomic_store(&s->stopping, true);
     pthread_join(s->super_thread, NULL); /* stops the producer on its way out */
     if (s->prod) {
@@ -278,10 +344,13 @@ void session_stop(session_t *s)
         pthread_join(s->prod_thread, NULL);
         txprod_free(s->prod);
     }
+    if (s->vprod)
+        stop_video(s);
     engine_stop(s->engine);
     pthread_join(s->engine_thread, NULL);
     engine_free(s->engine);
     view_free(s->view);
+    vidview_free(s->vview);
     json_decref(s->topics);
     json_decref(s->lag);
     kconf_free(s->k);
@@ -291,6 +360,7 @@ void session_stop(session_t *s)
 }
 
 txn_view_t *session_view(session_t *s) { return s->view; }
+vidview_t *session_video_view(session_t *s) { return s->vview; }
 
 void session_status(session_t *s, session_status_t *st)
 {
@@ -318,6 +388,16 @@ void session_status(session_t *s, session_status_t *st)
         st->produced += ps.sent;
         st->delivered += ps.delivered;
     }
+    st->video_on = atomic_load(&s->want_video);
+    st->video_fps = s->o.video_fps > 0 ? s->o.video_fps : 15;
+    st->video_sent = s->video_sent_base;
+    st->video_delivered = s->video_delivered_base;
+    if (s->vprod) {
+        vidprod_stats_t vs;
+        vidprod_stats(s->vprod, &vs);
+        st->video_sent += vs.sent;
+        st->video_delivered += vs.delivered;
+    }
     snprintf(st->engine_state, sizeof st->engine_state, "%s", s->engine_state);
     memcpy(st->produce_rate, s->produce_rate, sizeof st->produce_rate);
     memcpy(st->consume_rate, s->consume_rate, sizeof st->consume_rate);
@@ -340,6 +420,11 @@ void session_status_release(session_status_t *st)
 void session_producer_toggle(session_t *s)
 {
     atomic_store(&s->want_producer, !atomic_load(&s->want_producer));
+}
+
+void session_video_toggle(session_t *s)
+{
+    atomic_store(&s->want_video, !atomic_load(&s->want_video));
 }
 
 void session_producer_rate(session_t *s, double rate) { atomic_store(&s->rate, rate); }

@@ -1,10 +1,11 @@
 /* session.h — everything the console runs behind its screen: the embedded
- * broker (or a connection to a real cluster), the engine, the transaction
- * producer and a monitor of topics and consumer lag.
+ * broker (or a connection to a real cluster), the engine (transaction and
+ * video pipelines), the transaction producer, the synthetic video producer
+ * and a monitor of topics and consumer lag.
  *
  * Threads: the engine thread runs engine_run (and retries while the broker is
- * unreachable); the producer thread runs while the producer is on; the
- * supervisor thread starts and stops the producer on request and polls the
+ * unreachable); each producer thread runs while its producer is on; the
+ * supervisor thread starts and stops the producers on request and polls the
  * cluster once a second.  The TUI thread only calls session_status() (a copy
  * under a short mutex) and the setters, which store atomics or requests; it
  * never waits on Kafka. */
@@ -17,6 +18,7 @@
 
 #include "dataflow.h"
 #include "engine.h"
+#include "vidview.h"
 #include "views.h"
 
 typedef struct session session_t;
@@ -27,6 +29,7 @@ typedef struct session_opts {
     char **props;        /* -X key=value, nprops of them */
     int nprops;
     double rate;    /* producer records/s when started */
+    double video_fps; /* synthetic video frames/s (default 15) */
     bool autostart; /* start the producer at once */
 } session_opts_t;
 
@@ -40,6 +43,9 @@ typedef struct session_status {
     bool producer_on;
     double producer_rate;
     uint64_t produced, delivered;
+    bool video_on;
+    double video_fps;
+    uint64_t video_sent, video_delivered;
     double filter_amount, high_value_amount;
     uint64_t input, outputs, dlq, late;
     int64_t watermark_ms;
@@ -69,7 +75,12 @@ void session_status_release(session_status_t *st);
 /* The console's view of the transaction pipeline (owned by the session). */
 txn_view_t *session_view(session_t *s);
 
+/* The console's view of the video pipeline (owned by the session). */
+vidview_t *session_video_view(session_t *s);
+
 void session_producer_toggle(session_t *s);
+/* Starts or stops the synthetic video producer (640x480, quality 80). */
+void session_video_toggle(session_t *s);
 void session_producer_rate(session_t *s, double rate);
 void session_set_filter(session_t *s, double amount);
 void session_set_high_value(session_t *s, double amount);

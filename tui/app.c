@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../engine/evtime.h"
+#include "../engine/imgcodec.h"
 #include "../engine/util.h"
 #include "format.h"
 #include "keymap.h"
@@ -69,6 +70,47 @@ static void init_colors(app_t *a)
     init_pair(C_WARN, COLOR_RED, -1);
     init_pair(C_BAR, COLOR_CYAN, -1);
     init_pair(C_HINT, COLOR_GREEN, -1);
+    /* libcaca dithers against a black background; its eight base colours,
+     * in libcaca's (DOS) order. */
+    static const short caca_to_curses[8] = {COLOR_BLACK, COLOR_BLUE,    COLOR_GREEN,  COLOR_CYAN,
+                                            COLOR_RED,   COLOR_MAGENTA, COLOR_YELLOW, COLOR_WHITE};
+    a->video_colors = COLOR_PAIRS >= C_VIDEO + 8;
+    for (int i = 0; a->video_colors && i < 8; i++)
+        init_pair(C_VIDEO + i, caca_to_curses[i], COLOR_BLACK);
+}
+
+/* Takes the video view's snapshot; decodes the frame when it is a new one
+ * and updates the fps figures once a second. */
+static void update_video(app_t *a)
+{
+    vidview_snapshot(session_video_view(a->session), &a->video);
+    if (a->video.seq && a->video.seq != a->video_rgb_seq) {
+        size_t jlen;
+        uint8_t *jpeg = imgcodec_b64_decode(a->video.frame_b64, a->video.frame_len, &jlen);
+        uint8_t *rgb;
+        int w, h;
+        char err[200];
+        /* 320x240 is more than a full-screen pane's cells need. */
+        if (jpeg && imgcodec_jpeg_decode(jpeg, jlen, 3, 320, 240, &rgb, &w, &h, err, sizeof err) == 0) {
+            free(a->video_rgb);
+            a->video_rgb = rgb;
+            a->video_w = w;
+            a->video_h = h;
+        }
+        free(jpeg);
+        a->video_rgb_seq = a->video.seq;
+    }
+    int64_t now = util_mono_ms();
+    if (now - a->video_prev_ms >= 1000) {
+        double secs = a->video_prev_ms ? (now - a->video_prev_ms) / 1000.0 : 0;
+        if (secs > 0) {
+            a->video_fps_in = (a->video.seen - a->video_prev_seen) / secs;
+            a->video_fps_out = (a->video.processed - a->video_prev_processed) / secs;
+        }
+        a->video_prev_seen = a->video.seen;
+        a->video_prev_processed = a->video.processed;
+        a->video_prev_ms = now;
+    }
 }
 
 static void relayout(app_t *a)
@@ -120,10 +162,11 @@ static void draw_status(app_t *a)
     } else {
         char line[512];
         snprintf(line, sizeof line,
-                 " producer %s %s/s (%s sent) | filter > %.2f | high > %.2f | ? help  q quit | %s",
+                 " producer %s %s/s (%s sent)%s | filter > %.2f | high > %.2f | ? help  q quit | %s",
                  st->producer_on ? "ON" : "off", fmt_count(st->producer_rate, rate, sizeof rate),
-                 fmt_count((double)st->produced, prod, sizeof prod), st->filter_amount,
-                 st->high_value_amount, pane_classes[a->focus].keys);
+                 fmt_count((double)st->produced, prod, sizeof prod),
+                 st->video_on ? " | video ON" : "", st->filter_amount, st->high_value_amount,
+                 pane_classes[a->focus].keys);
         mvaddnstr(LINES - 1, 0, line, COLS - 1);
     }
     wnoutrefresh(stdscr);
@@ -276,7 +319,11 @@ static void act(app_t *a, action_t action, bool *help)
         break;
     }
     case ACT_PAUSE: a->paused = !a->paused; break;
-    case ACT_VIDEO: snprintf(a->message, sizeof a->message, "the video producer is not built yet"); break;
+    case ACT_VIDEO:
+        session_video_toggle(a->session);
+        snprintf(a->message, sizeof a->message, "video producer %s (synthetic 640x480)",
+                 a->st.video_on ? "stopping" : "starting");
+        break;
     case ACT_UPLOAD: snprintf(a->message, sizeof a->message, "file uploads are not built yet"); break;
     case ACT_WALKTHROUGH: snprintf(a->message, sizeof a->message, "the walkthrough is not built yet"); break;
     case ACT_SORT: break; /* the Users pane's key */
@@ -290,6 +337,7 @@ int app_run(const session_opts_t *o)
     app_t *a = xcalloc(1, sizeof *a);
     a->zoom = -1;
     a->view = xcalloc(1, sizeof *a->view);
+    a->art = frameart_new();
     for (int i = 0; i < LAYOUT_PANES; i++)
         a->panes[i] = (pane_t){.cls = &pane_classes[i], .index = i};
 
@@ -322,6 +370,7 @@ int app_run(const session_opts_t *o)
     if (!s) {
         restore_terminal();
         fprintf(stderr, "streamlab: %s\n", err);
+        frameart_free(a->art);
         free(a->view);
         free(a);
         return 1;
@@ -347,14 +396,19 @@ int app_run(const session_opts_t *o)
                     act(a, keymap_lookup(c), &help);
             }
         }
+        /* 15 frames/s while video flows, else 10. */
+        int frame_ms = a->st.video_on || a->video_fps_out > 0 ? 66 : 100;
+        timeout(frame_ms);
         int64_t now = util_mono_ms();
-        if (c == ERR && now - last_frame < 100)
+        if (c == ERR && now - last_frame < frame_ms)
             continue;
         last_frame = now;
         session_status_release(&a->st);
         session_status(s, &a->st);
-        if (!a->paused)
+        if (!a->paused) {
             view_snapshot(session_view(s), a->sort, a->view);
+            update_video(a);
+        }
         if (COLS < LAYOUT_MIN_COLS || LINES < LAYOUT_MIN_ROWS) {
             draw_too_small();
         } else {
@@ -373,6 +427,9 @@ int app_run(const session_opts_t *o)
     restore_terminal();
     session_status_release(&a->st);
     session_stop(s);
+    vidview_snapshot_release(&a->video);
+    frameart_free(a->art);
+    free(a->video_rgb);
     free(a->view);
     free(a);
     return 0;

@@ -7,7 +7,9 @@
 #include <stdbool.h>
 
 #include "../engine/session.h"
+#include "../engine/vidview.h"
 #include "../engine/views.h"
+#include "frameart.h"
 #include "layout.h"
 
 typedef struct app app_t;
@@ -17,6 +19,8 @@ enum { PANE_IGNORED = 0, PANE_HANDLED = 1, PANE_REDRAW = 2 };
 
 /* Colour pairs (monochrome terminals get attributes instead). */
 enum { C_TITLE = 1, C_FOCUS, C_HIGH, C_PASSED, C_DIM, C_WARN, C_BAR, C_HINT };
+/* Video frames: pairs C_VIDEO + 0..7, the eight colours on black. */
+enum { C_VIDEO = 16 };
 
 typedef struct pane {
     const struct pane_class *cls;
@@ -47,6 +51,19 @@ struct app {
     char message[160]; /* shown on the status line for a few seconds */
     int64_t message_until;
     pane_t panes[LAYOUT_PANES];
+    /* Pane 4: the newest processed frame, decoded once per new frame. */
+    vidview_snapshot_t video;
+    bool video_colors; /* enough colour pairs for C_VIDEO */
+    uint8_t *video_rgb;
+    int video_w, video_h;
+    uint64_t video_rgb_seq;
+    double video_fps_in, video_fps_out; /* frames/s parsed and processed */
+    uint64_t video_prev_seen, video_prev_processed;
+    int64_t video_prev_ms;
+    frameart_t *art; /* and its last rendering, kept while frame and size stay */
+    const frameart_cell_t *art_cells;
+    uint64_t art_seq;
+    int art_cols, art_rows;
 };
 
 /* Attribute for a colour pair, or a monochrome stand-in. */

@@ -14,7 +14,7 @@ static const char usage[] =
     "Runs the pipelines as a member of consumer group G (a new group starts at the\n"
     "earliest record) and writes their outputs back to Kafka.  Ends with a summary.\n"
     "\n"
-    "  --pipelines LIST       comma-separated (default transactions)\n"
+    "  --pipelines LIST       comma-separated: transactions, video (default transactions)\n"
     "  --group G              consumer group (default streamlab-engine)\n"
     "  --count N              stop after N input records, fire every open window and\n"
     "                         wait until every output is delivered\n"
@@ -22,6 +22,8 @@ static const char usage[] =
     "  --json                 end with the summary as one JSON object on the last line\n"
     "  --filter-amount X      pass transactions with amount > X (default 100)\n"
     "  --high-value X         high_value_transactions get amount > X (default 500)\n"
+    "  --min-width W          video: pass frames at least W pixels wide (default 640)\n"
+    "  --min-height H         video: ... and H pixels high (default 480)\n"
     "  --window S             window size in seconds (default 30)\n"
     "  --window-slide S       sliding windows that start every S seconds (default: tumbling)\n"
     "  --state-ttl S          forget a user's running total after S seconds without one\n"
@@ -67,7 +69,7 @@ static void print_summary(const json_t *s)
 int cmd_engine(int argc, char **argv)
 {
     enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT, O_REPLAY, O_OUT,
-           O_SLIDE, O_LATENESS, O_TTL, O_GAP, O_TIME, O_WORKERS };
+           O_SLIDE, O_LATENESS, O_TTL, O_GAP, O_TIME, O_WORKERS, O_MINW, O_MINH };
     static const struct option longopts[] = {{"pipelines", required_argument, 0, 'P'},
                                              {"group", required_argument, 0, 'g'},
                                              {"count", required_argument, 0, 'c'},
@@ -87,6 +89,8 @@ int cmd_engine(int argc, char **argv)
                                              {"session-gap", required_argument, 0, O_GAP},
                                              {"time", required_argument, 0, O_TIME},
                                              {"workers", required_argument, 0, O_WORKERS},
+                                             {"min-width", required_argument, 0, O_MINW},
+                                             {"min-height", required_argument, 0, O_MINH},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
@@ -191,6 +195,16 @@ int cmd_engine(int argc, char **argv)
                 return EXIT_USAGE;
             }
             params.workers = (int)n;
+            break;
+        case O_MINW:
+        case O_MINH:
+            if (cli_count("engine", opt == O_MINW ? "--min-width" : "--min-height", optarg, &n) < 0)
+                return EXIT_USAGE;
+            if (n > 65535) {
+                cli_error("engine", "%s is at most 65535", opt == O_MINW ? "--min-width" : "--min-height");
+                return EXIT_USAGE;
+            }
+            atomic_store(opt == O_MINW ? &params.video_min_width : &params.video_min_height, (int)n);
             break;
         case O_REPLAY: replay = optarg; break;
         case O_OUT: outdir = optarg; break;

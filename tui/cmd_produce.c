@@ -1,4 +1,4 @@
-/* cmd_produce.c — `streamlab produce transactions`. */
+/* cmd_produce.c — `streamlab produce transactions|video`. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -7,10 +7,14 @@
 
 #include "../engine/util.h"
 #include "../producers/txproducer.h"
+#include "../producers/vidproducer.h"
 #include "cli.h"
 
 static const char usage[] =
     "usage: streamlab produce transactions [-b HOST:PORT] [--rate N] [--count N] [--seed N]\n"
+    "       streamlab produce video [-b HOST:PORT] [--source synthetic|FILE|/dev/videoN]\n"
+    "                               [--fps N] [--count N] [--width W --height H] [--quality Q]\n"
+    "                               [--loop]\n"
     "\n"
     "Sends generated e-commerce transactions (the original project's generator) to the\n"
     "`transactions` topic, keyed by user_id, with an idempotent acks=all producer, and\n"
@@ -23,6 +27,16 @@ static const char usage[] =
     "  --out-of-order S     jitter event times back by up to S seconds\n"
     "  --late-fraction F    this share (0-1) is 35-65 s old: late for 30 s windows\n"
     "  --bad-fraction F     this share (0-1) is malformed, for the dead-letter topic\n"
+    "\n"
+    "video: sends JPEG frames (base64 in the original's JSON) to `video_frames`, keyed by\n"
+    "source: sample_generator (synthetic), video_file (FILE) or webcam (/dev/videoN).\n"
+    "  --source S   synthetic (default): a moving pattern with the frame number drawn on it;\n"
+    "               FILE: any video FFmpeg reads; /dev/videoN: a V4L2 webcam\n"
+    "  --fps N      frames per second (default: the file's rate, else 5; 0 = flat out)\n"
+    "  --count N    stop after N frames (default: until Ctrl-C or the end of the file)\n"
+    "  --width W --height H   frame size (default: the source's; synthetic 640x480)\n"
+    "  --quality Q  JPEG quality 1-100 (default 80)\n"
+    "  --loop       start the file again at its end\n"
     CLI_COMMON_HELP;
 
 static void on_stop(void *arg) { txprod_stop(arg); }
@@ -45,6 +59,108 @@ static void *run_main(void *arg)
     return NULL;
 }
 
+typedef struct vrun {
+    vidprod_t *p;
+    int rc;
+    char err[512];
+    atomic_bool done;
+    double secs;
+} vrun_t;
+
+static void on_stop_video(void *arg) { vidprod_stop(arg); }
+
+static void *vrun_main(void *arg)
+{
+    vrun_t *r = arg;
+    int64_t t0 = util_mono_us();
+    r->rc = vidprod_run(r->p, r->err, sizeof r->err);
+    r->secs = (util_mono_us() - t0) / 1e6;
+    atomic_store(&r->done, true);
+    return NULL;
+}
+
+typedef struct video_args {
+    const char *source, *topic;
+    double fps; /* < 0: not given */
+    long long count, width, height, quality;
+    bool loop;
+} video_args_t;
+
+static int produce_video(const cli_kafka_t *ck, const video_args_t *va)
+{
+    if (va->quality < 1 || va->quality > 100) {
+        cli_error("produce", "--quality is 1-100 (got %lld)", va->quality);
+        return EXIT_USAGE;
+    }
+    char err[512];
+    frames_opts_t fo = {.width = (int)va->width, .height = (int)va->height, .loop = va->loop};
+    if (va->width > 8192 || va->height > 8192) {
+        cli_error("produce", "--width and --height go up to 8192");
+        return EXIT_USAGE;
+    }
+    frames_t *src = frames_open(va->source, &fo, err, sizeof err);
+    if (!src) {
+        cli_error("produce", "%s", err);
+        return EXIT_FAIL;
+    }
+    bool is_file = !strcmp(frames_source_name(src), "video_file");
+    double fps = va->fps >= 0 ? va->fps : is_file ? frames_native_fps(src) : 5;
+    int64_t total = frames_total(src);
+    const char *name = frames_source_name(src);
+    kconf_t *k;
+    int r;
+    if ((r = cli_kafka_connect(ck, &k))) {
+        frames_free(src);
+        return r;
+    }
+    vrun_t run = {0};
+    run.p = vidprod_new(k, va->topic, src, fps, (uint64_t)va->count, (int)va->quality, run.err,
+                        sizeof run.err);
+    if (!run.p) {
+        cli_error("produce", "%s", run.err);
+        kconf_free(k);
+        return EXIT_USAGE;
+    }
+    cli_on_signal(on_stop_video, run.p);
+    pthread_t th;
+    pthread_create(&th, NULL, vrun_main, &run);
+    bool tty = isatty(2);
+    int64_t t0 = util_mono_ms();
+    while (!atomic_load(&run.done)) {
+        util_sleep_ms(tty ? 200 : 20);
+        if (tty) {
+            vidprod_stats_t s;
+            vidprod_stats(run.p, &s);
+            double el = (util_mono_ms() - t0) / 1000.0;
+            if (total > 0 && !va->loop)
+                fprintf(stderr, "\r%s: frame %llu of %lld (%.0f%%), %.1f fps, delivered %llu ",
+                        name, (unsigned long long)s.sent, (long long)total,
+                        100.0 * (double)s.sent / (double)total, el > 0 ? s.sent / el : 0.0,
+                        (unsigned long long)s.delivered);
+            else
+                fprintf(stderr, "\r%s: %llu frames, %.1f fps, delivered %llu ", name,
+                        (unsigned long long)s.sent, el > 0 ? s.sent / el : 0.0,
+                        (unsigned long long)s.delivered);
+        }
+    }
+    pthread_join(th, NULL);
+    if (tty)
+        fputc('\n', stderr);
+    vidprod_stats_t s;
+    vidprod_stats(run.p, &s);
+    double secs = run.secs;
+    printf("produced %llu %s frames to %s in %.2f s (%.1f frames/s, %.1f KB JPEG each): "
+           "%llu delivered, %llu failed\n",
+           (unsigned long long)s.sent, name, va->topic, secs, secs > 0 ? s.delivered / secs : 0.0,
+           s.sent ? s.jpeg_bytes / 1024.0 / s.sent : 0.0, (unsigned long long)s.delivered,
+           (unsigned long long)s.failed);
+    if (run.rc)
+        cli_error("produce", "%s", run.err);
+    vidprod_free(run.p);
+    kconf_free(k);
+    return run.rc ? EXIT_FAIL : EXIT_OK;
+}
+
 int cmd_produce(int argc, char **argv)
 {
     static const struct option longopts[] = {{"rate", required_argument, 0, 'r'},
@@ -54,13 +170,21 @@ int cmd_produce(int argc, char **argv)
                                              {"out-of-order", required_argument, 0, 'O'},
                                              {"late-fraction", required_argument, 0, 'L'},
                                              {"bad-fraction", required_argument, 0, 'B'},
+                                             {"source", required_argument, 0, 'S'},
+                                             {"fps", required_argument, 0, 'F'},
+                                             {"width", required_argument, 0, 'W'},
+                                             {"height", required_argument, 0, 'H'},
+                                             {"quality", required_argument, 0, 'Q'},
+                                             {"loop", no_argument, 0, 'l'},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
     cli_kafka_init(&ck);
     double rate = 10;
     long long count = 0, seed = 0;
-    const char *topic = "transactions";
+    const char *topic = NULL;
+    video_args_t va = {.source = "synthetic", .fps = -1, .quality = 80};
+    bool video_only = false;
     double ooo = 0, late = 0, bad = 0;
     int opt, r;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
@@ -82,6 +206,25 @@ int cmd_produce(int argc, char **argv)
                 return EXIT_USAGE;
             break;
         case 't': topic = optarg; break;
+        case 'S': va.source = optarg; video_only = true; break;
+        case 'F':
+            if (cli_number("produce", "--fps", optarg, &va.fps) < 0)
+                return EXIT_USAGE;
+            video_only = true;
+            break;
+        case 'W':
+        case 'H':
+            if (cli_count("produce", opt == 'W' ? "--width" : "--height", optarg,
+                          opt == 'W' ? &va.width : &va.height) < 0)
+                return EXIT_USAGE;
+            video_only = true;
+            break;
+        case 'Q':
+            if (cli_count("produce", "--quality", optarg, &va.quality) < 0)
+                return EXIT_USAGE;
+            video_only = true;
+            break;
+        case 'l': va.loop = video_only = true; break;
         case 'O':
             if (cli_number("produce", "--out-of-order", optarg, &ooo) < 0)
                 return EXIT_USAGE;
@@ -102,14 +245,26 @@ int cmd_produce(int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        cli_error("produce", "what to produce? (transactions)");
+        cli_error("produce", "what to produce? (transactions or video)");
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
+    if (!strcmp(argv[optind], "video")) {
+        va.topic = topic ? topic : "video_frames";
+        va.count = count;
+        return produce_video(&ck, &va);
+    }
     if (strcmp(argv[optind], "transactions")) {
-        cli_error("produce", "unknown kind \"%s\" (known: transactions)", argv[optind]);
+        cli_error("produce", "unknown kind \"%s\" (known: transactions, video)", argv[optind]);
         return EXIT_USAGE;
     }
+    if (video_only) {
+        cli_error("produce", "--source, --fps, --width, --height, --quality and --loop are "
+                             "for `produce video`");
+        return EXIT_USAGE;
+    }
+    if (!topic)
+        topic = "transactions";
     kconf_t *k;
     if ((r = cli_kafka_connect(&ck, &k)))
         return r;

@@ -17,6 +17,7 @@ static const char usage[] =
     "  streamlab --headless        broker, producer and engine in one process, no console\n"
     "  streamlab broker            the embedded Kafka-protocol broker on 127.0.0.1:9092\n"
     "  streamlab produce transactions   generated e-commerce transactions\n"
+    "  streamlab produce video    video frames (synthetic, a video file or a webcam) as JPEG\n"
     "  streamlab engine            run the pipelines in a consumer group\n"
     "  streamlab consume TOPIC     print the records of a topic\n"
     "  streamlab topics            topics, partitions and offsets; create a topic\n"

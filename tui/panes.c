@@ -186,10 +186,78 @@ static void windows_draw(pane_t *p, app_t *a)
 
 /* --- 4 Video, 5 Files ---------------------------------------------------- */
 
+/* The frame as libcaca ASCII art on the left, its figures on the right
+ * (or one line above it when the pane is narrow).  The art is rendered
+ * off-screen (frameart) once per new frame or size and copied in cell by cell. */
+static void video_info(pane_t *p, app_t *a, int x, int y, int cols, bool one_line)
+{
+    const vidview_snapshot_t *v = &a->video;
+    char c1[16], c2[16];
+    if (one_line) {
+        put(p, y, x, cols, A_BOLD, "%s %dx%d %s  bright %.2f  fps in %.1f out %.1f",
+            v->source, v->width, v->height, v->category, v->brightness, a->video_fps_in,
+            a->video_fps_out);
+        return;
+    }
+    put(p, y++, x, cols, A_BOLD, "%s", v->source);
+    put(p, y++, x, cols, 0, "%dx%d %s", v->width, v->height, v->category);
+    put(p, y++, x, cols, 0, "brightness %.2f", v->brightness);
+    put(p, y++, x, cols, 0, "contrast   %.2f", v->contrast);
+    put(p, y++, x, cols, 0, "fps in  %5.1f", a->video_fps_in);
+    put(p, y++, x, cols, 0, "fps out %5.1f", a->video_fps_out);
+    put(p, y++, x, cols, 0, "seen %s", fmt_count((double)v->seen, c1, sizeof c1));
+    put(p, y++, x, cols, 0, "processed %s", fmt_count((double)v->processed, c2, sizeof c2));
+    put(p, y++, x, cols, app_attr(a, a->st.video_on ? C_PASSED : C_DIM), "producer %s",
+        a->st.video_on ? "ON" : "off");
+    for (int i = 0; i < v->nwindows && y <= inner_rows(p); i++)
+        put(p, y++, x, cols, app_attr(a, C_DIM), "%-8s %lld/30s", v->windows[i].category,
+            (long long)v->windows[i].frames);
+}
+
 static void video_draw(pane_t *p, app_t *a)
 {
-    hint(p, a, 2, "Video frames as colour ASCII art will show here.");
-    hint(p, a, 3, "press v to start the video producer (coming with the video pipeline)");
+    int rows = inner_rows(p), cols = inner_cols(p);
+    if (!a->video_rgb) {
+        hint(p, a, 2, a->st.video_on ? "waiting for the first processed frame..."
+                                     : "press v to start the video producer");
+        if (a->video.seen)
+            hint(p, a, 3, "frames arrive but none passes the 640x480 filter yet");
+        return;
+    }
+    bool side = cols >= 50; /* room for a figures column */
+    int info_w = side ? 20 : 0, top = side ? 1 : 2;
+    int aw = cols - info_w - (side ? 1 : 0), ah = rows - (top - 1);
+    if (!side)
+        video_info(p, a, 1, 1, cols, true);
+    /* Keep the picture's shape: a character cell is about twice as high as wide. */
+    int w = a->video_w, h = a->video_h;
+    int rh = (int)((double)aw * h / w / 2 + 0.5), rw = aw;
+    if (rh > ah) {
+        rh = ah;
+        rw = (int)((double)ah * 2 * w / h + 0.5);
+        if (rw > aw)
+            rw = aw;
+    }
+    if (rw < 1 || rh < 1)
+        return;
+    if (!a->art_cells || a->art_seq != a->video_rgb_seq || a->art_cols != rw || a->art_rows != rh) {
+        a->art_cells = frameart_render(a->art, a->video_rgb, w, h, rw, rh, a->video_colors);
+        a->art_seq = a->video_rgb_seq, a->art_cols = rw, a->art_rows = rh;
+    }
+    if (!a->art_cells)
+        return;
+    for (int y = 0; y < rh; y++) {
+        wmove(p->win, top + y, 1);
+        for (int x = 0; x < rw; x++) {
+            frameart_cell_t c = a->art_cells[y * rw + x];
+            chtype attr = a->video_colors ? (chtype)(COLOR_PAIR(C_VIDEO + (c.fg & 7)) |
+                                                     (c.fg >= 8 ? A_BOLD : 0))
+                                          : 0;
+            waddch(p->win, (chtype)(unsigned char)c.ch | attr);
+        }
+    }
+    if (side)
+        video_info(p, a, 1 + rw + 1, 1, info_w, false);
 }
 
 static void files_draw(pane_t *p, app_t *a)
@@ -286,7 +354,7 @@ const pane_class_t pane_classes[LAYOUT_PANES] = {
     {.title = "2 Users", .keys = "s sort  t high-value threshold", .draw = users_draw,
      .on_key = users_key},
     {.title = "3 Windows", .keys = "t filter amount  + - nudge", .draw = windows_draw},
-    {.title = "4 Video", .keys = "v video producer", .draw = video_draw},
+    {.title = "4 Video", .keys = "v video producer  Enter full screen", .draw = video_draw},
     {.title = "5 Files", .keys = "u upload", .draw = files_draw},
     {.title = "6 Kafka & engine", .keys = "p producer  [ ] rate", .draw = kafka_draw},
 };

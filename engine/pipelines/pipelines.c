@@ -19,12 +19,18 @@ void pipeline_params_init(pipeline_params_t *p)
     p->out_of_orderness_ms = 5000;
     p->idle_timeout_ms = 10000;
     p->view = NULL;
+    atomic_init(&p->video_min_width, 640);
+    atomic_init(&p->video_min_height, 480);
+    p->video_view = NULL;
 }
 
 const pipeline_def_t pipelines_all[] = {
     {"transactions", "transactions -> processed_transactions, user_aggregations, "
                      "high_value_transactions, category_windows, late_transactions",
      pipeline_transactions},
+    {"video", "video_frames -> processed_video_frames, video_source_aggregations, "
+              "video_resolution_windows",
+     pipeline_video},
     {0},
 };
 

@@ -26,6 +26,9 @@ typedef struct pipeline_params {
     int64_t out_of_orderness_ms;      /* watermark bound (5 s) */
     int64_t idle_timeout_ms;          /* idle partitions stop holding watermarks (10 s) */
     struct txn_view *view;            /* the console's view of transactions, or NULL */
+    _Atomic int video_min_width;      /* video: pass frames at least this wide (640) */
+    _Atomic int video_min_height;     /* video: ... and this high (480) */
+    struct vidview *video_view;       /* the console's view of video frames, or NULL */
 } pipeline_params_t;
 
 void pipeline_params_init(pipeline_params_t *p);
@@ -50,5 +53,23 @@ double txn_discount_factor(const char *category);
 /* amount * factor rounded to cents, as integer cents (half away from zero). */
 int64_t txn_final_cents(double amount, double factor);
 df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *params);
+
+/* --- the video pipeline's pieces, exported for the unit tests ------------ */
+/* Parses and validates a seed frame: JSON with every field, frame_data valid
+ * base64 of a JPEG whose size is the declared frame_width x frame_height.
+ * The value comes back with "analysis": {brightness, contrast} measured on
+ * the image decoded at reduced scale; the analysis step adds the rest. */
+int video_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
+                size_t errsize, void *ctx);
+/* HD (>= 1920x1080), HD_Ready (>= 1280x720), SD (>= 640x480) or Low. */
+const char *video_resolution_category(int w, int h);
+/* landscape, portrait or square. */
+const char *video_orientation(int w, int h);
+/* Frames per second the original expected of a source (webcam 30,
+ * video_file 25, sample_generator 1; others 30). */
+int video_expected_fps(const char *source);
+/* Mean and standard deviation of luma (0-1) of w x h 8-bit luma pixels. */
+void video_luma_stats(const uint8_t *luma, size_t n, double *mean, double *stddev);
+df_graph_t *pipeline_video(const df_host_t *host, pipeline_params_t *params);
 
 #endif
