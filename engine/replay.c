@@ -4,6 +4,7 @@
 #include "replay.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,7 @@ json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
             df_job_assign(jobs[k], *t, (int32_t[]){0}, 1, 0);
     }
     const char *topic = df_graph_inputs(df_job_graph(jobs[0]))[0];
+    int64_t t0 = util_mono_us();
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
@@ -133,6 +135,7 @@ json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
     free(line);
     for (int k = 0; k < njobs; k++)
         df_job_finish(jobs[k]);
+    double elapsed = (util_mono_us() - t0) / 1e6;
     if (r.failed) {
         snprintf(errstr, errstr_size, "%s", r.error);
         goto out;
@@ -157,6 +160,8 @@ json_t *replay_run(const char *file, const char *outdir, const char *pipelines,
                         (json_int_t)dlq, "late", (json_int_t)late, "workers",
                         df_job_workers(jobs[0]));
     json_object_set_new(summary, "operators", replay_metrics(jobs, njobs));
+    json_object_set_new(summary, "elapsed_s", json_real(round(elapsed * 1000) / 1000));
+    json_object_set_new(summary, "rate", json_real(elapsed > 0 ? round(records / elapsed) : 0));
 out:
     for (int k = 0; k < njobs; k++)
         df_job_free(jobs[k]);
