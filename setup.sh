@@ -20,6 +20,8 @@ PACKAGES=(
     # tests
     libcunit1-dev kcat tmux python3 python3-kafka python3-confluent-kafka docker-compose
     ffmpeg chromium python3-websocket
+    # fuzzing (make fuzz): clang with libFuzzer
+    clang libclang-rt-14-dev
     # a real Apache Kafka for the tests (release jars from Maven Central)
     default-jre-headless maven
 )
