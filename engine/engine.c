@@ -49,6 +49,9 @@ struct engine {
     size_t npos;
     rd_kafka_t *cons, *prod;
     _Atomic bool stop;
+    bool ending;     /* the last checkpoint: no new transaction after it */
+    bool txn_failed; /* exactly-once: a transaction could not be committed */
+    _Atomic uint64_t transactions; /* committed */
     bool pending; /* records pushed since the last tick */
     _Atomic uint64_t target, input_total, output_total;
     /* Outputs not yet answered by the producer, by checkpoint epoch (its low
@@ -64,7 +67,7 @@ struct engine {
 void engine_opts_init(engine_opts_t *o)
 {
     *o = (engine_opts_t){.pipelines = "transactions", .group = "streamlab-engine",
-                         .checkpoint_ms = 1000};
+                         .checkpoint_ms = 1000, .instance = "0"};
 }
 
 static topic_stat_t *topic_stat(engine_t *e, const char *name)
@@ -251,6 +254,83 @@ static void commit_ready(engine_t *e)
  * (nothing is committed then).  Otherwise the offsets wait, without
  * stopping the loop, until the producer has answered for every output made
  * before this point (the loop calls commit_ready). */
+/* Runs one transactional call; retries what librdkafka says is retriable.
+ * On an error that needs an abort, or a fatal one, records it and stops the
+ * engine: the outputs since the last commit are discarded by Kafka, and a
+ * restart resumes from the last committed offsets.  Returns false then. */
+static bool txn_ok(engine_t *e, const char *what, rd_kafka_error_t *(*call)(engine_t *, void *),
+                   void *arg)
+{
+    for (int attempt = 0; attempt < 20; attempt++) {
+        rd_kafka_error_t *err = call(e, arg);
+        if (!err)
+            return true;
+        bool retry = rd_kafka_error_is_retriable(err);
+        if (!retry) {
+            bool abort = rd_kafka_error_txn_requires_abort(err);
+            if (!e->error[0])
+                snprintf(e->error, sizeof e->error, "%s: %s%s", what, rd_kafka_error_string(err),
+                         abort ? " (transaction aborted: restart to resume from the last commit)"
+                               : "");
+            if (abort)
+                rd_kafka_error_destroy(rd_kafka_abort_transaction(e->prod, 30000));
+            rd_kafka_error_destroy(err);
+            e->txn_failed = true;
+            atomic_store(&e->stop, true);
+            return false;
+        }
+        rd_kafka_error_destroy(err);
+        util_sleep_ms(100);
+    }
+    if (!e->error[0])
+        snprintf(e->error, sizeof e->error, "%s: still failing after 20 tries", what);
+    e->txn_failed = true;
+    atomic_store(&e->stop, true);
+    return false;
+}
+
+static rd_kafka_error_t *call_send_offsets(engine_t *e, void *arg)
+{
+    rd_kafka_consumer_group_metadata_t *md = rd_kafka_consumer_group_metadata(e->cons);
+    rd_kafka_error_t *err = rd_kafka_send_offsets_to_transaction(e->prod, arg, md, 30000);
+    rd_kafka_consumer_group_metadata_destroy(md);
+    return err;
+}
+static rd_kafka_error_t *call_commit(engine_t *e, void *arg)
+{
+    (void)arg;
+    return rd_kafka_commit_transaction(e->prod, 60000);
+}
+static rd_kafka_error_t *call_begin(engine_t *e, void *arg)
+{
+    (void)arg;
+    return rd_kafka_begin_transaction(e->prod);
+}
+static rd_kafka_error_t *call_init(engine_t *e, void *arg)
+{
+    (void)arg;
+    return rd_kafka_init_transactions(e->prod, 60000);
+}
+
+/* Exactly-once: the outputs since the last checkpoint and the input offsets
+ * that produced them are committed in one Kafka transaction; a new one
+ * begins (unless the engine is ending). */
+static bool checkpoint_txn(engine_t *e, rd_kafka_topic_partition_list_t *offsets, bool last)
+{
+    bool ok = true;
+    if (offsets->cnt > 0)
+        ok = txn_ok(e, "sending offsets to the transaction", call_send_offsets, offsets);
+    if (ok)
+        ok = txn_ok(e, "committing the transaction", call_commit, NULL);
+    if (ok) {
+        atomic_fetch_add(&e->transactions, 1);
+        if (!last)
+            ok = txn_ok(e, "beginning a transaction", call_begin, NULL);
+    }
+    rd_kafka_topic_partition_list_destroy(offsets);
+    return ok;
+}
+
 static bool checkpoint(engine_t *e, bool sync)
 {
     for (size_t g = 0; g < e->njobs; g++)
@@ -260,6 +340,13 @@ static bool checkpoint(engine_t *e, bool sync)
         if (e->pos[i].next_offset >= 0)
             rd_kafka_topic_partition_list_add(l, e->pos[i].topic->name, e->pos[i].partition)
                 ->offset = e->pos[i].next_offset;
+    if (!e->o.at_least_once) {
+        if (e->txn_failed) {
+            rd_kafka_topic_partition_list_destroy(l);
+            return false;
+        }
+        return checkpoint_txn(e, l, sync && e->ending);
+    }
     if (sync) {
         if (e->pending_commit) {
             rd_kafka_topic_partition_list_destroy(e->pending_commit);
@@ -374,10 +461,28 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
     int rc = -1;
     if (topics_ensure(e->k, TOPICS_DEFAULT_PARTITIONS, errstr, errstr_size) < 0)
         return -1;
-    e->prod = kafka_client(e->k, RD_KAFKA_PRODUCER, prod_defaults, e, on_delivery, errstr,
+    char txid[512];
+    snprintf(txid, sizeof txid, "streamlab-%s-%s", e->o.group, e->o.instance);
+    const char *eos_defaults[sizeof prod_defaults / sizeof *prod_defaults + 4];
+    size_t nd = 0;
+    for (; prod_defaults[nd]; nd++)
+        eos_defaults[nd] = prod_defaults[nd];
+    if (!e->o.at_least_once) {
+        eos_defaults[nd++] = "transactional.id";
+        eos_defaults[nd++] = txid;
+    }
+    eos_defaults[nd] = NULL;
+    e->prod = kafka_client(e->k, RD_KAFKA_PRODUCER, eos_defaults, e, on_delivery, errstr,
                            errstr_size);
     if (!e->prod)
         return -1;
+    /* Exactly-once: fences an earlier instance with the same id (a crashed
+     * run) and aborts what it left open, so its outputs never count. */
+    if (!e->o.at_least_once && (!txn_ok(e, "starting transactions", call_init, NULL) ||
+                                !txn_ok(e, "beginning a transaction", call_begin, NULL))) {
+        snprintf(errstr, errstr_size, "%s", e->error);
+        goto out;
+    }
     e->cons = make_consumer(e, errstr, errstr_size);
     if (!e->cons)
         goto out;
@@ -437,8 +542,14 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         else
             df_job_sync(e->jobs[g]);
     }
+    e->ending = true;
+    if (e->txn_failed) {
+        snprintf(errstr, errstr_size, "%s", e->error);
+        goto out;
+    }
     if (!checkpoint(e, true)) {
-        snprintf(errstr, errstr_size, "outputs were not all delivered within 30 s");
+        snprintf(errstr, errstr_size, "%s",
+                 e->error[0] ? e->error : "outputs were not all delivered within 30 s");
         goto out;
     }
     rc = 0;
@@ -493,6 +604,11 @@ json_t *engine_summary(const engine_t *e)
                           elapsed > 0 ? round(input / elapsed) : 0.0, "delivery_failed",
                           (json_int_t)failed);
     json_object_set_new(s, "metrics", engine_metrics_json(e));
+    json_object_set_new(s, "mode", json_string(e->o.at_least_once ? "at-least-once"
+                                                                  : "exactly-once"));
+    if (!e->o.at_least_once)
+        json_object_set_new(s, "transactions", json_integer((json_int_t)atomic_load(
+                                                   &((engine_t *)e)->transactions)));
     return s;
 }
 

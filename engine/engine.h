@@ -2,10 +2,11 @@
  * feeds the dataflow graphs, one producer that carries their outputs.
  *
  * Threading: engine_run() blocks the calling thread, which owns both Kafka
- * handles and the graphs.  engine_stop(), engine_set_target() and the stats
- * readers may be called from any thread.  Delivery is at-least-once: every
- * second (and at the end) the producer is flushed and only then are the
- * input offsets that led to its outputs committed. */
+ * handles and the jobs.  engine_stop(), engine_set_target() and the stats
+ * readers may be called from any thread.  Delivery is exactly-once by
+ * default: every checkpoint (1 s) commits the outputs and the input offsets
+ * that led to them in one Kafka transaction.  At-least-once: the offsets are
+ * committed once the outputs made before them are delivered. */
 #ifndef STREAMLAB_ENGINE_H
 #define STREAMLAB_ENGINE_H
 
@@ -24,6 +25,12 @@ typedef struct engine_opts {
     uint64_t count;        /* stop after this many new input records (0: no limit) */
     double duration_s;     /* stop after this long (0: no limit) */
     int64_t checkpoint_ms; /* flush + commit interval */
+    /* Exactly-once (the default): outputs and input offsets commit in one
+     * Kafka transaction per checkpoint, with transactional.id
+     * streamlab-<group>-<instance> (one instance id per process of a group).
+     * at_least_once: commit offsets after the outputs are delivered. */
+    bool at_least_once;
+    const char *instance;
 } engine_opts_t;
 
 void engine_opts_init(engine_opts_t *o);

@@ -27,6 +27,8 @@ static const char usage[] =
     "  --count N          exit after N records\n"
     "  --idle S           exit after S seconds without a record\n"
     "  --raw              print only each value, one per line (for scripts)\n"
+    "  --read-committed   only records of committed transactions (what the engine's\n"
+    "                     exactly-once outputs guarantee; default: everything as it comes)\n"
     "\n"
     "Video frames (records with frame_data, e.g. video_frames, processed_video_frames):\n"
     "  --save-dir DIR     write each frame to DIR/<frame_id>.jpg and print one line per frame\n"
@@ -158,10 +160,14 @@ int cmd_consume(int argc, char **argv)
                                              {"save-dir", required_argument, 0, O_SAVE},
                                              {"ascii", no_argument, 0, O_ASCII},
                                              {"cols", required_argument, 0, O_COLS},
+                                             {"read-committed", no_argument, 0, 'R'},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
     cli_kafka_init(&ck);
+    /* Like Kafka's console consumer: everything as it arrives, unless asked
+     * for committed transactions only (a -X given later still wins). */
+    cli_kafka_opt(&ck, 'X', "isolation.level=read_uncommitted");
     char group[64];
     snprintf(group, sizeof group, "streamlab-consume-%d-%lld", (int)getpid(),
              (long long)util_wall_ms());
@@ -179,6 +185,7 @@ int cmd_consume(int argc, char **argv)
             continue;
         switch (opt) {
         case 'g': grp = optarg; break;
+        case 'R': cli_kafka_opt(&ck, 'X', "isolation.level=read_committed"); break;
         case O_FROM: from_beginning = true; break;
         case O_RAW: raw = true; break;
         case 'c':

@@ -38,7 +38,13 @@ static const char usage[] =
     "                         their key (default: the number of cores)\n"
     "  --out-of-orderness S   watermark bound in seconds (default 5)\n"
     "  --idle-timeout S       an idle partition stops holding the watermark (default 10)\n"
-    "  --checkpoint-interval S  flush outputs and commit offsets this often (default 1)\n"
+    "  --checkpoint-interval S  commit outputs and offsets this often (default 1)\n"
+    "  --at-least-once        commit offsets after the outputs are delivered instead of\n"
+    "                         in one transaction with them (faster; a crash can repeat\n"
+    "                         outputs).  Default: exactly-once (read outputs with\n"
+    "                         isolation.level=read_committed, e.g. consume --read-committed)\n"
+    "  --instance ID          this process's id in its group, for its transactional.id\n"
+    "                         streamlab-<group>-<ID> (default 0; give each process its own)\n"
     "  --replay FILE          no Kafka: run the pipelines over FILE (one JSON record per\n"
     "                         line, - for stdin) and write each output topic to\n"
     "  --out DIR              DIR/<topic>.jsonl (default replay-out); the same input and\n"
@@ -64,12 +70,19 @@ static void print_summary(const json_t *s)
     printf("elapsed %.3f s (first input to last output), %.0f records/s\n",
            json_real_value(json_object_get(s, "elapsed_s")),
            json_real_value(json_object_get(s, "rate")));
+    const char *mode = json_string_value(json_object_get(s, "mode"));
+    if (mode && json_object_get(s, "transactions"))
+        printf("delivery: %s, %lld transactions committed\n", mode,
+               (long long)json_integer_value(json_object_get(s, "transactions")));
+    else if (mode)
+        printf("delivery: %s\n", mode);
 }
 
 int cmd_engine(int argc, char **argv)
 {
     enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT, O_REPLAY, O_OUT,
-           O_SLIDE, O_LATENESS, O_TTL, O_GAP, O_TIME, O_WORKERS, O_MINW, O_MINH };
+           O_SLIDE, O_LATENESS, O_TTL, O_GAP, O_TIME, O_WORKERS, O_MINW, O_MINH,
+           O_ALO, O_INSTANCE };
     static const struct option longopts[] = {{"pipelines", required_argument, 0, 'P'},
                                              {"group", required_argument, 0, 'g'},
                                              {"count", required_argument, 0, 'c'},
@@ -87,6 +100,8 @@ int cmd_engine(int argc, char **argv)
                                              {"state-ttl", required_argument, 0, O_TTL},
                                              {"out", required_argument, 0, O_OUT},
                                              {"session-gap", required_argument, 0, O_GAP},
+                                             {"at-least-once", no_argument, 0, O_ALO},
+                                             {"instance", required_argument, 0, O_INSTANCE},
                                              {"time", required_argument, 0, O_TIME},
                                              {"workers", required_argument, 0, O_WORKERS},
                                              {"min-width", required_argument, 0, O_MINW},
@@ -206,6 +221,8 @@ int cmd_engine(int argc, char **argv)
             }
             atomic_store(opt == O_MINW ? &params.video_min_width : &params.video_min_height, (int)n);
             break;
+        case O_ALO: eo.at_least_once = true; break;
+        case O_INSTANCE: eo.instance = optarg; break;
         case O_REPLAY: replay = optarg; break;
         case O_OUT: outdir = optarg; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
