@@ -96,6 +96,10 @@ struct df_stream {
     struct df_stream *late_out;
     /* sink */
     char *key_field;
+    /* keys whose state changed since the last df_graph_state_drain, as
+     * "<sub>\x1f<key>" (sub: a window's start, else empty); NULL when the
+     * graph does not track state */
+    json_t *dirty;
     /* process */
     const df_process_fn_t *proc;
     proc_entry_t **buckets;
@@ -131,6 +135,7 @@ struct df_graph {
 };
 
 static void push(struct df_stream *n, df_record_t *r);
+static void mark_dirty(struct df_stream *n, int64_t sub, const char *key);
 static void dump_cache_clear(df_graph_t *g);
 
 bool df_json_number(const json_t *v, double *out)
@@ -177,6 +182,7 @@ static void node_free(struct df_stream *n)
         json_decref(n->sess[i].acc);
     }
     free(n->sess);
+    json_decref(n->dirty);
     json_decref(n->state);
     json_decref(n->state_seen);
     free(n->parts);
@@ -323,6 +329,7 @@ static void reduce_evict(struct df_stream *n, int64_t now_ms)
     json_object_foreach_safe(n->state_seen, tmp, k, t)
     {
         if (now_ms - json_integer_value(t) > n->ttl_ms) {
+            mark_dirty(n, DF_NO_TIME, k);
             json_object_del(n->state, k);
             json_object_del(n->state_seen, k);
         }
@@ -641,6 +648,7 @@ static void reduce_push(struct df_stream *n, df_record_t *r)
     }
     json_t *acc = acc_for(n->state, r, n->agg, n->ctx);
     n->agg->add(acc, r, n->ctx);
+    mark_dirty(n, DF_NO_TIME, json_string_value(r->key));
     if (n->ttl_ms > 0)
         json_object_set_new(n->state_seen, json_string_value(r->key), json_integer(n->g->now_ms));
     df_record_t out = *r;
@@ -760,6 +768,20 @@ static void process_timers(struct df_stream *n, int64_t now_ms)
     dump_cache_clear(n->g);
 }
 
+/* --- state for changelogs (see dataflow_exec.h) ----------------------------- */
+
+static void mark_dirty(struct df_stream *n, int64_t sub, const char *key)
+{
+    if (!n->dirty)
+        return;
+    char buf[512];
+    if (sub == DF_NO_TIME)
+        snprintf(buf, sizeof buf, "\x1f%s", key);
+    else
+        snprintf(buf, sizeof buf, "%lld\x1f%s", (long long)sub, key);
+    json_object_set_new(n->dirty, buf, json_true());
+}
+
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 
 static void window_late(struct df_stream *n, df_record_t *r, int64_t start, int64_t end)
@@ -827,6 +849,7 @@ static void window_push(struct df_stream *n, df_record_t *r)
         window_t *w = window_at(n, start, end);
         json_t *acc = acc_for(w->accs, r, n->agg, n->ctx);
         n->agg->add(acc, r, n->ctx);
+        mark_dirty(n, start, json_string_value(r->key));
         if (w->fired)
             window_emit(n, w, r->key, acc, true);
         taken = true;
@@ -917,6 +940,7 @@ static void session_push(struct df_stream *n, df_record_t *r)
             base->end = end;
     }
     n->agg->add(base->acc, r, n->ctx);
+    mark_dirty(n, DF_NO_TIME, k);
     if (base->fired) {
         if (wm != DF_NO_TIME && base->end - 1 <= wm)
             session_emit(n, base); /* still due: the update goes out now */
@@ -947,6 +971,7 @@ static void session_advance(struct df_stream *n, int64_t wm)
     qsort(due, ndue, sizeof *due, session_order);
     for (size_t i = 0; i < ndue; i++) {
         due[i]->fired = true;
+        mark_dirty(n, DF_NO_TIME, json_string_value(due[i]->key));
         session_emit(n, due[i]);
     }
     free(due);
@@ -954,6 +979,7 @@ static void session_advance(struct df_stream *n, int64_t wm)
     for (size_t i = 0; i < n->nsess; i++) {
         session_t *s = &n->sess[i];
         if (s->fired && s->end - 1 + n->lateness_ms <= wm) {
+            mark_dirty(n, DF_NO_TIME, json_string_value(s->key));
             json_decref(s->key);
             json_decref(s->acc);
         } else {
@@ -989,6 +1015,7 @@ static void window_advance(struct df_stream *n, int64_t wm)
             keys[k++] = kname;
         qsort(keys, nk, sizeof *keys, str_order);
         for (k = 0; k < nk; k++) {
+            mark_dirty(n, w->start, keys[k]);
             json_t *key = json_string(keys[k]);
             window_emit(n, w, key, json_object_get(w->accs, keys[k]), false);
             json_decref(key);
@@ -997,8 +1024,15 @@ static void window_advance(struct df_stream *n, int64_t wm)
         dump_cache_clear(n->g);
     }
     size_t done = 0;
-    while (done < n->nwins && n->wins[done].fired && n->wins[done].end - 1 + n->lateness_ms <= wm)
+    while (done < n->nwins && n->wins[done].fired && n->wins[done].end - 1 + n->lateness_ms <= wm) {
+        if (n->dirty) { /* gone: tombstones */
+            const char *k;
+            json_t *acc;
+            json_object_foreach(n->wins[done].accs, k, acc)
+                mark_dirty(n, n->wins[done].start, k);
+        }
         json_decref(n->wins[done++].accs);
+    }
     if (done) {
         memmove(n->wins, n->wins + done, (n->nwins - done) * sizeof *n->wins);
         n->nwins -= done;
@@ -1211,3 +1245,159 @@ static uint64_t sum(const df_graph_t *g, size_t field)
 
 uint64_t df_graph_dlq_count(const df_graph_t *g) { return sum(g, offsetof(struct df_stream, dlq)); }
 uint64_t df_graph_late_count(const df_graph_t *g) { return sum(g, offsetof(struct df_stream, late)); }
+
+/* --- state snapshots -------------------------------------------------------- */
+
+void df_graph_track_state(df_graph_t *g, bool on)
+{
+    for (size_t i = 0; i < g->nnodes; i++) {
+        struct df_stream *n = g->nodes[i];
+        if (n->kind == K_REDUCE || n->kind == K_WINDOW || n->kind == K_SESSION) {
+            if (on && !n->dirty)
+                n->dirty = json_object();
+            else if (!on) {
+                json_decref(n->dirty);
+                n->dirty = NULL;
+            }
+        }
+    }
+}
+
+static json_t *sessions_of(struct df_stream *n, const char *key)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n->nsess; i++) {
+        session_t *s = &n->sess[i];
+        if (strcmp(json_string_value(s->key), key))
+            continue;
+        json_array_append_new(a, json_pack("{sIsIsOsbsb}", "start", (json_int_t)s->start, "end",
+                                           (json_int_t)s->end, "acc", s->acc, "fired", s->fired,
+                                           "emitted", s->emitted));
+    }
+    if (json_array_size(a) == 0) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+void df_graph_state_drain(df_graph_t *g, df_state_fn fn, void *opaque)
+{
+    char part[32];
+    for (size_t i = 0; i < g->nnodes; i++) {
+        struct df_stream *n = g->nodes[i];
+        if (n->kind == K_SOURCE) {
+            for (size_t p = 0; p < n->nparts; p++) {
+                if (n->parts[p].max_event_ms == DF_NO_TIME)
+                    continue;
+                snprintf(part, sizeof part, "%d", n->parts[p].id);
+                json_t *v = json_pack("{sI}", "max_event_ms", (json_int_t)n->parts[p].max_event_ms);
+                fn(opaque, n->name, part, "", v);
+                json_decref(v);
+            }
+            continue;
+        }
+        if (!n->dirty)
+            continue;
+        const char *dk;
+        json_t *flag;
+        json_object_foreach(n->dirty, dk, flag)
+        {
+            const char *sep = strchr(dk, '\x1f');
+            char sub[32] = "";
+            snprintf(sub, sizeof sub, "%.*s", (int)(sep - dk), dk);
+            const char *key = sep + 1;
+            json_t *v = NULL;
+            if (n->kind == K_REDUCE) {
+                v = json_incref(json_object_get(n->state, key));
+            } else if (n->kind == K_WINDOW) {
+                int64_t start = strtoll(sub, NULL, 10);
+                for (size_t w = 0; w < n->nwins && !v; w++) {
+                    json_t *acc = n->wins[w].start == start ? json_object_get(n->wins[w].accs, key)
+                                                            : NULL;
+                    if (acc)
+                        v = json_pack("{sIsIsOsb}", "start", (json_int_t)n->wins[w].start, "end",
+                                      (json_int_t)n->wins[w].end, "acc", acc, "fired",
+                                      n->wins[w].fired);
+                }
+            } else {
+                v = sessions_of(n, key);
+            }
+            fn(opaque, n->name, key, sub, v); /* NULL: the state is gone */
+            json_decref(v);
+        }
+        json_object_clear(n->dirty);
+    }
+    int64_t wm = atomic_load_explicit(&g->watermark_ms, memory_order_relaxed);
+    if (wm != DF_NO_TIME) {
+        json_t *v = json_pack("{sI}", "watermark_ms", (json_int_t)wm);
+        fn(opaque, "graph", "watermark", "", v);
+        json_decref(v);
+    }
+}
+
+static struct df_stream *node_named(const df_graph_t *g, const char *name)
+{
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (!strcmp(g->nodes[i]->name, name))
+            return g->nodes[i];
+    return NULL;
+}
+
+int df_graph_state_load(df_graph_t *g, const char *op, const char *key, const char *sub,
+                        json_t *value)
+{
+    if (!strcmp(op, "graph")) {
+        int64_t wm = json_integer_value(json_object_get(value, "watermark_ms"));
+        int64_t cur = atomic_load_explicit(&g->watermark_ms, memory_order_relaxed);
+        if (cur == DF_NO_TIME || wm > cur)
+            atomic_store_explicit(&g->watermark_ms, wm, memory_order_relaxed);
+        for (size_t i = 0; i < g->nnodes; i++)
+            if (g->nodes[i]->kind != K_SINK && g->nodes[i]->kind != K_CALL)
+                atomic_store_explicit(&g->nodes[i]->watermark_ms, wm, memory_order_relaxed);
+        return 0;
+    }
+    struct df_stream *n = node_named(g, op);
+    if (!n)
+        return -1;
+    switch (n->kind) {
+    case K_SOURCE: {
+        part_wm_t *p = source_part(n, (int32_t)atoi(key), g->now_ms);
+        p->max_event_ms = json_integer_value(json_object_get(value, "max_event_ms"));
+        if (g->event_clock && (g->newest_event_ms == DF_NO_TIME || p->max_event_ms > g->newest_event_ms))
+            g->newest_event_ms = p->max_event_ms;
+        return 0;
+    }
+    case K_REDUCE:
+        json_object_set(n->state, key, value);
+        if (n->ttl_ms > 0)
+            json_object_set_new(n->state_seen, key, json_integer(evtime_now_ms()));
+        return 0;
+    case K_WINDOW: {
+        window_t *w = window_at(n, json_integer_value(json_object_get(value, "start")),
+                                json_integer_value(json_object_get(value, "end")));
+        json_object_set_new(w->accs, key, json_deep_copy(json_object_get(value, "acc")));
+        w->fired |= json_is_true(json_object_get(value, "fired"));
+        return 0;
+    }
+    case K_SESSION: {
+        size_t i;
+        json_t *s;
+        json_array_foreach(value, i, s)
+        {
+            n->sess = xrealloc(n->sess, (n->nsess + 1) * sizeof *n->sess);
+            n->sess[n->nsess++] = (session_t){
+                .key = json_string(key),
+                .acc = json_deep_copy(json_object_get(s, "acc")),
+                .start = json_integer_value(json_object_get(s, "start")),
+                .end = json_integer_value(json_object_get(s, "end")),
+                .fired = json_is_true(json_object_get(s, "fired")),
+                .emitted = json_is_true(json_object_get(s, "emitted"))};
+        }
+        return 0;
+    }
+    default:
+        (void)sub;
+        return -1;
+    }
+}

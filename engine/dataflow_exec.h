@@ -49,4 +49,21 @@ void df_graph_deliver(df_graph_t *g, int node, df_record_t *r, int64_t now_ms);
 /* Fires windows, process timers and state TTL of one level for watermark wm. */
 void df_graph_advance_level(df_graph_t *g, int level, int64_t wm, int64_t now_ms);
 
+/* --- state, for changelogs and restore ------------------------------------ */
+/* One piece of state: op is an operator's name (or "graph"), key the record
+ * key that owns it (route it to hash(key) % N on restore), sub tells apart
+ * a key's windows (the start, as text; "" otherwise); value is borrowed,
+ * NULL when the state is gone (a tombstone). */
+typedef void (*df_state_fn)(void *opaque, const char *op, const char *key, const char *sub,
+                            json_t *value);
+/* Keyed operators (reduce, windows, sessions) note which keys change. */
+void df_graph_track_state(df_graph_t *g, bool on);
+/* Hands fn every piece of state that changed since the last drain, the
+ * sources' per-partition event times and the graph's watermark; forgets
+ * the changes.  Process operators' opaque state is not included. */
+void df_graph_state_drain(df_graph_t *g, df_state_fn fn, void *opaque);
+/* Puts one piece back (before any record): 0, or -1 for an unknown op. */
+int df_graph_state_load(df_graph_t *g, const char *op, const char *key, const char *sub,
+                        json_t *value);
+
 #endif

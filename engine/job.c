@@ -624,3 +624,33 @@ int64_t df_job_latency_us(const df_job_t *j, const char *topic, double p)
     }
     return (int64_t)lat_value(LAT_BUCKETS - 1);
 }
+
+/* --- state ------------------------------------------------------------------ */
+
+void df_job_track_state(df_job_t *j, bool on)
+{
+    for (int w = 0; w < j->n; w++)
+        df_graph_track_state(j->g[w], on);
+}
+
+void df_job_state_drain(df_job_t *j, df_state_fn fn, void *opaque)
+{
+    df_job_sync(j);
+    for (int w = 0; w < j->n; w++)
+        df_graph_state_drain(j->g[w], fn, opaque);
+}
+
+int df_job_state_load(df_job_t *j, const char *op, const char *key, const char *sub,
+                      json_t *value)
+{
+    if (!strcmp(op, "graph")) { /* every worker's windows take the watermark */
+        int rc = 0;
+        for (int w = 0; w < j->n; w++)
+            rc |= df_graph_state_load(j->g[w], op, key, sub, value);
+        return rc;
+    }
+    if (!strncmp(op, "source:", 7)) /* the first worker keeps time */
+        return df_graph_state_load(j->g[0], op, key, sub, value);
+    int w = (int)(key_hash(key, strlen(key)) % (uint64_t)j->n);
+    return df_graph_state_load(j->g[w], op, key, sub, value);
+}

@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "dataflow.h"
+#include "dataflow_exec.h"
 #include "pipelines/pipelines.h"
 
 #define JOB_BATCH 1024
@@ -83,5 +84,15 @@ uint64_t df_job_blocked_us(const df_job_t *j);
  * the start; -1 when there is no sample. */
 int64_t df_job_latency_us(const df_job_t *j, const char *topic, double p);
 uint64_t df_job_latency_count(const df_job_t *j, const char *topic);
+
+/* --- state (exactly-once restore) -------------------------------------------
+ * Keyed state can be written to a changelog and put back on start: track
+ * it, drain what changed at each checkpoint (syncs first), and load each
+ * piece into the worker that owns its key (before any record).  See
+ * dataflow_exec.h for what a piece is. */
+void df_job_track_state(df_job_t *j, bool on);
+void df_job_state_drain(df_job_t *j, df_state_fn fn, void *opaque);
+int df_job_state_load(df_job_t *j, const char *op, const char *key, const char *sub,
+                      json_t *value);
 
 #endif

@@ -354,6 +354,152 @@ static void test_processing_time_fires_windows_on_the_clock_without_records(void
     df_job_free(j);
 }
 
+/* --- state: drain, then load into a new job --------------------------------- */
+
+typedef struct lines {
+    char *buf;
+    size_t len;
+    FILE *f;
+} lines_t;
+
+static void to_lines(void *opaque, const char *topic, const char *key, size_t keylen,
+                     char *payload, size_t len)
+{
+    (void)key, (void)keylen;
+    lines_t *l = opaque;
+    fprintf(l->f, "%s %.*s\n", topic, (int)len, payload);
+    free(payload);
+}
+
+static void keep_state(void *opaque, const char *op, const char *key, const char *sub,
+                       json_t *value)
+{
+    json_t *all = opaque; /* "op\tkey\tsub" -> value (null: gone), the newest wins */
+    char k[600];
+    snprintf(k, sizeof k, "%s\t%s\t%s", op, key, sub);
+    json_object_set_new(all, k, value ? json_deep_copy(value) : json_null());
+}
+
+static void feed(df_job_t *j, const char *path, int from, int to)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    for (int i = 0; (n = getline(&line, &cap, f)) > 0 && i < to; i++)
+        if (i >= from)
+            df_job_push(j, "transactions", 0, i, line, (size_t)n - 1, 0, 0);
+    free(line);
+    fclose(f);
+}
+
+static df_job_t *state_job(lines_t *out, pipeline_params_t *p)
+{
+    df_host_t host = {.emit = to_lines, .opaque = out};
+    df_job_t *j = df_job_new(pipelines_find("transactions"), p, &host, true);
+    df_job_track_state(j, true);
+    df_job_assign(j, "transactions", (int32_t[]){0}, 1, 0);
+    return j;
+}
+
+/* Reorders the lines topic by topic, keeping each topic's order. */
+static void by_topic(lines_t *l)
+{
+    char *out = malloc(l->len + 1);
+    size_t n = 0;
+    for (size_t t = 0; t < sizeof topics / sizeof *topics; t++) {
+        size_t tl = strlen(topics[t]);
+        for (char *s = l->buf; s < l->buf + l->len;) {
+            char *e = memchr(s, '\n', (size_t)(l->buf + l->len - s));
+            size_t len = e ? (size_t)(e - s) + 1 : (size_t)(l->buf + l->len - s);
+            if (len > tl && !memcmp(s, topics[t], tl) && s[tl] == ' ') {
+                memcpy(out + n, s, len);
+                n += len;
+            }
+            s += len;
+        }
+    }
+    CU_ASSERT_EQUAL(n, l->len); /* every line is of a known topic */
+    free(l->buf);
+    l->buf = out;
+    l->len = n;
+}
+
+static void test_state_drained_and_loaded_into_a_new_job_continues_the_same_results(void)
+{
+    /* One job reads all 20,000 records.  Another reads the first 7,000, its
+     * state is drained (as a changelog would keep it: the newest per key,
+     * tombstones dropping keys), and a third job, started from that state on
+     * 3 workers, reads the rest: together they write exactly what the first
+     * wrote, byte for byte, user totals and windows included. */
+    char in[128];
+    snprintf(in, sizeof in, "%s/state.jsonl", dir);
+    write_mixed(in, 20000);
+    pipeline_params_t p;
+    pipeline_params_init(&p);
+    p.allowed_lateness_ms = 3000;
+    p.workers = 2;
+    lines_t whole = {0}, split = {0};
+    whole.f = open_memstream(&whole.buf, &whole.len);
+    split.f = open_memstream(&split.buf, &split.len);
+
+    df_job_t *a = state_job(&whole, &p);
+    feed(a, in, 0, 20000);
+    df_job_finish(a);
+    df_job_free(a);
+
+    json_t *state = json_object();
+    df_job_t *b1 = state_job(&split, &p);
+    feed(b1, in, 0, 7000);
+    df_job_sync(b1);
+    df_job_state_drain(b1, keep_state, state);
+    df_job_free(b1);
+    CU_ASSERT(json_object_size(state) > 200); /* 200 users, open windows, the clock */
+
+    p.workers = 3;
+    df_job_t *b2 = state_job(&split, &p);
+    const char *k;
+    json_t *v;
+    int loaded = 0;
+    json_object_foreach(state, k, v)
+    {
+        if (json_is_null(v))
+            continue;
+        char op[200], key[200], sub[200];
+        CU_ASSERT_EQUAL(sscanf(k, "%199[^\t]\t%199[^\t]\t%199[^\n]", op, key, sub) >= 2, 1);
+        if (!strchr(k + strlen(op) + 1 + strlen(key), '\t'))
+            sub[0] = '\0';
+        const char *t2 = strchr(strchr(k, '\t') + 1, '\t');
+        snprintf(sub, sizeof sub, "%s", t2 + 1);
+        CU_ASSERT_EQUAL(df_job_state_load(b2, op, key, sub, v), 0);
+        loaded++;
+    }
+    CU_ASSERT(loaded > 200);
+    feed(b2, in, 7000, 20000);
+    df_job_finish(b2);
+    df_job_free(b2);
+    json_decref(state);
+
+    fclose(whole.f);
+    fclose(split.f);
+    /* Kafka keeps order per topic (and the job per topic and key): compare
+     * each topic's lines in order */
+    by_topic(&whole);
+    by_topic(&split);
+    CU_ASSERT(whole.len > 1000000);
+    CU_ASSERT_EQUAL(whole.len, split.len);
+    CU_ASSERT(whole.len == split.len && !memcmp(whole.buf, split.buf, whole.len));
+    if (whole.len != split.len || memcmp(whole.buf, split.buf, whole.len)) {
+        size_t i = 0;
+        while (i < whole.len && i < split.len && whole.buf[i] == split.buf[i])
+            i++;
+        fprintf(stderr, "\n  first difference at byte %zu: ...%.150s\n  vs ...%.150s\n", i,
+                whole.buf + (i > 20 ? i - 20 : 0), split.buf + (i > 20 ? i - 20 : 0));
+    }
+    free(whole.buf);
+    free(split.buf);
+}
+
 static CU_TestInfo tests[] = {
     {"test_workers_1_to_4_give_byte_identical_outputs_tumbling",
      test_workers_1_to_4_give_byte_identical_outputs_tumbling},
@@ -367,6 +513,8 @@ static CU_TestInfo tests[] = {
      test_idle_partition_stops_holding_windows_after_its_timeout},
     {"test_processing_time_fires_windows_on_the_clock_without_records",
      test_processing_time_fires_windows_on_the_clock_without_records},
+    {"test_state_drained_and_loaded_into_a_new_job_continues_the_same_results",
+     test_state_drained_and_loaded_into_a_new_job_continues_the_same_results},
     CU_TEST_INFO_NULL,
 };
 
