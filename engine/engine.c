@@ -25,6 +25,7 @@
 
 typedef struct topic_stat {
     const char *name; /* owned by a graph */
+    char *out_name;   /* the topic written: name + the output suffix */
     rd_kafka_topic_t *rkt;
     bool input, side; /* side: a dead-letter or late-record topic */
     _Atomic uint64_t count;  /* input: new records; output: delivered */
@@ -52,6 +53,15 @@ struct engine {
     bool ending;     /* the last checkpoint: no new transaction after it */
     bool txn_failed; /* exactly-once: a transaction could not be committed */
     _Atomic uint64_t transactions; /* committed */
+    char state_topic[300];  /* exactly-once: the changelog of keyed state */
+    rd_kafka_topic_t *state_rkt;
+    uint64_t state_written, restored;
+    /* Exactly-once: the input offsets of the last committed transaction, as
+     * "topic\tpartition" -> next offset.  Written to the changelog in each
+     * transaction and restored from it, so a restart resumes exactly there
+     * on any broker (the embedded one keeps no transactional offset commits
+     * for its groups). */
+    json_t *committed;
     bool pending; /* records pushed since the last tick */
     _Atomic uint64_t target, input_total, output_total;
     /* Outputs not yet answered by the producer, by checkpoint epoch (its low
@@ -67,7 +77,7 @@ struct engine {
 void engine_opts_init(engine_opts_t *o)
 {
     *o = (engine_opts_t){.pipelines = "transactions", .group = "streamlab-engine",
-                         .checkpoint_ms = 1000, .instance = "0"};
+                         .checkpoint_ms = 1000, .instance = "0", .suffix = ""};
 }
 
 static topic_stat_t *topic_stat(engine_t *e, const char *name)
@@ -89,8 +99,13 @@ static void on_emit(void *opaque, const char *topic, const char *key, size_t key
 {
     engine_t *e = opaque;
     topic_stat_t *t = topic_stat(e, topic);
-    if (!t->rkt)
-        t->rkt = rd_kafka_topic_new(e->prod, t->name, NULL);
+    if (!t->rkt) {
+        if (!t->out_name) {
+            t->out_name = xmalloc(strlen(t->name) + strlen(e->o.suffix) + 1);
+            strcpy(stpcpy(t->out_name, t->name), e->o.suffix);
+        }
+        t->rkt = rd_kafka_topic_new(e->prod, t->out_name, NULL);
+    }
     unsigned slot = e->epoch & 1;
     atomic_fetch_add_explicit(&e->inflight[slot], 1, memory_order_relaxed);
     while (rd_kafka_produce(t->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, payload, len, key,
@@ -115,6 +130,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     (void)rk;
     engine_t *e = opaque;
     topic_stat_t *t = (topic_stat_t *)((uintptr_t)m->_private & ~(uintptr_t)1);
+    if (!t) { /* the state changelog (exactly-once: its transaction reports errors) */
+        if (m->err && !e->error[0])
+            snprintf(e->error, sizeof e->error, "writing state to %s: %s", e->state_topic,
+                     rd_kafka_err2str(m->err));
+        return;
+    }
     atomic_fetch_sub_explicit(&e->inflight[(uintptr_t)m->_private & 1], 1, memory_order_release);
     if (m->err) {
         atomic_fetch_add(&t->failed, 1);
@@ -135,6 +156,7 @@ engine_t *engine_new(const kconf_t *k, const engine_opts_t *o, pipeline_params_t
     engine_t *e = xcalloc(1, sizeof *e);
     e->k = k;
     e->o = *o;
+    e->committed = json_object();
     e->params = params;
     df_host_t host = {.emit = on_emit, .opaque = e};
     char *list = xstrdup(o->pipelines);
@@ -174,6 +196,9 @@ void engine_free(engine_t *e)
         return;
     for (size_t i = 0; i < e->njobs; i++)
         df_job_free(e->jobs[i]);
+    for (size_t i = 0; i < e->ntopics; i++)
+        free(e->topics[i].out_name);
+    json_decref(e->committed);
     free(e->pos);
     free(e);
 }
@@ -315,18 +340,67 @@ static rd_kafka_error_t *call_init(engine_t *e, void *arg)
 /* Exactly-once: the outputs since the last checkpoint and the input offsets
  * that produced them are committed in one Kafka transaction; a new one
  * begins (unless the engine is ending). */
+typedef struct state_out {
+    engine_t *e;
+    const char *pipeline;
+} state_out_t;
+
+/* One piece of keyed state into the changelog, in the open transaction:
+ * key "pipeline\top\tkey\tsub", value its JSON, or a tombstone (NULL). */
+static void write_state(void *opaque, const char *op, const char *key, const char *sub,
+                        json_t *value)
+{
+    state_out_t *so = opaque;
+    engine_t *e = so->e;
+    char k[1024];
+    int kl = snprintf(k, sizeof k, "%s\t%s\t%s\t%s", so->pipeline, op, key, sub);
+    char *v = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    while (rd_kafka_produce(e->state_rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, v,
+                            v ? strlen(v) : 0, k, (size_t)kl, NULL) == -1) {
+        if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(e->prod, 10);
+            continue;
+        }
+        if (!e->error[0])
+            snprintf(e->error, sizeof e->error, "writing state to %s: %s", e->state_topic,
+                     rd_kafka_err2str(rd_kafka_last_error()));
+        free(v);
+        return;
+    }
+    e->state_written++;
+}
+
 static bool checkpoint_txn(engine_t *e, rd_kafka_topic_partition_list_t *offsets, bool last)
 {
     bool ok = true;
+    for (size_t g = 0; g < e->njobs; g++) {
+        state_out_t so = {e, df_graph_name(df_job_graph(e->jobs[g]))};
+        df_job_state_drain(e->jobs[g], write_state, &so);
+    }
+    /* the input offsets too, in the same transaction */
+    state_out_t so = {e, "_offsets"};
+    json_t *now_committed = json_copy(e->committed);
+    for (int i = 0; i < offsets->cnt; i++) {
+        char part[32], k[400];
+        snprintf(part, sizeof part, "%d", offsets->elems[i].partition);
+        json_t *v = json_pack("{sI}", "next_offset", (json_int_t)offsets->elems[i].offset);
+        write_state(&so, offsets->elems[i].topic, part, "", v);
+        json_decref(v);
+        snprintf(k, sizeof k, "%s\t%s", offsets->elems[i].topic, part);
+        json_object_set_new(now_committed, k, json_integer(offsets->elems[i].offset));
+    }
     if (offsets->cnt > 0)
         ok = txn_ok(e, "sending offsets to the transaction", call_send_offsets, offsets);
     if (ok)
         ok = txn_ok(e, "committing the transaction", call_commit, NULL);
     if (ok) {
+        json_decref(e->committed);
+        e->committed = json_incref(now_committed);
         atomic_fetch_add(&e->transactions, 1);
         if (!last)
             ok = txn_ok(e, "beginning a transaction", call_begin, NULL);
     }
+    json_decref(now_committed);
     rd_kafka_topic_partition_list_destroy(offsets);
     return ok;
 }
@@ -391,6 +465,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
     engine_t *e = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* exactly-once: resume where the last committed transaction ended */
+        for (int i = 0; i < parts->cnt; i++) {
+            char k[400];
+            snprintf(k, sizeof k, "%s\t%d", parts->elems[i].topic, parts->elems[i].partition);
+            json_t *o = json_object_get(e->committed, k);
+            if (o)
+                parts->elems[i].offset = json_integer_value(o);
+        }
         rd_kafka_assign(rk, parts);
         tell_graphs(e, parts);
     } else {
@@ -452,6 +534,117 @@ static rd_kafka_t *make_consumer(engine_t *e, char *errstr, size_t errstr_size)
     return rk;
 }
 
+/* Exactly-once restore: reads the state changelog to its end (committed
+ * transactions only), keeps the newest value per key, and loads it into the
+ * jobs before any record is processed.  A missing changelog is a first start. */
+static int restore_state(engine_t *e, char *errstr, size_t errstr_size)
+{
+    char gid[400];
+    snprintf(gid, sizeof gid, "%s-restore", e->o.group);
+    const char *defaults[] = {"group.id", gid, "enable.auto.commit", "false",
+                              "enable.partition.eof", "true", "isolation.level", "read_committed",
+                              "auto.offset.reset", "earliest", NULL};
+    rd_kafka_t *rk = kafka_client(e->k, RD_KAFKA_CONSUMER, defaults, NULL, NULL, errstr,
+                                  errstr_size);
+    if (!rk)
+        return -1;
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, e->state_topic, NULL);
+    int rc = 0;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || !md ||
+        md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0)
+        goto done; /* no changelog yet */
+    int nparts = md->topics[0].partition_cnt;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(nparts);
+    for (int p = 0; p < nparts; p++)
+        rd_kafka_topic_partition_list_add(l, e->state_topic, md->topics[0].partitions[p].id)
+            ->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    json_t *latest = json_object(); /* changelog key -> value (null: gone) */
+    int eofs = 0;
+    int64_t deadline = util_mono_ms() + 60000;
+    while (eofs < nparts && util_mono_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            eofs++;
+        } else if (!m->err && m->key) {
+            json_t *v = m->payload ? json_loadb(m->payload, m->len, 0, NULL) : json_null();
+            char *k = xstrndup(m->key, m->key_len);
+            json_object_set_new(latest, k, v ? v : json_null());
+            free(k);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    if (eofs < nparts) {
+        snprintf(errstr, errstr_size, "restoring state from %s: its end was not reached in 60 s",
+                 e->state_topic);
+        rc = -1;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(latest, k, v)
+    {
+        if (json_is_null(v) || rc)
+            continue;
+        char *copy = xstrdup(k), *save = NULL;
+        char *pipe = strtok_r(copy, "\t", &save), *op = strtok_r(NULL, "\t", &save);
+        char *key = strtok_r(NULL, "\t", &save), *sub = strtok_r(NULL, "\t", &save);
+        if (pipe && op && key && !strcmp(pipe, "_offsets")) { /* op: topic, key: partition */
+            char ck[400];
+            snprintf(ck, sizeof ck, "%s\t%s", op, key);
+            json_object_set_new(e->committed, ck,
+                                json_integer(json_integer_value(json_object_get(v, "next_offset"))));
+            free(copy);
+            continue;
+        }
+        for (size_t g = 0; pipe && op && key && g < e->njobs; g++)
+            if (!strcmp(df_graph_name(df_job_graph(e->jobs[g])), pipe) &&
+                df_job_state_load(e->jobs[g], op, key, sub ? sub : "", v) == 0)
+                e->restored++;
+        free(copy);
+    }
+    json_decref(latest);
+done:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    if (e->restored)
+        util_log("engine: restored %llu pieces of state from %s", (unsigned long long)e->restored,
+                 e->state_topic);
+    return rc;
+}
+
+/* until_end: true once every assigned partition has been read to its end
+ * (the high watermark librdkafka last saw).  Needs at least one assignment. */
+static bool caught_up(engine_t *e)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(e->cons, &a) || !a)
+        return false;
+    bool done = a->cnt > 0;
+    for (int i = 0; i < a->cnt && done; i++) {
+        int64_t lo = -1, hi = -1;
+        if (kafka_watermarks(e->cons, a->elems[i].topic, a->elems[i].partition, &lo, &hi, 5000))
+            done = false;
+        else {
+            int64_t next = -1;
+            for (size_t p = 0; p < e->npos; p++)
+                if (e->pos[p].partition == a->elems[i].partition &&
+                    !strcmp(e->pos[p].topic->name, a->elems[i].topic))
+                    next = e->pos[p].next_offset;
+            if (hi > lo && next < hi)
+                done = false;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+    return done;
+}
+
 int engine_run(engine_t *e, char *errstr, size_t errstr_size)
 {
     static const char *const prod_defaults[] = {
@@ -483,6 +676,14 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "%s", e->error);
         goto out;
     }
+    if (!e->o.at_least_once) {
+        snprintf(e->state_topic, sizeof e->state_topic, "streamlab-%s-state", e->o.group);
+        e->state_rkt = rd_kafka_topic_new(e->prod, e->state_topic, NULL);
+        for (size_t g = 0; g < e->njobs; g++)
+            df_job_track_state(e->jobs[g], true);
+        if (restore_state(e, errstr, errstr_size) < 0)
+            goto out;
+    }
     e->cons = make_consumer(e, errstr, errstr_size);
     if (!e->cons)
         goto out;
@@ -496,7 +697,8 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "subscribing: %s", rd_kafka_err2str(err));
         goto out;
     }
-    int64_t start_ms = util_mono_ms(), last_tick = start_ms, last_ckpt = start_ms;
+    int64_t start_ms = util_mono_ms(), last_tick = start_ms, last_ckpt = start_ms,
+            last_end_check = start_ms;
     bool bounded_end = false;
     while (!atomic_load_explicit(&e->stop, memory_order_relaxed)) {
         /* Records wait in a batch only while more are ready at once. */
@@ -535,6 +737,13 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         }
         if (e->o.duration_s > 0 && now - start_ms >= (int64_t)(e->o.duration_s * 1000))
             break;
+        if (e->o.until_end && !m && now - last_end_check >= 500) {
+            last_end_check = now;
+            if (caught_up(e)) {
+                bounded_end = true;
+                break;
+            }
+        }
     }
     for (size_t g = 0; g < e->njobs; g++) {
         if (bounded_end)
@@ -573,6 +782,9 @@ out:
             rd_kafka_topic_destroy(e->topics[i].rkt);
             e->topics[i].rkt = NULL;
         }
+    if (e->state_rkt)
+        rd_kafka_topic_destroy(e->state_rkt);
+    e->state_rkt = NULL;
     rd_kafka_destroy(e->prod);
     e->prod = NULL;
     return rc;
@@ -606,9 +818,12 @@ json_t *engine_summary(const engine_t *e)
     json_object_set_new(s, "metrics", engine_metrics_json(e));
     json_object_set_new(s, "mode", json_string(e->o.at_least_once ? "at-least-once"
                                                                   : "exactly-once"));
-    if (!e->o.at_least_once)
+    if (!e->o.at_least_once) {
         json_object_set_new(s, "transactions", json_integer((json_int_t)atomic_load(
                                                    &((engine_t *)e)->transactions)));
+        json_object_set_new(s, "state_restored", json_integer((json_int_t)e->restored));
+        json_object_set_new(s, "state_written", json_integer((json_int_t)e->state_written));
+    }
     return s;
 }
 

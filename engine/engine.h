@@ -31,6 +31,8 @@ typedef struct engine_opts {
      * at_least_once: commit offsets after the outputs are delivered. */
     bool at_least_once;
     const char *instance;
+    const char *suffix; /* appended to every output topic ("" by default) */
+    bool until_end;     /* stop once every partition is read to its end (a bounded input) */
 } engine_opts_t;
 
 void engine_opts_init(engine_opts_t *o);

@@ -19,6 +19,10 @@ static const char usage[] =
     "  --count N              stop after N input records, fire every open window and\n"
     "                         wait until every output is delivered\n"
     "  --duration S           stop after S seconds\n"
+    "  --until-end            stop once every partition is read to its end, fire every\n"
+    "                         open window and commit (a bounded input, like --count)\n"
+    "  --suffix S             write every output topic with S appended (e.g. _b), to run\n"
+    "                         two engines side by side on the same input\n"
     "  --json                 end with the summary as one JSON object on the last line\n"
     "  --filter-amount X      pass transactions with amount > X (default 100)\n"
     "  --high-value X         high_value_transactions get amount > X (default 500)\n"
@@ -82,7 +86,7 @@ int cmd_engine(int argc, char **argv)
 {
     enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT, O_REPLAY, O_OUT,
            O_SLIDE, O_LATENESS, O_TTL, O_GAP, O_TIME, O_WORKERS, O_MINW, O_MINH,
-           O_ALO, O_INSTANCE };
+           O_ALO, O_INSTANCE, O_SUFFIX, O_UNTIL_END };
     static const struct option longopts[] = {{"pipelines", required_argument, 0, 'P'},
                                              {"group", required_argument, 0, 'g'},
                                              {"count", required_argument, 0, 'c'},
@@ -102,6 +106,8 @@ int cmd_engine(int argc, char **argv)
                                              {"session-gap", required_argument, 0, O_GAP},
                                              {"at-least-once", no_argument, 0, O_ALO},
                                              {"instance", required_argument, 0, O_INSTANCE},
+                                             {"suffix", required_argument, 0, O_SUFFIX},
+                                             {"until-end", no_argument, 0, O_UNTIL_END},
                                              {"time", required_argument, 0, O_TIME},
                                              {"workers", required_argument, 0, O_WORKERS},
                                              {"min-width", required_argument, 0, O_MINW},
@@ -223,6 +229,8 @@ int cmd_engine(int argc, char **argv)
             break;
         case O_ALO: eo.at_least_once = true; break;
         case O_INSTANCE: eo.instance = optarg; break;
+        case O_SUFFIX: eo.suffix = optarg; break;
+        case O_UNTIL_END: eo.until_end = true; break;
         case O_REPLAY: replay = optarg; break;
         case O_OUT: outdir = optarg; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
