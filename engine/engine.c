@@ -397,6 +397,14 @@ static bool checkpoint_txn(engine_t *e, rd_kafka_topic_partition_list_t *offsets
         json_decref(e->committed);
         e->committed = json_incref(now_committed);
         atomic_fetch_add(&e->transactions, 1);
+        /* The group's committed offsets (lag, `groups --describe`): a real
+         * Kafka has them from the transaction already; the embedded broker
+         * keeps no transactional commits, so commit the same offsets again. */
+        if (offsets->cnt > 0) {
+            rd_kafka_resp_err_t err = rd_kafka_commit(e->cons, offsets, last ? 0 : 1);
+            if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                util_log("engine: committing offsets to the group: %s", rd_kafka_err2str(err));
+        }
         if (!last)
             ok = txn_ok(e, "beginning a transaction", call_begin, NULL);
     }
