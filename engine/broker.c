@@ -39,6 +39,7 @@ typedef struct relay_conn {
 struct broker {
     rd_kafka_t *rk; /* owns the mock cluster's book keeping */
     rd_kafka_mock_cluster_t *mcluster;
+    int nbrokers;
     char address[300];
     struct sockaddr_storage upstream;
     socklen_t upstream_len;
@@ -266,6 +267,7 @@ broker_t *broker_start(const char *listen, int nbrokers, int partitions, char *e
         rd_kafka_conf_destroy(conf);
         goto fail;
     }
+    b->nbrokers = nbrokers;
     b->mcluster = rd_kafka_mock_cluster_new(b->rk, nbrokers);
     if (!b->mcluster) {
         snprintf(errstr, errstr_size, "cannot start the embedded broker");
@@ -312,6 +314,73 @@ int broker_create_topic(broker_t *b, const char *topic, int partitions, char *er
         return -1;
     }
     return 0;
+}
+
+int broker_fault(broker_t *b, const char *command, char *reply, size_t reply_size)
+{
+    char verb[16] = "";
+    long long a = -1, x = -1, y = -1;
+    int n = sscanf(command, "%15s %lld %lld %lld", verb, &a, &x, &y);
+    if (n < 1) {
+        snprintf(reply, reply_size, "empty command");
+        return -1;
+    }
+    int first = 1, last = b->nbrokers;
+    if (!strcmp(verb, "down") || !strcmp(verb, "up")) {
+        if (n >= 2) {
+            if (a < 1 || a > b->nbrokers) {
+                snprintf(reply, reply_size, "no broker %lld (1..%d)", a, b->nbrokers);
+                return -1;
+            }
+            first = last = (int)a;
+        }
+        for (int id = first; id <= last; id++) {
+            rd_kafka_resp_err_t err = !strcmp(verb, "down")
+                                          ? rd_kafka_mock_broker_set_down(b->mcluster, id)
+                                          : rd_kafka_mock_broker_set_up(b->mcluster, id);
+            if (err) {
+                snprintf(reply, reply_size, "%s %d: %s", verb, id, rd_kafka_err2str(err));
+                return -1;
+            }
+        }
+        if (first == last)
+            snprintf(reply, reply_size, "broker %d %s", first, verb);
+        else
+            snprintf(reply, reply_size, "brokers %d..%d %s", first, last, verb);
+        return 0;
+    }
+    if (!strcmp(verb, "rtt")) {
+        if (n < 2 || a < 0) {
+            snprintf(reply, reply_size, "usage: rtt MS [ID]");
+            return -1;
+        }
+        if (n >= 3)
+            first = last = (int)x;
+        for (int id = first; id <= last; id++)
+            if (rd_kafka_mock_broker_set_rtt(b->mcluster, id, (int)a)) {
+                snprintf(reply, reply_size, "rtt: no broker %d", id);
+                return -1;
+            }
+        snprintf(reply, reply_size, "%lld ms added to every response", a);
+        return 0;
+    }
+    if (!strcmp(verb, "error")) {
+        if (n < 3 || a < 0 || a > 100) {
+            snprintf(reply, reply_size, "usage: error API CODE [COUNT]");
+            return -1;
+        }
+        size_t cnt = n >= 4 && y > 0 ? (size_t)y : 1;
+        rd_kafka_resp_err_t *errs = xcalloc(cnt, sizeof *errs);
+        for (size_t i = 0; i < cnt; i++)
+            errs[i] = (rd_kafka_resp_err_t)x;
+        rd_kafka_mock_push_request_errors_array(b->mcluster, (int16_t)a, cnt, errs);
+        free(errs);
+        snprintf(reply, reply_size, "the next %zu requests of API %lld fail with %s", cnt, a,
+                 rd_kafka_err2str((rd_kafka_resp_err_t)x));
+        return 0;
+    }
+    snprintf(reply, reply_size, "unknown command \"%s\" (down, up, rtt, error)", verb);
+    return -1;
 }
 
 void broker_stop(broker_t *b)

@@ -28,6 +28,15 @@ int broker_create_topic(broker_t *b, const char *topic, int partitions, char *er
 /* "HOST:PORT" that clients bootstrap from (the relay; the real port when 0 was asked). */
 const char *broker_address(const broker_t *b);
 
+/* Fault injection through librdkafka's mock API, one command a call:
+ *   down [ID] / up [ID]       a broker (default: every broker) stops answering
+ *                             (its connections are closed) / comes back
+ *   rtt MS [ID]               adds MS of latency to every response
+ *   error API CODE [COUNT]    the next COUNT (1) requests of Kafka API key API
+ *                             (0 Produce, 1 Fetch, ...) fail with error CODE
+ * Returns 0 with a line for a person in reply, or -1 with the reason. */
+int broker_fault(broker_t *b, const char *command, char *reply, size_t reply_size);
+
 /* Stops the relay and destroys the cluster; its data is gone.  NULL is fine. */
 void broker_stop(broker_t *b);
 

@@ -62,6 +62,10 @@ struct engine {
      * on any broker (the embedded one keeps no transactional offset commits
      * for its groups). */
     json_t *committed;
+    /* Broker outages seen by the consumer: since when (mono µs, 0 = none),
+     * how many and how long in all. */
+    _Atomic int64_t down_since_ms; /* wall clock */
+    _Atomic uint64_t outages, outage_ms;
     bool pending; /* records pushed since the last tick */
     _Atomic uint64_t target, input_total, output_total;
     /* Outputs not yet answered by the producer, by checkpoint epoch (its low
@@ -125,11 +129,39 @@ static void on_emit(void *opaque, const char *topic, const char *key, size_t key
     }
 }
 
+/* The broker answered a request made at asked_ms (wall clock): an outage
+ * that began before that request ends. */
+static void broker_back(engine_t *e, int64_t asked_ms)
+{
+    int64_t since = atomic_load(&e->down_since_ms);
+    if (!since || asked_ms < since || !atomic_compare_exchange_strong(&e->down_since_ms, &since, 0))
+        return;
+    int64_t d = util_wall_ms() - since;
+    atomic_fetch_add(&e->outages, 1);
+    atomic_fetch_add(&e->outage_ms, (uint64_t)d);
+    util_log("engine: the broker is back after %.1f s", d / 1e3);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    engine_t *e = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        int64_t none = 0;
+        if (atomic_compare_exchange_strong(&e->down_since_ms, &none, util_wall_ms()))
+            util_log("engine: broker unreachable (%s); waiting for it", reason);
+        return;
+    }
+    util_log("engine: %s", reason);
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     engine_t *e = opaque;
     topic_stat_t *t = (topic_stat_t *)((uintptr_t)m->_private & ~(uintptr_t)1);
+    if (!m->err)
+        broker_back(e, rd_kafka_message_timestamp(m, NULL));
     if (!t) { /* the state changelog (exactly-once: its transaction reports errors) */
         if (m->err && !e->error[0])
             snprintf(e->error, sizeof e->error, "writing state to %s: %s", e->state_topic,
@@ -206,6 +238,14 @@ void engine_free(engine_t *e)
 void engine_stop(engine_t *e) { atomic_store(&e->stop, true); }
 
 void engine_set_target(engine_t *e, uint64_t count) { atomic_store(&e->target, count); }
+
+void engine_outages(const engine_t *e, uint64_t *count, double *seconds, bool *down_now)
+{
+    engine_t *m = (engine_t *)e;
+    *count = atomic_load(&m->outages);
+    *seconds = atomic_load(&m->outage_ms) / 1e3;
+    *down_now = atomic_load(&m->down_since_ms) != 0;
+}
 
 uint64_t engine_input_count(const engine_t *e) { return atomic_load(&e->input_total); }
 uint64_t engine_output_count(const engine_t *e) { return atomic_load(&e->output_total); }
@@ -373,6 +413,7 @@ static void write_state(void *opaque, const char *op, const char *key, const cha
 static bool checkpoint_txn(engine_t *e, rd_kafka_topic_partition_list_t *offsets, bool last)
 {
     bool ok = true;
+    int64_t began_ms = util_wall_ms();
     for (size_t g = 0; g < e->njobs; g++) {
         state_out_t so = {e, df_graph_name(df_job_graph(e->jobs[g]))};
         df_job_state_drain(e->jobs[g], write_state, &so);
@@ -394,6 +435,7 @@ static bool checkpoint_txn(engine_t *e, rd_kafka_topic_partition_list_t *offsets
     if (ok)
         ok = txn_ok(e, "committing the transaction", call_commit, NULL);
     if (ok) {
+        broker_back(e, began_ms); /* a transaction begun then is committed */
         json_decref(e->committed);
         e->committed = json_incref(now_committed);
         atomic_fetch_add(&e->transactions, 1);
@@ -533,6 +575,7 @@ static rd_kafka_t *make_consumer(engine_t *e, char *errstr, size_t errstr_size)
         return NULL;
     rd_kafka_conf_set_opaque(conf, e);
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
@@ -673,10 +716,19 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         eos_defaults[nd++] = txid;
     }
     eos_defaults[nd] = NULL;
-    e->prod = kafka_client(e->k, RD_KAFKA_PRODUCER, eos_defaults, e, on_delivery, errstr,
-                           errstr_size);
-    if (!e->prod)
+    rd_kafka_conf_t *pconf = kafka_conf(e->k, eos_defaults, errstr, errstr_size);
+    if (!pconf)
         return -1;
+    rd_kafka_conf_set_opaque(pconf, e);
+    rd_kafka_conf_set_dr_msg_cb(pconf, on_delivery);
+    /* its errors are served during a transaction's commit too: an outage is
+     * seen while the loop waits for one */
+    rd_kafka_conf_set_error_cb(pconf, on_error);
+    e->prod = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, errstr, errstr_size);
+    if (!e->prod) {
+        rd_kafka_conf_destroy(pconf);
+        return -1;
+    }
     /* Exactly-once: fences an earlier instance with the same id (a crashed
      * run) and aborts what it left open, so its outputs never count. */
     if (!e->o.at_least_once && (!txn_ok(e, "starting transactions", call_init, NULL) ||
@@ -824,6 +876,9 @@ json_t *engine_summary(const engine_t *e)
                           elapsed > 0 ? round(input / elapsed) : 0.0, "delivery_failed",
                           (json_int_t)failed);
     json_object_set_new(s, "metrics", engine_metrics_json(e));
+    json_object_set_new(s, "outages", json_integer((json_int_t)atomic_load(&((engine_t *)e)->outages)));
+    json_object_set_new(s, "outage_s",
+                        json_real(round(atomic_load(&((engine_t *)e)->outage_ms) / 1e2) / 10));
     json_object_set_new(s, "mode", json_string(e->o.at_least_once ? "at-least-once"
                                                                   : "exactly-once"));
     if (!e->o.at_least_once) {

@@ -4,7 +4,8 @@
 #
 # Engine B (group B, outputs suffixed _b, 2 workers) runs while 6000 transactions arrive
 # at 1000/s (event times jittered within the 5 s bound, so no record is late whatever the
-# read order); about 3 s in it is killed with SIGKILL, in the middle of a transaction.
+# read order); a second after its first committed outputs it is killed with SIGKILL, in
+# the middle of a transaction.
 # Restarted (same group, same instance), it restores its keyed state from its changelog,
 # resumes from the last committed offsets and reads to the end (--until-end).  Engine A
 # (group A, suffix _a) reads the same 6000 records without interruption.  With
@@ -28,16 +29,21 @@ sleep 5 # the group settles
 "$STREAMLAB" produce transactions -b "$BROKER" --count 6000 --rate 1000 --seed 5 \
     --out-of-order 2 >"$WORK/prod.out" 2>&1 &
 prod=$!
-sleep 3
+dump_b1() {
+    timeout 60 kcat -b "$BROKER" -C -t processed_transactions_b -o beginning -e -q \
+        -X isolation.level=read_committed 2>/dev/null | wc -l
+}
+# kill once B has committed something (a real Kafka takes a few seconds to start it)
+for _ in $(seq 60); do
+    [ "$(dump_b1)" -gt 0 ] && break
+    sleep 0.5
+done
+sleep 1
 kill -9 "$b1"
 wait "$b1" 2>/dev/null
 rc=0
 wait "$prod" || rc=$?
 expect_eq "the producer sends 6000 transactions (exit 0)" 0 "$rc"
-dump_b1() {
-    timeout 60 kcat -b "$BROKER" -C -t processed_transactions_b -o beginning -e -q \
-        -X isolation.level=read_committed 2>/dev/null | wc -l
-}
 n1=$(dump_b1)
 if [ "$n1" -gt 0 ] && [ "$n1" -lt 5000 ]; then
     pass "engine B was killed mid-stream: $n1 processed records committed before the kill"

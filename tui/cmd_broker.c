@@ -1,5 +1,7 @@
 /* cmd_broker.c — `streamlab broker`: the embedded broker on its own. */
+#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,11 @@ static const char usage[] =
     "  --brokers-count N    brokers in the cluster (default 1)\n"
     "  --partitions N       partitions of each topic (default 3)\n"
     "  --topic NAME:N       also create topic NAME with N partitions (repeatable)\n"
+    "  --control            read fault commands from stdin, one a line, answering each\n"
+    "                       on stdout: down [ID], up [ID] (a broker stops answering / comes\n"
+    "                       back; default every broker), rtt MS [ID] (added latency),\n"
+    "                       error API CODE [COUNT] (the next COUNT requests of Kafka API\n"
+    "                       key API fail with error CODE, e.g. error 0 7 3: Produce times out)\n"
     "  -h, --help           this help\n";
 
 static volatile sig_atomic_t stop;
@@ -33,12 +40,14 @@ int cmd_broker(int argc, char **argv)
                                              {"brokers-count", required_argument, 0, 'n'},
                                              {"partitions", required_argument, 0, 'p'},
                                              {"topic", required_argument, 0, 't'},
+                                             {"control", no_argument, 0, 'C'},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
     const char *listen = BROKER_DEFAULT_LISTEN;
     long long nbrokers = 1, partitions = TOPICS_DEFAULT_PARTITIONS;
     const char *extra[64];
     int nextra = 0;
+    bool control = false;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -68,6 +77,7 @@ int cmd_broker(int argc, char **argv)
             extra[nextra++] = optarg;
             break;
         }
+        case 'C': control = true; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
@@ -101,6 +111,22 @@ int cmd_broker(int argc, char **argv)
     fprintf(stderr, "streamlab broker: serving %d topics with %lld partitions on %s "
                     "(Ctrl-C to stop)\n",
             ntopics, partitions, broker_address(b));
+    char line[512];
+    while (!stop && control) {
+        struct pollfd pfd = {.fd = 0, .events = POLLIN};
+        if (poll(&pfd, 1, 200) <= 0)
+            continue;
+        if (!fgets(line, sizeof line, stdin))
+            break; /* stdin closed: serve on without commands */
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!line[0])
+            continue;
+        char reply[256];
+        bool ok = broker_fault(b, line, reply, sizeof reply) == 0;
+        printf("%s %s\n", ok ? "ok" : "error", reply);
+        fflush(stdout);
+        fprintf(stderr, "streamlab broker: %s: %s\n", line, reply);
+    }
     while (!stop)
         pause();
     broker_stop(b);

@@ -74,6 +74,10 @@ static void print_summary(const json_t *s)
     printf("elapsed %.3f s (first input to last output), %.0f records/s\n",
            json_real_value(json_object_get(s, "elapsed_s")),
            json_real_value(json_object_get(s, "rate")));
+    json_int_t outages = json_integer_value(json_object_get(s, "outages"));
+    if (outages)
+        printf("broker outages: %lld, %.1f s in all (the engine waited and resumed)\n",
+               (long long)outages, json_real_value(json_object_get(s, "outage_s")));
     const char *mode = json_string_value(json_object_get(s, "mode"));
     if (mode && json_object_get(s, "transactions"))
         printf("delivery: %s, %lld transactions committed\n", mode,
