@@ -66,6 +66,7 @@ struct engine {
      * how many and how long in all. */
     _Atomic int64_t down_since_ms; /* wall clock */
     _Atomic uint64_t outages, outage_ms;
+    _Atomic uint64_t lost_to_retention; /* records removed before they were read */
     bool pending; /* records pushed since the last tick */
     _Atomic uint64_t target, input_total, output_total;
     /* Outputs not yet answered by the producer, by checkpoint epoch (its low
@@ -245,6 +246,11 @@ void engine_outages(const engine_t *e, uint64_t *count, double *seconds, bool *d
     *count = atomic_load(&m->outages);
     *seconds = atomic_load(&m->outage_ms) / 1e3;
     *down_now = atomic_load(&m->down_since_ms) != 0;
+}
+
+uint64_t engine_lost_to_retention(const engine_t *e)
+{
+    return atomic_load(&((engine_t *)e)->lost_to_retention);
 }
 
 uint64_t engine_input_count(const engine_t *e) { return atomic_load(&e->input_total); }
@@ -523,6 +529,18 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (o)
                 parts->elems[i].offset = json_integer_value(o);
         }
+        /* where each partition resumes, to tell records removed by
+         * retention from records never there (see lost_to_retention) */
+        rd_kafka_topic_partition_list_t *from = rd_kafka_topic_partition_list_copy(parts);
+        if (e->o.at_least_once)
+            rd_kafka_committed(rk, from, 5000);
+        for (int i = 0; i < from->cnt; i++) {
+            int64_t off = e->o.at_least_once ? from->elems[i].offset : parts->elems[i].offset;
+            position_t *p = position(e, topic_stat(e, from->elems[i].topic), from->elems[i].partition);
+            if (off >= 0 && p->next_offset < 0)
+                p->next_offset = off;
+        }
+        rd_kafka_topic_partition_list_destroy(from);
         rd_kafka_assign(rk, parts);
         tell_graphs(e, parts);
     } else {
@@ -536,11 +554,33 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* --- the loop ------------------------------------------------------------ */
 
+/* A gap before this record (offset past where we were): if the log start
+ * (as the last fetch reported it) passed our position, retention removed
+ * those records before they were read - the consumer jumped to the log
+ * start.  Counted and said, never ignored.  (Other gaps are normal:
+ * transaction markers take offsets too.) */
+static void retention_check(engine_t *e, position_t *p, const rd_kafka_message_t *m)
+{
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(e->cons, p->topic->name, m->partition, &lo, &hi) ||
+        lo <= p->next_offset)
+        return;
+    int64_t upto = lo < m->offset ? lo : m->offset;
+    uint64_t n = (uint64_t)(upto - p->next_offset);
+    atomic_fetch_add(&e->lost_to_retention, n);
+    util_log("engine: retention removed %llu records of %s [%d] before they were read "
+             "(offsets %lld..%lld); the broker keeps only its newest records",
+             (unsigned long long)n, p->topic->name, m->partition, (long long)p->next_offset,
+             (long long)upto - 1);
+}
+
 static void process(engine_t *e, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
     topic_stat_t *t = topic_stat(e, topic);
     position_t *p = position(e, t, m->partition);
+    if (p->next_offset >= 0 && m->offset > p->next_offset)
+        retention_check(e, p, m);
     if (m->offset >= p->next_offset) {
         p->next_offset = m->offset + 1;
         atomic_store_explicit(&t->count, atomic_load_explicit(&t->count, memory_order_relaxed) + 1,
@@ -876,6 +916,8 @@ json_t *engine_summary(const engine_t *e)
                           elapsed > 0 ? round(input / elapsed) : 0.0, "delivery_failed",
                           (json_int_t)failed);
     json_object_set_new(s, "metrics", engine_metrics_json(e));
+    json_object_set_new(s, "lost_to_retention",
+                        json_integer((json_int_t)atomic_load(&((engine_t *)e)->lost_to_retention)));
     json_object_set_new(s, "outages", json_integer((json_int_t)atomic_load(&((engine_t *)e)->outages)));
     json_object_set_new(s, "outage_s",
                         json_real(round(atomic_load(&((engine_t *)e)->outage_ms) / 1e2) / 10));

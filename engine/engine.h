@@ -60,7 +60,10 @@ void engine_set_target(engine_t *e, uint64_t count);
 /* Broker outages the engine went through (the consumer lost every broker
  * and got one back), their total length, and whether one is on now. */
 void engine_outages(const engine_t *e, uint64_t *count, double *seconds, bool *down_now);
-uint64_t engine_input_count(const engine_t *e);    /* records at new offsets */
+uint64_t engine_input_count(const engine_t *e);
+/* Records that retention removed before the engine read them (its position
+ * fell behind the log start). */
+uint64_t engine_lost_to_retention(const engine_t *e);    /* records at new offsets */
 uint64_t engine_output_count(const engine_t *e);   /* delivered, all topics */
 uint64_t engine_dlq_count(const engine_t *e);
 uint64_t engine_late_count(const engine_t *e);

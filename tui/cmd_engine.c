@@ -74,6 +74,10 @@ static void print_summary(const json_t *s)
     printf("elapsed %.3f s (first input to last output), %.0f records/s\n",
            json_real_value(json_object_get(s, "elapsed_s")),
            json_real_value(json_object_get(s, "rate")));
+    json_int_t lost = json_integer_value(json_object_get(s, "lost_to_retention"));
+    if (lost)
+        printf("LOST: %lld records were removed by the broker's retention before the engine "
+               "read them\n", (long long)lost);
     json_int_t outages = json_integer_value(json_object_get(s, "outages"));
     if (outages)
         printf("broker outages: %lld, %.1f s in all (the engine waited and resumed)\n",
@@ -283,6 +287,8 @@ int cmd_engine(int argc, char **argv)
     int rc = engine_run(e, err, sizeof err);
     if (rc)
         cli_error("engine", "%s", err);
+    else if (engine_lost_to_retention(e)) /* a result with holes is not a success */
+        rc = -1;
     json_t *s = engine_summary(e);
     print_summary(s);
     if (json) {

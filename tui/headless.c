@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../engine/broker.h"
+#include "../engine/admin.h"
 #include "../engine/engine.h"
 #include "../engine/topics.h"
 #include "../engine/util.h"
@@ -147,6 +148,7 @@ int cmd_headless(int argc, char **argv)
         fprintf(stderr, "streamlab: embedded broker on %s\n", ck.brokers);
     }
     int rc = EXIT_FAIL;
+    json_t *at_start = NULL; /* transactions' offsets when the run began */
     kconf_t *k = cli_kafka_conf(&ck);
     if (!k) {
         broker_stop(b);
@@ -170,6 +172,7 @@ int cmd_headless(int argc, char **argv)
     bool pstarted = false, estarted = false;
     if (topics_ensure(k, TOPICS_DEFAULT_PARTITIONS, err, sizeof err) < 0 ||
         topics_record_count(k, "transactions", &before, err, sizeof err) < 0 ||
+        !(at_start = admin_topics(k, "transactions", err, sizeof err)) ||
         !(g_engine = engine_new(k, &eo, &params, err, sizeof err)) ||
         !(g_prod = txprod_new(k, "transactions", rate, 0, 0, err, sizeof err))) {
         cli_error("--headless", "%s", err);
@@ -219,6 +222,32 @@ int cmd_headless(int argc, char **argv)
     uint64_t seen = engine_input_count(g_engine);
     uint64_t lost = seen >= target ? 0 : target - seen;
     json_t *s = engine_summary(g_engine);
+    /* Retention: records of this run gone before the engine read them show
+     * as the log start passing where the topic ended when the run began
+     * (the engine may never have been there to see the gap itself). */
+    uint64_t retention = engine_lost_to_retention(g_engine);
+    json_t *at_end = admin_topics(k, "transactions", err, sizeof err);
+    if (lost && at_end) {
+        uint64_t passed = 0;
+        json_t *ps = json_object_get(json_array_get(at_start, 0), "partitions"), *pe, *p0;
+        size_t i, j;
+        json_array_foreach(json_object_get(json_array_get(at_end, 0), "partitions"), i, pe)
+            json_array_foreach(ps, j, p0)
+                if (json_integer_value(json_object_get(p0, "partition")) ==
+                    json_integer_value(json_object_get(pe, "partition"))) {
+                    json_int_t d = json_integer_value(json_object_get(pe, "log_start")) -
+                                   json_integer_value(json_object_get(p0, "end"));
+                    passed += d > 0 ? (uint64_t)d : 0;
+                }
+        if (passed > retention)
+            retention = passed < lost ? passed : lost;
+    }
+    json_decref(at_end);
+    json_object_set_new(s, "lost_to_retention", json_integer((json_int_t)retention));
+    if (retention)
+        fprintf(stderr, "streamlab: %llu records were removed by the broker's retention before "
+                        "the engine read them (the producer ran too far ahead)\n",
+                (unsigned long long)retention);
     json_object_set_new(s, "produced", json_pack("{sI}", "transactions", (json_int_t)ps.delivered));
     json_object_set_new(s, "lost", json_integer((json_int_t)lost));
     uint64_t outputs = engine_output_count(g_engine);
@@ -233,7 +262,7 @@ int cmd_headless(int argc, char **argv)
         free(line);
     }
     json_decref(s);
-    rc = lost == 0 && outputs > 0 && !g_ew.rc && !g_pw.rc ? EXIT_OK : EXIT_FAIL;
+    rc = lost == 0 && retention == 0 && outputs > 0 && !g_ew.rc && !g_pw.rc ? EXIT_OK : EXIT_FAIL;
 out:
     if (g_prod)
         txprod_stop(g_prod);
@@ -245,6 +274,7 @@ out:
         pthread_join(et, NULL);
     txprod_free(g_prod);
     engine_free(g_engine);
+    json_decref(at_start);
     kconf_free(k);
     broker_stop(b);
     return rc;
