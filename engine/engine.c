@@ -56,6 +56,7 @@ struct engine {
     char state_topic[300];  /* exactly-once: the changelog of keyed state */
     rd_kafka_topic_t *state_rkt;
     uint64_t state_written, restored;
+    int64_t restore_ms; /* how long reading the changelog and loading it took */
     /* Exactly-once: the input offsets of the last committed transaction, as
      * "topic\tpartition" -> next offset.  Written to the changelog in each
      * transaction and restored from it, so a restart resumes exactly there
@@ -630,6 +631,7 @@ static rd_kafka_t *make_consumer(engine_t *e, char *errstr, size_t errstr_size)
  * jobs before any record is processed.  A missing changelog is a first start. */
 static int restore_state(engine_t *e, char *errstr, size_t errstr_size)
 {
+    int64_t t0 = util_mono_ms();
     char gid[400];
     snprintf(gid, sizeof gid, "%s-restore", e->o.group);
     const char *defaults[] = {"group.id", gid, "enable.auto.commit", "false",
@@ -704,9 +706,10 @@ done:
     rd_kafka_topic_destroy(rkt);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
+    e->restore_ms = util_mono_ms() - t0;
     if (e->restored)
-        util_log("engine: restored %llu pieces of state from %s", (unsigned long long)e->restored,
-                 e->state_topic);
+        util_log("engine: restored %llu pieces of state from %s in %.1f s",
+                 (unsigned long long)e->restored, e->state_topic, e->restore_ms / 1e3);
     return rc;
 }
 
@@ -927,6 +930,7 @@ json_t *engine_summary(const engine_t *e)
         json_object_set_new(s, "transactions", json_integer((json_int_t)atomic_load(
                                                    &((engine_t *)e)->transactions)));
         json_object_set_new(s, "state_restored", json_integer((json_int_t)e->restored));
+        json_object_set_new(s, "restore_s", json_real(round(e->restore_ms / 10.0) / 100));
         json_object_set_new(s, "state_written", json_integer((json_int_t)e->state_written));
     }
     return s;
