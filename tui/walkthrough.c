@@ -169,10 +169,10 @@ static bool check(walkthrough_t *w, app_t *a, const char *id)
             w->filter_changed = true;
         }
         FIG(0, "threshold %.2f -> %.2f", b->filter, st->filter_amount);
-        FIG(1, "seen %s passed %s; dropped %s since the change",
-            fmt_count((double)v->seen, c1, sizeof c1), fmt_count((double)v->passed, c2, sizeof c2),
+        FIG(1, "dropped since the change: %s",
             fmt_count(w->filter_changed ? (double)(dropped - w->dropped_at_change) : 0, c3,
                       sizeof c3));
+        (void)c1, (void)c2;
         return w->filter_changed && st->filter_amount > b->filter &&
                dropped >= w->dropped_at_change + 10;
     }
