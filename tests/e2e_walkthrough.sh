@@ -79,6 +79,8 @@ for ((n = 1; n <= M; n++)); do
         inspect)
             key i
             typed transactions
+            expect "step $n: i opens the inspector's topic list, narrowed to transactions" 20 \
+                has_all "topic: transactions_" "transactions.dlq"
             key Enter
             expect "step $n: the inspector shows a transaction's JSON fields" 30 \
                 has_all '"transaction_id"' '"amount"' '"user_id"'

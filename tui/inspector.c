@@ -235,6 +235,8 @@ static int topics_key(inspector_t *in, int key)
         if (n > 0) {
             int i = in->tsel < n ? in->tsel : 0;
             open_topic(in, json_string_value(json_object_get(list[i], "topic")));
+        } else if (in->filter[0] && !in->snap.topics) {
+            open_topic(in, in->filter); /* the list is not there yet: take the name typed */
         }
     } else if (key == KEY_UP) {
         if (in->tsel > 0)
