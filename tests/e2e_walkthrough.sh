@@ -89,7 +89,7 @@ for ((n = 1; n <= M; n++)); do
             key Escape ;;
         filter)
             key t
-            expect "step $n: t asks for the filter threshold" 10 has "filter amount (now"
+            expect "step $n: t asks for the filter threshold" 10 has "filter amount threshold (now"
             typed 500
             key Enter ;;
         late) key l ;;
