@@ -15,8 +15,8 @@
 #   - / <id> Enter: the search finds the probe (its offset at the top of the list).
 #   - f: following; a record written afterwards by kcat appears at the top by itself.
 #   - a DLQ: kcat writes a broken transaction to `transactions`; the engine sends it to
-#     transactions.dlq; the inspector opened on transactions.dlq shows its "error" and
-#     its "original" text.
+#     transactions.dlq (kcat finds its partition and offset); the inspector opened on
+#     transactions.dlq at that partition, g OFFSET, shows its "error" and "original" text.
 #   - Esc twice closes the inspector; q exits 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -99,18 +99,34 @@ expect "a record written while following appears at the top by itself" 20 \
     has_all "key: follow-key   partition: 1   offset: $AFTER" "\"followed\": \"$RUN\""
 
 # A dead letter: the engine sends a transaction that does not parse to transactions.dlq.
+# kcat finds where it landed (partition, offset); the inspector must show it there.
 printf 'not a transaction %s\n' "$RUN" | kcat -b "$BROKER" -P -t transactions -p 2 -k broken
+DLQ=
+for _ in $(seq 1 60); do
+    DLQ=$(timeout 10 kcat -b "$BROKER" -C -t transactions.dlq -o beginning -e -q -J 2>/dev/null |
+        $PY -c 'import json,sys
+for l in sys.stdin:
+    e = json.loads(l)
+    if sys.argv[1] in (e.get("payload") or ""):
+        print(e["partition"], e["offset"]); break' "not a transaction $RUN")
+    [ -n "$DLQ" ] && break
+    sleep 1
+done
+read -r DP DO <<<"$DLQ"
+if [ -n "$DLQ" ]; then pass "the engine wrote the broken record to transactions.dlq[$DP] offset $DO"; else fail "the engine wrote the broken record to transactions.dlq"; fi
 key Escape
 expect "Esc goes back to the topic list" 10 has "topic: late_transactions_"
 for _ in $(seq 1 20); do key BSpace; done
 typed transactions.dlq
 key Enter
-key Right
-key Right
-expect "transactions.dlq partition 2 opens" 20 has "transactions.dlq  partition 2 of 3"
-key f
-expect "the dead letter shows its error and the original text" 60 \
-    has_all '"error": ' "\"original\": \"not a transaction $RUN\""
+expect "transactions.dlq opens" 20 has "transactions.dlq  partition 0 of 3"
+for _ in $(seq 1 "${DP:-0}"); do key Right; done
+expect "transactions.dlq partition ${DP:-?} is shown" 20 has "transactions.dlq  partition ${DP:-?} of 3"
+key g
+typed "${DO:-0}"
+key Enter
+expect "g ${DO:-?}: the dead letter shows its error and the original text" 30 \
+    has_all "partition: ${DP:-?}   offset: ${DO:-?}" '"error": ' "\"original\": \"not a transaction $RUN\""
 key Escape
 key Escape
 expect "Esc twice closes the inspector (the panes show)" 10 has "1 Transactions"
