@@ -45,6 +45,7 @@ static void publish_assignment(groupdemo_t *g, int i, rd_kafka_t *rk, uint64_t c
 {
     rd_kafka_topic_partition_list_t *l = NULL;
     int32_t parts[GROUPDEMO_MAX_PARTS];
+    int64_t lag[GROUPDEMO_MAX_PARTS];
     int n = 0;
     if (rd_kafka_assignment(rk, &l) == RD_KAFKA_RESP_ERR_NO_ERROR && l) {
         for (int j = 0; j < l->cnt && n < GROUPDEMO_MAX_PARTS; j++)
@@ -52,9 +53,24 @@ static void publish_assignment(groupdemo_t *g, int i, rd_kafka_t *rk, uint64_t c
         rd_kafka_topic_partition_list_destroy(l);
     }
     qsort(parts, (size_t)n, sizeof *parts, cmp_i32);
+    /* Lag from what the client already knows (no request): the high watermark of
+     * its last fetch and its position. */
+    for (int j = 0; j < n; j++) {
+        int64_t lo = -1, hi = -1;
+        lag[j] = -1;
+        rd_kafka_topic_partition_list_t *p = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(p, g->topic, parts[j]);
+        if (rd_kafka_position(rk, p) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            rd_kafka_get_watermark_offsets(rk, g->topic, parts[j], &lo, &hi) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            hi >= 0 && p->elems[0].offset >= 0)
+            lag[j] = hi > p->elems[0].offset ? hi - p->elems[0].offset : 0;
+        rd_kafka_topic_partition_list_destroy(p);
+    }
     pthread_mutex_lock(&g->lock);
     groupdemo_member_t *m = &g->members[i];
     memcpy(m->parts, parts, (size_t)n * sizeof *parts);
+    memcpy(m->lag, lag, (size_t)n * sizeof *lag);
     m->nparts = n;
     m->consumed = consumed;
     m->joined |= n > 0;

@@ -23,6 +23,7 @@ typedef struct groupdemo groupdemo_t;
 
 typedef struct groupdemo_member {
     int32_t parts[GROUPDEMO_MAX_PARTS]; /* assigned partitions, ascending */
+    int64_t lag[GROUPDEMO_MAX_PARTS];   /* per assigned partition: end - position, -1 unknown */
     int nparts;
     uint64_t consumed;
     bool joined; /* has had an assignment at least once */
