@@ -17,7 +17,9 @@
 #   - a DLQ: kcat writes a broken transaction to `transactions`; the engine sends it to
 #     transactions.dlq (kcat finds its partition and offset); the inspector opened on
 #     transactions.dlq at that partition, g OFFSET, shows its "error" and "original" text.
-#   - Esc twice closes the inspector; q exits 0.
+#   - Esc twice closes the inspector; d shows the engine dashboard (operators of the
+#     transaction pipeline, the dead letter counted at its source, the engine group's
+#     lag) and Esc closes it; q exits 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -130,5 +132,20 @@ expect "g ${DO:-?}: the dead letter shows its error and the original text" 30 \
 key Escape
 key Escape
 expect "Esc twice closes the inspector (the panes show)" 10 has "1 Transactions"
+
+# The engine dashboard: the transaction pipeline's operators with the broken record
+# counted as a dead letter at its source, and the engine group's lag.
+key d
+dash() {
+    has_all "Engine dashboard" "OPERATORS" "source:transactions" "filter:amount" "key_by:category" \
+        "window:category" &&
+        has_re 'source:transactions +[0-9.k]+ +[0-9.k]+ +[0-9.k]+ +[0-9.k]+ +[-0-9:]+ +0 +[1-9]'
+}
+expect "d shows the dashboard: the operators, the dead letter counted at the source" 30 dash
+key End
+expect "End scrolls to the engine group's per-partition lag" 30 \
+    has_all "CONSUMER LAG" "streamlab-console (the engine)" "transactions[2]="
+key Escape
+expect "Esc closes the dashboard" 10 has "1 Transactions"
 console_quit inspector
 finish

@@ -189,7 +189,7 @@ void dashboard_draw(app_t *a)
     werase(w);
     wattron(w, app_attr(a, C_FOCUS));
     box(w, 0, 0);
-    mvwprintw(w, 0, 2, " Engine dashboard  (Up/Down scroll, d or Esc closes) ");
+    mvwprintw(w, 0, 2, " Engine dashboard  (Up/Down/PgDn/End scroll, d or Esc closes) ");
     wattroff(w, app_attr(a, C_FOCUS));
     int room = h - 2;
     if (dash_scroll > n - room)
@@ -221,6 +221,8 @@ bool dashboard_key(app_t *a, int key)
     case KEY_DOWN: case 'j': dash_scroll++; return true;
     case KEY_PPAGE: dash_scroll = dash_scroll > 10 ? dash_scroll - 10 : 0; return true;
     case KEY_NPAGE: dash_scroll += 10; return true;
+    case KEY_HOME: dash_scroll = 0; return true;
+    case KEY_END: dash_scroll = 1 << 20; return true; /* clamped when drawn */
     default: return false;
     }
 }
