@@ -209,7 +209,7 @@ static bool check(walkthrough_t *w, app_t *a, const char *id)
         for (int i = 0; i < v->nopen; i++)
             if (!first_end || v->open[i].end_ms < first_end)
                 first_end = v->open[i].end_ms;
-        FIG(0, "watermark %s, next window ends %s",
+        FIG(0, "watermark %s, window ends %s",
             has_wm ? fmt_clock(wm, c1, sizeof c1) : "--:--:--",
             first_end ? fmt_clock(first_end, c2, sizeof c2) : "--:--:--");
         FIG(1, "windows fired: %llu", (unsigned long long)v->windows_fired);
