@@ -199,7 +199,7 @@ static bool check(walkthrough_t *w, app_t *a, const char *id)
                      fmt_count(e > 0 ? (double)e : 0, c1, sizeof c1));
         }
         FIG(0, "%d of 4 output topics have records", filled);
-        FIG(1, "records: %s", line);
+        FIG(1, "records: %.200s", line);
         return filled == 4;
     }
     if (!strcmp(id, "window")) {
