@@ -334,8 +334,10 @@ static void act(app_t *a, action_t action, bool *help)
     case ACT_UPLOAD: snprintf(a->message, sizeof a->message, "file uploads are not built yet"); break;
     case ACT_WALKTHROUGH: {
         char err[600];
-        if (!a->walk && !(a->walk = walkthrough_new(err, sizeof err)))
+        if (!a->walk && !(a->walk = walkthrough_new(err, sizeof err))) {
             snprintf(a->message, sizeof a->message, "%.159s", err);
+            a->message_until = util_mono_ms() + 10000;
+        }
         else
             walkthrough_show(a->walk, a);
         break;

@@ -14,33 +14,44 @@ static int try(const char *dir, const char *name, char *path, size_t size)
     return access(path, R_OK) == 0 ? 0 : -1;
 }
 
+static void note(char *tried, size_t size, const char *path)
+{
+    size_t n = strlen(tried);
+    snprintf(tried + n, size - n, "%s%s", n ? ", " : "", path);
+}
+
 int assets_find(const char *name, char *path, size_t size)
 {
-    char tried[1024] = "";
+    char tried[2048] = "";
     const char *env = getenv("STREAMLAB_ASSETS");
     if (env && env[0]) {
         if (try(env, name, path, size) == 0)
             return 0;
-        snprintf(tried, sizeof tried, "%s", path);
+        note(tried, sizeof tried, path);
     }
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
-        char *dir = dirname(exe); /* build/ */
-        char cand[PATH_MAX + 16];
-        snprintf(cand, sizeof cand, "%s/../assets", dir);
-        if (try(cand, name, path, size) == 0)
-            return 0;
-        snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s", tried[0] ? ", " : "", path);
-        snprintf(cand, sizeof cand, "%s/assets", dir);
-        if (try(cand, name, path, size) == 0)
-            return 0;
-        snprintf(tried + strlen(tried), sizeof tried - strlen(tried), ", %s", path);
+        /* The executable's directory and its parents: build/streamlab and
+         * build/asan/streamlab both find the source tree's assets/. */
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", dirname(exe));
+        for (int up = 0; up <= 3; up++) {
+            char cand[PATH_MAX + 16];
+            snprintf(cand, sizeof cand, "%s/assets", dir);
+            if (try(cand, name, path, size) == 0)
+                return 0;
+            note(tried, sizeof tried, path);
+            if (!strcmp(dir, "/"))
+                break;
+            char *parent = dirname(dir); /* may return a pointer into dir or a static "/" */
+            memmove(dir, parent, strlen(parent) + 1);
+        }
     }
     if (try("/usr/share/streamlab/assets", name, path, size) == 0)
         return 0;
-    snprintf(tried + strlen(tried), sizeof tried - strlen(tried), ", %s", path);
+    note(tried, sizeof tried, path);
     snprintf(path, size, "%s", tried);
     return -1;
 }

@@ -1,9 +1,9 @@
 /* assets.h — where the binary finds assets/ (the walkthrough's text).
  *
- * In order: $STREAMLAB_ASSETS (a directory); the directory "assets" next to
- * the directory of the running executable (build/streamlab -> ./assets, the
- * source tree); "assets" beside the executable; /usr/share/streamlab/assets.
- * The first that holds the file wins. */
+ * In order: $STREAMLAB_ASSETS (a directory); "assets" in the directory of the
+ * running executable or in one of its parents, up to three levels up
+ * (build/streamlab and build/asan/streamlab find the source tree's assets/);
+ * /usr/share/streamlab/assets.  The first that holds the file wins. */
 #ifndef STREAMLAB_ASSETS_H
 #define STREAMLAB_ASSETS_H
 

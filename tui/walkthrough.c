@@ -276,7 +276,7 @@ walkthrough_t *walkthrough_new(char *err, size_t errsize)
     char path[1024];
     if (assets_find("walkthrough.txt", path, sizeof path) < 0) {
         snprintf(err, errsize,
-                 "walkthrough.txt not found (tried %s); set STREAMLAB_ASSETS to the assets directory",
+                 "walkthrough.txt not found: set STREAMLAB_ASSETS to the assets directory (tried %s)",
                  path);
         return NULL;
     }
