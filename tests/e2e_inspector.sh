@@ -52,14 +52,20 @@ nparts() {
 for _ in $(seq 1 60); do [ "$(nparts late_transactions)" = 3 ] && break; sleep 0.5; done
 expect_eq "late_transactions has 3 partitions" 3 "$(nparts late_transactions)"
 
-end_offset() { # end_offset TOPIC PARTITION
-    timeout 10 kcat -b "$BROKER" -Q -t "$1:$2:-1" 2>/dev/null | sed -nE 's/^.* offset ([0-9]+)$/\1/p'
+end_offset() { # end_offset TOPIC PARTITION (ListOffsets; retried: a new topic's leader
+    local o          # may answer "not leader" for a moment)
+    for _ in $(seq 1 20); do
+        o=$(timeout 10 kcat -b "$BROKER" -Q -t "$1:$2:-1" 2>/dev/null | sed -nE 's/^.* offset ([0-9]+)$/\1/p')
+        [ -n "$o" ] && { echo "$o"; return 0; }
+        sleep 0.5
+    done
+    return 1
 }
 RUN=$RANDOM$RANDOM
 PROBE="probe-$RUN"
 PKEY="probe-key-$RUN"
 JPEG=$($PY -c 'import base64; print(base64.b64encode(bytes([0xFF,0xD8,0xFF,0xE0]) + bytes((i*7)%256 for i in range(2996))).decode())')
-OFF=$(end_offset late_transactions 1)
+OFF=$(end_offset late_transactions 1) || { fail "kcat reads the end offset of late_transactions[1]"; finish; exit 1; }
 printf '{"probe":"%s","amount":123.45,"nested":{"ok":true},"frame_data":"%s"}\n' "$PROBE" "$JPEG" |
     kcat -b "$BROKER" -P -t late_transactions -p 1 -k "$PKEY" -H "source=e2e-$RUN" 2>"$WORK/kcat.err"
 printf '{"filler":1}\n{"filler":2}\n' | kcat -b "$BROKER" -P -t late_transactions -p 1 -k filler
