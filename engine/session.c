@@ -27,6 +27,7 @@ struct session {
     pthread_t engine_thread, super_thread, prod_thread, video_thread;
     atomic_bool stopping, want_producer, want_video, reachable;
     _Atomic double rate;
+    _Atomic double late_fraction;
     txprod_t *prod; /* owned by the supervisor; its stats are atomics */
     uint64_t prod_sent_base, prod_delivered_base;
     vidprod_t *vprod; /* owned by the supervisor, like prod */
@@ -124,8 +125,10 @@ static void reconcile_producer(session_t *s)
         pthread_mutex_unlock(&s->lock);
         txprod_free(p);
     }
-    if (s->prod)
+    if (s->prod) {
         txprod_set_rate(s->prod, atomic_load(&s->rate));
+        txprod_set_late_fraction(s->prod, atomic_load(&s->late_fraction));
+    }
 }
 
 static void *video_main(void *arg)
@@ -432,4 +435,22 @@ void session_set_filter(session_t *s, double amount) { atomic_store(&s->params.f
 void session_set_high_value(session_t *s, double amount)
 {
     atomic_store(&s->params.high_value_amount, amount);
+}
+
+const kconf_t *session_kconf(session_t *s) { return s->k; }
+void session_set_late_fraction(session_t *s, double f) { atomic_store(&s->late_fraction, f); }
+double session_late_fraction(session_t *s) { return atomic_load(&s->late_fraction); }
+
+uint64_t session_files_processed(session_t *s)
+{
+    uint64_t n = 0;
+    size_t i, j;
+    json_t *t, *p;
+    pthread_mutex_lock(&s->lock);
+    json_array_foreach(s->topics, i, t)
+        if (!strcmp(json_string_value(json_object_get(t, "topic")), "processed_files"))
+            json_array_foreach(json_object_get(t, "partitions"), j, p)
+                n += (uint64_t)json_integer_value(json_object_get(p, "end"));
+    pthread_mutex_unlock(&s->lock);
+    return n;
 }

@@ -85,4 +85,16 @@ void session_producer_rate(session_t *s, double rate);
 void session_set_filter(session_t *s, double amount);
 void session_set_high_value(session_t *s, double amount);
 
+/* --- for the walkthrough and the inspector (tui/) --- */
+/* The session's client configuration (brokers, -X properties); lives as long
+ * as the session. */
+const kconf_t *session_kconf(session_t *s);
+/* Share of the transaction producer's records made 35-65 s old (late for the
+ * engine's 30 s windows): 0 (the default) .. 1.  Applies to a running producer. */
+void session_set_late_fraction(session_t *s, double fraction);
+double session_late_fraction(session_t *s);
+/* Records in `processed_files` (sum of its end offsets at the last poll): the
+ * file pipeline's output, for the walkthrough's upload step. */
+uint64_t session_files_processed(session_t *s);
+
 #endif

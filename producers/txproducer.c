@@ -20,6 +20,9 @@ struct txprod {
     txgen_t *gen;
     uint64_t count;
     _Atomic double rate;
+    _Atomic double late_fraction; /* may change while running (the walkthrough) */
+    int64_t out_of_order_ms;
+    double bad_fraction;
     _Atomic bool stop;
     _Atomic uint64_t sent, delivered, failed;
     char error[256];
@@ -72,6 +75,14 @@ void txprod_set_disorder(txprod_t *p, int64_t out_of_order_ms, double late_fract
                          double bad_fraction)
 {
     txgen_set_disorder(p->gen, out_of_order_ms, late_fraction, bad_fraction);
+    p->out_of_order_ms = out_of_order_ms;
+    p->bad_fraction = bad_fraction;
+    atomic_store(&p->late_fraction, late_fraction);
+}
+
+void txprod_set_late_fraction(txprod_t *p, double late_fraction)
+{
+    atomic_store(&p->late_fraction, late_fraction);
 }
 
 void txprod_stop(txprod_t *p) { atomic_store(&p->stop, true); }
@@ -91,6 +102,7 @@ int txprod_run(txprod_t *p, char *errstr, size_t errstr_size)
     double rate = atomic_load(&p->rate);
     int64_t epoch_us = util_mono_us();
     uint64_t sent_at_epoch = 0;
+    double late = atomic_load(&p->late_fraction);
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
         uint64_t sent = atomic_load_explicit(&p->sent, memory_order_relaxed);
         if (p->count && sent >= p->count)
@@ -100,6 +112,11 @@ int txprod_run(txprod_t *p, char *errstr, size_t errstr_size)
             rate = r;
             epoch_us = util_mono_us();
             sent_at_epoch = sent;
+        }
+        double lf = atomic_load_explicit(&p->late_fraction, memory_order_relaxed);
+        if (lf != late) { /* the generator belongs to this thread: apply it here */
+            late = lf;
+            txgen_set_disorder(p->gen, p->out_of_order_ms, late, p->bad_fraction);
         }
         if (rate > 0) {
             double due = (util_mono_us() - epoch_us) * rate / 1e6;

@@ -31,6 +31,10 @@ void txprod_set_disorder(txprod_t *p, int64_t out_of_order_ms, double late_fract
 
 /* Produces until count is reached or txprod_stop(), then waits up to 30 s for
  * every delivery report.  0 when every record was delivered, else -1 with errstr. */
+/* Changes the share of late records (see txgen_set_disorder) while running;
+ * any thread. */
+void txprod_set_late_fraction(txprod_t *p, double late_fraction);
+
 int txprod_run(txprod_t *p, char *errstr, size_t errstr_size);
 void txprod_stop(txprod_t *p);
 void txprod_set_rate(txprod_t *p, double rate);

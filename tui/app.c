@@ -17,11 +17,18 @@
 #include "../engine/evtime.h"
 #include "../engine/imgcodec.h"
 #include "../engine/util.h"
+#include "../engine/groupdemo.h"
+#include "dashboard.h"
 #include "format.h"
+#include "inspector.h"
 #include "keymap.h"
+#include "walkthrough.h"
 
 static volatile sig_atomic_t g_quit;
 static bool g_curses;
+static bool g_walkthrough_on_open;
+
+void app_set_walkthrough_on_open(bool on) { g_walkthrough_on_open = on; }
 
 static void restore_terminal(void)
 {
@@ -325,7 +332,30 @@ static void act(app_t *a, action_t action, bool *help)
                  a->st.video_on ? "stopping" : "starting");
         break;
     case ACT_UPLOAD: snprintf(a->message, sizeof a->message, "file uploads are not built yet"); break;
-    case ACT_WALKTHROUGH: snprintf(a->message, sizeof a->message, "the walkthrough is not built yet"); break;
+    case ACT_WALKTHROUGH: {
+        char err[600];
+        if (!a->walk && !(a->walk = walkthrough_new(err, sizeof err))) {
+            snprintf(a->message, sizeof a->message, "%.159s", err);
+            a->message_until = util_mono_ms() + 10000;
+        }
+        else
+            walkthrough_show(a->walk, a);
+        break;
+    }
+    case ACT_INSPECT:
+        if (!a->insp)
+            a->insp = inspector_new(a->session);
+        inspector_show(a->insp, a);
+        break;
+    case ACT_DASHBOARD: a->dashboard = !a->dashboard; break;
+    case ACT_LATE: {
+        bool on = session_late_fraction(a->session) <= 0;
+        session_set_late_fraction(a->session, on ? 0.2 : 0);
+        snprintf(a->message, sizeof a->message, "late events %s",
+                 on ? "ON: 20% of new transactions are 35-65 s old" : "off");
+        break;
+    }
+    case ACT_GROUP_MEMBER: walkthrough_group_add(a); break;
     case ACT_SORT: break; /* the Users pane's key */
     case ACT_NONE: break;
     }
@@ -377,6 +407,8 @@ int app_run(const session_opts_t *o)
     }
     a->session = s;
     relayout(a);
+    if (g_walkthrough_on_open)
+        act(a, ACT_WALKTHROUGH, &(bool){false});
 
     bool help = false;
     int64_t last_frame = 0;
@@ -389,6 +421,12 @@ int app_run(const session_opts_t *o)
             a->message_until = util_mono_ms() + 3000;
             if (help) {
                 help = false;
+            } else if (inspector_visible(a->insp)) {
+                inspector_key(a->insp, a, c);
+            } else if (walkthrough_visible(a->walk) && walkthrough_key(a->walk, a, c)) {
+                /* n, b, Esc */
+            } else if (a->dashboard && dashboard_key(a, c)) {
+                /* the dashboard's own keys */
             } else {
                 pane_t *p = &a->panes[a->focus];
                 int r = p->cls->on_key ? p->cls->on_key(p, a, c) : PANE_IGNORED;
@@ -409,13 +447,24 @@ int app_run(const session_opts_t *o)
             view_snapshot(session_view(s), a->sort, a->view);
             update_video(a);
         }
+        if (a->walk)
+            walkthrough_tick(a->walk, a);
+        if (a->insp)
+            inspector_tick(a->insp, a);
         if (COLS < LAYOUT_MIN_COLS || LINES < LAYOUT_MIN_ROWS) {
             draw_too_small();
         } else {
             draw_title(a);
-            for (int i = 0; i < LAYOUT_PANES; i++)
-                draw_pane(a, &a->panes[i]);
+            if (a->dashboard)
+                dashboard_draw(a);
+            else
+                for (int i = 0; i < LAYOUT_PANES; i++)
+                    draw_pane(a, &a->panes[i]);
             draw_status(a);
+            if (a->walk)
+                walkthrough_draw(a->walk, a);
+            if (a->insp)
+                inspector_draw(a->insp, a);
             if (help)
                 draw_help(a);
         }
@@ -426,6 +475,9 @@ int app_run(const session_opts_t *o)
             delwin(a->panes[i].win);
     restore_terminal();
     session_status_release(&a->st);
+    walkthrough_free(a->walk);
+    inspector_free(a->insp);
+    groupdemo_free(a->group); /* its consumers leave before the broker stops */
     session_stop(s);
     vidview_snapshot_release(&a->video);
     frameart_free(a->art);

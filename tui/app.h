@@ -64,10 +64,18 @@ struct app {
     const frameart_cell_t *art_cells;
     uint64_t art_seq;
     int art_cols, art_rows;
+    /* The learning overlays (walkthrough.c, inspector.c, dashboard.c). */
+    struct walkthrough *walk;  /* made on the first w */
+    struct inspector *insp;    /* made on the first i */
+    struct groupdemo *group;   /* the walkthrough's demo consumer group (c) */
+    bool dashboard;            /* d: the engine dashboard instead of the panes */
 };
 
 /* Attribute for a colour pair, or a monochrome stand-in. */
 int app_attr(const app_t *a, int pair);
+
+/* streamlab --walkthrough: open with the walkthrough shown. */
+void app_set_walkthrough_on_open(bool on);
 
 /* Runs the console until q; returns the exit status. */
 int app_run(const session_opts_t *o);

@@ -31,7 +31,11 @@ const keybinding_t keymap[] = {
     {'/', ACT_FILTER, "/", "filter the feed by text"},
     {' ', ACT_PAUSE, "space", "pause the feed"},
     {'s', ACT_SORT, "s", "users: cycle the sort"},
-    {'w', ACT_WALKTHROUGH, "w", "walkthrough"},
+    {'w', ACT_WALKTHROUGH, "w", "walkthrough (n next, b back, Esc leave)"},
+    {'i', ACT_INSPECT, "i", "message inspector: browse a topic's records"},
+    {'d', ACT_DASHBOARD, "d", "engine dashboard: operators, rates, lag"},
+    {'l', ACT_LATE, "l c", "late events on/off; one more demo-group consumer"},
+    {'c', ACT_GROUP_MEMBER, NULL, NULL},
     {0, ACT_NONE, NULL, NULL},
 };
 

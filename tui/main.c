@@ -31,17 +31,19 @@ static const char usage[] =
     "  --listen HOST:PORT        the embedded broker's address (default 127.0.0.1:9092)\n"
     "  --autostart               start the transaction producer at once\n"
     "  --rate N                  its rate (default 100/s)\n"
+    "  --walkthrough             open with the guided tour (w in the console)\n"
     "\n"
     "Every command takes --help.  Commands that talk to Kafka take -b HOST:PORT\n"
     "(default 127.0.0.1:9092) and -X key=value for any librdkafka property.\n";
 
 static int console(int argc, char **argv)
 {
-    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE };
+    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WALKTHROUGH };
     static const struct option longopts[] = {{"brokers", required_argument, 0, 'b'},
                                              {"listen", required_argument, 0, O_LISTEN},
                                              {"autostart", no_argument, 0, O_AUTOSTART},
                                              {"rate", required_argument, 0, O_RATE},
+                                             {"walkthrough", no_argument, 0, O_WALKTHROUGH},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
     session_opts_t o = {.rate = 100};
@@ -56,6 +58,7 @@ static int console(int argc, char **argv)
             break;
         case O_LISTEN: o.listen = optarg; break;
         case O_AUTOSTART: o.autostart = true; break;
+        case O_WALKTHROUGH: app_set_walkthrough_on_open(true); break;
         case O_RATE:
             if (cli_number("console", "--rate", optarg, &o.rate) < 0)
                 return EXIT_USAGE;

@@ -356,5 +356,5 @@ const pane_class_t pane_classes[LAYOUT_PANES] = {
     {.title = "3 Windows", .keys = "t filter amount  + - nudge", .draw = windows_draw},
     {.title = "4 Video", .keys = "v video producer  Enter full screen", .draw = video_draw},
     {.title = "5 Files", .keys = "u upload", .draw = files_draw},
-    {.title = "6 Kafka & engine", .keys = "p producer  [ ] rate", .draw = kafka_draw},
+    {.title = "6 Kafka & engine", .keys = "p producer  [ ] rate  i inspect  d dashboard", .draw = kafka_draw},
 };

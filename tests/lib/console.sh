@@ -1,0 +1,97 @@
+# tests/lib/console.sh — driving the console in tmux, for tests/e2e_walkthrough.sh and
+# tests/e2e_inspector.sh (the same helpers as tests/e2e_console.sh). Source it after
+# tests/lib/tap.sh, tests/lib/broker.sh and tests/lib/e2e.sh and after e2e_init.
+#
+#   console_start TAG COLS ROWS ARGS...  the console typed into an interactive bash in a
+#                        tmux session of this script's own server; sets S, ROWS, CONSOLE_PID
+#   snap / has TEXT / has_re RE / has_none TEXT...   the screen ($SCREEN)
+#   wait_for SECONDS FUNC ARGS...   polls the screen until FUNC succeeds
+#   expect NAME SECONDS FUNC ARGS...   a check (the screen is printed when it fails)
+#   key KEYS... / typed TEXT    send keys / literal text
+#   console_quit NAME     q, then EXIT=0 on the shell
+# Consoles are tracked by PID and stopped on exit, then the tmux server is killed.
+
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+TMUX_SOCKET="streamlab-e2e-$(basename "$0" .sh)-$$-$RANDOM"
+CONSOLE_PIDS=()
+S=
+ROWS=24
+SCREEN=
+CONSOLE_PID=
+
+tm() { env -u TMUX tmux -L "$TMUX_SOCKET" -f /dev/null "$@"; }
+
+console_cleanup() {
+    local p
+    for p in "${CONSOLE_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${CONSOLE_PIDS[@]}"; do
+        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+    done
+    tm kill-server 2>/dev/null
+}
+_prev=$(trap -p EXIT)
+_prev=${_prev#"trap -- '"}
+_prev=${_prev%"' EXIT"}
+_prev=${_prev//"'\\''"/"'"}
+# shellcheck disable=SC2064
+trap "console_cleanup${_prev:+; $_prev}" EXIT
+
+snap() { SCREEN=$(tm capture-pane -p -t "$S" 2>/dev/null); }
+has() { grep -qF -- "$1" <<<"$SCREEN"; }
+has_all() { local s; for s; do has "$s" || return 1; done; }
+has_none() { local s; for s; do if has "$s"; then return 1; fi; done; return 0; }
+has_re() { grep -qE -- "$1" <<<"$SCREEN"; }
+console_gone() { [ -n "${CONSOLE_PID:-}" ] && ! kill -0 "$CONSOLE_PID" 2>/dev/null; }
+wait_for() {
+    local end=$((SECONDS + $1))
+    shift
+    while :; do
+        snap
+        "$@" && return 0
+        [ "$SECONDS" -lt "$end" ] && ! console_gone || return 1
+        sleep 0.2
+    done
+}
+dump_screen() { sed 's/^/#   |/' <<<"$SCREEN"; }
+expect() {
+    local name=$1 secs=$2
+    shift 2
+    if wait_for "$secs" "$@"; then
+        pass "$name"
+    elif console_gone; then
+        fail "$name" "the console process is gone"
+        dump_screen
+        return 1
+    else
+        fail "$name" "not seen within ${secs}s ($*); the screen:"
+        dump_screen
+        return 1
+    fi
+}
+key() { tm send-keys -t "$S" "$@"; }
+typed() { tm send-keys -t "$S" -l "$1"; }
+
+console_start() {
+    local tag=$1 cols=$2 rows=$3 cmd
+    shift 3
+    S="c$$-$tag"
+    ROWS=$rows
+    local pidfile=$WORK/$tag.pid
+    tm new-session -d -s "$S" -x "$cols" -y "$rows" \
+        "env PS1='$ ' LANG=C.UTF-8 LC_ALL=C.UTF-8 bash --norc --noprofile"
+    cmd="sh -c 'echo \$\$ >$pidfile; exec \"\$0\" \"\$@\"' $(printf '%q ' "$STREAMLAB" "$@")"
+    cmd+="; echo EXIT=\$?"
+    key "$cmd" Enter
+    CONSOLE_PID=
+    for _ in $(seq 1 100); do
+        [ -s "$pidfile" ] && CONSOLE_PID=$(cat "$pidfile") && break
+        sleep 0.1
+    done
+    if [ -n "$CONSOLE_PID" ]; then CONSOLE_PIDS+=("$CONSOLE_PID"); else echo "# the console did not write its PID"; fi
+}
+
+console_quit() {
+    key q
+    expect "$1: q exits with status 0" 30 has_re '^EXIT=0$'
+}
