@@ -466,7 +466,8 @@ bool df_job_push(df_job_t *j, const char *topic, int32_t partition, int64_t offs
         b->arena_cap = (b->used + len) * 2 + 65536;
         b->arena = xrealloc(b->arena, b->arena_cap);
     }
-    memcpy(b->arena + b->used, buf, len);
+    if (len) /* a record with no value (NULL) has nothing to copy */
+        memcpy(b->arena + b->used, buf, len);
     b->recs[b->n++] = (rec_t){.input = input, .partition = partition, .offset = offset,
                               .at = b->used, .len = len, .now_ms = now_ms, .ts_ms = ts_ms};
     b->used += len;
