@@ -2,7 +2,8 @@
 # up first (setup.sh) when something is missing.
 
 CC       ?= cc
-PKGS     := rdkafka jansson libcrypto ncursesw
+PKGS     := rdkafka jansson libcrypto ncursesw libmagic libavformat libavcodec libavutil \
+            poppler-glib glib-2.0 libzip libxml-2.0 libmicrohttpd
 CFLAGS   ?= -O2 -g
 SAN      ?=
 CFLAGS   += $(SAN) -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -13,7 +13,7 @@ static const char usage[] =
     "Runs the pipelines as a member of consumer group G (a new group starts at the\n"
     "earliest record) and writes their outputs back to Kafka.  Ends with a summary.\n"
     "\n"
-    "  --pipelines LIST       comma-separated (default transactions)\n"
+    "  --pipelines LIST       comma-separated: transactions, files (default transactions)\n"
     "  --group G              consumer group (default streamlab-engine)\n"
     "  --count N              stop after N input records, fire every open window and\n"
     "                         wait until every output is delivered\n"
@@ -30,6 +30,10 @@ static const char usage[] =
     "  --out-of-orderness S   watermark bound in seconds (default 5)\n"
     "  --idle-timeout S       an idle partition stops holding the watermark (default 10)\n"
     "  --checkpoint-interval S  flush outputs and commit offsets this often (default 1)\n"
+    "  --file-min-size MB     files: processed_files gets file_size > MB (default 1, the\n"
+    "                         original's rule; 0 passes every file)\n"
+    "  --chunk-timeout S      files: an upload missing chunks this long goes to\n"
+    "                         uploaded_files.dlq (default 120)\n"
     "  --replay FILE          no Kafka: run the pipelines over FILE (one JSON record per\n"
     "                         line, - for stdin) and write each output topic to\n"
     "  --out DIR              DIR/<topic>.jsonl (default replay-out); the same input and\n"
@@ -60,7 +64,7 @@ static void print_summary(const json_t *s)
 int cmd_engine(int argc, char **argv)
 {
     enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT, O_REPLAY, O_OUT,
-           O_SLIDE, O_LATENESS, O_TTL };
+           O_SLIDE, O_LATENESS, O_TTL, O_FILE_MIN, O_CHUNK_TIMEOUT };
     static const struct option longopts[] = {{"pipelines", required_argument, 0, 'P'},
                                              {"group", required_argument, 0, 'g'},
                                              {"count", required_argument, 0, 'c'},
@@ -77,6 +81,8 @@ int cmd_engine(int argc, char **argv)
                                              {"allowed-lateness", required_argument, 0, O_LATENESS},
                                              {"state-ttl", required_argument, 0, O_TTL},
                                              {"out", required_argument, 0, O_OUT},
+                                             {"file-min-size", required_argument, 0, O_FILE_MIN},
+                                             {"chunk-timeout", required_argument, 0, O_CHUNK_TIMEOUT},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
@@ -156,6 +162,16 @@ int cmd_engine(int argc, char **argv)
             if (cli_number("engine", "--checkpoint-interval", optarg, &d) < 0)
                 return EXIT_USAGE;
             eo.checkpoint_ms = d < 0.01 ? 10 : (int64_t)(d * 1000);
+            break;
+        case O_FILE_MIN:
+            if (cli_number("engine", "--file-min-size", optarg, &d) < 0)
+                return EXIT_USAGE;
+            atomic_store(&params.file_min_bytes, d * 1048576.0);
+            break;
+        case O_CHUNK_TIMEOUT:
+            if (cli_number("engine", "--chunk-timeout", optarg, &d) < 0)
+                return EXIT_USAGE;
+            params.file_chunk_timeout_ms = (int64_t)(d * 1000);
             break;
         case O_REPLAY: replay = optarg; break;
         case O_OUT: outdir = optarg; break;

@@ -21,6 +21,7 @@ static const char usage[] =
     "  streamlab consume TOPIC     print the records of a topic\n"
     "  streamlab topics            topics, partitions and offsets; create a topic\n"
     "  streamlab groups            consumer groups and their lag\n"
+    "  streamlab upload FILE...    send documents, videos and images to the upload topics\n"
     "\n"
     "With no command (or only the options below) it opens the console: panes for live\n"
     "transactions, users, windows and Kafka, keys to start the producer and change\n"
@@ -111,7 +112,8 @@ int main(int argc, char **argv)
                 {"engine", cmd_engine},
                 {"consume", cmd_consume},
                 {"topics", cmd_topics},
-                {"groups", cmd_groups}};
+                {"groups", cmd_groups},
+                {"upload", cmd_upload}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (!strcmp(cmd, cmds[i].name))
             return cmds[i].run(argc - 1, argv + 1);

@@ -14,12 +14,18 @@ void pipeline_params_init(pipeline_params_t *p)
     p->out_of_orderness_ms = 5000;
     p->idle_timeout_ms = 10000;
     p->view = NULL;
+    atomic_init(&p->file_min_bytes, 1024.0 * 1024.0);
+    p->file_chunk_timeout_ms = 120000;
+    p->files_view = NULL;
 }
 
 const pipeline_def_t pipelines_all[] = {
     {"transactions", "transactions -> processed_transactions, user_aggregations, "
                      "high_value_transactions, category_windows, late_transactions",
      pipeline_transactions},
+    {"files", "uploaded_documents, uploaded_videos, uploaded_images -> processed_files, "
+              "file_type_aggregations, uploaded_files.dlq (chunks reassembled)",
+     pipeline_files},
     {0},
 };
 

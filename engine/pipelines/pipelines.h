@@ -22,6 +22,9 @@ typedef struct pipeline_params {
     int64_t out_of_orderness_ms;      /* watermark bound (5 s) */
     int64_t idle_timeout_ms;          /* idle partitions stop holding watermarks (10 s) */
     struct txn_view *view;            /* the console's view of transactions, or NULL */
+    _Atomic double file_min_bytes;    /* files: pass when file_size > this (1 MiB, the original's) */
+    int64_t file_chunk_timeout_ms;    /* files: an upload missing chunks this long -> DLQ (120 s) */
+    struct fileview *files_view;      /* the console's view of uploads, or NULL */
 } pipeline_params_t;
 
 void pipeline_params_init(pipeline_params_t *p);
@@ -46,5 +49,17 @@ double txn_discount_factor(const char *category);
 /* amount * factor rounded to cents, as integer cents (half away from zero). */
 int64_t txn_final_cents(double amount, double factor);
 df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *params);
+
+/* --- the file pipeline's pieces, exported for the unit tests ------------- */
+/* Parses and validates an uploaded file record (whole or a chunk); event
+ * time is its upload_timestamp. See df_parse_fn. */
+int files_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
+                size_t errsize, void *ctx);
+/* The original's analysis of a reassembled record (file_size_mb, size_category,
+ * per-type fields), added to value's "analysis" object in place. */
+void files_analyse(json_t *value);
+/* small (< 1 MiB), medium (< 10), large (< 100), very_large. */
+const char *files_size_category(int64_t bytes);
+df_graph_t *pipeline_files(const df_host_t *host, pipeline_params_t *params);
 
 #endif
