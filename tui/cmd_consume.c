@@ -7,6 +7,7 @@
 
 #include "../engine/consumer.h"
 #include "../engine/util.h"
+#include "../producers/filesaver.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -21,7 +22,18 @@ static const char usage[] =
     "                     (default: only new records)\n"
     "  --count N          exit after N records\n"
     "  --idle S           exit after S seconds without a record\n"
-    "  --raw              print only each value, one per line (for scripts)\n" CLI_COMMON_HELP;
+    "  --raw              print only each value, one per line (for scripts)\n"
+    "  --save-dir DIR     for uploaded_documents, uploaded_videos, uploaded_images: rebuild\n"
+    "                     each file (chunks in order), check its MD5 and save it in DIR\n"
+    "                     under its cleaned name (never outside DIR); says which files\n"
+    "                     were incomplete or corrupt (nothing partial is left); exit 1 then\n"
+    CLI_COMMON_HELP;
+
+static void report_line(void *opaque, const char *msg)
+{
+    (void)opaque;
+    printf("%s\n", msg);
+}
 
 static volatile sig_atomic_t stop;
 static void on_stop(void *arg) { (void)arg, stop = 1; }
@@ -48,12 +60,13 @@ static void print_record(const kmsg_t *m, bool raw)
 
 int cmd_consume(int argc, char **argv)
 {
-    enum { O_FROM = 1, O_RAW, O_IDLE };
+    enum { O_FROM = 1, O_RAW, O_IDLE, O_SAVE };
     static const struct option longopts[] = {{"group", required_argument, 0, 'g'},
                                              {"from-beginning", no_argument, 0, O_FROM},
                                              {"count", required_argument, 0, 'c'},
                                              {"raw", no_argument, 0, O_RAW},
                                              {"idle", required_argument, 0, O_IDLE},
+                                             {"save-dir", required_argument, 0, O_SAVE},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
@@ -63,6 +76,7 @@ int cmd_consume(int argc, char **argv)
              (long long)util_wall_ms());
     const char *grp = group;
     bool from_beginning = false, raw = false;
+    const char *save_dir = NULL;
     long long count = 0;
     double idle = 0;
     int opt, r;
@@ -75,6 +89,7 @@ int cmd_consume(int argc, char **argv)
         case 'g': grp = optarg; break;
         case O_FROM: from_beginning = true; break;
         case O_RAW: raw = true; break;
+        case O_SAVE: save_dir = optarg; break;
         case 'c':
             if (cli_count("consume", "--count", optarg, &count) < 0)
                 return EXIT_USAGE;
@@ -92,18 +107,26 @@ int cmd_consume(int argc, char **argv)
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
-    kconf_t *k;
-    if ((r = cli_kafka_connect(&ck, &k)))
-        return r;
     char err[512];
+    filesaver_t *saver = NULL;
+    if (save_dir && !(saver = filesaver_new(save_dir, err, sizeof err))) {
+        cli_error("consume", "--save-dir: %s", err);
+        return EXIT_USAGE;
+    }
+    kconf_t *k;
+    if ((r = cli_kafka_connect(&ck, &k))) {
+        filesaver_free(saver);
+        return r;
+    }
     kconsumer_t *c = kconsumer_new(k, argv[optind], grp, from_beginning, err, sizeof err);
     if (!c) {
         cli_error("consume", "%s", err);
         kconf_free(k);
+        filesaver_free(saver);
         return EXIT_FAIL;
     }
     cli_on_signal(on_stop, NULL);
-    long long seen = 0;
+    long long seen = 0, saved = 0, bad = 0;
     int rc = EXIT_OK;
     int64_t last = util_mono_ms();
     while (!stop && (!count || seen < count)) {
@@ -120,13 +143,33 @@ int cmd_consume(int argc, char **argv)
             continue;
         }
         last = util_mono_ms();
-        print_record(&m, raw);
         seen++;
+        if (saver) {
+            char msg[1024];
+            filesaver_event_t ev = filesaver_add(saver, m.value, m.value ? m.len : 0, msg, sizeof msg);
+            if (ev == FILESAVER_SAVED)
+                saved++;
+            else if (ev != FILESAVER_PENDING)
+                bad++;
+            if (ev != FILESAVER_PENDING) {
+                printf("%s  [%s %d @%lld]\n", msg, m.topic, (int)m.partition, (long long)m.offset);
+                fflush(stdout);
+            }
+            continue;
+        }
+        print_record(&m, raw);
+    }
+    if (saver) {
+        bad += filesaver_finish(saver, report_line, NULL);
+        filesaver_free(saver);
     }
     fflush(stdout);
     kconsumer_free(c);
     kconf_free(k);
-    if (!raw)
+    if (save_dir)
+        fprintf(stderr, "streamlab consume: %lld records, %lld files saved, %lld not saved\n",
+                seen, saved, bad);
+    else if (!raw)
         fprintf(stderr, "streamlab consume: %lld records\n", seen);
-    return rc;
+    return rc ? rc : bad ? EXIT_FAIL : EXIT_OK;
 }
