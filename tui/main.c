@@ -22,6 +22,7 @@ static const char usage[] =
     "  streamlab topics            topics, partitions and offsets; create a topic\n"
     "  streamlab groups            consumer groups and their lag\n"
     "  streamlab upload FILE...    send documents, videos and images to the upload topics\n"
+    "  streamlab web               the upload page (drag and drop) on 127.0.0.1:5000\n"
     "\n"
     "With no command (or only the options below) it opens the console: panes for live\n"
     "transactions, users, windows and Kafka, keys to start the producer and change\n"
@@ -113,7 +114,8 @@ int main(int argc, char **argv)
                 {"consume", cmd_consume},
                 {"topics", cmd_topics},
                 {"groups", cmd_groups},
-                {"upload", cmd_upload}};
+                {"upload", cmd_upload},
+                {"web", cmd_web}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (!strcmp(cmd, cmds[i].name))
             return cmds[i].run(argc - 1, argv + 1);
