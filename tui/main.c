@@ -32,17 +32,21 @@ static const char usage[] =
     "  --listen HOST:PORT        the embedded broker's address (default 127.0.0.1:9092)\n"
     "  --autostart               start the transaction producer at once\n"
     "  --rate N                  its rate (default 100/s)\n"
+    "  --watch-dir DIR           upload files dropped into DIR (moved to DIR/.sent/)\n"
+    "  --web[=HOST:PORT]         serve the upload page too (default 127.0.0.1:5000)\n"
     "\n"
     "Every command takes --help.  Commands that talk to Kafka take -b HOST:PORT\n"
     "(default 127.0.0.1:9092) and -X key=value for any librdkafka property.\n";
 
 static int console(int argc, char **argv)
 {
-    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE };
+    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WATCH, O_WEB };
     static const struct option longopts[] = {{"brokers", required_argument, 0, 'b'},
                                              {"listen", required_argument, 0, O_LISTEN},
                                              {"autostart", no_argument, 0, O_AUTOSTART},
                                              {"rate", required_argument, 0, O_RATE},
+                                             {"watch-dir", required_argument, 0, O_WATCH},
+                                             {"web", optional_argument, 0, O_WEB},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
     session_opts_t o = {.rate = 100};
@@ -57,6 +61,8 @@ static int console(int argc, char **argv)
             break;
         case O_LISTEN: o.listen = optarg; break;
         case O_AUTOSTART: o.autostart = true; break;
+        case O_WATCH: o.watch_dir = optarg; break;
+        case O_WEB: o.web_listen = optarg ? optarg : "127.0.0.1:5000"; break;
         case O_RATE:
             if (cli_number("console", "--rate", optarg, &o.rate) < 0)
                 return EXIT_USAGE;
