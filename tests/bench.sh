@@ -65,3 +65,4 @@ echo "  runs: ${rates[*]} records/s; median $(printf '%s\n' "${rates[@]}" | medi
 
 # The console's CPU and memory.
 bash tests/bench_console.sh
+bash tests/bench_files.sh
