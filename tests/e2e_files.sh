@@ -313,4 +313,35 @@ done
     && pass "--watch: an unsupported file goes to .failed/ with the reason" \
     || fail "--watch: an unsupported file goes to .failed/" "$(cat "$WORK/watch.err")"
 
+# --- the console: u uploads a file, pane 5 shows it processed -----------------------------
+TMUX_SOCKET="streamlab-e2e-files-$$-$RANDOM"
+tm() { env -u TMUX tmux -L "$TMUX_SOCKET" -f /dev/null "$@"; }
+_prev=$(trap -p EXIT); _prev=${_prev#"trap -- '"}; _prev=${_prev%"' EXIT"}; _prev=${_prev//"'\\''"/"'"}
+# shellcheck disable=SC2064
+trap "tm kill-server 2>/dev/null${_prev:+; $_prev}" EXIT
+mkdir -p "$WORK/console"
+text_file "$WORK/console/console-upload.txt" $((2 * 1024 * 1024))
+tm new-session -d -s files -x 200 -y 50 -c "$WORK/console" \
+    "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $STREAMLAB -b $BROKER; sleep 30"
+screen_has() { tm capture-pane -p -t files 2>/dev/null | grep -qE -- "$1"; }
+wait_screen() { for _ in $(seq 1 "$2"); do screen_has "$1" && return 0; sleep 0.5; done; return 1; }
+wait_screen "5 Files" 60 && pass "console: pane 5 Files is on the screen" \
+    || fail "console: pane 5 Files is on the screen" "$(tm capture-pane -p -t files | head -5)"
+tm send-keys -t files u
+wait_screen "upload which file\\?" 10 && pass "console: u asks for a path" || fail "console: u asks for a path"
+tm send-keys -t files -l "console-up"
+tm send-keys -t files Tab
+wait_screen "upload which file.*console-upload\\.txt" 10 \
+    && pass "console: Tab completes the file name" || fail "console: Tab completes the file name"
+tm send-keys -t files Enter
+if wait_screen "console-upload\\.tx.* document .* 2\\.0 MB medium +processed" 240; then
+    pass "console: pane 5 shows the upload processed (type, size, size category)"
+else
+    fail "console: pane 5 shows the upload processed" "$(tm capture-pane -p -t files | sed -n '27,40p' | cut -c66-132)"
+fi
+wait_screen "document +[0-9]+ +[0-9.]+ MB .*█" 20 && pass "console: pane 5 shows the per-type totals as bars" \
+    || fail "console: pane 5 shows per-type totals" "$(tm capture-pane -p -t files | sed -n '27,45p' | cut -c66-132)"
+tm send-keys -t files q
+tm kill-server 2>/dev/null
+
 finish
