@@ -6,7 +6,7 @@ PKGS     := rdkafka jansson libcrypto ncursesw libmagic libavformat libavcodec l
             poppler-glib glib-2.0 libzip libxml-2.0 libmicrohttpd
 CFLAGS   ?= -O2 -g
 SAN      ?=
-CFLAGS   += $(SAN) -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+override CFLAGS += $(SAN) -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(SAN) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 BUILD    ?= build
 BROKERS  ?= embedded kafka
