@@ -12,6 +12,8 @@
 # 640x360, a text of 7 words, a PDF with known text, an MP4 of 50 frames at 25 fps.
 # Bad input: unsupported type, a content/extension mismatch, a missing file, a directory,
 # --max-size, a path-traversal filename, a corrupt record, a missing chunk, a chunk timeout.
+# The drop folder (upload --watch and --headless --watch-dir), and the console: u with Tab
+# completion, pane 5 showing the upload processed and the per-type bars (tmux).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -312,6 +314,21 @@ done
 [ -e "$DROP/.failed/bad.exe" ] && grep -q unsupported "$DROP/.failed/bad.exe.error" \
     && pass "--watch: an unsupported file goes to .failed/ with the reason" \
     || fail "--watch: an unsupported file goes to .failed/" "$(cat "$WORK/watch.err")"
+
+# --- headless with a drop folder ---------------------------------------------------------
+HD=$WORK/hdrop
+mkdir -p "$HD"
+text_file "$HD/headless.txt" 1500000
+rc=0
+timeout 300 "$STREAMLAB" --headless -b "$BROKER" --duration 4 --rate 20 --watch-dir "$HD" --json \
+    >"$WORK/hl.out" 2>"$WORK/hl.err" || rc=$?
+expect_eq "--headless --watch-dir exits 0" 0 "$rc"
+[ "$rc" = 0 ] || tail -5 "$WORK/hl.err" | sed 's/^/# headless: /'
+[ -e "$HD/.sent/headless.txt" ] && [ ! -e "$HD/headless.txt" ] \
+    && pass "--headless --watch-dir: the dropped file went to .sent/" \
+    || fail "--headless --watch-dir: the dropped file went to .sent/" "$(ls -A "$HD")"
+expect_eq "--headless --watch-dir: its summary says one file uploaded, none failed" \
+    "1 0" "$(tail -1 "$WORK/hl.out" | $PY -c 'import json,sys; u=json.load(sys.stdin).get("uploaded",{}); print(u.get("files"), u.get("failed"))' 2>&1)"
 
 # --- the console: u uploads a file, pane 5 shows it processed -----------------------------
 TMUX_SOCKET="streamlab-e2e-files-$$-$RANDOM"
