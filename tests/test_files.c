@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "../engine/fileview.h"
 #include "../engine/pipelines/pipelines.h"
 #include "../producers/filemeta.h"
 #include "../producers/filesaver.h"
@@ -324,6 +325,34 @@ static void test_small_files_are_filtered_by_the_adjustable_threshold(void)
     rig_free(&r);
 }
 
+static void test_size_category_windows_reach_the_view_when_they_close(void)
+{
+    rig_t r;
+    memset(&r, 0, sizeof r);
+    r.sink.by_topic = json_object();
+    r.host = (df_host_t){.emit = on_emit, .opaque = &r.sink};
+    pipeline_params_init(&r.params);
+    atomic_store(&r.params.file_min_bytes, 0.0);
+    r.params.files_view = fileview_new();
+    r.g = pipeline_files(&r.host, &r.params);
+    unsigned char d[] = "some bytes";
+    rig_push(&r, "uploaded_documents", record("document_8", "a.txt", "document", d, 10, 0, 10, 0, 0, NULL), 1);
+    rig_push(&r, "uploaded_images", record("image_9", "b.png", "image", d, 4, 0, 4, 0, 0, NULL), 2);
+    fileview_snapshot_t snap;
+    fileview_snapshot(r.params.files_view, &snap);
+    CU_ASSERT_EQUAL(snap.processed, 2u);
+    CU_ASSERT_EQUAL(snap.ntypes, 2);
+    df_graph_finish(r.g); /* the end of input closes the open windows */
+    fileview_snapshot(r.params.files_view, &snap);
+    CU_ASSERT_EQUAL(snap.nwindows, 1); /* both "small": the view adds the two branches up */
+    CU_ASSERT_STRING_EQUAL(snap.windows[0].category, "small");
+    CU_ASSERT_EQUAL(snap.windows[0].files, 2);
+    CU_ASSERT_EQUAL(snap.windows[0].bytes, 14);
+    fileview_t *v = r.params.files_view;
+    rig_free(&r);
+    fileview_free(v);
+}
+
 /* --- the saver ---------------------------------------------------------------------- */
 
 static char tmpdir[256];
@@ -466,6 +495,8 @@ static CU_TestInfo tests[] = {
      test_an_upload_idle_past_the_timeout_is_a_dead_letter_and_its_state_goes},
     {"small files are filtered by the adjustable threshold",
      test_small_files_are_filtered_by_the_adjustable_threshold},
+    {"size-category windows reach the view when they close",
+     test_size_category_windows_reach_the_view_when_they_close},
     {"saver rebuilds chunks and cleans traversal names", test_saver_rebuilds_chunks_and_cleans_traversal_names},
     {"saver deletes corrupt and incomplete files", test_saver_deletes_corrupt_and_incomplete_files},
     {"names are cleaned and kinds come from the original lists",

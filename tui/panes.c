@@ -272,7 +272,7 @@ static void files_draw(pane_t *p, app_t *a)
     put(p, y++, 1, 0, A_UNDERLINE, "%-8s %-10s %5s %9s %9s", "WINDOW", "CATEGORY", "FILES", "BYTES",
         "AVG");
     if (f->nwindows == 0 && y <= inner_rows(p))
-        hint(p, a, y++, "windows fire 30 s after their end (+5 s watermark bound)");
+        hint(p, a, y++, "a window shows here once its 30 s are over");
     for (int i = 0; i < f->nwindows && y <= inner_rows(p); i++) {
         const fileview_window_t *wd = &f->windows[i];
         char clock[16];

@@ -6,7 +6,7 @@
  *     -> filter file_size > 1 MiB -> map:analysis -> map:enrichment
  *     -> sink processed_files (no file_content)
  *     -> key_by file_type -> reduce -> sink file_type_aggregations
- *     -> key_by size_category -> 30 s window -> the console's view
+ *     -> key_by size_category -> 30 s processing-time windows -> the console's view
  *
  * Reassembly keeps no file content: per upload it holds the first record's
  * fields (without file_content), a running MD5 of the decoded bytes and a
@@ -450,33 +450,65 @@ static json_t *type_result(json_t *acc, json_t *key, int64_t start, int64_t end,
 
 static const df_agg_t type_totals = {type_create, type_add, type_result};
 
-/* size-category windows: files and bytes per category and window. */
-static json_t *cat_create(const df_record_t *r, void *ctx)
-{
-    (void)r, (void)ctx;
-    return json_pack("{sIsI}", "files", (json_int_t)0, "bytes", (json_int_t)0);
-}
+/* Size-category windows: 30 s tumbling windows on processing time, as the
+ * original's TumblingProcessingTimeWindows.  A keyed process function holds
+ * one open window per category and fires it from its timer once the clock
+ * (evtime_now_ms: the wall clock, or the event clock in a replay) passes its
+ * end.  (Not df_window: that is event time, and a df_window node that never
+ * received a record trips UBSan in the runtime's window_advance, memmove on a
+ * NULL array; this pipeline has one such node per input topic.) */
+typedef struct catwin {
+    int64_t start, files, bytes;
+} catwin_t;
 
-static void cat_add(json_t *acc, const df_record_t *r, void *ctx)
+static json_t *catwin_result(const char *category, const catwin_t *w, int64_t size_ms)
 {
-    (void)ctx;
-    json_object_set_new(acc, "files", json_integer(int_field(acc, "files", 0) + 1));
-    json_object_set_new(acc, "bytes", json_integer(int_field(acc, "bytes", 0) +
-                                                   int_field(r->value, "file_size", 0)));
-}
-
-static json_t *cat_result(json_t *acc, json_t *key, int64_t start, int64_t end, void *ctx)
-{
-    (void)ctx;
     char s[EVTIME_BUFSIZE], e[EVTIME_BUFSIZE];
-    int64_t files = int_field(acc, "files", 0), bytes = int_field(acc, "bytes", 0);
-    return json_pack("{sOsIsIsfssss}", "size_category", key, "total_files", (json_int_t)files,
-                     "total_size_bytes", (json_int_t)bytes, "avg_size_bytes",
-                     files ? (double)bytes / files : 0.0, "window_start", evtime_format(start, s),
-                     "window_end", evtime_format(end, e));
+    return json_pack("{sssIsIsfssss}", "size_category", category, "total_files",
+                     (json_int_t)w->files, "total_size_bytes", (json_int_t)w->bytes,
+                     "avg_size_bytes", w->files ? (double)w->bytes / w->files : 0.0,
+                     "window_start", evtime_format(w->start, s), "window_end",
+                     evtime_format(w->start + size_ms, e));
 }
 
-static const df_agg_t category_totals = {cat_create, cat_add, cat_result};
+static void catwin_record(df_process_out_t *out, const df_record_t *r, void **state, void *ctx)
+{
+    const pipeline_params_t *p = ctx;
+    int64_t now = evtime_now_ms(), start = now - ((now % p->window_ms) + p->window_ms) % p->window_ms;
+    catwin_t *w = *state;
+    if (w && w->start != start) {
+        df_process_emit(out, catwin_result(json_string_value(r->key), w, p->window_ms));
+        free(w);
+        w = NULL;
+    }
+    if (!w) {
+        w = xcalloc(1, sizeof *w);
+        w->start = start;
+        *state = w;
+    }
+    w->files++;
+    w->bytes += int_field(r->value, "file_size", 0);
+}
+
+static void catwin_timer(df_process_out_t *out, const char *key, void **state, int64_t now_ms,
+                         void *ctx)
+{
+    const pipeline_params_t *p = ctx;
+    catwin_t *w = *state;
+    if (now_ms != INT64_MAX && evtime_now_ms() < w->start + p->window_ms)
+        return;
+    df_process_emit(out, catwin_result(key, w, p->window_ms));
+    free(w);
+    *state = NULL;
+}
+
+static void catwin_free(void *state, void *ctx)
+{
+    (void)ctx;
+    free(state);
+}
+
+static const df_process_fn_t category_windows = {catwin_record, catwin_timer, catwin_free};
 
 /* --- the console's view ---------------------------------------------------- */
 
@@ -533,8 +565,7 @@ df_graph_t *pipeline_files(const df_host_t *host, pipeline_params_t *params)
         df_sink_topic(totals, "file_type_aggregations", "file_type");
         df_stream_t *by_cat = df_key_by(whole, "key_by:size_category", size_category_key, NULL);
         df_stream_t *win =
-            df_window_tumbling(by_cat, "window:size_category", params->window_ms, &category_totals,
-                               NULL);
+            df_process(by_cat, "process:size_windows", &category_windows, params);
         if (params->files_view)
             df_sink_call(win, "view:size_windows", view_window, params);
     }
