@@ -167,8 +167,10 @@ void fileview_upload_progress(fileview_t *v, const char *filename, const char *f
         snprintf(e->file_type, sizeof e->file_type, "%s", file_type);
     e->done = done;
     e->size = size;
-    /* The engine may have processed it before the last delivery report came back. */
-    if (!(e->state == FV_PROCESSED && state == FV_SENT)) {
+    /* The engine may process a file before its upload has heard the last
+     * delivery report (or while the uploader waits for the engine's commit):
+     * "processed" is never taken back by progress. */
+    if (e->state != FV_PROCESSED || state == FV_FAILED) {
         e->state = state;
         if (detail)
             snprintf(e->detail, sizeof e->detail, "%s", detail);
