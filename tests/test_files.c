@@ -2,7 +2,8 @@
  * (files_parse, size categories, the original's analysis formulas, chunk
  * reassembly with its dead letters and timeout, bounded state), the saver
  * behind `consume --save-dir` (names cleaned, MD5 checked, nothing partial
- * left) and filemeta's helpers.  Records are built here, with OpenSSL for the
+ * left) and filemeta (helpers; DOCX text, GIF/BMP/TIFF and WebM/MKV/AVI probes on
+ * fixtures made here with libzip and ffmpeg).  Records are built here, with OpenSSL for the
  * hashes and base64. */
 #include <dirent.h>
 #include <openssl/evp.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <zip.h>
 
 #include "../engine/fileview.h"
 #include "../engine/pipelines/pipelines.h"
@@ -467,6 +469,83 @@ static void test_detect_reads_content_not_just_the_extension(void)
     json_decref(m);
 }
 
+/* A minimal DOCX made with libzip: the three parts Word needs to open it. */
+static void make_docx(const char *path)
+{
+    static const char ct[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/"
+        "package/2006/content-types\"><Default Extension=\"rels\" ContentType=\"application/"
+        "vnd.openxmlformats-package.relationships+xml\"/><Default Extension=\"xml\" ContentType="
+        "\"application/xml\"/><Override PartName=\"/word/document.xml\" ContentType=\"application/"
+        "vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml\"/></Types>";
+    static const char rels[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas."
+        "openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://"
+        "schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target="
+        "\"word/document.xml\"/></Relationships>";
+    static const char doc[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><w:document xmlns:w=\"http://schemas."
+        "openxmlformats.org/wordprocessingml/2006/main\"><w:body><w:p><w:r><w:t>Hello from</w:t>"
+        "</w:r><w:r><w:t xml:space=\"preserve\"> a DOCX</w:t></w:r></w:p><w:p><w:r><w:t>second "
+        "paragraph</w:t></w:r></w:p></w:body></w:document>";
+    int err;
+    zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(z);
+    const char *names[] = {"[Content_Types].xml", "_rels/.rels", "word/document.xml"};
+    const char *parts[] = {ct, rels, doc};
+    for (int i = 0; i < 3; i++)
+        zip_file_add(z, names[i], zip_source_buffer(z, parts[i], strlen(parts[i]), 0), 0);
+    CU_ASSERT_EQUAL(zip_close(z), 0);
+}
+
+static json_t *meta_of(const char *name, int want_kind)
+{
+    char path[400], mime[128], err[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    filemeta_kind_t k;
+    if (filemeta_detect(path, name, &k, mime, sizeof mime, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: %s\n", name, err);
+        CU_FAIL("detect");
+        return json_object();
+    }
+    CU_ASSERT_EQUAL(k, want_kind);
+    return filemeta_extract(path, k, mime);
+}
+
+static void test_metadata_of_docx_gif_bmp_tiff_webm_mkv_avi_fixtures(void)
+{
+    char path[400], cmd[1200];
+    snprintf(path, sizeof path, "%s/t.docx", tmpdir);
+    make_docx(path);
+    json_t *m = meta_of("t.docx", FILEMETA_DOCUMENT);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(m, "text_content")),
+                           "Hello from a DOCX\nsecond paragraph\n");
+    json_decref(m);
+    static const char *const images[] = {"t.gif", "t.bmp", "t.tiff"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -f lavfi -i testsrc=s=64x48 -frames:v 1 '%s/%s' </dev/null",
+                 tmpdir, images[i]);
+        CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+        m = meta_of(images[i], FILEMETA_IMAGE);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(m, "width")), 64);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(m, "height")), 48);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(m, "total_pixels")), 64 * 48);
+        CU_ASSERT_TRUE(json_integer_value(json_object_get(m, "channels")) >= 3);
+        json_decref(m);
+    }
+    static const char *const videos[] = {"t.webm", "t.mkv", "t.avi"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "ffmpeg -v error -y -f lavfi -i testsrc=s=160x120:r=10 -t 1 '%s/%s' </dev/null",
+                 tmpdir, videos[i]);
+        CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+        m = meta_of(videos[i], FILEMETA_VIDEO);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(m, "frame_count")), 10);
+        CU_ASSERT_EQUAL(json_real_value(json_object_get(m, "fps")), 10.0);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(m, "width")), 160);
+        json_decref(m);
+    }
+}
+
 static int suite_init(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "%s/streamlab-test-files-XXXXXX",
@@ -503,6 +582,8 @@ static CU_TestInfo tests[] = {
      test_names_are_cleaned_and_kinds_come_from_the_original_lists},
     {"text is made valid UTF-8 and cut at a character", test_text_is_made_valid_utf8_and_cut_at_a_character},
     {"detect reads content, not just the extension", test_detect_reads_content_not_just_the_extension},
+    {"metadata of DOCX, GIF, BMP, TIFF, WebM, MKV and AVI fixtures",
+     test_metadata_of_docx_gif_bmp_tiff_webm_mkv_avi_fixtures},
     CU_TEST_INFO_NULL,
 };
 
