@@ -71,6 +71,12 @@ PYEOF
     --checkpoint-interval 0.2 --chunk-timeout 3 >"$WORK/engine.out" 2>"$WORK/engine.err" &
 ENGINE_PID=$!
 bg_track $ENGINE_PID
+# The engine makes the topics (Admin API on real Kafka); `consume` gives up on a topic
+# that does not exist yet, so the saver starts once uploaded_documents is there.
+for _ in $(seq 1 120); do
+    timeout 5 kcat -b "$BROKER" -L -t uploaded_documents 2>/dev/null | grep -q 'partition 2,' && break
+    sleep 0.5
+done
 "$STREAMLAB" consume uploaded_documents -b "$BROKER" --group "$SAVE_GROUP" --from-beginning \
     --save-dir "$SAVE" -X auto.commit.interval.ms=200 >"$WORK/save.out" 2>"$WORK/save.err" &
 SAVE_PID=$!
