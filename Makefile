@@ -2,7 +2,8 @@
 # up first (setup.sh) when something is missing.
 
 CC       ?= cc
-PKGS     := rdkafka jansson libcrypto ncursesw libturbojpeg caca libavformat libavcodec libavdevice libswscale libavutil
+PKGS     := rdkafka jansson libcrypto ncursesw libturbojpeg caca libavformat libavcodec libavdevice \
+            libswscale libavutil libmagic poppler-glib glib-2.0 libzip libxml-2.0 libmicrohttpd
 CFLAGS   ?= -O2 -g
 SAN      ?=
 # CFLAGS/LDLIBS may come from the command line (make asan does): what the
@@ -15,7 +16,8 @@ BROKERS  ?= embedded kafka
 
 LIB_SRC  := $(wildcard engine/*.c engine/pipelines/*.c producers/*.c) \
             $(filter-out tui/main.c,$(wildcard tui/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIB_ASM  := $(wildcard producers/*.S)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_ASM:%.S=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
@@ -26,6 +28,11 @@ all: $(BUILD)/streamlab
 $(BUILD)/obj/%.o: %.c $(wildcard engine/*.h engine/pipelines/*.h producers/*.h tui/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The upload page is embedded in the binary (.incbin), so it runs from anywhere.
+$(BUILD)/obj/%.o: %.S assets/upload.html
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
 
 $(BUILD)/libstreamlab.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^

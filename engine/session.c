@@ -10,6 +10,9 @@
 
 #include "../producers/txproducer.h"
 #include "../producers/vidproducer.h"
+#include "../producers/uploader.h"
+#include "../producers/watchdir.h"
+#include "../producers/webserver.h"
 #include "admin.h"
 #include "broker.h"
 #include "engine.h"
@@ -40,7 +43,22 @@ struct session {
     double ops_rate[SESSION_MAX_OPS];
     uint64_t prev_ops_in[SESSION_MAX_OPS];
     int64_t dropped;
+    /* uploads: a queue of paths for the upload thread, under up_lock */
+    fileview_t *files;
+    pthread_t upload_thread;
+    bool upload_started;
+    pthread_mutex_t up_lock;
+    pthread_cond_t up_cond;
+    char **queue;
+    size_t nqueue;
+    uploader_t *up; /* the upload thread's; cancelled on stop */
+    watchdir_t *watch;
+    webserver_t *web;
+    webserver_opts_t web_opts;
+    char web_address[300];
 };
+
+#define CONSOLE_GROUP "streamlab-console"
 
 /* Workers leave SIGINT/SIGTERM/SIGWINCH to the main thread, but not the
  * crash signals: a fault here must still reach the handler that restores
@@ -285,6 +303,97 @@ static void *supervisor_main(void *arg)
     return NULL;
 }
 
+/* --- uploads ---------------------------------------------------------------- */
+
+typedef struct upctx {
+    session_t *s;
+    const char *name;
+} upctx_t;
+
+static void on_upload_progress(void *opaque, int64_t done, int64_t total)
+{
+    upctx_t *c = opaque;
+    fileview_upload_progress(c->s->files, c->name, NULL, done, total, FV_SENDING, "sending");
+}
+
+static int upload_path(session_t *s, const char *path, char *err, size_t errsize)
+{
+    char name[256];
+    upload_clean_name(path, name, sizeof name);
+    fileview_upload_progress(s->files, name, NULL, 0, 0, FV_SENDING, "starting");
+    upload_result_t r;
+    upctx_t c = {s, name};
+    if (uploader_send_file(s->up, path, NULL, on_upload_progress, &c, &r, err, errsize) < 0) {
+        fileview_upload_progress(s->files, name, NULL, 0, 0, FV_FAILED, err);
+        return -1;
+    }
+    char detail[160];
+    snprintf(detail, sizeof detail, "-> %s [%d] @%lld%s", r.topic, (int)r.partition,
+             (long long)r.last_offset, r.size > 1048576 ? "" : " (<= 1 MB: not processed)");
+    fileview_upload_progress(s->files, r.filename, r.file_type, r.size, r.size,
+                             r.size > 1048576 ? FV_SENT : FV_SMALL, detail);
+    return 0;
+}
+
+static int on_watched(void *opaque, const char *path, char *err, size_t errsize)
+{
+    return upload_path(opaque, path, err, errsize);
+}
+
+static void *upload_main(void *arg)
+{
+    session_t *s = arg;
+    block_signals();
+    while (!atomic_load(&s->stopping)) {
+        char *path = NULL;
+        pthread_mutex_lock(&s->up_lock);
+        if (s->nqueue == 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 500 * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&s->up_cond, &s->up_lock, &until);
+        }
+        if (s->nqueue) {
+            path = s->queue[0];
+            memmove(s->queue, s->queue + 1, --s->nqueue * sizeof *s->queue);
+        }
+        pthread_mutex_unlock(&s->up_lock);
+        if (atomic_load(&s->stopping) || !atomic_load(&s->reachable)) {
+            /* A queued path is dropped when the broker is away; the user retries. */
+            if (path)
+                fileview_upload_progress(s->files, path, NULL, 0, 0, FV_FAILED,
+                                         "broker unreachable");
+            free(path);
+            continue;
+        }
+        char err[512];
+        if (path) {
+            upload_path(s, path, err, sizeof err);
+            free(path);
+        } else if (s->watch) {
+            watchdir_scan(s->watch);
+        }
+    }
+    return NULL;
+}
+
+fileview_t *session_files(session_t *s) { return s->files; }
+
+const char *session_web_address(session_t *s) { return s->web_address; }
+
+void session_upload(session_t *s, const char *path)
+{
+    pthread_mutex_lock(&s->up_lock);
+    s->queue = xrealloc(s->queue, (s->nqueue + 1) * sizeof *s->queue);
+    s->queue[s->nqueue++] = xstrdup(path);
+    pthread_cond_signal(&s->up_cond);
+    pthread_mutex_unlock(&s->up_lock);
+}
+
 session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_size)
 {
     util_log_keep(); /* the console owns the terminal */
@@ -311,10 +420,14 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
     s->params.view = s->view;
     s->vview = vidview_new();
     s->params.video_view = s->vview;
+    s->files = fileview_new();
+    s->params.files_view = s->files;
+    pthread_mutex_init(&s->up_lock, NULL);
+    pthread_cond_init(&s->up_cond, NULL);
     engine_opts_t eo;
     engine_opts_init(&eo);
-    eo.pipelines = "transactions,video";
-    eo.group = "streamlab-console";
+    eo.group = CONSOLE_GROUP;
+    eo.pipelines = "transactions,video,files";
     s->engine = engine_new(s->k, &eo, &s->params, errstr, errstr_size);
     if (!s->engine)
         goto fail;
@@ -322,11 +435,34 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
     if (pthread_create(&s->super_thread, NULL, supervisor_main, s))
         goto fail;
     pthread_create(&s->engine_thread, NULL, engine_main, s);
+    upload_opts_t uo;
+    upload_opts_init(&uo);
+    uo.pace_groups[0] = CONSOLE_GROUP;
+    char err[512];
+    if (o->watch_dir && !(s->watch = watchdir_new(o->watch_dir, on_watched, s, err, sizeof err)))
+        util_log("--watch-dir: %s", err);
+    s->up = uploader_new(s->k, &uo, err, sizeof err);
+    if (s->up)
+        s->upload_started = !pthread_create(&s->upload_thread, NULL, upload_main, s);
+    else
+        util_log("uploads: %s", err);
+    if (o->web_listen) {
+        webserver_opts_init(&s->web_opts);
+        s->web_opts.listen = o->web_listen;
+        s->web_opts.upload = uo;
+        s->web_opts.view = s->files;
+        s->web = webserver_start(s->k, &s->web_opts, err, sizeof err);
+        if (s->web)
+            snprintf(s->web_address, sizeof s->web_address, "%s", webserver_address(s->web));
+        else
+            util_log("--web: %s", err);
+    }
     return s;
 fail:
     engine_free(s->engine);
     view_free(s->view);
     vidview_free(s->vview);
+    fileview_free(s->files);
     kconf_free(s->k);
     broker_stop(s->broker);
     pthread_mutex_destroy(&s->lock);
@@ -349,11 +485,27 @@ void session_stop(session_t *s)
     }
     if (s->vprod)
         stop_video(s);
+    webserver_stop(s->web); /* uploads pace on the engine: stop them first */
+    if (s->up)
+        uploader_cancel(s->up);
+    pthread_mutex_lock(&s->up_lock);
+    pthread_cond_signal(&s->up_cond);
+    pthread_mutex_unlock(&s->up_lock);
+    if (s->upload_started)
+        pthread_join(s->upload_thread, NULL);
+    uploader_free(s->up);
+    watchdir_free(s->watch);
+    for (size_t i = 0; i < s->nqueue; i++)
+        free(s->queue[i]);
+    free(s->queue);
     engine_stop(s->engine);
     pthread_join(s->engine_thread, NULL);
     engine_free(s->engine);
     view_free(s->view);
     vidview_free(s->vview);
+    fileview_free(s->files);
+    pthread_mutex_destroy(&s->up_lock);
+    pthread_cond_destroy(&s->up_cond);
     json_decref(s->topics);
     json_decref(s->lag);
     kconf_free(s->k);

@@ -19,6 +19,7 @@
 #include "dataflow.h"
 #include "engine.h"
 #include "vidview.h"
+#include "fileview.h"
 #include "views.h"
 
 typedef struct session session_t;
@@ -31,6 +32,8 @@ typedef struct session_opts {
     double rate;    /* producer records/s when started */
     double video_fps; /* synthetic video frames/s (default 15) */
     bool autostart; /* start the producer at once */
+    const char *watch_dir;  /* upload files dropped here (moved to .sent/), or NULL */
+    const char *web_listen; /* serve the upload page here ("127.0.0.1:5000"), or NULL */
 } session_opts_t;
 
 #define SESSION_HISTORY 60 /* seconds of rate history */
@@ -77,6 +80,15 @@ txn_view_t *session_view(session_t *s);
 
 /* The console's view of the video pipeline (owned by the session). */
 vidview_t *session_video_view(session_t *s);
+/* The console's view of uploads and the file pipeline (owned by the session). */
+fileview_t *session_files(session_t *s);
+/* Queues path for upload on the session's upload thread (never blocks);
+ * progress and the result show in session_files().  Its consumer group
+ * (streamlab-console) paces big files. */
+void session_upload(session_t *s, const char *path);
+/* The upload page's address, or "" when it is off or failed (then
+ * session_status().last_error says why). */
+const char *session_web_address(session_t *s);
 
 void session_producer_toggle(session_t *s);
 /* Starts or stops the synthetic video producer (640x480, quality 80). */

@@ -95,3 +95,4 @@ echo "  p99 runs: ${p99s[*]} ms; median $(printf '%s\n' "${p99s[@]}" | sort -g |
 bash tests/bench_console.sh
 bash tests/bench_video.sh
 bash tests/bench_eos.sh
+bash tests/bench_files.sh

@@ -5,7 +5,9 @@
  * report (util's fatal hook, SIGSEGV/SIGABRT). */
 #include "app.h"
 
+#include <dirent.h>
 #include <locale.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -225,10 +227,62 @@ static void draw_too_small(void)
     wnoutrefresh(stdscr);
 }
 
-/* A line of input on the status line; returns false on Esc.  Keeps the
- * engine running: getch has a timeout, and frames go on being drawn. */
-static bool prompt(const char *label, char *out, size_t size)
+/* Tab in the upload prompt: extends the path to the longest name its
+ * directory has in common with it (a lone directory gets its '/'); lists
+ * several candidates in *hint.  A local readdir: quick enough for the TUI. */
+static void complete_path(char *buf, size_t size, char *hint, size_t hintsize)
 {
+    hint[0] = '\0';
+    const char *slash = strrchr(buf, '/');
+    char dir[1024];
+    const char *prefix = slash ? slash + 1 : buf;
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - buf + 1), buf);
+    else
+        snprintf(dir, sizeof dir, "./");
+    size_t plen = strlen(prefix);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char common[256] = "";
+    int matches = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, plen) || (e->d_name[0] == '.' && prefix[0] != '.'))
+            continue;
+        if (matches++ == 0) {
+            snprintf(common, sizeof common, "%s", e->d_name);
+        } else {
+            size_t k = 0;
+            while (common[k] && common[k] == e->d_name[k])
+                k++;
+            common[k] = '\0';
+        }
+        size_t hl = strlen(hint);
+        if (hl + strlen(e->d_name) + 2 < hintsize)
+            snprintf(hint + hl, hintsize - hl, "%s%s", hl ? " " : "", e->d_name);
+    }
+    closedir(d);
+    if (matches == 0) {
+        snprintf(hint, hintsize, "(no match)");
+        return;
+    }
+    size_t base = (size_t)(prefix - buf);
+    snprintf(buf + base, size - base, "%s", common);
+    if (matches == 1) {
+        struct stat st;
+        if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode) && strlen(buf) + 1 < size)
+            strcat(buf, "/");
+        hint[0] = '\0';
+    }
+}
+
+/* A line of input on the status line; returns false on Esc.  Keeps the
+ * engine running: getch has a timeout, and frames go on being drawn.  With
+ * paths set, Tab completes file names. */
+static bool prompt_ex(const char *label, char *out, size_t size, bool paths)
+{
+    char hint[512] = "";
     size_t len = 0;
     out[0] = '\0';
     curs_set(1);
@@ -236,6 +290,14 @@ static bool prompt(const char *label, char *out, size_t size)
         move(LINES - 1, 0);
         clrtoeol();
         mvprintw(LINES - 1, 0, " %s%s", label, out);
+        if (hint[0]) {
+            int y, x;
+            getyx(stdscr, y, x);
+            attron(A_DIM);
+            mvaddnstr(LINES - 1, x + 2, hint, COLS - x - 3 > 0 ? COLS - x - 3 : 0);
+            attroff(A_DIM);
+            move(y, x);
+        }
         wnoutrefresh(stdscr);
         doupdate();
         int c = getch();
@@ -249,6 +311,12 @@ static bool prompt(const char *label, char *out, size_t size)
             curs_set(0);
             return true;
         }
+        if (c == '\t' && paths) {
+            complete_path(out, size, hint, sizeof hint);
+            len = strlen(out);
+            continue;
+        }
+        hint[0] = '\0';
         if ((c == KEY_BACKSPACE || c == 127 || c == 8) && len > 0)
             out[--len] = '\0';
         else if (c >= 32 && c < 127 && len + 1 < size) {
@@ -256,6 +324,22 @@ static bool prompt(const char *label, char *out, size_t size)
             out[len] = '\0';
         }
     }
+}
+
+static bool prompt(const char *label, char *out, size_t size)
+{
+    return prompt_ex(label, out, size, false);
+}
+
+static void ask_upload(app_t *a)
+{
+    char path[1024];
+    if (!prompt_ex("upload which file? (Tab completes, Esc cancels): ", path, sizeof path, true) ||
+        !path[0])
+        return;
+    session_upload(a->session, path);
+    a->focus = 4;
+    snprintf(a->message, sizeof a->message, "uploading %.100s (progress in pane 5)", path);
 }
 
 static bool threshold_is_high_value(const app_t *a) { return a->focus == 1; }
@@ -331,7 +415,7 @@ static void act(app_t *a, action_t action, bool *help)
         snprintf(a->message, sizeof a->message, "video producer %s (synthetic 640x480)",
                  a->st.video_on ? "stopping" : "starting");
         break;
-    case ACT_UPLOAD: snprintf(a->message, sizeof a->message, "file uploads are not built yet"); break;
+    case ACT_UPLOAD: ask_upload(a); break;
     case ACT_WALKTHROUGH: {
         char err[600];
         if (!a->walk && !(a->walk = walkthrough_new(err, sizeof err))) {
@@ -368,6 +452,7 @@ int app_run(const session_opts_t *o)
     a->zoom = -1;
     a->view = xcalloc(1, sizeof *a->view);
     a->art = frameart_new();
+    a->files = xcalloc(1, sizeof *a->files);
     for (int i = 0; i < LAYOUT_PANES; i++)
         a->panes[i] = (pane_t){.cls = &pane_classes[i], .index = i};
 
@@ -402,6 +487,7 @@ int app_run(const session_opts_t *o)
         fprintf(stderr, "streamlab: %s\n", err);
         frameart_free(a->art);
         free(a->view);
+        free(a->files);
         free(a);
         return 1;
     }
@@ -451,6 +537,7 @@ int app_run(const session_opts_t *o)
             walkthrough_tick(a->walk, a);
         if (a->insp)
             inspector_tick(a->insp, a);
+        fileview_snapshot(session_files(s), a->files);
         if (COLS < LAYOUT_MIN_COLS || LINES < LAYOUT_MIN_ROWS) {
             draw_too_small();
         } else {
@@ -483,6 +570,7 @@ int app_run(const session_opts_t *o)
     frameart_free(a->art);
     free(a->video_rgb);
     free(a->view);
+    free(a->files);
     free(a);
     return 0;
 }

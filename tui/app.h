@@ -44,6 +44,7 @@ struct app {
     session_t *session;
     session_status_t st;   /* this frame's copy */
     view_snapshot_t *view; /* this frame's copy (kept while paused) */
+    fileview_snapshot_t *files; /* this frame's copy of the uploads */
     bool paused, colors, quit;
     int focus, zoom;   /* zoom: pane index or -1 */
     enum view_sort sort;

@@ -62,5 +62,7 @@ int cmd_consume(int argc, char **argv);
 int cmd_headless(int argc, char **argv);
 int cmd_topics(int argc, char **argv);
 int cmd_groups(int argc, char **argv);
+int cmd_upload(int argc, char **argv);
+int cmd_web(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@
 #include "../engine/consumer.h"
 #include "../engine/imgcodec.h"
 #include "../engine/util.h"
+#include "../producers/filesaver.h"
 #include "cli.h"
 #include "frameart.h"
 
@@ -30,11 +31,28 @@ static const char usage[] =
     "  --read-committed   only records of committed transactions (what the engine's\n"
     "                     exactly-once outputs guarantee; default: everything as it comes)\n"
     "\n"
+    "Uploads (uploaded_documents, uploaded_videos, uploaded_images):\n"
+    "  --save-dir DIR     rebuild each file (chunks in order), check its MD5 and save it in\n"
+    "                     DIR under its cleaned name (never outside DIR); says which files\n"
+    "                     were incomplete or corrupt (nothing partial is left); exit 1 then\n"
+    "\n"
     "Video frames (records with frame_data, e.g. video_frames, processed_video_frames):\n"
     "  --save-dir DIR     write each frame to DIR/<frame_id>.jpg and print one line per frame\n"
     "  --ascii            print each frame as ASCII art (libcaca; ANSI colours when stdout\n"
     "                     is a terminal, plain characters otherwise)\n"
     "  --cols N           width of the ASCII art in characters (default 80)\n" CLI_COMMON_HELP;
+
+static void report_line(void *opaque, const char *msg)
+{
+    (void)opaque;
+    printf("%s\n", msg);
+}
+
+static bool upload_topic(const char *t)
+{
+    return !strcmp(t, "uploaded_documents") || !strcmp(t, "uploaded_videos") ||
+           !strcmp(t, "uploaded_images");
+}
 
 static volatile sig_atomic_t stop;
 static void on_stop(void *arg) { (void)arg, stop = 1; }
@@ -216,21 +234,33 @@ int cmd_consume(int argc, char **argv)
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
+    char err[512];
+    filesaver_t *saver = NULL;
+    if (fo.save_dir && upload_topic(argv[optind])) { /* files, not frames */
+        if (!(saver = filesaver_new(fo.save_dir, err, sizeof err))) {
+            cli_error("consume", "--save-dir: %s", err);
+            return EXIT_USAGE;
+        }
+        fo.save_dir = NULL;
+    }
     if (fo.save_dir && mkdir(fo.save_dir, 0777) < 0 && errno != EEXIST) {
         cli_error("consume", "cannot create %s: %s", fo.save_dir, strerror(errno));
         return EXIT_FAIL;
     }
     fo.ansi = fo.ascii && isatty(1) && !getenv("NO_COLOR");
     kconf_t *k;
-    if ((r = cli_kafka_connect(&ck, &k)))
+    if ((r = cli_kafka_connect(&ck, &k))) {
+        filesaver_free(saver);
         return r;
-    char err[512];
+    }
     kconsumer_t *c = kconsumer_new(k, argv[optind], grp, from_beginning, err, sizeof err);
     if (!c) {
         cli_error("consume", "%s", err);
         kconf_free(k);
+        filesaver_free(saver);
         return EXIT_FAIL;
     }
+    long long saved = 0, notsaved = 0;
     cli_on_signal(on_stop, NULL);
     long long seen = 0;
     int rc = EXIT_OK;
@@ -249,7 +279,18 @@ int cmd_consume(int argc, char **argv)
             continue;
         }
         last = util_mono_ms();
-        if (fo.save_dir || fo.ascii) {
+        if (saver) {
+            char msg[1024];
+            filesaver_event_t ev = filesaver_add(saver, m.value, m.value ? m.len : 0, msg, sizeof msg);
+            if (ev == FILESAVER_SAVED)
+                saved++;
+            else if (ev != FILESAVER_PENDING)
+                notsaved++;
+            if (ev != FILESAVER_PENDING) {
+                printf("%s  [%s %d @%lld]\n", msg, m.topic, (int)m.partition, (long long)m.offset);
+                fflush(stdout);
+            }
+        } else if (fo.save_dir || fo.ascii) {
             if (!fo.art)
                 fo.art = frameart_new();
             handle_frame(&m, &fo, seen);
@@ -257,6 +298,18 @@ int cmd_consume(int argc, char **argv)
             print_record(&m, raw);
         }
         seen++;
+    }
+    if (saver) {
+        notsaved += filesaver_finish(saver, report_line, NULL);
+        filesaver_free(saver);
+        saver = NULL;
+        fflush(stdout);
+        fprintf(stderr, "streamlab consume: %lld records, %lld files saved, %lld not saved\n",
+                seen, saved, notsaved);
+        kconsumer_free(c);
+        kconf_free(k);
+        frameart_free(fo.art);
+        return rc ? rc : notsaved ? EXIT_FAIL : EXIT_OK;
     }
     fflush(stdout);
     kconsumer_free(c);

@@ -14,7 +14,8 @@ static const char usage[] =
     "Runs the pipelines as a member of consumer group G (a new group starts at the\n"
     "earliest record) and writes their outputs back to Kafka.  Ends with a summary.\n"
     "\n"
-    "  --pipelines LIST       comma-separated: transactions, video (default transactions)\n"
+    "  --pipelines LIST       comma-separated: transactions, video, files (default\n"
+    "                         transactions)\n"
     "  --group G              consumer group (default streamlab-engine)\n"
     "  --count N              stop after N input records, fire every open window and\n"
     "                         wait until every output is delivered\n"
@@ -49,6 +50,10 @@ static const char usage[] =
     "                         isolation.level=read_committed, e.g. consume --read-committed)\n"
     "  --instance ID          this process's id in its group, for its transactional.id\n"
     "                         streamlab-<group>-<ID> (default 0; give each process its own)\n"
+    "  --file-min-size MB     files: processed_files gets file_size > MB (default 1, the\n"
+    "                         original's rule; 0 passes every file)\n"
+    "  --chunk-timeout S      files: an upload missing chunks this long goes to\n"
+    "                         uploaded_files.dlq (default 120)\n"
     "  --replay FILE          no Kafka: run the pipelines over FILE (one JSON record per\n"
     "                         line, - for stdin) and write each output topic to\n"
     "  --out DIR              DIR/<topic>.jsonl (default replay-out); the same input and\n"
@@ -94,7 +99,8 @@ int cmd_engine(int argc, char **argv)
 {
     enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT, O_REPLAY, O_OUT,
            O_SLIDE, O_LATENESS, O_TTL, O_GAP, O_TIME, O_WORKERS, O_MINW, O_MINH,
-           O_ALO, O_INSTANCE, O_SUFFIX, O_UNTIL_END };
+           O_ALO, O_INSTANCE, O_SUFFIX, O_UNTIL_END,
+           O_FILE_MIN, O_CHUNK_TIMEOUT };
     static const struct option longopts[] = {{"pipelines", required_argument, 0, 'P'},
                                              {"group", required_argument, 0, 'g'},
                                              {"count", required_argument, 0, 'c'},
@@ -120,6 +126,8 @@ int cmd_engine(int argc, char **argv)
                                              {"workers", required_argument, 0, O_WORKERS},
                                              {"min-width", required_argument, 0, O_MINW},
                                              {"min-height", required_argument, 0, O_MINH},
+                                             {"file-min-size", required_argument, 0, O_FILE_MIN},
+                                             {"chunk-timeout", required_argument, 0, O_CHUNK_TIMEOUT},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
@@ -239,6 +247,16 @@ int cmd_engine(int argc, char **argv)
         case O_INSTANCE: eo.instance = optarg; break;
         case O_SUFFIX: eo.suffix = optarg; break;
         case O_UNTIL_END: eo.until_end = true; break;
+        case O_FILE_MIN:
+            if (cli_number("engine", "--file-min-size", optarg, &d) < 0)
+                return EXIT_USAGE;
+            atomic_store(&params.file_min_bytes, d * 1048576.0);
+            break;
+        case O_CHUNK_TIMEOUT:
+            if (cli_number("engine", "--chunk-timeout", optarg, &d) < 0)
+                return EXIT_USAGE;
+            params.file_chunk_timeout_ms = (int64_t)(d * 1000);
+            break;
         case O_REPLAY: replay = optarg; break;
         case O_OUT: outdir = optarg; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;

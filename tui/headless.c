@@ -21,6 +21,8 @@
 #include "../engine/topics.h"
 #include "../engine/util.h"
 #include "../producers/txproducer.h"
+#include "../producers/uploader.h"
+#include "../producers/watchdir.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -37,7 +39,10 @@ static const char usage[] =
     "  --json             end with the summary as one JSON object on the last line\n"
     "  --listen HOST:PORT embedded broker address (default 127.0.0.1:0, a free port)\n"
     "  --drain-timeout S  after producing, wait this long for the engine to catch up\n"
-    "                     (default 30)\n" CLI_COMMON_HELP;
+    "                     (default 30)\n"
+    "  --watch-dir DIR    also upload files dropped into DIR (moved to DIR/.sent/) and\n"
+    "                     run the files pipeline on them (its own engine and group)\n"
+    CLI_COMMON_HELP;
 
 typedef struct worker {
     int rc;
@@ -50,12 +55,59 @@ static engine_t *g_engine;
 static atomic_bool g_stop;
 static worker_t g_pw, g_ew;
 
+/* The drop folder: a files engine and an uploader on threads of their own. */
+static engine_t *g_fengine;
+static uploader_t *g_up;
+static watchdir_t *g_watch;
+static worker_t g_fw;
+static atomic_ullong g_uploaded, g_upload_failed;
+
 static void on_stop(void *arg)
 {
     (void)arg;
     atomic_store(&g_stop, true);
     if (g_prod)
         txprod_stop(g_prod);
+    if (g_watch)
+        watchdir_stop(g_watch);
+    if (g_up)
+        uploader_cancel(g_up);
+}
+
+static int on_watched(void *opaque, const char *path, char *err, size_t errsize)
+{
+    (void)opaque;
+    upload_result_t r;
+    if (uploader_send_file(g_up, path, NULL, NULL, NULL, &r, err, errsize) < 0) {
+        fprintf(stderr, "streamlab: upload of %s failed: %s\n", path, err);
+        atomic_fetch_add(&g_upload_failed, 1);
+        return -1;
+    }
+    fprintf(stderr, "streamlab: uploaded %s -> %s [%d] @%lld\n", r.filename, r.topic,
+            (int)r.partition, (long long)r.last_offset);
+    atomic_fetch_add(&g_uploaded, 1);
+    return 0;
+}
+
+static void *watch_main(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    watchdir_run(g_watch);
+    return NULL;
+}
+
+static void *files_engine_main(void *arg)
+{
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    g_fw.rc = engine_run(g_fengine, g_fw.err, sizeof g_fw.err);
+    atomic_store(&g_fw.done, true);
+    return NULL;
 }
 
 static void *producer_main(void *arg)
@@ -90,20 +142,21 @@ static void stats_line(double t)
 
 int cmd_headless(int argc, char **argv)
 {
-    enum { O_JSON = 1, O_LISTEN, O_DRAIN };
+    enum { O_JSON = 1, O_LISTEN, O_DRAIN, O_WATCH };
     static const struct option longopts[] = {{"headless", no_argument, 0, 'H'},
                                              {"duration", required_argument, 0, 'd'},
                                              {"rate", required_argument, 0, 'r'},
                                              {"json", no_argument, 0, O_JSON},
                                              {"listen", required_argument, 0, O_LISTEN},
                                              {"drain-timeout", required_argument, 0, O_DRAIN},
+                                             {"watch-dir", required_argument, 0, O_WATCH},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
     cli_kafka_init(&ck);
     bool json = false, external = false;
     double duration = 10, rate = 1000, drain = 30;
-    const char *listen = "127.0.0.1:0";
+    const char *listen = "127.0.0.1:0", *watch_dir = NULL;
     int opt, r;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         if (opt == 'b')
@@ -128,6 +181,7 @@ int cmd_headless(int argc, char **argv)
             break;
         case O_JSON: json = true; break;
         case O_LISTEN: listen = optarg; break;
+        case O_WATCH: watch_dir = optarg; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
@@ -168,8 +222,8 @@ int cmd_headless(int argc, char **argv)
              (long long)util_wall_ms());
     eo.group = group;
     int64_t before = 0;
-    pthread_t pt, et;
-    bool pstarted = false, estarted = false;
+    pthread_t pt, et, wt, ft;
+    bool pstarted = false, estarted = false, wstarted = false, fstarted = false;
     if (topics_ensure(k, TOPICS_DEFAULT_PARTITIONS, err, sizeof err) < 0 ||
         topics_record_count(k, "transactions", &before, err, sizeof err) < 0 ||
         !(at_start = admin_topics(k, "transactions", err, sizeof err)) ||
@@ -177,6 +231,27 @@ int cmd_headless(int argc, char **argv)
         !(g_prod = txprod_new(k, "transactions", rate, 0, 0, err, sizeof err))) {
         cli_error("--headless", "%s", err);
         goto out;
+    }
+    /* The drop folder gets an engine of its own (pipeline files, its own group),
+     * so the transaction accounting below stays exact. */
+    char fgroup[96];
+    snprintf(fgroup, sizeof fgroup, "%s-files", group);
+    engine_opts_t fo = eo;
+    fo.group = fgroup;
+    fo.pipelines = "files";
+    fo.checkpoint_ms = 200;
+    if (watch_dir) {
+        upload_opts_t uo;
+        upload_opts_init(&uo);
+        uo.pace_groups[0] = fgroup;
+        if (!(g_fengine = engine_new(k, &fo, &params, err, sizeof err)) ||
+            !(g_up = uploader_new(k, &uo, err, sizeof err)) ||
+            !(g_watch = watchdir_new(watch_dir, on_watched, NULL, err, sizeof err))) {
+            cli_error("--headless", "--watch-dir: %s", err);
+            goto out;
+        }
+        fstarted = !pthread_create(&ft, NULL, files_engine_main, NULL);
+        wstarted = !pthread_create(&wt, NULL, watch_main, NULL);
     }
     cli_on_signal(on_stop, NULL);
     estarted = !pthread_create(&et, NULL, engine_main, NULL);
@@ -250,6 +325,20 @@ int cmd_headless(int argc, char **argv)
                 (unsigned long long)retention);
     json_object_set_new(s, "produced", json_pack("{sI}", "transactions", (json_int_t)ps.delivered));
     json_object_set_new(s, "lost", json_integer((json_int_t)lost));
+    if (watch_dir) {
+        watchdir_stop(g_watch);
+        pthread_join(wt, NULL);
+        wstarted = false;
+        engine_stop(g_fengine);
+        pthread_join(ft, NULL);
+        fstarted = false;
+        json_object_set_new(s, "uploaded",
+                            json_pack("{sIsI}", "files", (json_int_t)atomic_load(&g_uploaded),
+                                      "failed", (json_int_t)atomic_load(&g_upload_failed)));
+        json_object_set_new(s, "files_engine", engine_summary(g_fengine));
+        if (g_fw.rc)
+            cli_error("--headless", "files engine: %s", g_fw.err);
+    }
     uint64_t outputs = engine_output_count(g_engine);
     printf("produced %llu transactions, engine processed %llu, lost %llu, %llu outputs delivered, "
            "%llu dead letters\n",
@@ -262,8 +351,23 @@ int cmd_headless(int argc, char **argv)
         free(line);
     }
     json_decref(s);
-    rc = lost == 0 && retention == 0 && outputs > 0 && !g_ew.rc && !g_pw.rc ? EXIT_OK : EXIT_FAIL;
+    rc = lost == 0 && retention == 0 && outputs > 0 && !g_ew.rc && !g_pw.rc && !g_fw.rc
+             ? EXIT_OK
+             : EXIT_FAIL;
 out:
+    if (g_watch)
+        watchdir_stop(g_watch);
+    if (g_up)
+        uploader_cancel(g_up);
+    if (wstarted)
+        pthread_join(wt, NULL);
+    if (g_fengine)
+        engine_stop(g_fengine);
+    if (fstarted)
+        pthread_join(ft, NULL);
+    watchdir_free(g_watch);
+    uploader_free(g_up);
+    engine_free(g_fengine);
     if (g_prod)
         txprod_stop(g_prod);
     if (pstarted)

@@ -22,6 +22,8 @@ static const char usage[] =
     "  streamlab consume TOPIC     print the records of a topic\n"
     "  streamlab topics            topics, partitions and offsets; create a topic\n"
     "  streamlab groups            consumer groups and their lag\n"
+    "  streamlab upload FILE...    send documents, videos and images to the upload topics\n"
+    "  streamlab web               the upload page (drag and drop) on 127.0.0.1:5000\n"
     "\n"
     "With no command (or only the options below) it opens the console: panes for live\n"
     "transactions, users, windows and Kafka, keys to start the producer and change\n"
@@ -32,18 +34,22 @@ static const char usage[] =
     "  --autostart               start the transaction producer at once\n"
     "  --rate N                  its rate (default 100/s)\n"
     "  --walkthrough             open with the guided tour (w in the console)\n"
+    "  --watch-dir DIR           upload files dropped into DIR (moved to DIR/.sent/)\n"
+    "  --web[=HOST:PORT]         serve the upload page too (default 127.0.0.1:5000)\n"
     "\n"
     "Every command takes --help.  Commands that talk to Kafka take -b HOST:PORT\n"
     "(default 127.0.0.1:9092) and -X key=value for any librdkafka property.\n";
 
 static int console(int argc, char **argv)
 {
-    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WALKTHROUGH };
+    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WALKTHROUGH, O_WATCH, O_WEB };
     static const struct option longopts[] = {{"brokers", required_argument, 0, 'b'},
                                              {"listen", required_argument, 0, O_LISTEN},
                                              {"autostart", no_argument, 0, O_AUTOSTART},
                                              {"rate", required_argument, 0, O_RATE},
                                              {"walkthrough", no_argument, 0, O_WALKTHROUGH},
+                                             {"watch-dir", required_argument, 0, O_WATCH},
+                                             {"web", optional_argument, 0, O_WEB},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
     session_opts_t o = {.rate = 100};
@@ -59,6 +65,8 @@ static int console(int argc, char **argv)
         case O_LISTEN: o.listen = optarg; break;
         case O_AUTOSTART: o.autostart = true; break;
         case O_WALKTHROUGH: app_set_walkthrough_on_open(true); break;
+        case O_WATCH: o.watch_dir = optarg; break;
+        case O_WEB: o.web_listen = optarg ? optarg : "127.0.0.1:5000"; break;
         case O_RATE:
             if (cli_number("console", "--rate", optarg, &o.rate) < 0)
                 return EXIT_USAGE;
@@ -115,7 +123,9 @@ int main(int argc, char **argv)
                 {"engine", cmd_engine},
                 {"consume", cmd_consume},
                 {"topics", cmd_topics},
-                {"groups", cmd_groups}};
+                {"groups", cmd_groups},
+                {"upload", cmd_upload},
+                {"web", cmd_web}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (!strcmp(cmd, cmds[i].name))
             return cmds[i].run(argc - 1, argv + 1);

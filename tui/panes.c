@@ -260,10 +260,94 @@ static void video_draw(pane_t *p, app_t *a)
         video_info(p, a, 1 + rw + 1, 1, info_w, false);
 }
 
+static const char *size_text(int64_t b, char *buf, size_t n)
+{
+    if (b < 1024)
+        snprintf(buf, n, "%d B", (int)(b < 0 ? 0 : b));
+    else if (b < 1048576)
+        snprintf(buf, n, "%.1f KB", b / 1024.0);
+    else
+        snprintf(buf, n, "%.1f MB", b / 1048576.0);
+    return buf;
+}
+
+static const char *state_text(const fileview_upload_t *u)
+{
+    switch (u->state) {
+    case FV_SENDING: return "sending";
+    case FV_SENT: return "sent";
+    case FV_SMALL: return "sent";
+    case FV_PROCESSED: return "processed";
+    case FV_FAILED: return "FAILED";
+    }
+    return "";
+}
+
 static void files_draw(pane_t *p, app_t *a)
 {
-    hint(p, a, 2, "Uploaded files and their analysis will show here.");
-    hint(p, a, 3, "press u to upload a file (coming with the file pipeline)");
+    const fileview_snapshot_t *f = a->files;
+    const char *web = session_web_address(a->session);
+    int y = 1, w = inner_cols(p);
+    char s1[16], s2[16], bar[128];
+    put(p, y++, 1, 0, A_BOLD, "processed %llu  rejected %llu%s%s",
+        (unsigned long long)f->processed, (unsigned long long)f->rejected,
+        web[0] ? "  web http://" : "", web);
+    if (f->nrecent == 0) {
+        hint(p, a, y + 1, "press u to upload a file (documents, videos, images);");
+        hint(p, a, y + 2, "files over 1 MB are analysed by the files pipeline");
+        y += 4;
+    } else {
+        put(p, y++, 1, 0, A_UNDERLINE, "%-20s %-8s %9s %-10s %-9s %s", "FILE", "TYPE", "SIZE",
+            "CATEGORY", "STATE", "DETAIL");
+    }
+    int rows_for_recent = inner_rows(p) - 9;
+    for (int i = 0; i < f->nrecent && i < (rows_for_recent > 2 ? rows_for_recent : 2); i++) {
+        const fileview_upload_t *u = &f->recent[i];
+        int attr = u->state == FV_FAILED ? app_attr(a, C_WARN)
+                   : u->state == FV_PROCESSED ? app_attr(a, C_PASSED)
+                                              : 0;
+        if (u->state == FV_SENDING && u->size > 0) {
+            fmt_bar((double)u->done, (double)u->size, 12, bar, sizeof bar);
+            put(p, y++, 1, 0, attr, "%-20.20s %-8s %9s %-10s %3d%% %s", u->filename, u->file_type,
+                size_text(u->size, s1, sizeof s1), "", (int)(100 * u->done / u->size), bar);
+        } else {
+            put(p, y++, 1, 0, attr, "%-20.20s %-8s %9s %-10s %-9s %s", u->filename, u->file_type,
+                u->size ? size_text(u->size, s1, sizeof s1) : "", u->size_category,
+                state_text(u), u->state == FV_PROCESSED ? u->info : u->detail);
+        }
+    }
+    if (y + 2 > inner_rows(p))
+        return;
+    /* Per-type totals as bars. */
+    y++;
+    int64_t max = 1;
+    for (int i = 0; i < f->ntypes; i++)
+        if (f->types[i].bytes > max)
+            max = f->types[i].bytes;
+    put(p, y++, 1, 0, A_UNDERLINE, "%-9s %5s %9s %s", "TYPE", "FILES", "BYTES", "(file_type_aggregations)");
+    if (f->ntypes == 0 && y <= inner_rows(p))
+        hint(p, a, y++, "no processed files yet");
+    int bw = w - 30 > 4 ? w - 30 : 4;
+    for (int i = 0; i < f->ntypes && y <= inner_rows(p); i++) {
+        const fileview_type_t *t = &f->types[i];
+        put(p, y++, 1, 0, 0, "%-9s %5lld %9s %s", t->file_type, (long long)t->files,
+            size_text(t->bytes, s1, sizeof s1),
+            fmt_bar((double)t->bytes, (double)max, bw, bar, sizeof bar));
+    }
+    /* The 30 s size-category windows, newest first. */
+    if (y + 1 > inner_rows(p))
+        return;
+    put(p, y++, 1, 0, A_UNDERLINE, "%-8s %-10s %5s %9s %9s", "WINDOW", "CATEGORY", "FILES", "BYTES",
+        "AVG");
+    if (f->nwindows == 0 && y <= inner_rows(p))
+        hint(p, a, y++, "a window shows here once its 30 s are over");
+    for (int i = 0; i < f->nwindows && y <= inner_rows(p); i++) {
+        const fileview_window_t *wd = &f->windows[i];
+        char clock[16];
+        put(p, y++, 1, 0, 0, "%-8s %-10s %5lld %9s %9s", fmt_clock(wd->start_ms, clock, sizeof clock),
+            wd->category, (long long)wd->files, size_text(wd->bytes, s1, sizeof s1),
+            size_text(wd->files ? wd->bytes / wd->files : 0, s2, sizeof s2));
+    }
 }
 
 /* --- 6 Kafka & engine ---------------------------------------------------- */

@@ -22,6 +22,9 @@ void pipeline_params_init(pipeline_params_t *p)
     atomic_init(&p->video_min_width, 640);
     atomic_init(&p->video_min_height, 480);
     p->video_view = NULL;
+    atomic_init(&p->file_min_bytes, 1024.0 * 1024.0);
+    p->file_chunk_timeout_ms = 120000;
+    p->files_view = NULL;
 }
 
 const pipeline_def_t pipelines_all[] = {
@@ -31,6 +34,9 @@ const pipeline_def_t pipelines_all[] = {
     {"video", "video_frames -> processed_video_frames, video_source_aggregations, "
               "video_resolution_windows",
      pipeline_video},
+    {"files", "uploaded_documents, uploaded_videos, uploaded_images -> processed_files, "
+              "file_type_aggregations, uploaded_files.dlq (chunks reassembled)",
+     pipeline_files},
     {0},
 };
 

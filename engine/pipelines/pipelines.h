@@ -29,6 +29,9 @@ typedef struct pipeline_params {
     _Atomic int video_min_width;      /* video: pass frames at least this wide (640) */
     _Atomic int video_min_height;     /* video: ... and this high (480) */
     struct vidview *video_view;       /* the console's view of video frames, or NULL */
+    _Atomic double file_min_bytes;    /* files: pass when file_size > this (1 MiB, the original's) */
+    int64_t file_chunk_timeout_ms;    /* files: an upload missing chunks this long -> DLQ (120 s) */
+    struct fileview *files_view;      /* the console's view of uploads, or NULL */
 } pipeline_params_t;
 
 void pipeline_params_init(pipeline_params_t *p);
@@ -71,5 +74,16 @@ int video_expected_fps(const char *source);
 /* Mean and standard deviation of luma (0-1) of w x h 8-bit luma pixels. */
 void video_luma_stats(const uint8_t *luma, size_t n, double *mean, double *stddev);
 df_graph_t *pipeline_video(const df_host_t *host, pipeline_params_t *params);
+/* --- the file pipeline's pieces, exported for the unit tests ------------- */
+/* Parses and validates an uploaded file record (whole or a chunk); event
+ * time is its upload_timestamp. See df_parse_fn. */
+int files_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
+                size_t errsize, void *ctx);
+/* The original's analysis of a reassembled record (file_size_mb, size_category,
+ * per-type fields), added to value's "analysis" object in place. */
+void files_analyse(json_t *value);
+/* small (< 1 MiB), medium (< 10), large (< 100), very_large. */
+const char *files_size_category(int64_t bytes);
+df_graph_t *pipeline_files(const df_host_t *host, pipeline_params_t *params);
 
 #endif

@@ -1,0 +1,49 @@
+/* webserver.h — the original's upload page, served with libmicrohttpd.
+ *
+ * Routes: GET / (the page, assets/upload.html, embedded in the binary at
+ * build time so the binary runs from anywhere), POST /upload (multipart
+ * form-data, field "file"; parsed by MHD_PostProcessor and streamed to a
+ * temporary file, then sent with the uploader), GET /status (Kafka
+ * reachable or not), GET /topics (topic names and partitions).
+ *
+ * Answers of POST /upload (JSON): 200 {"ok":true, topic, partition, offset,
+ * ...}; 400 truncated or malformed multipart, no file field; 413 larger than
+ * max_bytes; 415 unsupported type; 502 Kafka delivery failed.  The temporary
+ * file is removed in every case, so nothing partial stays behind.
+ *
+ * Threading: libmicrohttpd runs a thread per connection; each upload makes
+ * its own uploader.  webserver_start/stop belong to one thread. */
+#ifndef STREAMLAB_WEBSERVER_H
+#define STREAMLAB_WEBSERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../engine/fileview.h"
+#include "../engine/kconf.h"
+#include "uploader.h"
+
+typedef struct webserver webserver_t;
+
+typedef struct webserver_opts {
+    const char *listen;   /* "HOST:PORT" (default 127.0.0.1:5000; port 0 = any free one) */
+    int64_t max_bytes;    /* refuse bigger uploads with 413 (default 256 MiB) */
+    const char *tmpdir;   /* where uploads are spooled (default $TMPDIR or /tmp) */
+    upload_opts_t upload; /* pacing etc. for the uploads */
+    fileview_t *view;     /* progress for the console, or NULL */
+} webserver_opts_t;
+
+void webserver_opts_init(webserver_opts_t *o);
+
+/* Starts serving; k, o (and what they point to) must outlive the server.
+ * NULL with errstr filled (bad address, port in use). */
+webserver_t *webserver_start(const kconf_t *k, const webserver_opts_t *o, char *errstr,
+                             size_t errstr_size);
+/* The address it listens on, "127.0.0.1:5000" (owned by the server). */
+const char *webserver_address(const webserver_t *w);
+void webserver_stop(webserver_t *w);
+
+/* The embedded page (NUL-terminated) and its length. */
+const char *webserver_page(size_t *len);
+
+#endif
