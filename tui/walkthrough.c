@@ -2,6 +2,7 @@
  * copies in app_t (session status, view snapshot, video snapshot) or the
  * demo group's and the inspector's snapshots, compared with a baseline taken
  * when the step was entered. */
+#include <errno.h>
 #include "walkthrough.h"
 
 #include <stdio.h>
@@ -268,6 +269,24 @@ static bool check(walkthrough_t *w, app_t *a, const char *id)
 
 /* --- the steps ------------------------------------------------------------------ */
 
+#define SAMPLE_PATH "/tmp/streamlab-sample.txt"
+
+static void write_sample(app_t *a)
+{
+    FILE *f = fopen(SAMPLE_PATH ".part", "w");
+    if (!f) {
+        snprintf(a->message, sizeof a->message, "cannot write %s: %s", SAMPLE_PATH, strerror(errno));
+        return;
+    }
+    static const char *const words[] = {"stream", "kafka", "flink", "window", "watermark",
+                                        "partition", "offset", "record", "key", "state"};
+    size_t n = 0;
+    for (int i = 0; n < 1536 * 1024; i++)
+        n += (size_t)fprintf(f, "%s%s", words[i % 10], i % 12 == 11 ? "\n" : " ");
+    if (fclose(f) == 0)
+        rename(SAMPLE_PATH ".part", SAMPLE_PATH);
+}
+
 static void enter(walkthrough_t *w, app_t *a, int step)
 {
     w->cur = step;
@@ -277,7 +296,10 @@ static void enter(walkthrough_t *w, app_t *a, int step)
         a->focus = s->pane - 1;
     /* The group step starts its first consumer; the user starts the second. */
     if (!strcmp(s->check, "group") && (!a->group || groupdemo_members(a->group) == 0))
-        walkthrough_group_add(a);
+        walkthrough_group_add(a);    /* The upload step's sample: text just over the files pipeline's 1 MiB
+     * rule, so that it reaches processed_files. */
+    if (!strcmp(s->check, "upload"))
+        write_sample(a);
 }
 
 walkthrough_t *walkthrough_new(char *err, size_t errsize)
