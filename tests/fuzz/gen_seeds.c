@@ -89,6 +89,8 @@ int main(int argc, char **argv)
                   {33, 17, 95, "video_file", NULL},
                   {8, 120, 20, "webcam", NULL}};
     int64_t us = INT64_C(1705314600000000);
+    char *frames_txt = NULL; /* every frame, one a line, 20 s apart */
+    size_t stream_len = 0;
     for (size_t i = 0; i < sizeof frames / sizeof *frames; i++) {
         int w = frames[i].w, h = frames[i].h;
         uint8_t *rgb = malloc((size_t)w * h * 3);
@@ -100,14 +102,20 @@ int main(int argc, char **argv)
             }
         char err[256];
         size_t len;
-        char *rec = vidprod_record(rgb, w, h, frames[i].q, frames[i].source, i, us, frames[i].meta,
-                                   &len, NULL, err, sizeof err);
+        char *rec = vidprod_record(rgb, w, h, frames[i].q, frames[i].source, i,
+                                   us + (int64_t)i * 20000000, frames[i].meta, &len, NULL, err,
+                                   sizeof err);
         if (!rec) {
             fprintf(stderr, "gen_seeds: %s\n", err);
             return 1;
         }
         put("fuzz_video_parse", (int)i, rec, len);
         put("fuzz_consume_frame", (int)i, rec, len);
+        put("fuzz_video_pipeline", (int)i + 1, rec, len);
+        frames_txt = realloc(frames_txt, stream_len + len + 1);
+        memcpy(frames_txt + stream_len, rec, len);
+        frames_txt[stream_len + len] = '\n';
+        stream_len += len + 1;
         if (i == 1) {
             /* processed_video_frames: the same with an analysis object. */
             char *p = strrchr(rec, '}');
@@ -121,6 +129,8 @@ int main(int argc, char **argv)
         free(rec);
         free(rgb);
     }
+    put("fuzz_video_pipeline", 0, frames_txt, stream_len);
+    free(frames_txt);
     puts_seed("fuzz_video_parse", 10, "{\"frame_id\": \"f\", \"frame_data\": \"/9j/4AAQ\"}");
 
     static const char *const times[] = {
