@@ -21,7 +21,17 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_ASM:%.S=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit e2e asan bench clean setup kafka
+.PHONY: all run test unit e2e asan bench clean setup kafka fuzz fuzz-build fuzz-run
+
+# make fuzz: libFuzzer targets tests/fuzz/fuzz_*.c, built with clang in a
+# build of their own (build/fuzz, ASan + UBSan), each run for FUZZ_SECONDS.
+# FUZZ_TARGETS="fuzz_txn_parse fuzz_evtime" runs only those.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzzers/%)
+FUZZ_SAN := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
 
 all: $(BUILD)/streamlab
 
@@ -44,6 +54,18 @@ $(BUILD)/tests/%: tests/%.c tests/testlib.h $(BUILD)/libstreamlab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libstreamlab.a $(ALL_LDLIBS) -lcunit
 
+# The fuzzers link libFuzzer's main (-fsanitize=fuzzer); the library was
+# compiled with fuzzer-no-link so that its code is instrumented for coverage.
+$(BUILD)/fuzzers/%: tests/fuzz/%.c tests/fuzz/fuzzlib.h $(BUILD)/libstreamlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libstreamlab.a $(ALL_LDLIBS)
+
+# Writes the seed corpora (real records: frames encoded here, transactions,
+# timestamps) at run time.
+$(BUILD)/fuzzers/gen_seeds: tests/fuzz/gen_seeds.c $(BUILD)/libstreamlab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libstreamlab.a $(ALL_LDLIBS)
+
 setup:
 	@./setup.sh --check >/dev/null 2>&1 || ./setup.sh
 
@@ -58,6 +80,15 @@ test: setup all $(TEST_BIN)
 asan:
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS="-O1 -g" SAN="$(FUZZ_SAN)" fuzz-run
+
+fuzz-build: $(FUZZ_BIN) $(BUILD)/fuzzers/gen_seeds
+
+fuzz-run: setup fuzz-build
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh \
+	    $(if $(FUZZ_TARGETS),$(FUZZ_TARGETS:%=$(BUILD)/fuzzers/%),$(FUZZ_BIN))
 
 bench: setup all
 	@BUILD=$(BUILD) tests/bench.sh

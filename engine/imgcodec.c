@@ -48,9 +48,17 @@ int imgcodec_jpeg_size(const uint8_t *jpeg, size_t len, int *w, int *h, char *er
         snprintf(errstr, errstr_size, "TurboJPEG: %s", tjGetErrorStr());
         return -1;
     }
-    int sub, cs, rc = tjDecompressHeader3(tj, jpeg, len, w, h, &sub, &cs);
-    if (rc < 0)
+    int sub, cs;
+    *w = *h = 0;
+    int rc = tjDecompressHeader3(tj, jpeg, len, w, h, &sub, &cs);
+    if (rc < 0) {
         snprintf(errstr, errstr_size, "not a readable JPEG: %s", tjGetErrorStr2(tj));
+    } else if (*w <= 0 || *h <= 0) {
+        /* A tables-only stream (SOI, tables, EOI): TurboJPEG says yes but
+         * leaves the size alone.  Found by tests/fuzz/fuzz_video_parse. */
+        snprintf(errstr, errstr_size, "not a readable JPEG: no image in it (tables only)");
+        rc = -1;
+    }
     tjDestroy(tj);
     return rc < 0 ? -1 : 0;
 }
@@ -67,9 +75,14 @@ int imgcodec_jpeg_decode(const uint8_t *jpeg, size_t len, int channels, int max_
         snprintf(errstr, errstr_size, "TurboJPEG: %s", tjGetErrorStr());
         return -1;
     }
-    int fw, fh, sub, cs;
+    int fw = 0, fh = 0, sub, cs;
     if (tjDecompressHeader3(tj, jpeg, len, &fw, &fh, &sub, &cs) < 0) {
         snprintf(errstr, errstr_size, "not a readable JPEG: %s", tjGetErrorStr2(tj));
+        tjDestroy(tj);
+        return -1;
+    }
+    if (fw <= 0 || fh <= 0) { /* tables only: see imgcodec_jpeg_size */
+        snprintf(errstr, errstr_size, "not a readable JPEG: no image in it (tables only)");
         tjDestroy(tj);
         return -1;
     }
