@@ -120,12 +120,6 @@ static void upload_free(void *state, void *ctx)
     free(u);
 }
 
-static json_t *now_string(void)
-{
-    char ts[EVTIME_BUFSIZE];
-    return json_string(evtime_format_us(evtime_now_us(), ts));
-}
-
 /* A dead letter for an upload that cannot be rebuilt. */
 static void reject(df_process_out_t *out, const json_t *rec, int64_t received, int64_t count,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -143,7 +137,7 @@ static void reject(df_process_out_t *out, const json_t *rec, int64_t received, i
                           json_object_get(rec, "file_type"), "file_hash",
                           json_object_get(rec, "file_hash"), "chunks_received",
                           (json_int_t)received, "chunk_count", (json_int_t)count);
-    json_object_set_new(d, "failed_at", now_string());
+    json_object_set_new(d, "failed_at", pipeline_now_string());
     df_process_emit_side(out, d);
 }
 
@@ -352,7 +346,7 @@ void files_analyse(json_t *v)
     }
     json_object_set_new(a, "file_size_mb", json_real(round2(size / (1024.0 * 1024.0))));
     json_object_set_new(a, "size_category", json_string(files_size_category(size)));
-    json_object_set_new(a, "processing_timestamp", now_string());
+    json_object_set_new(a, "processing_timestamp", pipeline_now_string());
     const json_t *meta = json_object_get(v, "metadata");
     const char *type = json_string_value(json_object_get(v, "file_type"));
     double w = num(meta, "width"), h = num(meta, "height");
@@ -405,7 +399,7 @@ static json_t *enrich(json_t *v, void *ctx)
         notes = "Image processing - metadata extraction completed", prio = "normal";
     json_object_set_new(v, "processing_notes", json_string(notes));
     json_object_set_new(v, "processing_priority", json_string(prio));
-    json_object_set_new(v, "flink_processing_time", now_string());
+    json_object_set_new(v, "flink_processing_time", pipeline_now_string());
     return v;
 }
 
@@ -444,7 +438,7 @@ static void type_add(json_t *acc, const df_record_t *r, void *ctx)
 static json_t *type_result(json_t *acc, json_t *key, int64_t start, int64_t end, void *ctx)
 {
     (void)key, (void)start, (void)end, (void)ctx;
-    json_object_set_new(acc, "last_updated", now_string());
+    json_object_set_new(acc, "last_updated", pipeline_now_string());
     return json_incref(acc);
 }
 

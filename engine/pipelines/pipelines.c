@@ -1,6 +1,8 @@
 /* pipelines.c — the table of pipelines. */
 #include "pipelines.h"
 
+#include "../evtime.h"
+
 #include <string.h>
 #include <unistd.h>
 
@@ -39,6 +41,12 @@ const pipeline_def_t pipelines_all[] = {
      pipeline_files},
     {0},
 };
+
+json_t *pipeline_now_string(void)
+{
+    char ts[EVTIME_BUFSIZE];
+    return json_string(evtime_format_us(evtime_now_us(), ts));
+}
 
 const pipeline_def_t *pipelines_find(const char *name)
 {

@@ -43,6 +43,10 @@ typedef struct pipeline_def {
     df_graph_t *(*build)(const df_host_t *host, pipeline_params_t *params);
 } pipeline_def_t;
 
+/* "Now" as the original writes timestamps (local ISO-8601 with µs), as a
+ * new JSON string: processing time, or a replay's event clock (evtime.h). */
+json_t *pipeline_now_string(void);
+
 /* NULL-terminated by a zeroed entry. */
 extern const pipeline_def_t pipelines_all[];
 const pipeline_def_t *pipelines_find(const char *name);

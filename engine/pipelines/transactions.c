@@ -133,12 +133,6 @@ static bool above_high_value(const json_t *v, void *ctx)
     return amount_of(v) > atomic_load_explicit(&p->high_value_amount, memory_order_relaxed);
 }
 
-static json_t *now_string(void)
-{
-    char ts[EVTIME_BUFSIZE];
-    return json_string(evtime_format_us(evtime_now_us(), ts));
-}
-
 static json_t *apply_discount(json_t *v, void *ctx)
 {
     (void)ctx;
@@ -148,7 +142,7 @@ static json_t *apply_discount(json_t *v, void *ctx)
     json_object_set_new(v, "original_amount", json_real(amount));
     json_object_set_new(v, "discount_applied", json_real(round((1.0 - factor) * 100.0) / 100.0));
     json_object_set_new(v, "final_amount", json_real(txn_final_cents(amount, factor) / 100.0));
-    json_object_set_new(v, "processing_timestamp", now_string());
+    json_object_set_new(v, "processing_timestamp", pipeline_now_string());
     return v;
 }
 
@@ -180,7 +174,7 @@ static void user_add(json_t *acc, const df_record_t *r, void *ctx)
 static json_t *user_result(json_t *acc, json_t *key, int64_t start, int64_t end, void *ctx)
 {
     (void)key, (void)start, (void)end, (void)ctx;
-    json_object_set_new(acc, "last_updated", now_string());
+    json_object_set_new(acc, "last_updated", pipeline_now_string());
     return json_incref(acc);
 }
 

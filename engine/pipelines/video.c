@@ -192,12 +192,6 @@ static bool big_enough(const json_t *v, void *ctx)
            height_of(v) >= atomic_load_explicit(&p->video_min_height, memory_order_relaxed);
 }
 
-static json_t *now_string(void)
-{
-    char ts[EVTIME_BUFSIZE];
-    return json_string(evtime_format_us(evtime_now_us(), ts));
-}
-
 /* analysis{aspect_ratio, total_pixels, compression_ratio, orientation,
  * resolution_category, brightness, contrast, processing_timestamp}. */
 static json_t *analyse(json_t *v, void *ctx)
@@ -212,7 +206,7 @@ static json_t *analyse(json_t *v, void *ctx)
         (json_int_t)w * h, "compression_ratio", round_to(jbytes / ((double)w * h * 3), 1e6),
         "orientation", video_orientation(w, h), "resolution_category",
         video_resolution_category(w, h), "brightness", json_object_get(a, "brightness"),
-        "contrast", json_object_get(a, "contrast"), "processing_timestamp", now_string());
+        "contrast", json_object_get(a, "contrast"), "processing_timestamp", pipeline_now_string());
     json_object_set_new(v, "analysis", out);
     return v;
 }
@@ -233,7 +227,7 @@ static json_t *enrich(json_t *v, void *ctx)
              json_real_value(json_object_get(a, "contrast")));
     json_object_set_new(v, "processing_notes", json_string(notes));
     json_object_set_new(v, "expected_fps", json_integer(video_expected_fps(source)));
-    json_object_set_new(v, "flink_processing_time", now_string());
+    json_object_set_new(v, "flink_processing_time", pipeline_now_string());
     return v;
 }
 
@@ -281,7 +275,7 @@ static json_t *src_result(json_t *acc, json_t *key, int64_t start, int64_t end, 
                      int_field(acc, "bytes"), "avg_width",
                      round_to((double)int_field(acc, "w") / n, 100), "avg_height",
                      round_to((double)int_field(acc, "h") / n, 100), "last_updated",
-                     now_string());
+                     pipeline_now_string());
 }
 
 static const df_agg_t source_stats = {.create = src_create, .add = src_add, .result = src_result};
