@@ -3,7 +3,7 @@
 
 CC       ?= cc
 PKGS     := rdkafka jansson libcrypto ncursesw libturbojpeg caca libavformat libavcodec libavdevice \
-            libswscale libavutil libmagic poppler-glib glib-2.0 libzip libxml-2.0 libmicrohttpd
+            libswscale libavutil libmagic poppler-glib glib-2.0 libzip libxml-2.0 libmicrohttpd libcurl
 CFLAGS   ?= -O2 -g
 SAN      ?=
 # CFLAGS/LDLIBS may come from the command line (make asan does): what the

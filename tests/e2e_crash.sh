@@ -61,8 +61,7 @@ timeout 180 "$STREAMLAB" engine -b "$BROKER" --group A --suffix _a --workers 2 -
 expect_eq "engine A reads the 6000 in one run (exit 0)" 0 "$rc"
 
 dump_committed() { # TOPIC FILE: read_committed, every record to the end
-    timeout 60 kcat -b "$BROKER" -C -t "$1" -o beginning -e -q -J \
-        -X isolation.level=read_committed >"$2" 2>/dev/null
+    kcat_dump "$1" "$2" 2>/dev/null
 }
 for s in a b; do
     for t in processed_transactions user_aggregations category_windows; do

@@ -68,8 +68,7 @@ grep -q "the broker is back after" "$WORK/eng.err" && pass "the engine said the 
     fail "the engine said the broker was back" "no such line on stderr"
 
 for t in transactions processed_transactions user_aggregations; do
-    timeout 60 kcat -b "$FB" -C -t "$t" -o beginning -e -q -J \
-        -X isolation.level=read_committed >"$WORK/$t.jsonl" 2>/dev/null
+    kcat_dump "$t" "$WORK/$t.jsonl" "$FB" 2>/dev/null
 done
 $PY - "$WORK" <<'PY' >"$WORK/faults.checks" 2>&1 || echo "not ok - the checker ran" >>"$WORK/faults.checks"
 import json, sys, collections

@@ -64,5 +64,6 @@ int cmd_topics(int argc, char **argv);
 int cmd_groups(int argc, char **argv);
 int cmd_upload(int argc, char **argv);
 int cmd_web(int argc, char **argv);
+int cmd_flink(int argc, char **argv);
 
 #endif

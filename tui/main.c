@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "../engine/httpjson.h"
 #include "cli.h"
 
 #define STREAMLAB_VERSION "0.1.0"
@@ -24,6 +25,7 @@ static const char usage[] =
     "  streamlab groups            consumer groups and their lag\n"
     "  streamlab upload FILE...    send documents, videos and images to the upload topics\n"
     "  streamlab web               the upload page (drag and drop) on 127.0.0.1:5000\n"
+    "  streamlab flink sql|submit|jobs|cancel   the same pipelines on Apache Flink\n"
     "\n"
     "With no command (or only the options below) it opens the console: panes for live\n"
     "transactions, users, windows and Kafka, keys to start the producer and change\n"
@@ -89,6 +91,8 @@ static int console(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* libcurl's global set-up is not thread-safe: done here, before any thread. */
+    httpjson_global_init();
     if (argc < 2 || argv[1][0] == '-') {
         if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
             fputs(usage, stdout);
@@ -125,7 +129,8 @@ int main(int argc, char **argv)
                 {"topics", cmd_topics},
                 {"groups", cmd_groups},
                 {"upload", cmd_upload},
-                {"web", cmd_web}};
+                {"web", cmd_web},
+                {"flink", cmd_flink}};
     for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
         if (!strcmp(cmd, cmds[i].name))
             return cmds[i].run(argc - 1, argv + 1);

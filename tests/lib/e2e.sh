@@ -9,9 +9,10 @@
 #   tap_from FILE        turns lines "ok - NAME" / "not ok - NAME: WHY" that a checker
 #                        (Python) wrote into pass/fail calls; other lines are echoed as
 #                        "# ..." comments.
-#   kcat_dump TOPIC FILE every record of TOPIC, from the beginning to its current end, as
-#                        kcat -J envelopes (one JSON object a line: partition, offset,
-#                        key, payload); read_committed; bounded by a timeout.
+#   kcat_dump TOPIC FILE [ADDR]  every record of TOPIC, from the beginning to its current
+#                        end, as kcat -J envelopes (one JSON object a line: partition,
+#                        offset, key, payload); read_committed, once no transaction is
+#                        open on TOPIC (kcat_settle); bounded by a timeout.
 #   kcat_count TOPIC     prints how many records TOPIC holds (via kcat_dump).
 #   group_name TAG       a consumer group name unique to this run.
 #   bg_track PID         a background process of the test's, stopped (TERM, then KILL
@@ -86,8 +87,37 @@ tap_from() {
     done <"$1"
 }
 
+# kcat_settle TOPIC [ADDR]: wait (20 s at most) until no partition of TOPIC has an open
+# transaction: its read_committed end (the last stable offset) equals its high watermark.
+# A Kafka broker writes the commit markers after EndTxn has answered, so a reader that
+# starts the moment a transactional writer has committed can find the LSO still behind
+# and, with -e, stop early with records missing.
+kcat_settle() {
+    local topic=$1 addr=${2:-$BROKER} committed uncommitted
+    for _ in $(seq 1 40); do
+        # -Q takes one partition per -t; the metadata names them all.
+        local parts
+        parts=$(timeout 10 kcat -b "$addr" -L -t "$topic" 2>/dev/null |
+            sed -n 's/^ *partition \([0-9]*\),.*/\1/p')
+        [ -n "$parts" ] || return 0
+        local args=() p
+        for p in $parts; do args+=(-t "$topic:$p:-1"); done
+        committed=$(timeout 10 kcat -b "$addr" -Q "${args[@]}" \
+            -X isolation.level=read_committed 2>/dev/null | sort) || committed=x
+        uncommitted=$(timeout 10 kcat -b "$addr" -Q "${args[@]}" \
+            -X isolation.level=read_uncommitted 2>/dev/null | sort) || uncommitted=y
+        [ "$committed" = "$uncommitted" ] && return 0
+        sleep 0.5
+    done
+    echo "# kcat_settle: $topic still has an open transaction after 20 s" >&2
+    return 0
+}
+
+# kcat_dump TOPIC FILE [ADDR]
 kcat_dump() {
-    timeout 60 kcat -b "$BROKER" -C -t "$1" -o beginning -e -q -J \
+    local addr=${3:-$BROKER}
+    kcat_settle "$1" "$addr"
+    timeout 60 kcat -b "$addr" -C -t "$1" -o beginning -e -q -J \
         -X isolation.level=read_committed >"$2"
 }
 
