@@ -33,6 +33,10 @@ typedef struct engine_opts {
     const char *instance;
     const char *suffix; /* appended to every output topic ("" by default) */
     bool until_end;     /* stop once every partition is read to its end (a bounded input) */
+    /* Scale-out: windows keyed by something other than the input's key go
+     * through a repartition topic streamlab-<group>-repartition-<name>, so
+     * that several processes of one group split them (see engine.c). */
+    bool repartition;
 } engine_opts_t;
 
 void engine_opts_init(engine_opts_t *o);

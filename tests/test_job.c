@@ -371,9 +371,10 @@ static void to_lines(void *opaque, const char *topic, const char *key, size_t ke
     free(payload);
 }
 
-static void keep_state(void *opaque, const char *op, const char *key, const char *sub,
-                       json_t *value)
+static void keep_state(void *opaque, const char *topic, int32_t partition, const char *op,
+                       const char *key, const char *sub, json_t *value)
 {
+    (void)topic, (void)partition;
     json_t *all = opaque; /* "op\tkey\tsub" -> value (null: gone), the newest wins */
     char k[600];
     snprintf(k, sizeof k, "%s\t%s\t%s", op, key, sub);
@@ -469,7 +470,7 @@ static void test_state_drained_and_loaded_into_a_new_job_continues_the_same_resu
         char op[200], key[200];
         CU_ASSERT_EQUAL(sscanf(k, "%199[^\t]\t%199[^\t]", op, key), 2);
         const char *sub = strchr(strchr(k, '\t') + 1, '\t') + 1;
-        CU_ASSERT_EQUAL(df_job_state_load(b2, op, key, sub, v), 0);
+        CU_ASSERT_EQUAL(df_job_state_load(b2, -1, op, key, sub, v), 0);
         loaded++;
     }
     CU_ASSERT(loaded > 200);
