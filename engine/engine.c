@@ -93,6 +93,7 @@ struct engine {
      * after the next assignment (ms each, in the summary). */
     int64_t revoked_us;
     json_t *pauses;
+    bool settling; /* o.settle_ms: assigned partitions stay paused until it ends */
 };
 
 void engine_opts_init(engine_opts_t *o)
@@ -698,6 +699,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         rd_kafka_topic_partition_list_destroy(from);
         rd_kafka_assign(rk, parts);
+        if (e->settling) /* not yet: the group is still forming */
+            rd_kafka_pause_partitions(rk, parts);
         tell_graphs(e, parts);
     } else {
         /* Commit what we processed before the partitions go to someone else,
@@ -741,6 +744,12 @@ static void process(engine_t *e, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
     topic_stat_t *t = by_real(e, topic);
+    if (e->finishing && !t->repart && json_object_size(e->finalized)) {
+        char k[400]; /* fetched before its partition was paused: past its end */
+        snprintf(k, sizeof k, "%s\t%d", t->name, m->partition);
+        if (json_object_get(e->finalized, k))
+            return;
+    }
     position_t *p = position(e, t, m->partition);
     if (p->next_offset >= 0 && m->offset > p->next_offset)
         retention_check(e, p, m);
@@ -828,14 +837,22 @@ static int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr
     int nparts = md->topics[0].partition_cnt;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(nparts);
     int64_t *end = xcalloc((size_t)nparts, sizeof *end), *eof = xcalloc((size_t)nparts, sizeof *eof);
+    /* The high watermark, not the last stable offset that a read_committed
+     * client's ListOffsets answers: asked by a read_uncommitted one. */
+    const char *hw_defaults[] = {"isolation.level", "read_uncommitted", NULL};
+    char hwerr[256];
+    rd_kafka_t *hw = kafka_client(e->k, RD_KAFKA_CONSUMER, hw_defaults, NULL, NULL, hwerr,
+                                  sizeof hwerr);
     for (int p = 0; p < nparts; p++) {
         int32_t id = md->topics[0].partitions[p].id;
         rd_kafka_topic_partition_list_add(l, e->state_topic, id)->offset = RD_KAFKA_OFFSET_BEGINNING;
         int64_t lo = 0, hi = 0;
-        if (rd_kafka_query_watermark_offsets(rk, e->state_topic, id, &lo, &hi, 10000))
+        if (!hw || rd_kafka_query_watermark_offsets(hw, e->state_topic, id, &lo, &hi, 10000))
             hi = 0; /* not known: read what there is */
         end[p] = hi;
     }
+    if (hw)
+        rd_kafka_destroy(hw);
     rd_kafka_assign(rk, l);
     json_t *latest = json_object(); /* changelog key -> value (null: gone) */
     int64_t deadline = util_mono_ms() + 120000;
@@ -1117,6 +1134,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         snprintf(errstr, errstr_size, "subscribing: %s", rd_kafka_err2str(err));
         goto out;
     }
+    e->settling = e->o.settle_ms > 0;
     int64_t start_ms = util_mono_ms(), last_tick = start_ms, last_ckpt = start_ms,
             last_end_check = start_ms;
     bool bounded_end = false;
@@ -1151,6 +1169,14 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             finalize_inputs(e, false);
         }
         int64_t now = util_mono_ms();
+        if (e->settling && now - start_ms >= e->o.settle_ms) {
+            e->settling = false;
+            rd_kafka_topic_partition_list_t *a = NULL;
+            if (!rd_kafka_assignment(e->cons, &a) && a)
+                rd_kafka_resume_partitions(e->cons, a);
+            if (a)
+                rd_kafka_topic_partition_list_destroy(a);
+        }
         if (e->finishing && now - last_end_check >= 200) {
             last_end_check = now;
             /* inputs assigned since (from a process that left) end where they are */
@@ -1172,7 +1198,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         }
         if (e->o.duration_s > 0 && now - start_ms >= (int64_t)(e->o.duration_s * 1000))
             break;
-        if (e->o.until_end && !e->finishing && !m && now - last_end_check >= 500) {
+        if (e->o.until_end && !e->finishing && !e->settling && !m && now - last_end_check >= 500) {
             last_end_check = now;
             if (caught_up(e)) {
                 if (!e->o.repartition) {

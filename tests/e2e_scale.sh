@@ -6,7 +6,7 @@
 # 3000 transactions (3 partitions, event times jittered within the 5 s bound, 1 s
 # windows so that there are a few dozen) are produced first.  Then, each run in a group
 # of its own (outputs suffixed _p1, _p2, _p3), N processes read them to the end
-# (--until-end).  User totals are keyed by the input's key; category windows go through
+# (--until-end, --settle 6 so that the group forms before the first record).  User totals are keyed by the input's key; category windows go through
 # the repartition topic streamlab-<group>-repartition-category_windows, whose watermark
 # markers come from every upstream partition.  Compared with the 1-process run, record by
 # record: the same processed ids, each once; the same final total and count for every
@@ -35,11 +35,14 @@ G=$(group_name scale)
 # X: -X settings for every engine here: a short session timeout (the kill), a short
 # transaction timeout (a killed process's open transaction is aborted soon).
 X=(-X session.timeout.ms=6000 -X heartbeat.interval.ms=1000 -X transaction.timeout.ms=10000)
+# --settle: processes started together wait until the group has formed, so that they
+# split the partitions from the first record (a real Kafka here assigns a joiner at once).
+SETTLE=6
 run_group() { # N SUFFIX: N processes of group $G-SUFFIX read to the end
     local n=$1 sfx=$2 pids=() i rc=0
     for i in $(seq 1 "$n"); do
         timeout 150 "$STREAMLAB" engine -b "$BROKER" --group "$G-$sfx" --instance "$i" \
-            --suffix "_$sfx" --window 1 --until-end --json "${X[@]}" \
+            --suffix "_$sfx" --window 1 --until-end --settle "$SETTLE" --json "${X[@]}" \
             >"$WORK/$sfx.$i.out" 2>"$WORK/$sfx.$i.err" &
         pids+=($!)
     done
@@ -75,8 +78,20 @@ wait "$k2" 2>/dev/null
 rc=0
 wait "$prod" || rc=$?
 expect_eq "the producer sends 3000 more transactions (exit 0)" 0 "$rc"
-# the survivor notices (session timeout), restores the killed one's state and catches up
-sleep 14
+# The survivor notices (session timeout), restores the killed one's state (on a real
+# Kafka once the broker has aborted the killed one's open transaction) and catches up:
+# wait until every transaction above the filter (amount > 100) has its committed output.
+want=$(timeout 60 kcat -b "$BROKER" -C -t transactions -o beginning -e -q 2>/dev/null |
+    $PY -c 'import sys, json; print(sum(1 for l in sys.stdin if json.loads(l)["amount"] > 100))')
+have=0
+for _ in $(seq 120); do
+    have=$(timeout 30 kcat -b "$BROKER" -C -t processed_transactions_k -o beginning -e -q \
+        -X isolation.level=read_committed 2>/dev/null |
+        $PY -c 'import sys, json; print(len({json.loads(l)["transaction_id"] for l in sys.stdin}))')
+    [ "$have" -ge "$want" ] && break
+    sleep 1
+done
+expect_eq "the survivor alone committed an output for every transaction ($want)" "$want" "$have"
 kill -TERM "$k1"
 rc=0
 wait "$k1" || rc=$?
