@@ -637,8 +637,9 @@ int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t 
         json_t *wm = json_object_get(v, "_watermark"), *val = json_object_get(v, "v");
         const char *from = json_string_value(json_object_get(v, "source"));
         const char *slash = from ? strrchr(from, '/') : NULL;
-        if (json_is_integer(wm) && slash) {
-            r->event_ms = json_integer_value(wm);
+        bool idle = json_is_true(json_object_get(v, "idle"));
+        if ((json_is_integer(wm) || idle) && slash) {
+            r->event_ms = idle ? DF_IDLE : json_integer_value(wm);
             r->value = json_integer(atoi(slash + 1)); /* the upstream partition */
             json_decref(v);
             return -3;
@@ -688,9 +689,12 @@ void df_graph_observe_marker(df_graph_t *g, int source, int32_t partition, int u
     struct df_stream *s = g->nodes[source];
     part_wm_t *p = source_part(s, partition, now_ms);
     p->last_active_ms = now_ms;
-    if (p->marks && upstream >= 0 && upstream < s->upstream &&
-        (p->marks[upstream] == DF_NO_TIME || wm > p->marks[upstream]))
-        p->marks[upstream] = wm;
+    if (!p->marks || upstream < 0 || upstream >= s->upstream)
+        return;
+    int64_t *m = &p->marks[upstream];
+    /* idle: left out of the minimum until it has records again (never back) */
+    if (wm == DF_IDLE || *m == DF_NO_TIME || *m == DF_IDLE || wm > *m)
+        *m = wm;
 }
 
 bool df_graph_observe_repart(df_graph_t *g, int source, int32_t partition, int64_t offset,
@@ -720,7 +724,9 @@ void df_graph_source_marks(const df_graph_t *g, int64_t now_ms,
         if (s->kind != K_SOURCE || !s->fn.parse)
             continue;
         for (size_t p = 0; p < s->nparts; p++) {
-            if (g->processing_time)
+            if (!g->processing_time && now_ms - s->parts[p].last_active_ms > g->idle_ms)
+                fn(opaque, s->topic, s->parts[p].id, DF_IDLE); /* as its own watermark does */
+            else if (g->processing_time)
                 fn(opaque, s->topic, s->parts[p].id, now_ms - 1);
             else if (s->parts[p].max_event_ms != DF_NO_TIME)
                 fn(opaque, s->topic, s->parts[p].id, s->parts[p].max_event_ms - g->bound_ms - 1);
@@ -1332,11 +1338,13 @@ static int64_t source_watermark(const df_graph_t *g, struct df_stream *s, int64_
 {
     int64_t wm = INT64_MAX;
     *all_idle = true;
-    if (s->upstream > 0) { /* a repartition topic: the markers' minimum, never idle */
+    if (s->upstream > 0) { /* a repartition topic: the minimum of the live markers */
         for (size_t i = 0; i < s->nparts; i++) {
-            *all_idle = false;
             for (int u = 0; u < s->upstream; u++) {
                 int64_t m = s->parts[i].marks ? s->parts[i].marks[u] : DF_NO_TIME;
+                if (m == DF_IDLE)
+                    continue;
+                *all_idle = false;
                 if (m == DF_NO_TIME)
                     return DF_NO_TIME;
                 if (m < wm)

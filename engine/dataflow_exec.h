@@ -38,7 +38,10 @@ void df_graph_observe_marker(df_graph_t *g, int source, int32_t partition, int u
 bool df_graph_observe_repart(df_graph_t *g, int source, int32_t partition, int64_t offset,
                              int64_t now_ms);
 /* The watermark of every partition the graph's input sources read (not the
- * repartition sources): what the host writes as markers. */
+ * repartition sources): what the host writes as markers.  DF_IDLE for a
+ * partition idle longer than the idle timeout: downstream leaves it out of
+ * the minimum until it has records again. */
+#define DF_IDLE (INT64_MIN + 1)
 void df_graph_source_marks(const df_graph_t *g, int64_t now_ms,
                            void (*fn)(void *opaque, const char *topic, int32_t partition,
                                       int64_t wm),

@@ -558,15 +558,19 @@ static void write_marker(void *opaque, const char *topic, int32_t partition, int
     if (json_object_get(e->finalized, k))
         wm = INT64_MAX - 1;
     json_t *last = json_object_get(e->marked, k);
-    if (last && json_integer_value(last) >= wm)
+    if (last && (json_integer_value(last) == wm ||
+                 (wm != DF_IDLE && json_integer_value(last) != DF_IDLE && json_integer_value(last) > wm)))
         return;
     json_object_set_new(e->marked, k, json_integer(wm));
     for (const char *const *r = df_graph_repartitions(mo->g); *r; r++) {
         topic_stat_t *t = topic_stat(e, *r);
         for (int q = 0; q < t->nparts; q++) {
             char *m = xmalloc(512);
-            int n = snprintf(m, 512, "{\"_watermark\":%lld,\"source\":\"%s/%d\"}", (long long)wm,
-                             topic, partition);
+            int n = wm == DF_IDLE /* idle: left out of downstream minimums */
+                        ? snprintf(m, 512, "{\"_watermark\":null,\"idle\":true,\"source\":\"%s/%d\"}",
+                                   topic, partition)
+                        : snprintf(m, 512, "{\"_watermark\":%lld,\"source\":\"%s/%d\"}",
+                                   (long long)wm, topic, partition);
             produce_to(e, t, q, m, (size_t)n);
         }
     }
@@ -709,7 +713,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         e->npos = 0;
         rd_kafka_assign(rk, NULL);
         tell_graphs(e, NULL);
-        if (!e->o.at_least_once)
+        if (!e->o.at_least_once && !e->ending) /* (at the end: kept for the summary) */
             for (size_t g = 0; g < e->njobs; g++)
                 df_job_state_clear(e->jobs[g]);
         json_object_clear(e->finalized);
