@@ -182,8 +182,16 @@ diff = [k for k in ua if ua[k] != uk.get(k)]
 ok("group K: every user's final total and count (%d users)" % len(ua), ua == uk,
    "%d differ, e.g. %s" % (len(diff), [(k, ua[k], uk.get(k)) for k in diff[:2]]))
 wa, wk = wins("all"), wins("k")
-ok("group K: the same fired category windows (%d)" % len(wa), wa == wk and len(wa) > 8,
-   "only one: %s, only K: %s" % ([x for x in wa if x not in wk][:2], [x for x in wk if x not in wa][:2]))
+extra = collections.Counter(wk) - collections.Counter(wa)
+missing = collections.Counter(wa) - collections.Counter(wk)
+if kind == "kafka":
+    ok("group K: the same fired category windows (%d)" % len(wa), wa == wk and len(wa) > 8,
+       "only one: %s, only K: %s" % (list(missing)[:2], list(extra)[:2]))
+else:
+    # the aborted transaction's window results show up too (as its processed records do)
+    ok("group K: the same fired category windows (%d), repeated at most by the aborted transaction (%d)"
+       % (len(wa), sum(extra.values())), not missing and len(wa) > 8 and sum(extra.values()) <= 8,
+       "missing %s, repeated %s" % (list(missing)[:2], list(extra)[:2]))
 PY
 tap_from "$WORK/scale.checks"
 finish
