@@ -94,6 +94,9 @@ struct engine {
     int64_t revoked_us;
     json_t *pauses;
     bool settling; /* o.settle_ms: assigned partitions stay paused until it ends */
+    /* Partitions are assigned (false from a revocation to the next assignment:
+     * with none, "every repartition partition is final" would hold vacuously). */
+    bool assigned;
 };
 
 void engine_opts_init(engine_opts_t *o)
@@ -507,7 +510,10 @@ static bool checkpoint_txn(engine_t *e, rd_kafka_topic_partition_list_t *offsets
          * keeps no transactional commits, so commit the same offsets again. */
         if (offsets->cnt > 0) {
             rd_kafka_resp_err_t err = rd_kafka_commit(e->cons, offsets, last ? 0 : 1);
-            if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            /* (during a rebalance the group refuses it: the transaction has them) */
+            if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET &&
+                err != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS &&
+                err != RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
                 util_log("engine: committing offsets to the group: %s", rd_kafka_err2str(err));
         }
         if (!last)
@@ -703,6 +709,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         rd_kafka_topic_partition_list_destroy(from);
         rd_kafka_assign(rk, parts);
+        e->assigned = parts->cnt > 0;
         if (e->settling) /* not yet: the group is still forming */
             rd_kafka_pause_partitions(rk, parts);
         tell_graphs(e, parts);
@@ -712,6 +719,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         checkpoint(e, true);
         e->npos = 0;
         rd_kafka_assign(rk, NULL);
+        e->assigned = false;
         tell_graphs(e, NULL);
         if (!e->o.at_least_once && !e->ending) /* (at the end: kept for the summary) */
             for (size_t g = 0; g < e->njobs; g++)
@@ -1185,7 +1193,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             last_end_check = now;
             /* inputs assigned since (from a process that left) end where they are */
             finalize_inputs(e, !target || atomic_load(&e->input_total) < target);
-            if (marks_final(e)) {
+            if (e->assigned && marks_final(e)) {
                 bounded_end = true;
                 break;
             }
