@@ -145,6 +145,16 @@ static char *kafka_with(const flinksql_opts_t *o, const char *connector, const c
                  "  'properties.bootstrap.servers' = '%s'",
                  connector, topic, o->brokers) < 0)
         return NULL;
+    for (size_t i = 0; i < o->nwith; i++) {
+        const char *eq = strchr(o->with[i], '=');
+        char *t = NULL;
+        if (asprintf(&t, "%s,\n  '%.*s' = '%s'", s, (int)(eq - o->with[i]), o->with[i], eq + 1) < 0) {
+            free(s);
+            return NULL;
+        }
+        free(s);
+        s = t;
+    }
     return s;
 }
 
@@ -357,6 +367,14 @@ char **flinksql_statements(const flinksql_opts_t *o, char *err, size_t errlen)
     if (o->job_name && !plain_text(o->job_name)) {
         snprintf(err, errlen, "bad job name \"%s\" (no quotes or backslashes)", o->job_name);
         return NULL;
+    }
+    for (size_t i = 0; i < o->nwith; i++) {
+        const char *eq = strchr(o->with[i], '=');
+        if (!eq || eq == o->with[i] || !plain_text(o->with[i])) {
+            snprintf(err, errlen, "a connector option is KEY=VALUE without quotes, not \"%s\"",
+                     o->with[i]);
+            return NULL;
+        }
     }
     if (!plain_decimal(o->filter_amount) || !plain_decimal(o->high_value)) {
         snprintf(err, errlen, "amount thresholds must be plain decimals like 100 or 99.5, not \"%s\"",

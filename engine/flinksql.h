@@ -29,6 +29,8 @@ typedef struct flinksql_opts {
     int min_width, min_height;  /* video */
     int parallelism;            /* 0 = the cluster's default */
     bool bounded;               /* read to the end offsets at job start, then finish */
+    const char *const *with;    /* extra "key=value" WITH options for every Kafka table */
+    size_t nwith;
 } flinksql_opts_t;
 
 /* Defaults that match `streamlab engine`'s (brokers 127.0.0.1:9092, transactions, "_flink",

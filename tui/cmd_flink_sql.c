@@ -29,6 +29,8 @@
     "  --window-slide S       sliding (HOP) windows that start every S seconds\n"                \
     "  --session-gap S        session windows per category (SESSION) instead\n"                  \
     "  --out-of-orderness S   watermark bound in seconds (default 5)\n"                          \
+    "  --connector-option K=V add 'K' = 'V' to every Kafka table's WITH clause (e.g.\n"       \
+    "                         properties.security.protocol=SASL_SSL); repeatable\n"            \
     "  --state-ttl S          forget a user's running total after S seconds of no update\n"      \
     "                         (table.exec.state.ttl)\n"                                          \
     "  -h, --help             this help\n"
@@ -58,7 +60,7 @@ static const char submit_usage[] =
 
 enum {
     O_PIPELINES = 2000, O_SUFFIX, O_GROUP, O_JOB_NAME, O_BOUNDED, O_PARALLELISM, O_FILTER,
-    O_HIGH, O_WINDOW, O_SLIDE, O_GAP, O_OOO, O_TTL, O_LATENESS, O_TIME, O_GATEWAY, O_TIMEOUT
+    O_HIGH, O_WINDOW, O_SLIDE, O_GAP, O_OOO, O_TTL, O_LATENESS, O_TIME, O_GATEWAY, O_TIMEOUT, O_WITH
 };
 
 static const struct option long_opts[] = {
@@ -79,12 +81,14 @@ static const struct option long_opts[] = {
     {"allowed-lateness", required_argument, 0, O_LATENESS},
     {"time", required_argument, 0, O_TIME},
     {"gateway", required_argument, 0, O_GATEWAY},
+    {"connector-option", required_argument, 0, O_WITH},
     {"timeout", required_argument, 0, O_TIMEOUT},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
 typedef struct {
     flinksql_opts_t sql;
+    const char *with[32];
     const char *gateway;
     double timeout_s;
 } twin_args_t;
@@ -118,6 +122,14 @@ static int parse(const char *cmd, int submit, int argc, char **argv, twin_args_t
         case O_GROUP: a->sql.group = optarg; break;
         case O_JOB_NAME: a->sql.job_name = optarg; break;
         case O_BOUNDED: a->sql.bounded = true; break;
+        case O_WITH:
+            if (a->sql.nwith >= sizeof a->with / sizeof *a->with) {
+                cli_error(cmd, "too many --connector-option (at most 32)");
+                return EXIT_USAGE;
+            }
+            a->with[a->sql.nwith++] = optarg;
+            a->sql.with = a->with;
+            break;
         case O_FILTER: a->sql.filter_amount = optarg; break;
         case O_HIGH: a->sql.high_value = optarg; break;
         case O_PARALLELISM:
@@ -249,7 +261,19 @@ static void flink_error(const json_t *reply, int status, const char *fallback, c
         }
     }
     if (last) {
-        snprintf(buf, size, "%.*s", (int)strcspn(last, "\n"), last);
+        /* The message may span lines ("Unsupported options:\n\nno.such.option\n\n
+         * Supported options: ..."): join them up to the stack trace, at most 400 bytes. */
+        const char *end = strstr(last, "\n\tat ");
+        size_t n = end ? (size_t)(end - last) : strlen(last), o = 0;
+        for (size_t i = 0; i < n && o + 4 < size && o < 400; i++) {
+            char c = last[i] == '\n' || last[i] == '\t' ? ' ' : last[i];
+            if (c == ' ' && o > 0 && buf[o - 1] == ' ')
+                continue;
+            buf[o++] = c;
+        }
+        if (o >= 400 && o + 4 < size)
+            buf[o++] = '.', buf[o++] = '.', buf[o++] = '.';
+        buf[o] = '\0';
         return;
     }
     if (reply && httpjson_error(reply, 0, buf, size))
