@@ -96,3 +96,4 @@ bash tests/bench_console.sh
 bash tests/bench_video.sh
 bash tests/bench_eos.sh
 bash tests/bench_files.sh
+bash tests/bench_flink.sh
