@@ -38,8 +38,8 @@ typedef struct flinksql_opts {
 void flinksql_defaults(flinksql_opts_t *o);
 
 /* Parses a --pipelines list ("transactions,video") into FLINKSQL_* bits; 0 on success,
- * -1 with the reason in err. "files" is refused: its chunk reassembly and content
- * analysis have no SQL counterpart (see the README). */
+ * -1 with the reason in err. "files" is refused: its chunk reassembly, hashing and
+ * content analysis have no SQL counterpart (see the README). */
 int flinksql_parse_pipelines(const char *list, unsigned *out, char *err, size_t errlen);
 
 /* The statements (each without its trailing ';'), as a NULL-terminated array the caller

@@ -218,13 +218,44 @@ static void test_pipelines_list_names_transactions_and_explains_the_others(void)
     char err[256];
     CU_ASSERT_EQUAL(flinksql_parse_pipelines("transactions", &p, err, sizeof err), 0);
     CU_ASSERT_EQUAL(p, FLINKSQL_TRANSACTIONS);
-    CU_ASSERT_EQUAL(flinksql_parse_pipelines("transactions,video", &p, err, sizeof err), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "video"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "JPEG"));
+    CU_ASSERT_EQUAL(flinksql_parse_pipelines("transactions,video", &p, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(p, FLINKSQL_TRANSACTIONS | FLINKSQL_VIDEO);
     CU_ASSERT_EQUAL(flinksql_parse_pipelines("files", &p, err, sizeof err), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "files pipeline has no Flink SQL twin"));
     CU_ASSERT_EQUAL(flinksql_parse_pipelines("bogus", &p, err, sizeof err), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown pipeline \"bogus\""));
     CU_ASSERT_EQUAL(flinksql_parse_pipelines("", &p, err, sizeof err), -1);
+}
+
+static void test_video_twin_computes_what_sql_can_and_writes_null_brightness(void)
+{
+    flinksql_opts_t o;
+    flinksql_defaults(&o);
+    o.pipelines = FLINKSQL_TRANSACTIONS | FLINKSQL_VIDEO;
+    o.min_width = 320;
+    o.min_height = 240;
+    char **s = stmts_for(&o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    /* both pipelines' tables and views, one statement set for all seven outputs */
+    const char *in = find(s, "CREATE TEMPORARY TABLE video_frames (");
+    CU_ASSERT_TRUE(has(in, "'topic' = 'video_frames'"));
+    CU_ASSERT_TRUE(has(in, "WATERMARK FOR event_time AS event_time - INTERVAL '5.001' SECOND"));
+    const char *v = find(s, "CREATE TEMPORARY VIEW processed_video_frames_view");
+    CU_ASSERT_TRUE(has(v, "WHERE frame_width >= 320 AND frame_height >= 240\n"));
+    CU_ASSERT_TRUE(has(v, "CHAR_LENGTH(frame_data) / 4 * 3"));
+    CU_ASSERT_TRUE(has(v, "THEN 'HD_Ready'"));
+    CU_ASSERT_TRUE(has(find(s, "CREATE TEMPORARY TABLE video_source_aggregations_flink ("),
+                       "'connector' = 'upsert-kafka'"));
+    CU_ASSERT_PTR_NOT_NULL(find(s, "CREATE TEMPORARY TABLE video_resolution_windows_flink ("));
+    const char *set = find(s, "EXECUTE STATEMENT SET");
+    size_t inserts = 0;
+    for (const char *p = set; p && (p = strstr(p, "INSERT INTO ")); p += 12)
+        inserts++;
+    CU_ASSERT_EQUAL(inserts, 7);
+    CU_ASSERT_TRUE(has(set, "CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)"));
+    CU_ASSERT_TRUE(has(set, "TABLE(TUMBLE(TABLE processed_video_frames_view"));
+    CU_ASSERT_EQUAL(count(s), 13);
+    flinksql_free(s);
 }
 
 static void test_script_ends_every_statement_with_a_semicolon(void)
@@ -257,6 +288,8 @@ static CU_TestInfo tests[] = {
     {"bad flags are refused with a reason", test_bad_flags_are_refused_with_a_reason},
     {"--pipelines names transactions and explains the others",
      test_pipelines_list_names_transactions_and_explains_the_others},
+    {"the video twin computes what SQL can and writes null brightness",
+     test_video_twin_computes_what_sql_can_and_writes_null_brightness},
     {"the script ends every statement with a semicolon", test_script_ends_every_statement_with_a_semicolon},
     CU_TEST_INFO_NULL};
 

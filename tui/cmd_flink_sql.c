@@ -15,7 +15,8 @@
 #define TWIN_OPTIONS_HELP                                                                          \
     "  -b, --brokers HOST:PORT  Kafka bootstrap servers as the Flink cluster reaches them\n"     \
     "                         (default " CLI_DEFAULT_BROKERS ")\n"                               \
-    "  --pipelines LIST       transactions (the only pipeline with a twin so far)\n"             \
+    "  --pipelines LIST       transactions, video or both (default transactions; files\n"     \
+    "                         has no twin)\n"                                                     \
     "  --suffix S             append S to every output topic (default _flink), so both\n"        \
     "                         engines can write side by side on one cluster\n"                   \
     "  --group G              the Kafka source's consumer group (default streamlab-flink-twin)\n" \
@@ -25,6 +26,8 @@
     "  --parallelism N        the job's parallelism (default: the cluster's)\n"                  \
     "  --filter-amount X      pass transactions with amount > X (default 100)\n"                 \
     "  --high-value X         high_value_transactions get amount > X (default 500)\n"            \
+    "  --min-width W          video: pass frames at least W pixels wide (default 640)\n"       \
+    "  --min-height H         video: ... and H pixels high (default 480)\n"                    \
     "  --window S             window size in seconds (default 30)\n"                             \
     "  --window-slide S       sliding (HOP) windows that start every S seconds\n"                \
     "  --session-gap S        session windows per category (SESSION) instead\n"                  \
@@ -60,7 +63,7 @@ static const char submit_usage[] =
 
 enum {
     O_PIPELINES = 2000, O_SUFFIX, O_GROUP, O_JOB_NAME, O_BOUNDED, O_PARALLELISM, O_FILTER,
-    O_HIGH, O_WINDOW, O_SLIDE, O_GAP, O_OOO, O_TTL, O_LATENESS, O_TIME, O_GATEWAY, O_TIMEOUT, O_WITH
+    O_HIGH, O_WINDOW, O_SLIDE, O_GAP, O_OOO, O_TTL, O_LATENESS, O_TIME, O_GATEWAY, O_TIMEOUT, O_WITH, O_MINW, O_MINH
 };
 
 static const struct option long_opts[] = {
@@ -82,6 +85,8 @@ static const struct option long_opts[] = {
     {"time", required_argument, 0, O_TIME},
     {"gateway", required_argument, 0, O_GATEWAY},
     {"connector-option", required_argument, 0, O_WITH},
+    {"min-width", required_argument, 0, O_MINW},
+    {"min-height", required_argument, 0, O_MINH},
     {"timeout", required_argument, 0, O_TIMEOUT},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
@@ -132,6 +137,16 @@ static int parse(const char *cmd, int submit, int argc, char **argv, twin_args_t
             break;
         case O_FILTER: a->sql.filter_amount = optarg; break;
         case O_HIGH: a->sql.high_value = optarg; break;
+        case O_MINW:
+        case O_MINH:
+            if (cli_number(cmd, argv[optind - 1], optarg, &d) < 0)
+                return EXIT_USAGE;
+            if (d != (int)d || d < 0 || d > 100000) {
+                cli_error(cmd, "%s must be a whole number of pixels", argv[optind - 1]);
+                return EXIT_USAGE;
+            }
+            *(c == O_MINW ? &a->sql.min_width : &a->sql.min_height) = (int)d;
+            break;
         case O_PARALLELISM:
         case O_WINDOW:
         case O_SLIDE:
