@@ -59,9 +59,10 @@ if ! "$FLINK_SH" fetch 2>"$WORK/flink-fetch.err"; then
     finish
     exit 1
 fi
-setsid "$FLINK_SH" run "$WORK/flink" >"$WORK/flink.out" 2>"$WORK/flink.err" </dev/null &
+FLINK_START_TIMEOUT=${FLINK_START_TIMEOUT:-300} setsid "$FLINK_SH" run "$WORK/flink" \
+    >"$WORK/flink.out" 2>"$WORK/flink.err" </dev/null &
 bg_track $!
-for _ in $(seq 1 240); do
+for _ in $(seq 1 640); do
     [ -s "$WORK/flink.out" ] && break
     kill -0 $! 2>/dev/null || break
     sleep 0.5
