@@ -45,6 +45,22 @@ if [ "$KIND" = embedded ]; then
     done
     rc=0; "$STREAMLAB" flink sql --pipelines bogus >/dev/null 2>"$WORK/err" || rc=$?
     expect_eq "flink sql --pipelines bogus exits 2" 2 "$rc"
+    grep -q 'unknown pipeline "bogus"' "$WORK/err"
+    check "... saying which pipeline is unknown" test $? = 0
+    rc=0; "$STREAMLAB" flink sql --pipelines files >/dev/null 2>"$WORK/err" || rc=$?
+    expect_eq "flink sql --pipelines files exits 2 (no twin)" 2 "$rc"
+    for sub in sql submit; do
+        rc=0; "$STREAMLAB" flink "$sub" --help >"$WORK/help" 2>&1 || rc=$?
+        expect_eq "flink $sub --help exits 0" 0 "$rc"
+        grep -q "^usage: streamlab flink $sub" "$WORK/help"
+        check "flink $sub --help prints its usage" test $? = 0
+    done
+    rc=0; "$STREAMLAB" flink submit >/dev/null 2>"$WORK/err" || rc=$?
+    expect_eq "flink submit without --gateway exits 2" 2 "$rc"
+    sql=$("$STREAMLAB" flink sql --pipelines transactions,video --min-width 320 2>&1)
+    case $sql in *"WHERE frame_width >= 320 AND frame_height >= 480"*"INSERT INTO video_resolution_windows_flink"*)
+        pass "flink sql --pipelines transactions,video has the video twin with --min-width" ;;
+        *) fail "flink sql --pipelines transactions,video has the video twin with --min-width" ;; esac
     finish
     exit
 fi
