@@ -57,6 +57,12 @@ if [ "$KIND" = embedded ]; then
     done
     rc=0; "$STREAMLAB" flink submit >/dev/null 2>"$WORK/err" || rc=$?
     expect_eq "flink submit without --gateway exits 2" 2 "$rc"
+    v=$(tests/flink/flink.sh version)
+    kc=$(sed -n 's:.*<flink\.kafka\.version>\(.*\)</flink\.kafka\.version>.*:\1:p' tests/flink/pom.xml)
+    n=$(grep -c "image: flink:$v-java17" docker-compose.yml)
+    expect_eq "docker-compose.yml runs the tests' Flink ($v) in its 3 Flink services" 3 "$n"
+    grep -q "flink-sql-connector-kafka/$kc/" docker-compose.yml
+    check "docker-compose.yml fetches the tests' Kafka SQL connector ($kc)" test $? = 0
     sql=$("$STREAMLAB" flink sql --pipelines transactions,video --min-width 320 2>&1)
     case $sql in *"WHERE frame_width >= 320 AND frame_height >= 480"*"INSERT INTO video_resolution_windows_flink"*)
         pass "flink sql --pipelines transactions,video has the video twin with --min-width" ;;
