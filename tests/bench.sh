@@ -97,3 +97,4 @@ bash tests/bench_video.sh
 bash tests/bench_eos.sh
 bash tests/bench_scale.sh
 bash tests/bench_files.sh
+bash tests/bench_flink.sh
