@@ -1206,6 +1206,10 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
                 df_job_tick(e->jobs[g], evtime_now_ms());
             e->pending = false;
             last_tick = now;
+            /* markers often, not only at checkpoints: the windows' watermark
+             * trails the input's by ~100 ms (they commit with the outputs) */
+            if (e->o.repartition && !e->txn_failed)
+                write_markers(e);
         }
         if (now - last_ckpt >= e->o.checkpoint_ms) {
             checkpoint(e, false);
