@@ -44,6 +44,9 @@ typedef struct part_wm {
      * record at or below it is a second copy (an aborted transaction that a
      * broker still showed, then the same input processed again) */
     int64_t *seen;
+    /* and whether that upstream partition said it is idle (its marker is then
+     * left out of the minimum, unless every one is idle) */
+    bool *idle;
 } part_wm_t;
 
 /* A process operator's per-key state, in a chained hash table. */
@@ -207,6 +210,7 @@ static void node_free(struct df_stream *n)
     for (size_t i = 0; i < n->nparts; i++) {
         free(n->parts[i].marks);
         free(n->parts[i].seen);
+        free(n->parts[i].idle);
     }
     json_decref(n->state);
     json_decref(n->state_seen);
@@ -569,6 +573,7 @@ static part_wm_t *source_part(struct df_stream *s, int32_t id, int64_t now_ms)
     if (s->upstream > 0) {
         s->parts[s->nparts].marks = xmalloc((size_t)s->upstream * sizeof(int64_t));
         s->parts[s->nparts].seen = xmalloc((size_t)s->upstream * sizeof(int64_t));
+        s->parts[s->nparts].idle = xcalloc((size_t)s->upstream, sizeof(bool));
         for (int u = 0; u < s->upstream; u++) {
             s->parts[s->nparts].marks[u] = DF_NO_TIME;
             s->parts[s->nparts].seen[u] = -1;
@@ -595,13 +600,16 @@ void df_graph_assign(df_graph_t *g, const char *topic, const int32_t *partitions
                 if (old[k].id == partitions[j]) {
                     free(p->marks);
                     free(p->seen);
+                    free(p->idle);
                     *p = old[k];
                     old[k].marks = old[k].seen = NULL;
+                    old[k].idle = NULL;
                 }
         }
         for (size_t k = 0; k < nold; k++) {
             free(old[k].marks);
             free(old[k].seen);
+            free(old[k].idle);
         }
         free(old);
     }
@@ -639,8 +647,9 @@ int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t 
         const char *slash = from ? strrchr(from, '/') : NULL;
         bool idle = json_is_true(json_object_get(v, "idle"));
         if ((json_is_integer(wm) || idle) && slash) {
-            r->event_ms = idle ? DF_IDLE : json_integer_value(wm);
-            r->value = json_integer(atoi(slash + 1)); /* the upstream partition */
+            r->event_ms = json_is_integer(wm) ? json_integer_value(wm) : DF_NO_TIME;
+            /* the upstream partition, + DF_REPART_PARTS when it is idle */
+            r->value = json_integer(atoi(slash + 1) % DF_REPART_PARTS + (idle ? DF_REPART_PARTS : 0));
             json_decref(v);
             return -3;
         }
@@ -684,7 +693,7 @@ void df_graph_observe(df_graph_t *g, int source, int32_t partition, int64_t even
 }
 
 void df_graph_observe_marker(df_graph_t *g, int source, int32_t partition, int upstream,
-                             int64_t wm, int64_t now_ms)
+                             int64_t wm, bool idle, int64_t now_ms)
 {
     struct df_stream *s = g->nodes[source];
     part_wm_t *p = source_part(s, partition, now_ms);
@@ -692,9 +701,9 @@ void df_graph_observe_marker(df_graph_t *g, int source, int32_t partition, int u
     if (!p->marks || upstream < 0 || upstream >= s->upstream)
         return;
     int64_t *m = &p->marks[upstream];
-    /* idle: left out of the minimum until it has records again (never back) */
-    if (wm == DF_IDLE || *m == DF_NO_TIME || *m == DF_IDLE || wm > *m)
+    if (wm != DF_NO_TIME && (*m == DF_NO_TIME || wm > *m)) /* never back */
         *m = wm;
+    p->idle[upstream] = idle;
 }
 
 bool df_graph_observe_repart(df_graph_t *g, int source, int32_t partition, int64_t offset,
@@ -716,7 +725,7 @@ bool df_graph_observe_repart(df_graph_t *g, int source, int32_t partition, int64
 
 void df_graph_source_marks(const df_graph_t *g, int64_t now_ms,
                            void (*fn)(void *opaque, const char *topic, int32_t partition,
-                                      int64_t wm),
+                                      int64_t wm, bool idle),
                            void *opaque)
 {
     for (size_t i = 0; i < g->nnodes; i++) {
@@ -724,12 +733,15 @@ void df_graph_source_marks(const df_graph_t *g, int64_t now_ms,
         if (s->kind != K_SOURCE || !s->fn.parse)
             continue;
         for (size_t p = 0; p < s->nparts; p++) {
-            if (!g->processing_time && now_ms - s->parts[p].last_active_ms > g->idle_ms)
-                fn(opaque, s->topic, s->parts[p].id, DF_IDLE); /* as its own watermark does */
-            else if (g->processing_time)
-                fn(opaque, s->topic, s->parts[p].id, now_ms - 1);
-            else if (s->parts[p].max_event_ms != DF_NO_TIME)
-                fn(opaque, s->topic, s->parts[p].id, s->parts[p].max_event_ms - g->bound_ms - 1);
+            int64_t wm = s->parts[p].max_event_ms == DF_NO_TIME
+                             ? DF_NO_TIME
+                             : s->parts[p].max_event_ms - g->bound_ms - 1;
+            if (g->processing_time)
+                fn(opaque, s->topic, s->parts[p].id, now_ms - 1, false);
+            else if (now_ms - s->parts[p].last_active_ms > g->idle_ms)
+                fn(opaque, s->topic, s->parts[p].id, wm, true); /* as its own watermark does */
+            else if (wm != DF_NO_TIME)
+                fn(opaque, s->topic, s->parts[p].id, wm, false);
         }
     }
 }
@@ -799,8 +811,9 @@ bool df_graph_push(df_graph_t *g, const char *topic, int32_t partition, int64_t 
         df_graph_observe(g, s, partition, r.event_ms, now_ms);
         df_graph_emit_source(g, s, &r, now_ms);
     } else if (s == -3) {
-        df_graph_observe_marker(g, df_graph_source_of(g, topic), partition,
-                                (int)json_integer_value(r.value), r.event_ms, now_ms);
+        int u = (int)json_integer_value(r.value);
+        df_graph_observe_marker(g, df_graph_source_of(g, topic), partition, u % DF_REPART_PARTS,
+                                r.event_ms, u >= DF_REPART_PARTS, now_ms);
         json_decref(r.value);
     } else {
         int src = df_graph_source_of(g, topic);
@@ -1338,18 +1351,29 @@ static int64_t source_watermark(const df_graph_t *g, struct df_stream *s, int64_
 {
     int64_t wm = INT64_MAX;
     *all_idle = true;
-    if (s->upstream > 0) { /* a repartition topic: the minimum of the live markers */
+    if (s->upstream > 0) {
+        /* A repartition topic: the minimum of the live upstream partitions'
+         * markers; when every one is idle, of the idle ones' last markers
+         * (what the upstream's own watermark was when they went idle). */
+        int64_t idle_wm = INT64_MAX;
         for (size_t i = 0; i < s->nparts; i++) {
-            for (int u = 0; u < s->upstream; u++) {
-                int64_t m = s->parts[i].marks ? s->parts[i].marks[u] : DF_NO_TIME;
-                if (m == DF_IDLE)
+            for (int u = 0; u < s->upstream && s->parts[i].marks; u++) {
+                int64_t m = s->parts[i].marks[u];
+                if (s->parts[i].idle[u]) {
+                    if (m != DF_NO_TIME && m < idle_wm)
+                        idle_wm = m;
                     continue;
+                }
                 *all_idle = false;
                 if (m == DF_NO_TIME)
                     return DF_NO_TIME;
                 if (m < wm)
                     wm = m;
             }
+        }
+        if (*all_idle && idle_wm != INT64_MAX) {
+            *all_idle = false;
+            wm = idle_wm;
         }
         return *all_idle ? DF_NO_TIME : wm;
     }
@@ -1405,6 +1429,10 @@ static int64_t next_watermark(df_graph_t *g, int64_t now_ms)
         for (size_t i = 0; i < g->nnodes; i++) {
             struct df_stream *s = g->nodes[i];
             if (s->kind != K_SOURCE || s->nparts == 0)
+                continue;
+            /* With repartition topics the windows are all below them: their
+             * markers carry the inputs' watermarks (from every process). */
+            if (g->nreparts && s->fn.parse)
                 continue;
             bool all_idle;
             int64_t sw = source_watermark(g, s, now_ms, &all_idle);
@@ -1530,13 +1558,15 @@ void df_graph_state_drain(df_graph_t *g, df_state_fn fn, void *opaque)
                 snprintf(part, sizeof part, "%d", n->parts[p].id);
                 json_t *v = json_pack("{sI}", "max_event_ms", (json_int_t)n->parts[p].max_event_ms);
                 if (n->parts[p].marks) {
-                    json_t *m = json_array(), *seen = json_array();
+                    json_t *m = json_array(), *seen = json_array(), *idle = json_array();
                     for (int u = 0; u < n->upstream; u++) {
                         json_array_append_new(m, json_integer(n->parts[p].marks[u]));
                         json_array_append_new(seen, json_integer(n->parts[p].seen[u]));
+                        json_array_append_new(idle, json_boolean(n->parts[p].idle[u]));
                     }
                     json_object_set_new(v, "marks", m);
                     json_object_set_new(v, "seen", seen);
+                    json_object_set_new(v, "idle", idle);
                 }
                 fn(opaque, n->topic, n->parts[p].id, n->name, part, "", v);
                 json_decref(v);
@@ -1642,10 +1672,11 @@ int df_graph_state_load(df_graph_t *g, int32_t partition, const char *op, const 
         json_t *v = json_object_get(value, "max_event_ms");
         p->max_event_ms = json_is_integer(v) ? json_integer_value(v) : DF_NO_TIME;
         json_t *m = json_object_get(value, "marks");
-        json_t *seen = json_object_get(value, "seen");
+        json_t *seen = json_object_get(value, "seen"), *idle = json_object_get(value, "idle");
         for (size_t u = 0; p->marks && u < json_array_size(m) && (int)u < n->upstream; u++) {
             p->marks[u] = json_integer_value(json_array_get(m, u));
             p->seen[u] = json_integer_value(json_array_get(seen, u));
+            p->idle[u] = json_is_true(json_array_get(idle, u));
         }
         if (g->event_clock && (g->newest_event_ms == DF_NO_TIME || p->max_event_ms > g->newest_event_ms))
             g->newest_event_ms = p->max_event_ms;

@@ -27,10 +27,11 @@ const char *const *df_graph_repartitions(const df_graph_t *g);
  * its source waits for a marker from each (call before any record). */
 void df_graph_set_upstream(df_graph_t *g, const char *topic, int partitions);
 /* A watermark marker read from a repartition topic's partition: upstream
- * partition `upstream` has reached wm.  A repartition partition's watermark
- * is the minimum over the upstream partitions' markers. */
+ * partition `upstream` has reached wm (DF_NO_TIME: not known), or is idle.
+ * A repartition partition's watermark is the minimum over the upstream
+ * partitions' markers, the idle ones left out (unless all are idle). */
 void df_graph_observe_marker(df_graph_t *g, int source, int32_t partition, int upstream,
-                             int64_t wm, int64_t now_ms);
+                             int64_t wm, bool idle, int64_t now_ms);
 /* A record read from a repartition topic (its r->offset, as parsed, packs
  * the upstream partition and offset): false when that upstream record was
  * taken already (drop it), else notes it.  True for other sources. */
@@ -38,13 +39,12 @@ void df_graph_observe_marker(df_graph_t *g, int source, int32_t partition, int u
 bool df_graph_observe_repart(df_graph_t *g, int source, int32_t partition, int64_t offset,
                              int64_t now_ms);
 /* The watermark of every partition the graph's input sources read (not the
- * repartition sources): what the host writes as markers.  DF_IDLE for a
- * partition idle longer than the idle timeout: downstream leaves it out of
- * the minimum until it has records again. */
-#define DF_IDLE (INT64_MIN + 1)
+ * repartition sources): what the host writes as markers.  idle: the
+ * partition had no record for the idle timeout (downstream leaves it out
+ * of the minimum until it has records again); wm may be DF_NO_TIME then. */
 void df_graph_source_marks(const df_graph_t *g, int64_t now_ms,
                            void (*fn)(void *opaque, const char *topic, int32_t partition,
-                                      int64_t wm),
+                                      int64_t wm, bool idle),
                            void *opaque);
 /* True when every repartition partition the graph reads has a final marker
  * (INT64_MAX - 1) from every upstream partition (true without any). */
@@ -56,8 +56,8 @@ int df_graph_levels(const df_graph_t *g);
  * filled, -2 when it does not parse (err says why: send it on with
  * df_graph_dead_letter), -1 when no source reads topic, -3 for a
  * repartition topic's watermark marker (r->event_ms: its watermark,
- * r->value: a JSON integer, the upstream partition, which the caller
- * drops after df_graph_observe_marker). */
+ * r->value: a JSON integer, the upstream partition plus DF_REPART_PARTS if
+ * it is idle, which the caller drops after df_graph_observe_marker). */
 int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
                    const char *buf, size_t len, int64_t now_ms, df_record_t *r, char *err,
                    size_t errsize);

@@ -555,28 +555,31 @@ typedef struct mark_out {
  * partition of the graph's repartition topics, after the records made
  * before it (the job is synced): each downstream partition learns how far
  * every upstream partition is.  A finalized partition's is the end. */
-static void write_marker(void *opaque, const char *topic, int32_t partition, int64_t wm)
+static void write_marker(void *opaque, const char *topic, int32_t partition, int64_t wm, bool idle)
 {
     mark_out_t *mo = opaque;
     engine_t *e = mo->e;
     char k[400];
     snprintf(k, sizeof k, "%s\t%d", topic, partition);
-    if (json_object_get(e->finalized, k))
+    if (json_object_get(e->finalized, k)) {
         wm = INT64_MAX - 1;
-    json_t *last = json_object_get(e->marked, k);
-    if (last && (json_integer_value(last) == wm ||
-                 (wm != DF_IDLE && json_integer_value(last) != DF_IDLE && json_integer_value(last) > wm)))
-        return;
-    json_object_set_new(e->marked, k, json_integer(wm));
+        idle = false;
+    }
+    json_t *last = json_object_get(e->marked, k); /* [wm, idle] */
+    if (last && json_integer_value(json_array_get(last, 0)) >= wm &&
+        json_is_true(json_array_get(last, 1)) == idle)
+        return; /* nothing new */
+    json_object_set_new(e->marked, k, json_pack("[Ib]", (json_int_t)wm, idle));
     for (const char *const *r = df_graph_repartitions(mo->g); *r; r++) {
         topic_stat_t *t = topic_stat(e, *r);
         for (int q = 0; q < t->nparts; q++) {
             char *m = xmalloc(512);
-            int n = wm == DF_IDLE /* idle: left out of downstream minimums */
-                        ? snprintf(m, 512, "{\"_watermark\":null,\"idle\":true,\"source\":\"%s/%d\"}",
-                                   topic, partition)
-                        : snprintf(m, 512, "{\"_watermark\":%lld,\"source\":\"%s/%d\"}",
-                                   (long long)wm, topic, partition);
+            char w[32] = "null";
+            if (wm != DF_NO_TIME)
+                snprintf(w, sizeof w, "%lld", (long long)wm);
+            /* idle: left out of downstream minimums until it has records again */
+            int n = snprintf(m, 512, "{\"_watermark\":%s,%s\"source\":\"%s/%d\"}", w,
+                             idle ? "\"idle\":true," : "", topic, partition);
             produce_to(e, t, q, m, (size_t)n);
         }
     }
@@ -599,7 +602,7 @@ static void write_markers(engine_t *e)
             if (sscanf(k, "%299[^\t]\t%d", topic, &part) == 2)
                 for (const char *const *t = df_graph_inputs(mo.g); *t; t++)
                     if (!strcmp(*t, topic))
-                        write_marker(&mo, topic, part, INT64_MAX - 1);
+                        write_marker(&mo, topic, part, INT64_MAX - 1, false);
         }
     }
 }
@@ -1203,6 +1206,10 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
                 df_job_tick(e->jobs[g], evtime_now_ms());
             e->pending = false;
             last_tick = now;
+            /* markers often, not only at checkpoints: the windows' watermark
+             * trails the input's by ~100 ms (they commit with the outputs) */
+            if (e->o.repartition && !e->txn_failed)
+                write_markers(e);
         }
         if (now - last_ckpt >= e->o.checkpoint_ms) {
             checkpoint(e, false);

@@ -201,9 +201,10 @@ static void batch_time(df_job_t *j, batch_t *b)
         } else if (r->source >= 0)
             df_graph_observe(g, r->source, r->partition, r->r.event_ms, r->now_ms);
         else if (r->source == -3) { /* a repartition topic's watermark marker */
+            int u = (int)json_integer_value(r->r.value);
             df_graph_observe_marker(g, df_graph_source_of(g, df_graph_inputs(g)[r->input]),
-                                    r->partition, (int)json_integer_value(r->r.value),
-                                    r->r.event_ms, r->now_ms);
+                                    r->partition, u % DF_REPART_PARTS, r->r.event_ms,
+                                    u >= DF_REPART_PARTS, r->now_ms);
             json_decref(r->r.value);
             r->r.value = NULL;
         } else if (r->source == -2) /* a dead letter still shows its partition is alive */
@@ -683,7 +684,8 @@ void df_job_set_upstream(df_job_t *j, const char *topic, int partitions)
 }
 
 void df_job_source_marks(df_job_t *j, int64_t now_ms,
-                         void (*fn)(void *opaque, const char *topic, int32_t partition, int64_t wm),
+                         void (*fn)(void *opaque, const char *topic, int32_t partition, int64_t wm,
+                                    bool idle),
                          void *opaque)
 {
     df_job_sync(j);

@@ -106,7 +106,8 @@ void df_job_state_clear(df_job_t *j);
  * has every upstream partition's final marker. */
 void df_job_set_upstream(df_job_t *j, const char *topic, int partitions);
 void df_job_source_marks(df_job_t *j, int64_t now_ms,
-                         void (*fn)(void *opaque, const char *topic, int32_t partition, int64_t wm),
+                         void (*fn)(void *opaque, const char *topic, int32_t partition, int64_t wm,
+                                    bool idle),
                          void *opaque);
 bool df_job_marks_final(df_job_t *j);
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "../engine/dataflow.h"
+#include "../engine/dataflow_exec.h"
 #include "../engine/evtime.h"
 #include "../engine/pipelines/pipelines.h"
 #include "testlib.h"
@@ -1300,6 +1301,72 @@ static void test_watermark_is_minimum_over_live_partitions_and_never_moves_back(
     pipe_end();
 }
 
+/* --- repartition topics ------------------------------------------------------- */
+
+static size_t count_topic(const collector_t *c, const char *topic)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n; i++)
+        n += !strcmp(c->m[i].topic, topic);
+    return n;
+}
+
+static void push_marker(df_graph_t *g, int64_t off, int64_t wm, const char *source)
+{
+    char m[200];
+    int n = snprintf(m, sizeof m, "{\"_watermark\":%lld,\"source\":\"%s\"}", (long long)wm, source);
+    df_graph_push(g, "repartition-category_windows", 0, off, m, (size_t)n, 0);
+}
+
+static void test_repartition_window_fires_once_every_upstream_partition_marker_passed_it(void)
+{
+    /* With a repartitioning host the category windows read their records back
+     * from a topic: a window fires only when the markers of both upstream
+     * partitions have passed its end, and a second copy of a record (the same
+     * upstream partition and offset) is not counted twice. */
+    collector_t c = {0};
+    df_host_t h = {.emit = host_emit, .opaque = &c, .repartition = true};
+    pipeline_params_t p;
+    pipeline_params_init(&p);
+    df_graph_t *g = pipelines_find("transactions")->build(&h, &p);
+    CU_ASSERT_STRING_EQUAL(df_graph_repartitions(g)[0], "repartition-category_windows");
+    df_graph_set_upstream(g, "repartition-category_windows", 2);
+    df_graph_assign(g, "transactions", (int32_t[]){0, 1}, 2, 0);
+    df_graph_assign(g, "repartition-category_windows", (int32_t[]){0}, 1, 0);
+    for (int part = 0; part < 2; part++) {
+        char tx[512];
+        int n = snprintf(tx, sizeof tx,
+                         "{\"transaction_id\":\"r%d\",\"user_id\":\"user_%d\",\"product\":\"book\","
+                         "\"category\":\"books\",\"amount\":200.0,\"quantity\":1,"
+                         "\"payment_method\":\"paypal\",\"timestamp\":\"2024-01-15T10:00:0%d.000000\","
+                         "\"location\":\"city_1\"}",
+                         part, part, part + 1);
+        df_graph_push(g, "transactions", part, 7, tx, (size_t)n, 0);
+    }
+    CU_ASSERT_EQUAL(count_topic(&c, "repartition-category_windows"), 2);
+    CU_ASSERT_EQUAL(count_topic(&c, "category_windows"), 0); /* not in this stage */
+    int64_t off = 0;
+    size_t n0 = c.n;
+    for (size_t i = 0; i < n0; i++)
+        if (!strcmp(c.m[i].topic, "repartition-category_windows")) {
+            CU_ASSERT_STRING_EQUAL(c.m[i].key, "books");
+            for (int copy = 0; copy < 2; copy++) /* the second copy is dropped */
+                df_graph_push(g, "repartition-category_windows", 0, off++, c.m[i].payload,
+                              c.m[i].len, 0);
+        }
+    push_marker(g, off++, AT(10, 1, 0, 0), "transactions/0");
+    df_graph_tick(g, 0);
+    CU_ASSERT_EQUAL(count_topic(&c, "category_windows"), 0); /* partition 1 not there yet */
+    push_marker(g, off++, AT(10, 1, 0, 0), "transactions/1");
+    df_graph_tick(g, 0);
+    CU_ASSERT_EQUAL(count_topic(&c, "category_windows"), 1);
+    for (size_t i = 0; i < c.n; i++)
+        if (!strcmp(c.m[i].topic, "category_windows"))
+            CU_ASSERT_EQUAL(json_integer_value(json_object_get(c.m[i].json, "transaction_count")), 2);
+    df_graph_free(g);
+    collector_clear(&c);
+}
+
 static CU_TestInfo tests[] = {
     {"test_filter_and_map_run_in_order_and_sink_writes_compact_json",
      test_filter_and_map_run_in_order_and_sink_writes_compact_json},
@@ -1358,6 +1425,8 @@ static CU_TestInfo tests[] = {
      test_assigned_partition_without_data_holds_watermark_until_idle_timeout},
     {"test_watermark_is_minimum_over_live_partitions_and_never_moves_back",
      test_watermark_is_minimum_over_live_partitions_and_never_moves_back},
+    {"test_repartition_window_fires_once_every_upstream_partition_marker_passed_it",
+     test_repartition_window_fires_once_every_upstream_partition_marker_passed_it},
     CU_TEST_INFO_NULL,
 };
 
