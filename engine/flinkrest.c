@@ -74,9 +74,43 @@ static void record_reply(const flinkrest_t *fr, const char *method, const char *
         return;
     char name[256], file[1024];
     flinkrest_fixture_name(method, path, name, sizeof name);
-    snprintf(file, sizeof file, "%s/%s.json", fr->record_dir, name);
-    (void)status;
+    /* An error reply keeps its status in the name: NAME.404.json. */
+    if (status >= 300)
+        snprintf(file, sizeof file, "%s/%s.%d.json", fr->record_dir, name, status);
+    else
+        snprintf(file, sizeof file, "%s/%s.json", fr->record_dir, name);
     json_dump_file(reply, file, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+}
+
+/* Drops the Java class names from Flink's error text: "org.apache....RestHandlerException:
+ * Job could not be found.; Caused by: org....FlinkJobNotFoundException: Could not find
+ * Flink job (...)" becomes "Job could not be found.; Could not find Flink job (...)". */
+static void strip_java(char *s)
+{
+    char *out = s;
+    const char *in = s;
+    while (*in) {
+        if (!strncmp(in, "Caused by: ", 11)) {
+            in += 11;
+            continue;
+        }
+        /* a word like a.b.C...Exception: at the start of a clause */
+        const char *w = in;
+        while (*w && (isalnum((unsigned char)*w) || *w == '.' || *w == '_' || *w == '$'))
+            w++;
+        if (w > in && !strncmp(w, ": ", 2) && memchr(in, '.', (size_t)(w - in)) &&
+            (w - in > 9 && (!strncmp(w - 9, "Exception", 9) || !strncmp(w - 5, "Error", 5)))) {
+            in = w + 2;
+            continue;
+        }
+        /* copy up to the next clause ("; ") */
+        const char *next = strstr(in, "; ");
+        size_t n = next ? (size_t)(next - in) + 2 : strlen(in);
+        memmove(out, in, n);
+        out += n;
+        in += n;
+    }
+    *out = '\0';
 }
 
 /* One request to base+path: the HTTP status (reply set, or NULL for an empty body) or
@@ -93,8 +127,10 @@ static int call(flinkrest_t *fr, const char *method, const char *path, json_t **
     record_reply(fr, method, path, *reply, status);
     if (status >= 400) {
         char text[1024];
-        if (*reply && httpjson_error(*reply, 0, text, sizeof text))
+        if (*reply && httpjson_error(*reply, 0, text, sizeof text)) {
+            strip_java(text);
             snprintf(err, errlen, "%s", text);
+        }
         else if (!err[0])
             snprintf(err, errlen, "%s %s: HTTP %d", method, path, status);
         json_decref(*reply);

@@ -76,8 +76,9 @@ void flinkrest_free(flinkrest_t *fr);
 /* The base URL as given (owned by fr). */
 const char *flinkrest_base(const flinkrest_t *fr);
 
-/* Saves every reply as DIR/<flinkrest_fixture_name>.json (the format of
- * tests/fixtures/flinkrest/); NULL stops.  Copies dir. */
+/* Saves every reply as DIR/<flinkrest_fixture_name>.json, an error reply as
+ * DIR/<name>.<status>.json (the format of tests/fixtures/flinkrest/); NULL stops.
+ * Copies dir. */
 void flinkrest_record(flinkrest_t *fr, const char *dir);
 /* The file name (no ".json") a request is recorded under: the method unless GET, then
  * the path and query with each byte that is not a letter or digit as '_'; a long one is

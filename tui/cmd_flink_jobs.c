@@ -41,6 +41,7 @@ static const char cancel_usage[] =
     "  --rest URL        the jobmanager's REST API (default " DEFAULT_REST ")\n"
     "  --wait S          wait at most S seconds for the final state (default 30)\n"
     "  --timeout S       give up on each request after S seconds (default 5)\n"
+    "  --record DIR      also save every REST reply in DIR (for test fixtures)\n"
     "  -h, --help        this help\n"
     "\n"
     "Exit status: 0 when the job ends CANCELED, 1 when Flink refuses (unknown job id,\n"
@@ -203,9 +204,10 @@ int cmd_flink_cancel(int argc, char **argv)
     static const struct option longopts[] = {{"rest", required_argument, 0, O_REST},
                                              {"wait", required_argument, 0, O_WAIT},
                                              {"timeout", required_argument, 0, O_TIMEOUT},
+                                             {"record", required_argument, 0, O_RECORD},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
-    const char *base = DEFAULT_REST;
+    const char *base = DEFAULT_REST, *record = NULL;
     long timeout_ms = 5000;
     double wait_s = 30;
     int opt;
@@ -221,6 +223,7 @@ int cmd_flink_cancel(int argc, char **argv)
             if (cli_number("flink cancel", "--wait", optarg, &wait_s) < 0)
                 return EXIT_USAGE;
             break;
+        case O_RECORD: record = optarg; break;
         case 'h': fputs(cancel_usage, stdout); return EXIT_OK;
         default: fputs(cancel_usage, stderr); return EXIT_USAGE;
         }
@@ -236,6 +239,8 @@ int cmd_flink_cancel(int argc, char **argv)
         return EXIT_USAGE;
     }
     flinkrest_t *fr = flinkrest_new(base, timeout_ms);
+    if (record)
+        flinkrest_record(fr, record);
     char err[1024];
     int rc = EXIT_OK;
     int r = flinkrest_cancel(fr, jid, err, sizeof err);
