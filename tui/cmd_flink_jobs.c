@@ -44,9 +44,9 @@ static const char cancel_usage[] =
     "  --record DIR      also save every REST reply in DIR (for test fixtures)\n"
     "  -h, --help        this help\n"
     "\n"
-    "Exit status: 0 when the job ends CANCELED, 1 when Flink refuses (unknown job id,\n"
-    "a job already finished) or the job ends otherwise or not in time, 2 when the REST\n"
-    "API does not answer.\n";
+    "Exit status: 0 when the job ends CANCELED (also when it already was), 1 when Flink\n"
+    "refuses (e.g. an unknown job id) or the job ends FINISHED or FAILED instead or is\n"
+    "not final in time, 2 for a malformed JOB_ID or when the REST API does not answer.\n";
 
 enum { O_REST = 1, O_JSON, O_TIMEOUT, O_RECORD, O_WAIT };
 
