@@ -49,7 +49,14 @@ wait_for() {
     while :; do
         snap
         "$@" && return 0
-        [ "$SECONDS" -lt "$end" ] && ! console_gone || return 1
+        if console_gone; then
+            # The shell prints EXIT=... a moment after the console has exited: look once more.
+            sleep 0.5
+            snap
+            "$@"
+            return
+        fi
+        [ "$SECONDS" -lt "$end" ] || return 1
         sleep 0.2
     done
 }
