@@ -178,10 +178,13 @@ static int is_op_metric(const char *id, const char *suffix)
     return n > m + 1 && id[n - m - 1] == '.' && !strcmp(id + n - m, suffix);
 }
 
-/* Appends s to the query, with the bytes a URL cannot hold raw percent-encoded. */
+/* Appends s to the query, with the bytes a URL cannot hold raw percent-encoded; an id
+ * that does not fit whole is left out (Flink's request line is at most 4096 bytes). */
 static void query_add(char *q, size_t size, const char *s)
 {
     size_t n = strlen(q);
+    if (n + 3 * strlen(s) + 2 > size)
+        return;
     if (n && n + 1 < size && q[n - 1] != '=')
         q[n++] = ',';
     for (const unsigned char *c = (const unsigned char *)s; *c && n + 4 < size; c++) {
@@ -215,8 +218,9 @@ static void vertex_metrics(flinkrest_t *fr, const char *jid, flink_vertex_t *v, 
         else if (is_source && !strncmp(id, "Source__", 8) &&
                  (is_op_metric(id, "numRecordsOut") || is_op_metric(id, "numRecordsOutPerSecond")))
             query_add(q, sizeof q, id);
-        else if (is_source && is_op_metric(id, "currentOutputWatermark"))
-            query_add(q, sizeof q, id);
+        else if (is_source && is_op_metric(id, "currentOutputWatermark") &&
+                 (!strncmp(id, "Source__", 8) || !strncmp(id, "WatermarkAssigner", 17)))
+            query_add(q, sizeof q, id); /* where a source vertex's watermarks are made */
     }
     if (!q[0])
         goto out;

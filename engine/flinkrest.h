@@ -39,7 +39,7 @@ typedef struct flinkrest flinkrest_t;
 
 typedef struct flink_vertex {
     char id[40];
-    char name[256];    /* "Source: src[1] -> Calc[2] -> ..." */
+    char name[640];    /* "Source: src[1] -> Calc[2] -> ..." (cut if longer) */
     char status[16];   /* RUNNING, FINISHED, ... */
     int parallelism;
     int depth;         /* longest path from a source vertex (0 for sources) */

@@ -170,7 +170,7 @@ FLINK_S=$S FLINK_PID=$CONSOLE_PID
 expect "the console opens" 30 has "1 Transactions"
 key d
 expect "d shows the Flink section in the dashboard" 30 has "FLINK $REST"
-expect "with the job RUNNING" 30 has "FLINK JOB flinkrest-e2e RUNNING"
+expect "with the job RUNNING" 30 has "job flinkrest-e2e RUNNING"
 expect "its source vertex and chain" 30 has_all "Source: src" "chain: Source: src[1] -> Calc[2]"
 expect "and the window vertex under it" 30 has_re "└▶GlobalWindowAggregate"
 
@@ -199,7 +199,7 @@ expect_eq "and prints the final state" "$JOB CANCELED" "$out"
 out=$("$STREAMLAB" flink jobs --rest "$REST" 2>&1)
 if grep -q "^JOB $JOB  flinkrest-e2e  CANCELED" <<<"$out"; then pass "flink jobs then says CANCELED"; else fail "flink jobs then says CANCELED" "$(head -3 <<<"$out")"; fi
 S=$FLINK_S CONSOLE_PID=$FLINK_PID
-expect "the open dashboard shows the job CANCELED" 30 has "FLINK JOB flinkrest-e2e CANCELED"
+expect "the open dashboard shows the job CANCELED" 30 has "job flinkrest-e2e CANCELED"
 console_quit "the console with --flink"
 
 # --- KIND=kafka: streamlab's own twin reading real Kafka -----------------------

@@ -19,7 +19,8 @@
 #include "../engine/util.h"
 #include "testlib.h"
 
-#define RUNNING_JOB "7b0219d96537c6abf3752509f7751146"
+#define RUNNING_JOB "269df26fdd0c17f93e82912f431433e3"
+#define CANCELED_JOB2 "7b0219d96537c6abf3752509f7751146"
 #define CANCELED_JOB "469c2ceba0aa998f3f79e9f394baac2b"
 #define SOURCE_VERTEX "cbc357ccb763df2852fee8c4fc7d55f2"
 #define WINDOW_VERTEX "337adade1e207453ed3502e01d75fd03"
@@ -135,14 +136,18 @@ static void test_jobs_lists_running_job_first_then_cancelled(void)
     flinkrest_t *fr = flinkrest_new(base, 5000);
     char err[512] = "";
     CU_ASSERT_EQUAL_FATAL(flinkrest_jobs(fr, &jobs, err, sizeof err), 0);
-    CU_ASSERT_EQUAL(jobs.njobs, 2);
+    CU_ASSERT_EQUAL(jobs.njobs, 3);
     CU_ASSERT_EQUAL(jobs.more, 0);
     CU_ASSERT_STRING_EQUAL(jobs.jobs[0].id, RUNNING_JOB);
     CU_ASSERT_STRING_EQUAL(jobs.jobs[0].name, "transactions-twin-demo");
     CU_ASSERT_STRING_EQUAL(jobs.jobs[0].state, "RUNNING");
-    CU_ASSERT_EQUAL(jobs.jobs[0].start_ms, 1795619294956LL);
-    CU_ASSERT_STRING_EQUAL(jobs.jobs[1].id, CANCELED_JOB);
+    CU_ASSERT_EQUAL(jobs.jobs[0].start_ms, 1795620813920LL);
+    CU_ASSERT_EQUAL(jobs.jobs[0].duration_ms, 61233); /* the detail's, newer than the overview's */
+    /* then the newest cancelled one first */
+    CU_ASSERT_STRING_EQUAL(jobs.jobs[1].id, CANCELED_JOB2);
     CU_ASSERT_STRING_EQUAL(jobs.jobs[1].state, "CANCELED");
+    CU_ASSERT_STRING_EQUAL(jobs.jobs[2].id, CANCELED_JOB);
+    CU_ASSERT_STRING_EQUAL(jobs.jobs[2].name, "flinkrest-demo");
     CU_ASSERT(flinkrest_state_is_final(jobs.jobs[1].state));
     CU_ASSERT(!flinkrest_state_is_final(jobs.jobs[0].state));
     flinkrest_free(fr);
@@ -169,20 +174,21 @@ static void test_source_vertex_counts_the_records_its_source_read(void)
 {
     const flink_vertex_t *v = &jobs.jobs[0].v[0];
     CU_ASSERT(v->has_metrics);
-    /* the task's numRecordsIn is 0; Source__src[1].numRecordsOut summed is 400 */
-    CU_ASSERT_EQUAL(v->in, 400);
-    CU_ASSERT_EQUAL(v->out, 132);
-    CU_ASSERT_DOUBLE_EQUAL(v->in_rate, 6.6667, 0.001);
-    CU_ASSERT_DOUBLE_EQUAL(v->out_rate, 2.2, 0.001);
+    /* the task's numRecordsIn is 0; Source__src[1].numRecordsOut summed is 2750 */
+    CU_ASSERT_EQUAL(v->in, 2750);
+    CU_ASSERT_EQUAL(v->out, 758);
+    CU_ASSERT_DOUBLE_EQUAL(v->in_rate, 42.9167, 0.001);
+    CU_ASSERT_DOUBLE_EQUAL(v->out_rate, 11.45, 0.001);
+    CU_ASSERT_EQUAL(jobs.jobs[0].v[1].in, 758); /* what the source vertex sent */
 }
 
 static void test_watermarks_are_the_slowest_subtask_and_none_is_not_a_time(void)
 {
     /* the window vertex: currentInputWatermark, min over the subtasks */
-    CU_ASSERT_EQUAL(jobs.jobs[0].v[1].watermark_ms, 1795619301029LL);
-    /* the source vertex: the highest operator output watermark (Long.MIN_VALUE ones,
-     * before the assigner, do not count) */
-    CU_ASSERT_EQUAL(jobs.jobs[0].v[0].watermark_ms, 1795619301058LL);
+    CU_ASSERT_EQUAL(jobs.jobs[0].v[1].watermark_ms, 1795620871779LL);
+    /* the source vertex: what its WatermarkAssigner emits (the source operator's own
+     * Long.MIN_VALUE does not count) */
+    CU_ASSERT_EQUAL(jobs.jobs[0].v[0].watermark_ms, 1795620871779LL);
     /* a cancelled job has no metrics */
     CU_ASSERT(!jobs.jobs[1].v[0].has_metrics);
     CU_ASSERT_EQUAL(jobs.jobs[1].v[0].watermark_ms, FLINKREST_NO_WATERMARK);
@@ -202,8 +208,8 @@ static void test_json_gives_iso_watermarks_and_nulls(void)
     json_t *j0 = json_array_get(json_object_get(o, "jobs"), 0);
     json_t *v1 = json_array_get(json_object_get(j0, "vertices"), 1);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(v1, "watermark")),
-                           "2026-11-25T15:08:21.029Z");
-    CU_ASSERT_EQUAL(json_integer_value(json_object_get(v1, "records_in")), 132);
+                           "2026-11-25T15:34:31.779Z");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(v1, "records_in")), 758);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(json_object_get(v1, "inputs"), 0)),
                            SOURCE_VERTEX);
     json_t *j1 = json_array_get(json_object_get(o, "jobs"), 1);
@@ -276,8 +282,8 @@ static void test_poller_publishes_the_jobs(void)
     CU_ASSERT(snap.reachable);
     CU_ASSERT_STRING_EQUAL(snap.error, "");
     CU_ASSERT(snap.polls >= 2);
-    CU_ASSERT_EQUAL(snap.jobs.njobs, 2);
-    CU_ASSERT_EQUAL(snap.jobs.jobs[0].v[0].in, 400);
+    CU_ASSERT_EQUAL(snap.jobs.njobs, 3);
+    CU_ASSERT_EQUAL(snap.jobs.jobs[0].v[0].in, 2750);
     flinkmon_free(m);
 }
 

@@ -153,7 +153,7 @@ static void build_flink(app_t *a, row_t *rows, int *n, int lw)
         int64_t s = j->duration_ms / 1000;
         bool run = !strcmp(j->state, "RUNNING");
         char head[256];
-        snprintf(head, sizeof head, "FLINK JOB %s %s up %lldm%02llds", j->name, j->state,
+        snprintf(head, sizeof head, "job %s %s %lldm%02llds", j->name, j->state,
                  (long long)(s / 60), (long long)(s % 60));
         if (!run) { /* finished and cancelled jobs: one dim line each */
             add(rows, n, app_attr(a, C_DIM), "  %s  %.8s", head, j->id);
@@ -164,7 +164,7 @@ static void build_flink(app_t *a, row_t *rows, int *n, int lw)
             cols < lw ? lw - cols : 0, "", "IN", "OUT", "IN/s", "OUT/s", "WATERMRK", "PAR", "BP");
         for (int k = 0; k < j->nvertices; k++) {
             const flink_vertex_t *v = &j->v[k];
-            char name[256], label[300];
+            char name[256], label[300]; /* the short name */
             short_vertex(v->name, name, sizeof name);
             int d = v->depth > 6 ? 6 : v->depth;
             snprintf(label, sizeof label, "%*s%s%s", d, "", d ? "\xE2\x94\x94\xE2\x96\xB6" : "",
