@@ -378,9 +378,23 @@ int flinkrest_job(flinkrest_t *fr, const char *jid, flink_job_t *out, char *err,
     parse_overview_job(detail, out);
     parse_vertices(detail, out);
     json_decref(detail);
-    if (!strcmp(out->state, "RUNNING"))
+    if (strcmp(out->state, "RUNNING"))
+        return 0;
+    /* Flink's REST API fetches metrics from the taskmanagers only when asked (at most
+     * every 10 s): the first request after a quiet spell finds none.  Ask again a few
+     * times, briefly, for the vertices that came back empty. */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        int missing = 0;
         for (int k = 0; k < out->nvertices; k++)
-            vertex_metrics(fr, jid, &out->v[k], out->v[k].ninputs == 0);
+            if (!out->v[k].has_metrics && !strcmp(out->v[k].status, "RUNNING")) {
+                vertex_metrics(fr, jid, &out->v[k], out->v[k].ninputs == 0);
+                missing += !out->v[k].has_metrics;
+            }
+        if (!missing)
+            break;
+        if (attempt < 3)
+            util_sleep_ms(300);
+    }
     return 0;
 }
 

@@ -22,7 +22,8 @@ static const char jobs_usage[] =
     "parallelism, records in and out (summed over the subtasks), records/s (Flink's\n"
     "one-minute rate), the current watermark (UTC; for a source vertex the watermark it\n"
     "emits) and the backpressure level (ok/low/high, with the busiest subtask's share\n"
-    "of time backpressured).\n"
+    "of time backpressured).  Flink fetches metrics from its taskmanagers only when\n"
+    "asked, so the jobs are read twice, a second apart: the numbers are that fresh.\n"
     "\n"
     "  --rest URL        the jobmanager's REST API (default " DEFAULT_REST ")\n"
     "  --json            one JSON object for scripts instead of the table\n"
@@ -170,6 +171,16 @@ int cmd_flink_jobs(int argc, char **argv)
     char err[1024];
     int rc = EXIT_OK;
     int r = flinkrest_jobs(fr, &jobs, err, sizeof err);
+    /* Flink's REST API fetches metrics from the taskmanagers when asked, and answers
+     * with what it had (up to metrics.fetcher.update-interval, 10 s, old or older when
+     * nobody asked): the first read makes it fetch, the second a second later is fresh. */
+    int running = 0;
+    for (int i = 0; r == 0 && i < jobs.njobs; i++)
+        running += !strcmp(jobs.jobs[i].state, "RUNNING");
+    if (running) {
+        util_sleep_ms(1000);
+        r = flinkrest_jobs(fr, &jobs, err, sizeof err);
+    }
     if (r < 0) {
         cli_error("flink jobs", "%s", err);
         if (r == FLINKREST_UNREACHABLE)
