@@ -21,7 +21,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_ASM:%.S=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit e2e asan bench clean setup kafka fuzz fuzz-build fuzz-run
+.PHONY: all run test unit e2e asan bench clean setup kafka flink fuzz fuzz-build fuzz-run
 
 # make fuzz: libFuzzer targets tests/fuzz/fuzz_*.c, built with clang in a
 # build of their own (build/fuzz, ASan + UBSan), each run for FUZZ_SECONDS.
@@ -95,6 +95,10 @@ bench: setup all
 
 kafka: setup
 	@tests/kafka/kafka.sh run $(KAFKA_LISTEN)
+
+# A local Flink session cluster (jobmanager, taskmanager, SQL Gateway) for `streamlab flink`.
+flink: setup
+	@tests/flink/flink.sh run $(FLINK_DATA)
 
 clean:
 	rm -rf $(BUILD)

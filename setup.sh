@@ -24,6 +24,9 @@ PACKAGES=(
     clang libclang-rt-14-dev
     # a real Apache Kafka for the tests (release jars from Maven Central)
     default-jre-headless maven
+    # a local Apache Flink for the Flink SQL twin (tests/flink/flink.sh: the PyPI wheel
+    # apache-flink-libraries via pip, two jars via Maven; curl waits for its REST API)
+    python3-pip curl
 )
 
 missing_packages() {
@@ -36,11 +39,13 @@ missing_packages() {
 
 missing=$(missing_packages | tr '\n' ' ')
 kafka_ready() { ls build/kafka-libs/*/.complete >/dev/null 2>&1; }
+flink_ready() { ls build/flink/*/.complete >/dev/null 2>&1; }
 
 if [ "${1:-}" = "--check" ]; then
-    [ -z "${missing// /}" ] && kafka_ready && exit 0
+    [ -z "${missing// /}" ] && kafka_ready && flink_ready && exit 0
     [ -n "${missing// /}" ] && echo "missing packages: $missing"
     kafka_ready || echo "missing: the Kafka release jars (tests/kafka/kafka.sh fetch)"
+    flink_ready || echo "missing: the Flink distribution (tests/flink/flink.sh fetch)"
     exit 1
 fi
 
@@ -59,5 +64,9 @@ fi
 if ! kafka_ready; then
     echo "setup: fetching the Apache Kafka release jars from Maven Central (once)"
     tests/kafka/kafka.sh fetch
+fi
+if ! flink_ready; then
+    echo "setup: fetching Apache Flink (PyPI wheel + Maven Central jars, once)"
+    tests/flink/flink.sh fetch
 fi
 echo "setup: everything streamlab needs is installed"

@@ -22,7 +22,7 @@
 
 enum kind {
     K_SOURCE, K_MAP, K_FILTER, K_KEYBY, K_REDUCE, K_WINDOW, K_LATE, K_SINK, K_CALL, K_PROCESS,
-    K_SESSION
+    K_SESSION, K_REPART
 };
 
 /* Counters have one writer (the graph's thread); readers on other threads
@@ -36,6 +36,14 @@ typedef struct part_wm {
     int32_t id;
     int64_t max_event_ms; /* DF_NO_TIME until it has a record */
     int64_t last_active_ms;
+    /* A repartition source's partition: the newest watermark marker of each
+     * upstream source partition (DF_NO_TIME until one came); its watermark
+     * is their minimum.  NULL for other sources. */
+    int64_t *marks;
+    /* and the newest upstream offset taken from each upstream partition: a
+     * record at or below it is a second copy (an aborted transaction that a
+     * broker still showed, then the same input processed again) */
+    int64_t *seen;
 } part_wm_t;
 
 /* A process operator's per-key state, in a chained hash table. */
@@ -65,6 +73,7 @@ struct df_stream {
     int id;    /* index in g->nodes */
     int level; /* key_by operators above it: a parallel job exchanges records at each */
     char *name;
+    const char *src_topic; /* the topic of the source above it (owns its state) */
     struct df_stream **down;
     size_t ndown;
     counter_t in, out, late, dlq;
@@ -100,6 +109,14 @@ struct df_stream {
      * "<sub>\x1f<key>" (sub: a window's start, else empty); NULL when the
      * graph does not track state */
     json_t *dirty;
+    /* key -> the input partition (of src_topic) whose records made its
+     * state: the partition that owns it; kept while state is tracked */
+    json_t *owner;
+    /* key_by through a topic (df_key_by_repartition with a host that
+     * repartitions): the topic its records go to; on a source, the
+     * number of upstream partitions whose markers it waits for */
+    char *repart_topic;
+    int upstream;
     /* process */
     const df_process_fn_t *proc;
     proc_entry_t **buckets;
@@ -111,7 +128,8 @@ struct df_graph {
     df_host_t host;
     struct df_stream **nodes;
     size_t nnodes;
-    const char **inputs, **outputs;
+    const char **inputs, **outputs, **reparts;
+    size_t nreparts;
     bool *side; /* per output */
     size_t ninputs, noutputs;
     int64_t bound_ms, idle_ms;
@@ -136,6 +154,7 @@ struct df_graph {
 
 static void push(struct df_stream *n, df_record_t *r);
 static void mark_dirty(struct df_stream *n, int64_t sub, const char *key);
+static void set_owner(struct df_stream *n, const char *key, int32_t partition);
 static void dump_cache_clear(df_graph_t *g);
 
 bool df_json_number(const json_t *v, double *out)
@@ -183,6 +202,12 @@ static void node_free(struct df_stream *n)
     }
     free(n->sess);
     json_decref(n->dirty);
+    json_decref(n->owner);
+    free(n->repart_topic);
+    for (size_t i = 0; i < n->nparts; i++) {
+        free(n->parts[i].marks);
+        free(n->parts[i].seen);
+    }
     json_decref(n->state);
     json_decref(n->state_seen);
     free(n->parts);
@@ -205,6 +230,7 @@ void df_graph_free(df_graph_t *g)
     free(g->inputs);
     free(g->outputs);
     free(g->side);
+    free(g->reparts);
     free(g->name);
     free(g);
 }
@@ -253,6 +279,7 @@ static struct df_stream *node_new(df_graph_t *g, struct df_stream *up, enum kind
     n->ctx = ctx;
     n->id = (int)g->nnodes;
     n->level = up ? up->level + (kind == K_KEYBY) : 0;
+    n->src_topic = up ? up->src_topic : NULL;
     if (n->level + 1 > g->nlevels)
         g->nlevels = n->level + 1;
     atomic_init(&n->watermark_ms, DF_NO_TIME);
@@ -273,6 +300,7 @@ df_stream_t *df_source(df_graph_t *g, const char *topic, const char *dlq_topic, 
     struct df_stream *n = node_new(g, NULL, K_SOURCE, name, ctx);
     n->fn.parse = parse;
     n->topic = xstrdup(topic);
+    n->src_topic = n->topic;
     n->dlq_topic = xstrdup(dlq_topic);
     g->inputs = xrealloc(g->inputs, (g->ninputs + 2) * sizeof *g->inputs);
     g->inputs[g->ninputs++] = n->topic;
@@ -300,6 +328,49 @@ df_stream_t *df_key_by(df_stream_t *in, const char *name, df_key_fn fn, void *ct
     struct df_stream *n = node_new(in->g, in, K_KEYBY, name, ctx);
     n->fn.key = fn;
     return n;
+}
+
+/* With a repartitioning host: an operator writing each record to the topic
+ * (K_REPART, at the level of `in`), and a source reading the topic, whose
+ * key_by goes on (the stream returned).  Records are wrapped as
+ * {"t": event_ms, "v": value}; watermark markers {"_watermark": ms,
+ * "source": "<topic>/<partition>"} come from the host. */
+df_stream_t *df_key_by_repartition(df_stream_t *in, const char *name, df_key_fn fn, void *ctx,
+                                   const char *topic)
+{
+    df_graph_t *g = in->g;
+    if (!g->host.repartition)
+        return df_key_by(in, name, fn, ctx);
+    char n1[200];
+    snprintf(n1, sizeof n1, "repartition:%s", topic);
+    struct df_stream *w = node_new(g, in, K_REPART, n1, ctx);
+    w->fn.key = fn;
+    w->repart_topic = xstrdup(topic);
+    add_output(g, w->repart_topic, false);
+    g->reparts = xrealloc(g->reparts, (g->nreparts + 2) * sizeof *g->reparts);
+    g->reparts[g->nreparts++] = w->repart_topic;
+    g->reparts[g->nreparts] = NULL;
+    const char *dlq = NULL;
+    for (size_t i = 0; i < g->nnodes && !dlq; i++)
+        if (g->nodes[i]->kind == K_SOURCE)
+            dlq = g->nodes[i]->dlq_topic;
+    df_stream_t *src = df_source(g, topic, dlq ? dlq : "repartition.dlq", NULL, NULL);
+    return df_key_by(src, name, fn, ctx);
+}
+
+const char *const *df_graph_repartitions(const df_graph_t *g)
+{
+    static const char *const none[] = {NULL};
+    return g->reparts ? g->reparts : none;
+}
+
+void df_graph_set_upstream(df_graph_t *g, const char *topic, int partitions)
+{
+    for (size_t i = 0; i < g->nnodes; i++) {
+        struct df_stream *s = g->nodes[i];
+        if (s->kind == K_SOURCE && !s->fn.parse && !strcmp(s->topic, topic) && partitions > 0)
+            s->upstream = partitions;
+    }
 }
 
 df_stream_t *df_reduce(df_stream_t *in, const char *name, const df_agg_t *agg, void *ctx)
@@ -495,6 +566,14 @@ static part_wm_t *source_part(struct df_stream *s, int32_t id, int64_t now_ms)
             return &s->parts[i];
     s->parts = xrealloc(s->parts, (s->nparts + 1) * sizeof *s->parts);
     s->parts[s->nparts] = (part_wm_t){.id = id, .max_event_ms = DF_NO_TIME, .last_active_ms = now_ms};
+    if (s->upstream > 0) {
+        s->parts[s->nparts].marks = xmalloc((size_t)s->upstream * sizeof(int64_t));
+        s->parts[s->nparts].seen = xmalloc((size_t)s->upstream * sizeof(int64_t));
+        for (int u = 0; u < s->upstream; u++) {
+            s->parts[s->nparts].marks[u] = DF_NO_TIME;
+            s->parts[s->nparts].seen[u] = -1;
+        }
+    }
     return &s->parts[s->nparts++];
 }
 
@@ -506,17 +585,25 @@ void df_graph_assign(df_graph_t *g, const char *topic, const int32_t *partitions
         if (s->kind != K_SOURCE || strcmp(s->topic, topic))
             continue;
         /* Keep what we know of partitions we still own; forget the others. */
-        part_wm_t *kept = xcalloc(n ? n : 1, sizeof *kept);
+        part_wm_t *old = s->parts;
+        size_t nold = s->nparts;
+        s->parts = NULL;
+        s->nparts = 0;
         for (size_t j = 0; j < n; j++) {
-            kept[j] = (part_wm_t){.id = partitions[j], .max_event_ms = DF_NO_TIME,
-                                  .last_active_ms = now_ms};
-            for (size_t k = 0; k < s->nparts; k++)
-                if (s->parts[k].id == partitions[j])
-                    kept[j] = s->parts[k];
+            part_wm_t *p = source_part(s, partitions[j], now_ms);
+            for (size_t k = 0; k < nold; k++)
+                if (old[k].id == partitions[j]) {
+                    free(p->marks);
+                    free(p->seen);
+                    *p = old[k];
+                    old[k].marks = old[k].seen = NULL;
+                }
         }
-        free(s->parts);
-        s->parts = kept;
-        s->nparts = n;
+        for (size_t k = 0; k < nold; k++) {
+            free(old[k].marks);
+            free(old[k].seen);
+        }
+        free(old);
     }
 }
 
@@ -545,6 +632,32 @@ int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t 
     g->now_ms = now_ms;
     *r = (df_record_t){.partition = partition, .offset = offset, .event_ms = DF_NO_TIME};
     err[0] = '\0';
+    if (!s->fn.parse) { /* a repartition topic: a wrapped record or a marker */
+        json_t *v = buf ? json_loadb(buf, len, 0, NULL) : NULL;
+        json_t *wm = json_object_get(v, "_watermark"), *val = json_object_get(v, "v");
+        const char *from = json_string_value(json_object_get(v, "source"));
+        const char *slash = from ? strrchr(from, '/') : NULL;
+        bool idle = json_is_true(json_object_get(v, "idle"));
+        if ((json_is_integer(wm) || idle) && slash) {
+            r->event_ms = idle ? DF_IDLE : json_integer_value(wm);
+            r->value = json_integer(atoi(slash + 1)); /* the upstream partition */
+            json_decref(v);
+            return -3;
+        }
+        if (!val || !json_is_integer(json_object_get(v, "t")) ||
+            !json_is_integer(json_object_get(v, "o")) || !json_is_integer(json_object_get(v, "s"))) {
+            snprintf(err, errsize, "not a repartitioned record");
+            json_decref(v);
+            return -2;
+        }
+        r->event_ms = json_integer_value(json_object_get(v, "t"));
+        /* where upstream it came from, for df_graph_observe_repart */
+        r->offset = json_integer_value(json_object_get(v, "o")) * DF_REPART_PARTS +
+                    json_integer_value(json_object_get(v, "s")) % DF_REPART_PARTS;
+        r->value = json_incref(val);
+        json_decref(v);
+        return s->id;
+    }
     if (s->fn.parse(buf, len, &r->value, &r->event_ms, err, errsize, s->ctx) < 0) {
         if (!err[0])
             snprintf(err, errsize, "unparseable record");
@@ -568,6 +681,71 @@ void df_graph_observe(df_graph_t *g, int source, int32_t partition, int64_t even
         g->newest_event_ms = event_ms;
         evtime_set_thread_clock_us(event_ms * 1000);
     }
+}
+
+void df_graph_observe_marker(df_graph_t *g, int source, int32_t partition, int upstream,
+                             int64_t wm, int64_t now_ms)
+{
+    struct df_stream *s = g->nodes[source];
+    part_wm_t *p = source_part(s, partition, now_ms);
+    p->last_active_ms = now_ms;
+    if (!p->marks || upstream < 0 || upstream >= s->upstream)
+        return;
+    int64_t *m = &p->marks[upstream];
+    /* idle: left out of the minimum until it has records again (never back) */
+    if (wm == DF_IDLE || *m == DF_NO_TIME || *m == DF_IDLE || wm > *m)
+        *m = wm;
+}
+
+bool df_graph_observe_repart(df_graph_t *g, int source, int32_t partition, int64_t offset,
+                             int64_t now_ms)
+{
+    struct df_stream *s = g->nodes[source];
+    if (s->upstream <= 0)
+        return true;
+    part_wm_t *p = source_part(s, partition, now_ms);
+    int u = (int)(offset % DF_REPART_PARTS);
+    int64_t o = offset / DF_REPART_PARTS;
+    if (u >= s->upstream || !p->seen)
+        return true;
+    if (o <= p->seen[u])
+        return false;
+    p->seen[u] = o;
+    return true;
+}
+
+void df_graph_source_marks(const df_graph_t *g, int64_t now_ms,
+                           void (*fn)(void *opaque, const char *topic, int32_t partition,
+                                      int64_t wm),
+                           void *opaque)
+{
+    for (size_t i = 0; i < g->nnodes; i++) {
+        struct df_stream *s = g->nodes[i];
+        if (s->kind != K_SOURCE || !s->fn.parse)
+            continue;
+        for (size_t p = 0; p < s->nparts; p++) {
+            if (!g->processing_time && now_ms - s->parts[p].last_active_ms > g->idle_ms)
+                fn(opaque, s->topic, s->parts[p].id, DF_IDLE); /* as its own watermark does */
+            else if (g->processing_time)
+                fn(opaque, s->topic, s->parts[p].id, now_ms - 1);
+            else if (s->parts[p].max_event_ms != DF_NO_TIME)
+                fn(opaque, s->topic, s->parts[p].id, s->parts[p].max_event_ms - g->bound_ms - 1);
+        }
+    }
+}
+
+bool df_graph_marks_final(const df_graph_t *g)
+{
+    for (size_t i = 0; i < g->nnodes; i++) {
+        struct df_stream *s = g->nodes[i];
+        if (s->kind != K_SOURCE || s->fn.parse)
+            continue;
+        for (size_t p = 0; p < s->nparts; p++)
+            for (int u = 0; u < s->upstream; u++)
+                if (!s->parts[p].marks || s->parts[p].marks[u] < INT64_MAX - 1)
+                    return false;
+    }
+    return true;
 }
 
 int64_t df_graph_event_clock(const df_graph_t *g) { return g->newest_event_ms; }
@@ -615,9 +793,15 @@ bool df_graph_push(df_graph_t *g, const char *topic, int32_t partition, int64_t 
     int s = df_graph_parse(g, topic, partition, offset, buf, len, now_ms, &r, err, sizeof err);
     if (s == -1)
         return false;
-    if (s >= 0) {
+    if (s >= 0 && !df_graph_observe_repart(g, s, partition, r.offset, now_ms)) {
+        json_decref(r.value);
+    } else if (s >= 0) {
         df_graph_observe(g, s, partition, r.event_ms, now_ms);
         df_graph_emit_source(g, s, &r, now_ms);
+    } else if (s == -3) {
+        df_graph_observe_marker(g, df_graph_source_of(g, topic), partition,
+                                (int)json_integer_value(r.value), r.event_ms, now_ms);
+        json_decref(r.value);
     } else {
         int src = df_graph_source_of(g, topic);
         df_graph_dead_letter(g, src, partition, offset, buf, len, err);
@@ -648,6 +832,7 @@ static void reduce_push(struct df_stream *n, df_record_t *r)
     }
     json_t *acc = acc_for(n->state, r, n->agg, n->ctx);
     n->agg->add(acc, r, n->ctx);
+    set_owner(n, json_string_value(r->key), r->partition);
     mark_dirty(n, DF_NO_TIME, json_string_value(r->key));
     if (n->ttl_ms > 0)
         json_object_set_new(n->state_seen, json_string_value(r->key), json_integer(n->g->now_ms));
@@ -770,6 +955,21 @@ static void process_timers(struct df_stream *n, int64_t now_ms)
 
 /* --- state for changelogs (see dataflow_exec.h) ----------------------------- */
 
+static void set_owner(struct df_stream *n, const char *key, int32_t partition)
+{
+    if (n->owner && partition >= 0) {
+        json_t *o = json_object_get(n->owner, key);
+        if (!o || json_integer_value(o) != partition)
+            json_object_set_new(n->owner, key, json_integer(partition));
+    }
+}
+
+static int32_t owner_of(const struct df_stream *n, const char *key)
+{
+    json_t *o = n->owner ? json_object_get(n->owner, key) : NULL;
+    return o ? (int32_t)json_integer_value(o) : -1;
+}
+
 static void mark_dirty(struct df_stream *n, int64_t sub, const char *key)
 {
     if (!n->dirty)
@@ -849,6 +1049,7 @@ static void window_push(struct df_stream *n, df_record_t *r)
         window_t *w = window_at(n, start, end);
         json_t *acc = acc_for(w->accs, r, n->agg, n->ctx);
         n->agg->add(acc, r, n->ctx);
+        set_owner(n, json_string_value(r->key), r->partition);
         mark_dirty(n, start, json_string_value(r->key));
         if (w->fired)
             window_emit(n, w, r->key, acc, true);
@@ -888,6 +1089,7 @@ static void session_push(struct df_stream *n, df_record_t *r)
     int64_t wm = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
     int64_t start = r->event_ms, end = r->event_ms + n->gap_ms;
     const char *k = json_string_value(r->key);
+    set_owner(n, k, r->partition);
     /* As Flink does, lateness is judged on the window after merging: a
      * record that joins a session still open is not late. */
     int64_t merged_end = end;
@@ -1074,6 +1276,24 @@ static void push(struct df_stream *n, df_record_t *r)
         json_decref(k);
         break;
     }
+    case K_REPART: {
+        json_t *k = n->fn.key(r->value, n->ctx);
+        if (!json_is_string(k)) {
+            json_decref(r->value);
+            break;
+        }
+        COUNT(n->out);
+        json_t *env = json_pack("{sIsIsisO}", "t", (json_int_t)r->event_ms, "o",
+                                (json_int_t)r->offset, "s", (int)r->partition, "v", r->value);
+        size_t len;
+        char *payload = jsonw_dumps(env, &len);
+        n->g->emit_event_ms = r->event_ms;
+        n->g->host.emit(n->g->host.opaque, n->repart_topic, json_string_value(k),
+                        json_string_length(k), payload, len);
+        json_decref(env);
+        json_decref(r->value);
+        break;
+    }
     case K_REDUCE:
         reduce_push(n, r);
         break;
@@ -1118,6 +1338,21 @@ static int64_t source_watermark(const df_graph_t *g, struct df_stream *s, int64_
 {
     int64_t wm = INT64_MAX;
     *all_idle = true;
+    if (s->upstream > 0) { /* a repartition topic: the minimum of the live markers */
+        for (size_t i = 0; i < s->nparts; i++) {
+            for (int u = 0; u < s->upstream; u++) {
+                int64_t m = s->parts[i].marks ? s->parts[i].marks[u] : DF_NO_TIME;
+                if (m == DF_IDLE)
+                    continue;
+                *all_idle = false;
+                if (m == DF_NO_TIME)
+                    return DF_NO_TIME;
+                if (m < wm)
+                    wm = m;
+            }
+        }
+        return *all_idle ? DF_NO_TIME : wm;
+    }
     for (size_t i = 0; i < s->nparts; i++) {
         part_wm_t *p = &s->parts[i];
         if (now_ms - p->last_active_ms > g->idle_ms)
@@ -1253,11 +1488,13 @@ void df_graph_track_state(df_graph_t *g, bool on)
     for (size_t i = 0; i < g->nnodes; i++) {
         struct df_stream *n = g->nodes[i];
         if (n->kind == K_REDUCE || n->kind == K_WINDOW || n->kind == K_SESSION) {
-            if (on && !n->dirty)
+            if (on && !n->dirty) {
                 n->dirty = json_object();
-            else if (!on) {
+                n->owner = json_object();
+            } else if (!on) {
                 json_decref(n->dirty);
-                n->dirty = NULL;
+                json_decref(n->owner);
+                n->dirty = n->owner = NULL;
             }
         }
     }
@@ -1288,11 +1525,20 @@ void df_graph_state_drain(df_graph_t *g, df_state_fn fn, void *opaque)
         struct df_stream *n = g->nodes[i];
         if (n->kind == K_SOURCE) {
             for (size_t p = 0; p < n->nparts; p++) {
-                if (n->parts[p].max_event_ms == DF_NO_TIME)
+                if (n->parts[p].max_event_ms == DF_NO_TIME && !n->parts[p].marks)
                     continue;
                 snprintf(part, sizeof part, "%d", n->parts[p].id);
                 json_t *v = json_pack("{sI}", "max_event_ms", (json_int_t)n->parts[p].max_event_ms);
-                fn(opaque, n->name, part, "", v);
+                if (n->parts[p].marks) {
+                    json_t *m = json_array(), *seen = json_array();
+                    for (int u = 0; u < n->upstream; u++) {
+                        json_array_append_new(m, json_integer(n->parts[p].marks[u]));
+                        json_array_append_new(seen, json_integer(n->parts[p].seen[u]));
+                    }
+                    json_object_set_new(v, "marks", m);
+                    json_object_set_new(v, "seen", seen);
+                }
+                fn(opaque, n->topic, n->parts[p].id, n->name, part, "", v);
                 json_decref(v);
             }
             continue;
@@ -1323,7 +1569,8 @@ void df_graph_state_drain(df_graph_t *g, df_state_fn fn, void *opaque)
             } else {
                 v = sessions_of(n, key);
             }
-            fn(opaque, n->name, key, sub, v); /* NULL: the state is gone */
+            /* NULL: the state is gone */
+            fn(opaque, n->src_topic, owner_of(n, key), n->name, key, sub, v);
             json_decref(v);
         }
         json_object_clear(n->dirty);
@@ -1331,9 +1578,36 @@ void df_graph_state_drain(df_graph_t *g, df_state_fn fn, void *opaque)
     int64_t wm = atomic_load_explicit(&g->watermark_ms, memory_order_relaxed);
     if (wm != DF_NO_TIME) {
         json_t *v = json_pack("{sI}", "watermark_ms", (json_int_t)wm);
-        fn(opaque, "graph", "watermark", "", v);
+        fn(opaque, NULL, -1, "graph", "watermark", "", v);
         json_decref(v);
     }
+}
+
+void df_graph_state_clear(df_graph_t *g)
+{
+    for (size_t i = 0; i < g->nnodes; i++) {
+        struct df_stream *n = g->nodes[i];
+        if (n->state)
+            json_object_clear(n->state);
+        if (n->state_seen)
+            json_object_clear(n->state_seen);
+        for (size_t w = 0; w < n->nwins; w++)
+            json_decref(n->wins[w].accs);
+        n->nwins = 0;
+        for (size_t k = 0; k < n->nsess; k++) {
+            json_decref(n->sess[k].key);
+            json_decref(n->sess[k].acc);
+        }
+        n->nsess = 0;
+        if (n->dirty)
+            json_object_clear(n->dirty);
+        if (n->owner)
+            json_object_clear(n->owner);
+        if (n->kind != K_SINK && n->kind != K_CALL)
+            atomic_store_explicit(&n->watermark_ms, DF_NO_TIME, memory_order_relaxed);
+    }
+    /* the next owner's partitions start their own watermark */
+    atomic_store_explicit(&g->watermark_ms, DF_NO_TIME, memory_order_relaxed);
 }
 
 static struct df_stream *node_named(const df_graph_t *g, const char *name)
@@ -1344,8 +1618,8 @@ static struct df_stream *node_named(const df_graph_t *g, const char *name)
     return NULL;
 }
 
-int df_graph_state_load(df_graph_t *g, const char *op, const char *key, const char *sub,
-                        json_t *value)
+int df_graph_state_load(df_graph_t *g, int32_t partition, const char *op, const char *key,
+                        const char *sub, json_t *value)
 {
     if (!strcmp(op, "graph")) {
         int64_t wm = json_integer_value(json_object_get(value, "watermark_ms"));
@@ -1360,10 +1634,19 @@ int df_graph_state_load(df_graph_t *g, const char *op, const char *key, const ch
     struct df_stream *n = node_named(g, op);
     if (!n)
         return -1;
+    if (n->kind != K_SOURCE)
+        set_owner(n, key, partition);
     switch (n->kind) {
     case K_SOURCE: {
         part_wm_t *p = source_part(n, (int32_t)atoi(key), g->now_ms);
-        p->max_event_ms = json_integer_value(json_object_get(value, "max_event_ms"));
+        json_t *v = json_object_get(value, "max_event_ms");
+        p->max_event_ms = json_is_integer(v) ? json_integer_value(v) : DF_NO_TIME;
+        json_t *m = json_object_get(value, "marks");
+        json_t *seen = json_object_get(value, "seen");
+        for (size_t u = 0; p->marks && u < json_array_size(m) && (int)u < n->upstream; u++) {
+            p->marks[u] = json_integer_value(json_array_get(m, u));
+            p->seen[u] = json_integer_value(json_array_get(seen, u));
+        }
         if (g->event_clock && (g->newest_event_ms == DF_NO_TIME || p->max_event_ms > g->newest_event_ms))
             g->newest_event_ms = p->max_event_ms;
         return 0;

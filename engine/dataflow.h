@@ -41,6 +41,10 @@ typedef struct df_host {
     void (*emit)(void *opaque, const char *topic, const char *key, size_t keylen, char *payload,
                  size_t len);
     void *opaque;
+    /* The host carries df_key_by_repartition's records through a topic (an
+     * engine whose processes split the input: see engine.c); otherwise
+     * that operator is a plain key_by. */
+    bool repartition;
 } df_host_t;
 
 /* Parses bytes into a value and its event time.  Returns 0, or -1 with a
@@ -97,6 +101,15 @@ df_stream_t *df_source(df_graph_t *g, const char *topic, const char *dlq_topic, 
 df_stream_t *df_map(df_stream_t *in, const char *name, df_map_fn fn, void *ctx);
 df_stream_t *df_filter(df_stream_t *in, const char *name, df_filter_fn fn, void *ctx);
 df_stream_t *df_key_by(df_stream_t *in, const char *name, df_key_fn fn, void *ctx);
+/* A key_by by something other than the input's key (e.g. a category), so
+ * that the keyed state below it can be split across processes.  With a
+ * host that repartitions (df_host_t.repartition), every record goes to the
+ * topic `topic` keyed by its key, and a source of its own reading that topic
+ * (its partitions split among the processes like the input's) goes on below
+ * with the key_by; watermarks cross the topic as marker records the host
+ * writes (see df_graph_source_marks).  Otherwise it is df_key_by. */
+df_stream_t *df_key_by_repartition(df_stream_t *in, const char *name, df_key_fn fn, void *ctx,
+                                   const char *topic);
 /* Keyed running aggregate: emits result() after every record (needs key_by). */
 df_stream_t *df_reduce(df_stream_t *in, const char *name, const df_agg_t *agg, void *ctx);
 /* State TTL for a reduce: a key not updated for ttl_ms of processing time (the

@@ -19,12 +19,45 @@ void df_graph_set_exchange(df_graph_t *g, df_exchange_fn fn, void *opaque);
 /* Inside a host's emit: the event time of the record being written (a
  * window result's is its end - 1 ms), or DF_NO_TIME. */
 int64_t df_graph_emit_event_ms(const df_graph_t *g);
+/* The topics of df_key_by_repartition operators (NULL-terminated, owned by
+ * the graph; empty unless the host repartitions).  Each is both an output
+ * and an input of the graph. */
+const char *const *df_graph_repartitions(const df_graph_t *g);
+/* How many partitions the input upstream of repartition topic `topic` has:
+ * its source waits for a marker from each (call before any record). */
+void df_graph_set_upstream(df_graph_t *g, const char *topic, int partitions);
+/* A watermark marker read from a repartition topic's partition: upstream
+ * partition `upstream` has reached wm.  A repartition partition's watermark
+ * is the minimum over the upstream partitions' markers. */
+void df_graph_observe_marker(df_graph_t *g, int source, int32_t partition, int upstream,
+                             int64_t wm, int64_t now_ms);
+/* A record read from a repartition topic (its r->offset, as parsed, packs
+ * the upstream partition and offset): false when that upstream record was
+ * taken already (drop it), else notes it.  True for other sources. */
+#define DF_REPART_PARTS 4096
+bool df_graph_observe_repart(df_graph_t *g, int source, int32_t partition, int64_t offset,
+                             int64_t now_ms);
+/* The watermark of every partition the graph's input sources read (not the
+ * repartition sources): what the host writes as markers.  DF_IDLE for a
+ * partition idle longer than the idle timeout: downstream leaves it out of
+ * the minimum until it has records again. */
+#define DF_IDLE (INT64_MIN + 1)
+void df_graph_source_marks(const df_graph_t *g, int64_t now_ms,
+                           void (*fn)(void *opaque, const char *topic, int32_t partition,
+                                      int64_t wm),
+                           void *opaque);
+/* True when every repartition partition the graph reads has a final marker
+ * (INT64_MAX - 1) from every upstream partition (true without any). */
+bool df_graph_marks_final(const df_graph_t *g);
 /* Number of levels (1 + the deepest chain of key_by operators). */
 int df_graph_levels(const df_graph_t *g);
 
 /* Parses one input record.  Returns the source's node (>= 0) with *r
  * filled, -2 when it does not parse (err says why: send it on with
- * df_graph_dead_letter), -1 when no source reads topic. */
+ * df_graph_dead_letter), -1 when no source reads topic, -3 for a
+ * repartition topic's watermark marker (r->event_ms: its watermark,
+ * r->value: a JSON integer, the upstream partition, which the caller
+ * drops after df_graph_observe_marker). */
 int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
                    const char *buf, size_t len, int64_t now_ms, df_record_t *r, char *err,
                    size_t errsize);
@@ -50,20 +83,26 @@ void df_graph_deliver(df_graph_t *g, int node, df_record_t *r, int64_t now_ms);
 void df_graph_advance_level(df_graph_t *g, int level, int64_t wm, int64_t now_ms);
 
 /* --- state, for changelogs and restore ------------------------------------ */
-/* One piece of state: op is an operator's name (or "graph"), key the record
- * key that owns it (route it to hash(key) % N on restore), sub tells apart
- * a key's windows (the start, as text; "" otherwise); value is borrowed,
- * NULL when the state is gone (a tombstone). */
-typedef void (*df_state_fn)(void *opaque, const char *op, const char *key, const char *sub,
-                            json_t *value);
+/* One piece of state: topic and partition name the input partition that
+ * owns it (whose records made it; NULL and -1 for the graph's watermark,
+ * -1 for a key whose partition is not known), op is an operator's name (or
+ * "graph"), key the record key (route it to hash(key) % N on restore), sub
+ * tells apart a key's windows (the start, as text; "" otherwise); value is
+ * borrowed, NULL when the state is gone (a tombstone). */
+typedef void (*df_state_fn)(void *opaque, const char *topic, int32_t partition, const char *op,
+                            const char *key, const char *sub, json_t *value);
 /* Keyed operators (reduce, windows, sessions) note which keys change. */
 void df_graph_track_state(df_graph_t *g, bool on);
 /* Hands fn every piece of state that changed since the last drain, the
  * sources' per-partition event times and the graph's watermark; forgets
  * the changes.  Process operators' opaque state is not included. */
 void df_graph_state_drain(df_graph_t *g, df_state_fn fn, void *opaque);
-/* Puts one piece back (before any record): 0, or -1 for an unknown op. */
-int df_graph_state_load(df_graph_t *g, const char *op, const char *key, const char *sub,
-                        json_t *value);
+/* Puts one piece back (before any record of its partition): 0, or -1 for
+ * an unknown op.  partition: its owner (as drained). */
+int df_graph_state_load(df_graph_t *g, int32_t partition, const char *op, const char *key,
+                        const char *sub, json_t *value);
+/* Forgets every piece of keyed state and the watermark (the partitions
+ * were revoked: their state is in the changelog, for the next owner). */
+void df_graph_state_clear(df_graph_t *g);
 
 #endif

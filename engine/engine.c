@@ -28,6 +28,11 @@ typedef struct topic_stat {
     char *out_name;   /* the topic written: name + the output suffix */
     rd_kafka_topic_t *rkt;
     bool input, side; /* side: a dead-letter or late-record topic */
+    /* A repartition topic (the graph's name; out_name/real the topic
+     * streamlab-<group>-<name>): written and read back, counted in neither
+     * the summary's input nor its output. */
+    bool repart;
+    int nparts; /* repartition: its partition count (markers go to each) */
     _Atomic uint64_t count;  /* input: new records; output: delivered */
     _Atomic uint64_t failed; /* output: failed deliveries */
 } topic_stat_t;
@@ -78,6 +83,20 @@ struct engine {
     rd_kafka_topic_partition_list_t *pending_commit;
     int64_t first_input_us, last_delivery_us;
     char error[512]; /* first fatal delivery error */
+    /* Repartition topics (o.repartition): the upstream input partitions
+     * whose end was reached ("topic\tpartition"; their final markers went
+     * out), the last marker written per upstream partition, and whether
+     * the bounded end has begun (waiting for every final marker). */
+    json_t *finalized, *marked;
+    bool finishing;
+    /* Rebalance pauses: from a revocation to the first record processed
+     * after the next assignment (ms each, in the summary). */
+    int64_t revoked_us;
+    json_t *pauses;
+    bool settling; /* o.settle_ms: assigned partitions stay paused until it ends */
+    /* Partitions are assigned (false from a revocation to the next assignment:
+     * with none, "every repartition partition is final" would hold vacuously). */
+    bool assigned;
 };
 
 void engine_opts_init(engine_opts_t *o)
@@ -98,6 +117,18 @@ static topic_stat_t *topic_stat(engine_t *e, const char *name)
     for (size_t g = 0; g < e->njobs; g++)
         t->side |= df_graph_is_side_output(df_job_graph(e->jobs[g]), name);
     return t;
+}
+
+/* The topic Kafka knows: a repartition topic's real name, else its own. */
+static const char *real_name(const topic_stat_t *t) { return t->repart ? t->out_name : t->name; }
+
+/* The topic of a record read from Kafka (a repartition topic by its real name). */
+static topic_stat_t *by_real(engine_t *e, const char *name)
+{
+    for (size_t i = 0; i < e->ntopics; i++)
+        if (e->topics[i].repart && !strcmp(e->topics[i].out_name, name))
+            return &e->topics[i];
+    return topic_stat(e, name);
 }
 
 static void on_emit(void *opaque, const char *topic, const char *key, size_t keylen, char *payload,
@@ -180,7 +211,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
     atomic_store_explicit(&t->count, atomic_load_explicit(&t->count, memory_order_relaxed) + 1,
                           memory_order_relaxed);
-    atomic_fetch_add_explicit(&e->output_total, 1, memory_order_relaxed);
+    if (!t->repart)
+        atomic_fetch_add_explicit(&e->output_total, 1, memory_order_relaxed);
     e->last_delivery_us = util_mono_us();
 }
 
@@ -191,8 +223,11 @@ engine_t *engine_new(const kconf_t *k, const engine_opts_t *o, pipeline_params_t
     e->k = k;
     e->o = *o;
     e->committed = json_object();
+    e->finalized = json_object();
+    e->marked = json_object();
+    e->pauses = json_array();
     e->params = params;
-    df_host_t host = {.emit = on_emit, .opaque = e};
+    df_host_t host = {.emit = on_emit, .opaque = e, .repartition = o->repartition};
     char *list = xstrdup(o->pipelines);
     for (char *save, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
         const pipeline_def_t *def = pipelines_find(name);
@@ -219,6 +254,13 @@ engine_t *engine_new(const kconf_t *k, const engine_opts_t *o, pipeline_params_t
             topic_stat(e, *t)->input = true;
         for (const char *const *t = df_graph_outputs(df_job_graph(e->jobs[g])); *t; t++)
             topic_stat(e, *t);
+        for (const char *const *t = df_graph_repartitions(df_job_graph(e->jobs[g])); *t; t++) {
+            topic_stat_t *ts = topic_stat(e, *t);
+            ts->repart = true;
+            ts->input = false; /* read as the real name: see real_name */
+            ts->out_name = xmalloc(strlen(o->group) + strlen(*t) + 16);
+            sprintf(ts->out_name, "streamlab-%s-%s", o->group, *t);
+        }
     }
     atomic_store(&e->target, o->count);
     return e;
@@ -233,6 +275,9 @@ void engine_free(engine_t *e)
     for (size_t i = 0; i < e->ntopics; i++)
         free(e->topics[i].out_name);
     json_decref(e->committed);
+    json_decref(e->finalized);
+    json_decref(e->marked);
+    json_decref(e->pauses);
     free(e->pos);
     free(e);
 }
@@ -393,15 +438,29 @@ typedef struct state_out {
 } state_out_t;
 
 /* One piece of keyed state into the changelog, in the open transaction:
- * key "pipeline\top\tkey\tsub", value its JSON, or a tombstone (NULL). */
-static void write_state(void *opaque, const char *op, const char *key, const char *sub,
-                        json_t *value)
+ * key "pipeline\top\tkey\tsub", value {"owner": "topic/partition", "state":
+ * its JSON}, or a tombstone (NULL).  The owner is the input partition whose
+ * records made it (a repartition topic's by its real name): whoever is
+ * assigned that partition restores it. */
+static void write_state(void *opaque, const char *topic, int32_t partition, const char *op,
+                        const char *key, const char *sub, json_t *value)
 {
     state_out_t *so = opaque;
     engine_t *e = so->e;
-    char k[1024];
+    if (!topic && !strcmp(op, "graph"))
+        return; /* the watermark is each owner's own, from its partitions */
+    char k[1024], owner[400] = "";
     int kl = snprintf(k, sizeof k, "%s\t%s\t%s\t%s", so->pipeline, op, key, sub);
-    char *v = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    if (topic && partition >= 0)
+        snprintf(owner, sizeof owner, "%s/%d", real_name(topic_stat(e, topic)), partition);
+    char *v = NULL;
+    if (value && so->pipeline[0] == '_') { /* _offsets: the offset itself */
+        v = json_dumps(value, JSON_COMPACT);
+    } else if (value) {
+        json_t *w = json_pack("{sssO}", "owner", owner, "state", value);
+        v = json_dumps(w, JSON_COMPACT);
+        json_decref(w);
+    }
     while (rd_kafka_produce(e->state_rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, v,
                             v ? strlen(v) : 0, k, (size_t)kl, NULL) == -1) {
         if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -432,7 +491,7 @@ static bool checkpoint_txn(engine_t *e, rd_kafka_topic_partition_list_t *offsets
         char part[32], k[400];
         snprintf(part, sizeof part, "%d", offsets->elems[i].partition);
         json_t *v = json_pack("{sI}", "next_offset", (json_int_t)offsets->elems[i].offset);
-        write_state(&so, offsets->elems[i].topic, part, "", v);
+        write_state(&so, NULL, -1, offsets->elems[i].topic, part, "", v);
         json_decref(v);
         snprintf(k, sizeof k, "%s\t%s", offsets->elems[i].topic, part);
         json_object_set_new(now_committed, k, json_integer(offsets->elems[i].offset));
@@ -451,7 +510,10 @@ static bool checkpoint_txn(engine_t *e, rd_kafka_topic_partition_list_t *offsets
          * keeps no transactional commits, so commit the same offsets again. */
         if (offsets->cnt > 0) {
             rd_kafka_resp_err_t err = rd_kafka_commit(e->cons, offsets, last ? 0 : 1);
-            if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            /* (during a rebalance the group refuses it: the transaction has them) */
+            if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET &&
+                err != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS &&
+                err != RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
                 util_log("engine: committing offsets to the group: %s", rd_kafka_err2str(err));
         }
         if (!last)
@@ -462,14 +524,96 @@ static bool checkpoint_txn(engine_t *e, rd_kafka_topic_partition_list_t *offsets
     return ok;
 }
 
+/* A record to one partition of t (markers), as on_emit does. */
+static void produce_to(engine_t *e, topic_stat_t *t, int32_t partition, char *payload, size_t len)
+{
+    if (!t->rkt)
+        t->rkt = rd_kafka_topic_new(e->prod, real_name(t), NULL);
+    unsigned slot = e->epoch & 1;
+    atomic_fetch_add_explicit(&e->inflight[slot], 1, memory_order_relaxed);
+    while (rd_kafka_produce(t->rkt, partition, RD_KAFKA_MSG_F_FREE, payload, len, NULL, 0,
+                            (void *)((uintptr_t)t | slot)) == -1) {
+        if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(e->prod, 10);
+            continue;
+        }
+        atomic_fetch_sub_explicit(&e->inflight[slot], 1, memory_order_relaxed);
+        if (!e->error[0])
+            snprintf(e->error, sizeof e->error, "producing to %s: %s", real_name(t),
+                     rd_kafka_err2str(rd_kafka_last_error()));
+        free(payload);
+        return;
+    }
+}
+
+typedef struct mark_out {
+    engine_t *e;
+    const df_graph_t *g; /* whose repartition topics get the markers */
+} mark_out_t;
+
+/* A watermark marker of upstream partition topic/partition to every
+ * partition of the graph's repartition topics, after the records made
+ * before it (the job is synced): each downstream partition learns how far
+ * every upstream partition is.  A finalized partition's is the end. */
+static void write_marker(void *opaque, const char *topic, int32_t partition, int64_t wm)
+{
+    mark_out_t *mo = opaque;
+    engine_t *e = mo->e;
+    char k[400];
+    snprintf(k, sizeof k, "%s\t%d", topic, partition);
+    if (json_object_get(e->finalized, k))
+        wm = INT64_MAX - 1;
+    json_t *last = json_object_get(e->marked, k);
+    if (last && (json_integer_value(last) == wm ||
+                 (wm != DF_IDLE && json_integer_value(last) != DF_IDLE && json_integer_value(last) > wm)))
+        return;
+    json_object_set_new(e->marked, k, json_integer(wm));
+    for (const char *const *r = df_graph_repartitions(mo->g); *r; r++) {
+        topic_stat_t *t = topic_stat(e, *r);
+        for (int q = 0; q < t->nparts; q++) {
+            char *m = xmalloc(512);
+            int n = wm == DF_IDLE /* idle: left out of downstream minimums */
+                        ? snprintf(m, 512, "{\"_watermark\":null,\"idle\":true,\"source\":\"%s/%d\"}",
+                                   topic, partition)
+                        : snprintf(m, 512, "{\"_watermark\":%lld,\"source\":\"%s/%d\"}",
+                                   (long long)wm, topic, partition);
+            produce_to(e, t, q, m, (size_t)n);
+        }
+    }
+}
+
+static void write_markers(engine_t *e)
+{
+    for (size_t g = 0; g < e->njobs; g++) {
+        mark_out_t mo = {e, df_job_graph(e->jobs[g])};
+        if (!df_graph_repartitions(mo.g)[0])
+            continue;
+        df_job_source_marks(e->jobs[g], evtime_now_ms(), write_marker, &mo);
+        /* finalized partitions without a record have no watermark: the end */
+        const char *k;
+        json_t *v;
+        json_object_foreach(e->finalized, k, v)
+        {
+            char topic[300];
+            int part;
+            if (sscanf(k, "%299[^\t]\t%d", topic, &part) == 2)
+                for (const char *const *t = df_graph_inputs(mo.g); *t; t++)
+                    if (!strcmp(*t, topic))
+                        write_marker(&mo, topic, part, INT64_MAX - 1);
+        }
+    }
+}
+
 static bool checkpoint(engine_t *e, bool sync)
 {
     for (size_t g = 0; g < e->njobs; g++)
         df_job_sync(e->jobs[g]); /* every record read so far has made its outputs */
+    if (e->o.repartition && !e->txn_failed)
+        write_markers(e);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)e->npos);
     for (size_t i = 0; i < e->npos; i++)
         if (e->pos[i].next_offset >= 0)
-            rd_kafka_topic_partition_list_add(l, e->pos[i].topic->name, e->pos[i].partition)
+            rd_kafka_topic_partition_list_add(l, real_name(e->pos[i].topic), e->pos[i].partition)
                 ->offset = e->pos[i].next_offset;
     if (!e->o.at_least_once) {
         if (e->txn_failed) {
@@ -510,18 +654,40 @@ static void tell_graphs(engine_t *e, const rd_kafka_topic_partition_list_t *part
         for (const char *const *t = df_graph_inputs(df_job_graph(e->jobs[g])); *t; t++) {
             int32_t ids[256];
             size_t n = 0;
+            const char *real = real_name(topic_stat(e, *t));
             for (int i = 0; parts && i < parts->cnt && n < 256; i++)
-                if (!strcmp(parts->elems[i].topic, *t))
+                if (!strcmp(parts->elems[i].topic, real))
                     ids[n++] = parts->elems[i].partition;
             df_job_assign(e->jobs[g], *t, ids, n, now);
         }
 }
+
+static int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr_size);
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     engine_t *e = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        /* Exactly-once: the state these partitions own, from the changelog,
+         * before any of their records (the offsets too). */
+        if (!e->o.at_least_once) {
+            json_t *owned = json_object();
+            for (int i = 0; i < parts->cnt; i++) {
+                char k[400];
+                snprintf(k, sizeof k, "%s/%d", parts->elems[i].topic, parts->elems[i].partition);
+                json_object_set_new(owned, k, json_true());
+            }
+            char err[512];
+            if (restore_state(e, owned, err, sizeof err) < 0) {
+                util_log("engine: %s", err);
+                if (!e->error[0])
+                    snprintf(e->error, sizeof e->error, "%s", err);
+                e->txn_failed = true; /* nothing more is committed: a restart resumes */
+                atomic_store(&e->stop, true);
+            }
+            json_decref(owned);
+        }
         /* exactly-once: resume where the last committed transaction ended */
         for (int i = 0; i < parts->cnt; i++) {
             char k[400];
@@ -537,19 +703,30 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             rd_kafka_committed(rk, from, 5000);
         for (int i = 0; i < from->cnt; i++) {
             int64_t off = e->o.at_least_once ? from->elems[i].offset : parts->elems[i].offset;
-            position_t *p = position(e, topic_stat(e, from->elems[i].topic), from->elems[i].partition);
+            position_t *p = position(e, by_real(e, from->elems[i].topic), from->elems[i].partition);
             if (off >= 0 && p->next_offset < 0)
                 p->next_offset = off;
         }
         rd_kafka_topic_partition_list_destroy(from);
         rd_kafka_assign(rk, parts);
+        e->assigned = parts->cnt > 0;
+        if (e->settling) /* not yet: the group is still forming */
+            rd_kafka_pause_partitions(rk, parts);
         tell_graphs(e, parts);
     } else {
-        /* Commit what we processed before the partitions go to someone else. */
+        /* Commit what we processed before the partitions go to someone else,
+         * then (exactly-once) forget their state: the next owner restores it. */
         checkpoint(e, true);
         e->npos = 0;
         rd_kafka_assign(rk, NULL);
+        e->assigned = false;
         tell_graphs(e, NULL);
+        if (!e->o.at_least_once && !e->ending) /* (at the end: kept for the summary) */
+            for (size_t g = 0; g < e->njobs; g++)
+                df_job_state_clear(e->jobs[g]);
+        json_object_clear(e->finalized);
+        json_object_clear(e->marked);
+        e->revoked_us = util_mono_us();
     }
 }
 
@@ -563,7 +740,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static void retention_check(engine_t *e, position_t *p, const rd_kafka_message_t *m)
 {
     int64_t lo = -1, hi = -1;
-    if (rd_kafka_get_watermark_offsets(e->cons, p->topic->name, m->partition, &lo, &hi) ||
+    if (rd_kafka_get_watermark_offsets(e->cons, real_name(p->topic), m->partition, &lo, &hi) ||
         lo <= p->next_offset)
         return;
     int64_t upto = lo < m->offset ? lo : m->offset;
@@ -578,11 +755,24 @@ static void retention_check(engine_t *e, position_t *p, const rd_kafka_message_t
 static void process(engine_t *e, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
-    topic_stat_t *t = topic_stat(e, topic);
+    topic_stat_t *t = by_real(e, topic);
+    if (e->finishing && !t->repart && json_object_size(e->finalized)) {
+        char k[400]; /* fetched before its partition was paused: past its end */
+        snprintf(k, sizeof k, "%s\t%d", t->name, m->partition);
+        if (json_object_get(e->finalized, k))
+            return;
+    }
     position_t *p = position(e, t, m->partition);
     if (p->next_offset >= 0 && m->offset > p->next_offset)
         retention_check(e, p, m);
-    if (m->offset >= p->next_offset) {
+    if (e->revoked_us) { /* the first record after a rebalance: how long it paused us */
+        json_array_append_new(e->pauses,
+                              json_real(round((util_mono_us() - e->revoked_us) / 100.0) / 10));
+        e->revoked_us = 0;
+    }
+    if (m->offset >= p->next_offset && t->repart) {
+        p->next_offset = m->offset + 1; /* read back, not new input */
+    } else if (m->offset >= p->next_offset) {
         p->next_offset = m->offset + 1;
         atomic_store_explicit(&t->count, atomic_load_explicit(&t->count, memory_order_relaxed) + 1,
                               memory_order_relaxed);
@@ -626,12 +816,21 @@ static rd_kafka_t *make_consumer(engine_t *e, char *errstr, size_t errstr_size)
     return rk;
 }
 
-/* Exactly-once restore: reads the state changelog to its end (committed
- * transactions only), keeps the newest value per key, and loads it into the
- * jobs before any record is processed.  A missing changelog is a first start. */
-static int restore_state(engine_t *e, char *errstr, size_t errstr_size)
+/* Exactly-once restore, on each assignment (before any record of it):
+ * reads the state changelog to its end (committed transactions only),
+ * keeps the newest value per key, and loads the pieces owned by the
+ * assigned partitions (`owned`: "topic/partition" -> true) into the jobs;
+ * the input offsets ("_offsets") of every partition are kept in
+ * e->committed.  "Its end" is the high watermark when the restore began:
+ * a read_committed reader stops short of it while a transaction is open
+ * there (the previous owner's last commit whose markers are not written
+ * yet, or the open transaction of a killed process, until the broker
+ * aborts it), so the reader waits until its position passes it.  A missing
+ * changelog is a first start. */
+static int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr_size)
 {
     int64_t t0 = util_mono_ms();
+    uint64_t before = e->restored;
     char gid[400];
     snprintf(gid, sizeof gid, "%s-restore", e->o.group);
     const char *defaults[] = {"group.id", gid, "enable.auto.commit", "false",
@@ -649,42 +848,70 @@ static int restore_state(engine_t *e, char *errstr, size_t errstr_size)
         goto done; /* no changelog yet */
     int nparts = md->topics[0].partition_cnt;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(nparts);
-    for (int p = 0; p < nparts; p++)
-        rd_kafka_topic_partition_list_add(l, e->state_topic, md->topics[0].partitions[p].id)
-            ->offset = RD_KAFKA_OFFSET_BEGINNING;
+    int64_t *end = xcalloc((size_t)nparts, sizeof *end), *eof = xcalloc((size_t)nparts, sizeof *eof);
+    /* The high watermark, not the last stable offset that a read_committed
+     * client's ListOffsets answers: asked by a read_uncommitted one. */
+    const char *hw_defaults[] = {"isolation.level", "read_uncommitted", NULL};
+    char hwerr[256];
+    rd_kafka_t *hw = kafka_client(e->k, RD_KAFKA_CONSUMER, hw_defaults, NULL, NULL, hwerr,
+                                  sizeof hwerr);
+    for (int p = 0; p < nparts; p++) {
+        int32_t id = md->topics[0].partitions[p].id;
+        rd_kafka_topic_partition_list_add(l, e->state_topic, id)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        int64_t lo = 0, hi = 0;
+        if (!hw || rd_kafka_query_watermark_offsets(hw, e->state_topic, id, &lo, &hi, 10000))
+            hi = 0; /* not known: read what there is */
+        end[p] = hi;
+    }
+    if (hw)
+        rd_kafka_destroy(hw);
     rd_kafka_assign(rk, l);
-    rd_kafka_topic_partition_list_destroy(l);
     json_t *latest = json_object(); /* changelog key -> value (null: gone) */
-    int eofs = 0;
-    int64_t deadline = util_mono_ms() + 60000;
-    while (eofs < nparts && util_mono_ms() < deadline) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-        if (!m)
+    int64_t deadline = util_mono_ms() + 120000;
+    for (;;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (m) {
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                for (int p = 0; p < nparts; p++)
+                    if (l->elems[p].partition == m->partition && m->offset > eof[p])
+                        eof[p] = m->offset; /* where this reader's end is now */
+            } else if (!m->err && m->key) {
+                json_t *v = m->payload ? json_loadb(m->payload, m->len, 0, NULL) : json_null();
+                char *k = xstrndup(m->key, m->key_len);
+                json_object_set_new(latest, k, v ? v : json_null());
+                free(k);
+            }
+            rd_kafka_message_destroy(m);
             continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            eofs++;
-        } else if (!m->err && m->key) {
-            json_t *v = m->payload ? json_loadb(m->payload, m->len, 0, NULL) : json_null();
-            char *k = xstrndup(m->key, m->key_len);
-            json_object_set_new(latest, k, v ? v : json_null());
-            free(k);
         }
-        rd_kafka_message_destroy(m);
+        /* idle: has every partition's end passed the one it had at the start? */
+        bool all = true;
+        for (int p = 0; p < nparts; p++)
+            if (end[p] > 0 && eof[p] < end[p])
+                all = false;
+        if (all)
+            break;
+        if (util_mono_ms() > deadline) {
+            snprintf(errstr, errstr_size,
+                     "restoring state from %s: its end was not reached in 120 s (a transaction "
+                     "left open there?)",
+                     e->state_topic);
+            rc = -1;
+            break;
+        }
     }
-    if (eofs < nparts) {
-        snprintf(errstr, errstr_size, "restoring state from %s: its end was not reached in 60 s",
-                 e->state_topic);
-        rc = -1;
-    }
+    rd_kafka_topic_partition_list_destroy(l);
+    free(end);
+    free(eof);
     const char *k;
     json_t *v;
     json_object_foreach(latest, k, v)
     {
         if (json_is_null(v) || rc)
             continue;
-        char *copy = xstrdup(k), *save = NULL;
-        char *pipe = strtok_r(copy, "\t", &save), *op = strtok_r(NULL, "\t", &save);
-        char *key = strtok_r(NULL, "\t", &save), *sub = strtok_r(NULL, "\t", &save);
+        char *copy = xstrdup(k), *rest = copy;
+        char *pipe = strsep(&rest, "\t"), *op = strsep(&rest, "\t");
+        char *key = strsep(&rest, "\t"), *sub = rest ? rest : (char *)"";
         if (pipe && op && key && !strcmp(pipe, "_offsets")) { /* op: topic, key: partition */
             char ck[400];
             snprintf(ck, sizeof ck, "%s\t%s", op, key);
@@ -693,9 +920,16 @@ static int restore_state(engine_t *e, char *errstr, size_t errstr_size)
             free(copy);
             continue;
         }
-        for (size_t g = 0; pipe && op && key && g < e->njobs; g++)
+        const char *owner = json_string_value(json_object_get(v, "owner"));
+        json_t *state = json_object_get(v, "state");
+        const char *slash = owner ? strrchr(owner, '/') : NULL;
+        if (!op || !key || !state || !slash || !json_object_get(owned, owner)) {
+            free(copy);
+            continue;
+        }
+        for (size_t g = 0; g < e->njobs; g++)
             if (!strcmp(df_graph_name(df_job_graph(e->jobs[g])), pipe) &&
-                df_job_state_load(e->jobs[g], op, key, sub ? sub : "", v) == 0)
+                df_job_state_load(e->jobs[g], (int32_t)atoi(slash + 1), op, key, sub, state) == 0)
                 e->restored++;
         free(copy);
     }
@@ -706,37 +940,148 @@ done:
     rd_kafka_topic_destroy(rkt);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
-    e->restore_ms = util_mono_ms() - t0;
-    if (e->restored)
-        util_log("engine: restored %llu pieces of state from %s in %.1f s",
-                 (unsigned long long)e->restored, e->state_topic, e->restore_ms / 1e3);
+    e->restore_ms += util_mono_ms() - t0;
+    if (e->restored > before)
+        util_log("engine: restored %llu pieces of state of %zu partitions from %s in %.1f s",
+                 (unsigned long long)(e->restored - before), json_object_size(owned),
+                 e->state_topic, (util_mono_ms() - t0) / 1e3);
     return rc;
 }
 
-/* until_end: true once every assigned partition has been read to its end
- * (the high watermark librdkafka last saw).  Needs at least one assignment. */
+/* Whether partition (of topic, its real name) has been read to its end
+ * (the high watermark librdkafka last saw). */
+static bool part_caught_up(engine_t *e, const char *topic, int32_t partition)
+{
+    int64_t lo = -1, hi = -1;
+    if (kafka_watermarks(e->cons, topic, partition, &lo, &hi, 5000))
+        return false;
+    int64_t next = -1;
+    for (size_t p = 0; p < e->npos; p++)
+        if (e->pos[p].partition == partition && !strcmp(real_name(e->pos[p].topic), topic))
+            next = e->pos[p].next_offset;
+    return !(hi > lo && next < hi);
+}
+
+/* until_end: true once every assigned input partition has been read to its
+ * end (a repartition topic's are not inputs: they wait for final markers).
+ * Needs at least one assignment. */
 static bool caught_up(engine_t *e)
 {
     rd_kafka_topic_partition_list_t *a = NULL;
     if (rd_kafka_assignment(e->cons, &a) || !a)
         return false;
     bool done = a->cnt > 0;
-    for (int i = 0; i < a->cnt && done; i++) {
-        int64_t lo = -1, hi = -1;
-        if (kafka_watermarks(e->cons, a->elems[i].topic, a->elems[i].partition, &lo, &hi, 5000))
+    for (int i = 0; i < a->cnt && done; i++)
+        if (!by_real(e, a->elems[i].topic)->repart &&
+            !part_caught_up(e, a->elems[i].topic, a->elems[i].partition))
             done = false;
-        else {
-            int64_t next = -1;
-            for (size_t p = 0; p < e->npos; p++)
-                if (e->pos[p].partition == a->elems[i].partition &&
-                    !strcmp(e->pos[p].topic->name, a->elems[i].topic))
-                    next = e->pos[p].next_offset;
-            if (hi > lo && next < hi)
-                done = false;
-        }
-    }
     rd_kafka_topic_partition_list_destroy(a);
     return done;
+}
+
+/* Repartition mode, at a bounded end: the assigned input partitions that are
+ * done (all of them, or with `only_caught_up` those read to their end) stop
+ * being read and get final markers, committed at once.  Returns how many. */
+static int finalize_inputs(engine_t *e, bool only_caught_up)
+{
+    rd_kafka_topic_partition_list_t *a = NULL, *paused = rd_kafka_topic_partition_list_new(8);
+    int n = 0;
+    if (!rd_kafka_assignment(e->cons, &a) && a)
+        for (int i = 0; i < a->cnt; i++) {
+            topic_stat_t *t = by_real(e, a->elems[i].topic);
+            char k[400];
+            snprintf(k, sizeof k, "%s\t%d", t->name, a->elems[i].partition);
+            if (t->repart || json_object_get(e->finalized, k) ||
+                (only_caught_up && !part_caught_up(e, a->elems[i].topic, a->elems[i].partition)))
+                continue;
+            json_object_set_new(e->finalized, k, json_true());
+            rd_kafka_topic_partition_list_add(paused, a->elems[i].topic, a->elems[i].partition);
+            n++;
+        }
+    if (a)
+        rd_kafka_topic_partition_list_destroy(a);
+    if (n) {
+        rd_kafka_pause_partitions(e->cons, paused);
+        checkpoint(e, false);
+    }
+    rd_kafka_topic_partition_list_destroy(paused);
+    return n;
+}
+
+/* Repartition mode: every job's repartition partitions have every final
+ * marker (their windows have all fired). */
+static bool marks_final(engine_t *e)
+{
+    for (size_t g = 0; g < e->njobs; g++)
+        if (!df_job_marks_final(e->jobs[g]))
+            return false;
+    return true;
+}
+
+/* Repartition mode: tells each job how many partitions the input upstream
+ * of its repartition topics has, and makes those topics (as many
+ * partitions; a broker that cannot create topics auto-creates them). */
+static int setup_repartition(engine_t *e, char *errstr, size_t errstr_size)
+{
+    for (size_t g = 0; g < e->njobs; g++) {
+        const df_graph_t *graph = df_job_graph(e->jobs[g]);
+        const char *const *reps = df_graph_repartitions(graph);
+        if (!reps[0])
+            continue;
+        const char *up = df_graph_inputs(graph)[0];
+        int upn = 0;
+        const rd_kafka_metadata_t *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(e->prod, up, NULL);
+        if (!rd_kafka_metadata(e->prod, 0, rkt, &md, 10000) && md->topic_cnt == 1 &&
+            !md->topics[0].err)
+            upn = md->topics[0].partition_cnt;
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        if (upn <= 0) {
+            snprintf(errstr, errstr_size, "repartitioning: no partitions for %s", up);
+            return -1;
+        }
+        for (const char *const *r = reps; *r; r++) {
+            topic_stat_t *t = topic_stat(e, *r);
+            df_job_set_upstream(e->jobs[g], *r, upn);
+            /* the embedded broker (librdkafka's mock cluster) does not answer
+             * CreateTopics; it auto-creates the topic on the metadata request */
+            char *id = rd_kafka_clusterid(e->prod, 10000);
+            bool mock = id && !strncmp(id, "mockCluster", 11);
+            if (id)
+                rd_kafka_mem_free(e->prod, id);
+            char ce[256];
+            rd_kafka_NewTopic_t *nt =
+                mock ? NULL : rd_kafka_NewTopic_new(t->out_name, upn, 1, ce, sizeof ce);
+            if (nt) {
+                rd_kafka_queue_t *q = rd_kafka_queue_new(e->prod);
+                rd_kafka_CreateTopics(e->prod, &nt, 1, NULL, q);
+                rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 10000); /* made, exists or refused */
+                if (ev)
+                    rd_kafka_event_destroy(ev);
+                rd_kafka_queue_destroy(q);
+                rd_kafka_NewTopic_destroy(nt);
+            }
+            for (int tries = 0; tries < 50 && t->nparts <= 0; tries++) {
+                rkt = rd_kafka_topic_new(e->prod, t->out_name, NULL);
+                md = NULL;
+                if (!rd_kafka_metadata(e->prod, 0, rkt, &md, 5000) && md->topic_cnt == 1 &&
+                    !md->topics[0].err)
+                    t->nparts = md->topics[0].partition_cnt;
+                if (md)
+                    rd_kafka_metadata_destroy(md);
+                rd_kafka_topic_destroy(rkt);
+                if (t->nparts <= 0)
+                    util_sleep_ms(200);
+            }
+            if (t->nparts <= 0) {
+                snprintf(errstr, errstr_size, "repartition topic %s: not created", t->out_name);
+                return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 int engine_run(engine_t *e, char *errstr, size_t errstr_size)
@@ -784,22 +1129,24 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         e->state_rkt = rd_kafka_topic_new(e->prod, e->state_topic, NULL);
         for (size_t g = 0; g < e->njobs; g++)
             df_job_track_state(e->jobs[g], true);
-        if (restore_state(e, errstr, errstr_size) < 0)
-            goto out;
+        /* the state is restored on each assignment (on_rebalance) */
     }
+    if (e->o.repartition && setup_repartition(e, errstr, errstr_size) < 0)
+        goto out;
     e->cons = make_consumer(e, errstr, errstr_size);
     if (!e->cons)
         goto out;
     rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(4);
     for (size_t i = 0; i < e->ntopics; i++)
-        if (e->topics[i].input)
-            rd_kafka_topic_partition_list_add(subs, e->topics[i].name, RD_KAFKA_PARTITION_UA);
+        if (e->topics[i].input || e->topics[i].repart)
+            rd_kafka_topic_partition_list_add(subs, real_name(&e->topics[i]), RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(e->cons, subs);
     rd_kafka_topic_partition_list_destroy(subs);
     if (err) {
         snprintf(errstr, errstr_size, "subscribing: %s", rd_kafka_err2str(err));
         goto out;
     }
+    e->settling = e->o.settle_ms > 0;
     int64_t start_ms = util_mono_ms(), last_tick = start_ms, last_ckpt = start_ms,
             last_end_check = start_ms;
     bool bounded_end = false;
@@ -823,11 +1170,34 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         rd_kafka_poll(e->prod, 0);
         commit_ready(e);
         uint64_t target = atomic_load_explicit(&e->target, memory_order_relaxed);
-        if (target && atomic_load_explicit(&e->input_total, memory_order_relaxed) >= target) {
-            bounded_end = true;
-            break;
+        if (target && !e->finishing &&
+            atomic_load_explicit(&e->input_total, memory_order_relaxed) >= target) {
+            if (!e->o.repartition) {
+                bounded_end = true;
+                break;
+            }
+            /* the end of our inputs; then wait for every upstream's */
+            e->finishing = true;
+            finalize_inputs(e, false);
         }
         int64_t now = util_mono_ms();
+        if (e->settling && now - start_ms >= e->o.settle_ms) {
+            e->settling = false;
+            rd_kafka_topic_partition_list_t *a = NULL;
+            if (!rd_kafka_assignment(e->cons, &a) && a)
+                rd_kafka_resume_partitions(e->cons, a);
+            if (a)
+                rd_kafka_topic_partition_list_destroy(a);
+        }
+        if (e->finishing && now - last_end_check >= 200) {
+            last_end_check = now;
+            /* inputs assigned since (from a process that left) end where they are */
+            finalize_inputs(e, !target || atomic_load(&e->input_total) < target);
+            if (e->assigned && marks_final(e)) {
+                bounded_end = true;
+                break;
+            }
+        }
         if (now - last_tick >= 100) { /* idle partitions time out, batches go */
             for (size_t g = 0; g < e->njobs; g++)
                 df_job_tick(e->jobs[g], evtime_now_ms());
@@ -840,11 +1210,15 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         }
         if (e->o.duration_s > 0 && now - start_ms >= (int64_t)(e->o.duration_s * 1000))
             break;
-        if (e->o.until_end && !m && now - last_end_check >= 500) {
+        if (e->o.until_end && !e->finishing && !e->settling && !m && now - last_end_check >= 500) {
             last_end_check = now;
             if (caught_up(e)) {
-                bounded_end = true;
-                break;
+                if (!e->o.repartition) {
+                    bounded_end = true;
+                    break;
+                }
+                e->finishing = true;
+                finalize_inputs(e, true);
             }
         }
     }
@@ -901,7 +1275,9 @@ json_t *engine_summary(const engine_t *e)
         const topic_stat_t *t = &e->topics[i];
         uint64_t n = atomic_load(&t->count);
         failed += atomic_load(&t->failed);
-        if (t->input) {
+        if (t->repart) {
+            continue;
+        } else if (t->input) {
             json_object_set_new(in, t->name, json_integer((json_int_t)n));
             input += n;
         } else if (!t->side) {
@@ -932,6 +1308,7 @@ json_t *engine_summary(const engine_t *e)
         json_object_set_new(s, "state_restored", json_integer((json_int_t)e->restored));
         json_object_set_new(s, "restore_s", json_real(round(e->restore_ms / 10.0) / 100));
         json_object_set_new(s, "state_written", json_integer((json_int_t)e->state_written));
+        json_object_set_new(s, "rebalance_pause_ms", json_deep_copy(e->pauses));
     }
     return s;
 }

@@ -33,6 +33,14 @@ typedef struct engine_opts {
     const char *instance;
     const char *suffix; /* appended to every output topic ("" by default) */
     bool until_end;     /* stop once every partition is read to its end (a bounded input) */
+    /* Scale-out: windows keyed by something other than the input's key go
+     * through a repartition topic streamlab-<group>-repartition-<name>, so
+     * that several processes of one group split them (see engine.c). */
+    bool repartition;
+    /* Wait this long after subscribing before reading (assigned partitions
+     * stay paused meanwhile, rebalances go on): processes started together
+     * then split the partitions from the first record.  0: read at once. */
+    int64_t settle_ms;
 } engine_opts_t;
 
 void engine_opts_init(engine_opts_t *o);

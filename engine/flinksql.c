@@ -47,12 +47,12 @@ int flinksql_parse_pipelines(const char *list, unsigned *out, char *err, size_t 
         size_t n = strcspn(p, ",");
         if (n == 12 && !strncmp(p, "transactions", n)) {
             *out |= FLINKSQL_TRANSACTIONS;
-        } else if ((n == 5 && !strncmp(p, "video", n)) || (n == 5 && !strncmp(p, "files", n))) {
+        } else if (n == 5 && !strncmp(p, "video", n)) {
+            *out |= FLINKSQL_VIDEO;
+        } else if (n == 5 && !strncmp(p, "files", n)) {
             snprintf(err, errlen,
-                     "the %.*s pipeline has no Flink SQL twin yet (%s); only transactions does",
-                     (int)n, p,
-                     n == 5 && *p == 'v' ? "brightness and contrast come from decoding the JPEG"
-                                         : "chunk reassembly, hashing and content analysis are not SQL");
+                     "the files pipeline has no Flink SQL twin (chunk reassembly, SHA-256 and "
+                     "content analysis are not SQL); transactions and video have one");
             return -1;
         } else {
             snprintf(err, errlen, "unknown pipeline \"%.*s\" (known: transactions, video, files)",
@@ -145,6 +145,16 @@ static char *kafka_with(const flinksql_opts_t *o, const char *connector, const c
                  "  'properties.bootstrap.servers' = '%s'",
                  connector, topic, o->brokers) < 0)
         return NULL;
+    for (size_t i = 0; i < o->nwith; i++) {
+        const char *eq = strchr(o->with[i], '=');
+        char *t = NULL;
+        if (asprintf(&t, "%s,\n  '%.*s' = '%s'", s, (int)(eq - o->with[i]), o->with[i], eq + 1) < 0) {
+            free(s);
+            return NULL;
+        }
+        free(s);
+        s = t;
+    }
     return s;
 }
 
@@ -173,14 +183,189 @@ static const char processed_select[] =
 /* Streamlab's timestamp text: "YYYY-MM-DDTHH:MM:SS.ffffff". */
 #define WALL_TIME(col) "DATE_FORMAT(" col ", 'yyyy-MM-dd''T''HH:mm:ss.SSS') || '000'"
 
-static int transactions(list_t *l, const flinksql_opts_t *o, char *err, size_t errlen)
+/* The windowing TVF over VIEW for the window flags (a new string, NULL if out of
+ * memory): SESSION per key column, HOP when the slide differs from the size, else TUMBLE. */
+static char *window_tvf(const char *view, const char *key, const flinksql_opts_t *o)
 {
-    const char *sfx = o->suffix;
-    char wm[64], size[64], slide[64], gap[64];
-    interval(wm, sizeof wm, o->out_of_orderness_s + 0.001);
+    char size[64], slide[64], gap[64], *w = NULL;
     interval(size, sizeof size, o->window_s);
     interval(slide, sizeof slide, o->window_slide_s);
     interval(gap, sizeof gap, o->session_gap_s);
+    int r;
+    if (o->session_gap_s > 0)
+        r = asprintf(&w, "TABLE(SESSION(TABLE %s PARTITION BY %s,\n      DESCRIPTOR(event_time), %s))",
+                     view, key, gap);
+    else if (o->window_slide_s > 0 && fabs(o->window_slide_s - o->window_s) > 1e-9)
+        r = asprintf(&w, "TABLE(HOP(TABLE %s, DESCRIPTOR(event_time),\n      %s, %s))", view, slide,
+                     size);
+    else
+        r = asprintf(&w, "TABLE(TUMBLE(TABLE %s, DESCRIPTOR(event_time),\n      %s))", view, size);
+    return r < 0 ? NULL : w;
+}
+
+/* The event-time column and watermark every input table has (see the top). */
+#define EVENT_TIME_COLUMNS                                                                         \
+    "  event_time AS COALESCE(TRY_CAST(REPLACE(`timestamp`, 'T', ' ') AS TIMESTAMP(3)),\n"        \
+    "                         TIMESTAMP '1970-01-01 00:00:00'),\n"                                 \
+    "  -- streamlab's watermark: max event time - out-of-orderness - 1 ms\n"                      \
+    "  WATERMARK FOR event_time AS event_time - %s\n"
+
+/* The video pipeline's fields that SQL can compute (video.c): the resolution filter,
+ * aspect ratio, pixels, orientation, resolution category, expected fps, the compression
+ * ratio from the base64 length (the decoded JPEG's size), per-source totals and
+ * resolution windows. Brightness and contrast need the pixels: the twin writes null. */
+static int video(list_t *l, list_t *ins, const flinksql_opts_t *o, char *err, size_t errlen)
+{
+    const char *sfx = o->suffix;
+    char wm[64];
+    interval(wm, sizeof wm, o->out_of_orderness_s + 0.001);
+    char *w_in = kafka_with(o, "kafka", "video_frames");
+    char *tp = NULL, *ts = NULL, *tw = NULL;
+    if (!w_in || asprintf(&tp, "processed_video_frames%s", sfx) < 0 ||
+        asprintf(&ts, "video_source_aggregations%s", sfx) < 0 ||
+        asprintf(&tw, "video_resolution_windows%s", sfx) < 0) {
+        snprintf(err, errlen, "out of memory");
+        free(w_in), free(tp), free(ts), free(tw);
+        return -1;
+    }
+    char *w_p = kafka_with(o, "kafka", tp), *w_s = kafka_with(o, "upsert-kafka", ts);
+    char *w_w = kafka_with(o, "kafka", tw);
+    add(l,
+        "CREATE TEMPORARY TABLE video_frames (\n"
+        "  frame_id STRING,\n"
+        "  `timestamp` STRING,\n"
+        "  source STRING,\n"
+        "  frame_data STRING,\n"
+        "  frame_width BIGINT,\n"
+        "  frame_height BIGINT,\n"
+        "  frame_channels BIGINT,\n"
+        "  frame_size_bytes BIGINT,\n" EVENT_TIME_COLUMNS
+        ") WITH (\n"
+        "%s,\n"
+        "  'properties.group.id' = '%s-video',\n"
+        "  'scan.startup.mode' = 'earliest-offset',\n"
+        "%s"
+        "  'scan.watermark.emit.strategy' = 'on-event',\n"
+        "  'format' = 'json',\n"
+        "  'json.ignore-parse-errors' = 'true'\n"
+        ")",
+        wm, w_in, o->group, o->bounded ? "  'scan.bounded.mode' = 'latest-offset',\n" : "");
+    add(l,
+        "CREATE TEMPORARY VIEW processed_video_frames_view AS\n"
+        "SELECT frame_id, `timestamp`, source, frame_data, frame_width, frame_height,\n"
+        "  frame_channels, frame_size_bytes, event_time,\n"
+        "  -- the decoded JPEG's size from its base64 text\n"
+        "  CHAR_LENGTH(frame_data) / 4 * 3 - CASE WHEN frame_data LIKE '%%==' THEN 2\n"
+        "    WHEN frame_data LIKE '%%=' THEN 1 ELSE 0 END AS jpeg_bytes,\n"
+        "  CASE WHEN frame_width >= 1920 AND frame_height >= 1080 THEN 'HD'\n"
+        "    WHEN frame_width >= 1280 AND frame_height >= 720 THEN 'HD_Ready'\n"
+        "    WHEN frame_width >= 640 AND frame_height >= 480 THEN 'SD' ELSE 'Low' END\n"
+        "    AS resolution_category,\n"
+        "  CASE WHEN frame_width > frame_height THEN 'landscape'\n"
+        "    WHEN frame_width < frame_height THEN 'portrait' ELSE 'square' END AS orientation\n"
+        "FROM video_frames\n"
+        "WHERE frame_width >= %d AND frame_height >= %d\n"
+        "  AND frame_width > 0 AND frame_height > 0\n"
+        "  AND frame_id IS NOT NULL AND source IS NOT NULL AND frame_data IS NOT NULL\n"
+        "  AND frame_channels IS NOT NULL AND frame_size_bytes IS NOT NULL\n"
+        "  AND TRY_CAST(REPLACE(`timestamp`, 'T', ' ') AS TIMESTAMP(3)) IS NOT NULL",
+        o->min_width, o->min_height);
+    add(l,
+        "CREATE TEMPORARY TABLE %s (\n"
+        "  frame_id STRING,\n"
+        "  `timestamp` STRING,\n"
+        "  source STRING,\n"
+        "  frame_data STRING,\n"
+        "  frame_width BIGINT,\n"
+        "  frame_height BIGINT,\n"
+        "  frame_channels BIGINT,\n"
+        "  frame_size_bytes BIGINT,\n"
+        "  analysis ROW<aspect_ratio DOUBLE, total_pixels BIGINT, compression_ratio DOUBLE,\n"
+        "    orientation STRING, resolution_category STRING, brightness DOUBLE, contrast DOUBLE,\n"
+        "    processing_timestamp STRING>,\n"
+        "  processing_notes STRING,\n"
+        "  expected_fps INT,\n"
+        "  flink_processing_time STRING\n"
+        ") WITH (\n%s,\n"
+        "  'key.format' = 'raw',\n"
+        "  'key.fields' = 'source',\n"
+        "  'value.format' = 'json',\n"
+        "  'value.fields-include' = 'ALL'\n"
+        ")",
+        tp, w_p);
+    add(l,
+        "CREATE TEMPORARY TABLE %s (\n"
+        "  source STRING,\n"
+        "  total_frames BIGINT,\n"
+        "  total_size_bytes BIGINT,\n"
+        "  avg_width DOUBLE,\n"
+        "  avg_height DOUBLE,\n"
+        "  last_updated STRING,\n"
+        "  PRIMARY KEY (source) NOT ENFORCED\n"
+        ") WITH (\n%s,\n"
+        "  'key.format' = 'raw',\n"
+        "  'value.format' = 'json',\n"
+        "  'value.fields-include' = 'ALL'\n"
+        ")",
+        ts, w_s);
+    add(l,
+        "CREATE TEMPORARY TABLE %s (\n"
+        "  resolution_category STRING,\n"
+        "  frame_count BIGINT,\n"
+        "  total_size_bytes BIGINT,\n"
+        "  avg_brightness DOUBLE,\n"
+        "  window_start STRING,\n"
+        "  window_end STRING\n"
+        ") WITH (\n%s,\n"
+        "  'key.format' = 'raw',\n"
+        "  'key.fields' = 'resolution_category',\n"
+        "  'value.format' = 'json',\n"
+        "  'value.fields-include' = 'ALL'\n"
+        ")",
+        tw, w_w);
+    add(ins,
+        "INSERT INTO %s\n"
+        "SELECT frame_id, `timestamp`, source, frame_data, frame_width, frame_height,\n"
+        "  frame_channels, frame_size_bytes,\n"
+        "  ROW(ROUND(CAST(frame_width AS DOUBLE) / frame_height, 4), frame_width * frame_height,\n"
+        "    ROUND(CAST(jpeg_bytes AS DOUBLE) / (frame_width * frame_height * 3), 6),\n"
+        "    orientation, resolution_category, CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE),\n"
+        "    REPLACE(CAST(LOCALTIMESTAMP AS STRING), ' ', 'T')),\n"
+        "  source || ' frame ' || CAST(frame_width AS STRING) || 'x' || CAST(frame_height AS STRING)\n"
+        "    || ': ' || resolution_category || ', ' || orientation\n"
+        "    || ', brightness n/a, contrast n/a (Flink SQL twin)',\n"
+        "  CASE source WHEN 'webcam' THEN 30 WHEN 'video_file' THEN 25\n"
+        "    WHEN 'sample_generator' THEN 1 ELSE 30 END,\n"
+        "  REPLACE(CAST(LOCALTIMESTAMP AS STRING), ' ', 'T')\n"
+        "FROM processed_video_frames_view",
+        tp);
+    add(ins,
+        "INSERT INTO %s\n"
+        "SELECT source, COUNT(*), SUM(frame_size_bytes),\n"
+        "  ROUND(AVG(CAST(frame_width AS DOUBLE)), 2), ROUND(AVG(CAST(frame_height AS DOUBLE)), 2),\n"
+        "  REPLACE(CAST(LOCALTIMESTAMP AS STRING), ' ', 'T')\n"
+        "FROM processed_video_frames_view\n"
+        "GROUP BY source",
+        ts);
+    char *window = window_tvf("processed_video_frames_view", "resolution_category", o);
+    add(ins,
+        "INSERT INTO %s\n"
+        "SELECT resolution_category, COUNT(*), SUM(frame_size_bytes), CAST(NULL AS DOUBLE),\n"
+        "  " WALL_TIME("window_start") ",\n"
+        "  " WALL_TIME("window_end") "\n"
+        "FROM %s\n"
+        "GROUP BY resolution_category, window_start, window_end",
+        tw, window ? window : "");
+    free(window);
+    free(w_in), free(w_p), free(w_s), free(w_w), free(tp), free(ts), free(tw);
+    return 0;
+}
+
+static int transactions(list_t *l, list_t *ins, const flinksql_opts_t *o, char *err, size_t errlen)
+{
+    const char *sfx = o->suffix;
+    char wm[64];
+    interval(wm, sizeof wm, o->out_of_orderness_s + 0.001);
 
     char *w_in = kafka_with(o, "kafka", "transactions");
     char *topic_p = NULL, *topic_h = NULL, *topic_u = NULL, *topic_c = NULL;
@@ -208,11 +393,7 @@ static int transactions(list_t *l, const flinksql_opts_t *o, char *err, size_t e
         "  quantity BIGINT,\n"
         "  payment_method STRING,\n"
         "  `timestamp` STRING,\n"
-        "  location STRING,\n"
-        "  event_time AS COALESCE(TRY_CAST(REPLACE(`timestamp`, 'T', ' ') AS TIMESTAMP(3)),\n"
-        "                         TIMESTAMP '1970-01-01 00:00:00'),\n"
-        "  -- streamlab's watermark: max event time - out-of-orderness - 1 ms\n"
-        "  WATERMARK FOR event_time AS event_time - %s\n"
+        "  location STRING,\n" EVENT_TIME_COLUMNS
         ") WITH (\n"
         "%s,\n"
         "  'properties.group.id' = '%s',\n"
@@ -287,51 +468,33 @@ static int transactions(list_t *l, const flinksql_opts_t *o, char *err, size_t e
         ")",
         topic_c, w_c);
 
-    char *window = NULL;
-    int wr;
-    if (o->session_gap_s > 0)
-        wr = asprintf(&window,
-                      "TABLE(SESSION(TABLE processed_transactions_view PARTITION BY category,\n"
-                      "      DESCRIPTOR(event_time), %s))",
-                      gap);
-    else if (o->window_slide_s > 0 && fabs(o->window_slide_s - o->window_s) > 1e-9)
-        wr = asprintf(&window,
-                      "TABLE(HOP(TABLE processed_transactions_view, DESCRIPTOR(event_time),\n"
-                      "      %s, %s))",
-                      slide, size);
-    else
-        wr = asprintf(&window,
-                      "TABLE(TUMBLE(TABLE processed_transactions_view, DESCRIPTOR(event_time),\n"
-                      "      %s))",
-                      size);
-    if (wr < 0)
-        window = NULL;
-
-    /* One statement set: one job for every output. */
-    add(l,
-        "EXECUTE STATEMENT SET\n"
-        "BEGIN\n"
+    char *window = window_tvf("processed_transactions_view", "category", o);
+    add(ins,
         "INSERT INTO %s\n"
         "SELECT %s\n"
-        "FROM processed_transactions_view;\n"
+        "FROM processed_transactions_view",
+        topic_p, processed_select);
+    add(ins,
         "INSERT INTO %s\n"
         "SELECT %s\n"
         "FROM processed_transactions_view\n"
-        "WHERE amount > %s;\n"
+        "WHERE amount > %s",
+        topic_h, processed_select, o->high_value);
+    add(ins,
         "INSERT INTO %s\n"
         "SELECT user_id, CAST(SUM(final_amount) AS DOUBLE), COUNT(*),\n"
         "  REPLACE(CAST(LOCALTIMESTAMP AS STRING), ' ', 'T')\n"
         "FROM processed_transactions_view\n"
-        "GROUP BY user_id;\n"
+        "GROUP BY user_id",
+        topic_u);
+    add(ins,
         "INSERT INTO %s\n"
         "SELECT category, CAST(SUM(final_amount) AS DOUBLE), COUNT(*),\n"
         "  " WALL_TIME("window_start") ",\n"
         "  " WALL_TIME("window_end") "\n"
         "FROM %s\n"
-        "GROUP BY category, window_start, window_end;\n"
-        "END",
-        topic_p, processed_select, topic_h, processed_select, o->high_value, topic_u, topic_c,
-        window ? window : "");
+        "GROUP BY category, window_start, window_end",
+        topic_c, window ? window : "");
 
     free(window);
     free(w_in), free(w_p), free(w_h), free(w_u), free(w_c);
@@ -358,6 +521,14 @@ char **flinksql_statements(const flinksql_opts_t *o, char *err, size_t errlen)
         snprintf(err, errlen, "bad job name \"%s\" (no quotes or backslashes)", o->job_name);
         return NULL;
     }
+    for (size_t i = 0; i < o->nwith; i++) {
+        const char *eq = strchr(o->with[i], '=');
+        if (!eq || eq == o->with[i] || !plain_text(o->with[i])) {
+            snprintf(err, errlen, "a connector option is KEY=VALUE without quotes, not \"%s\"",
+                     o->with[i]);
+            return NULL;
+        }
+    }
     if (!plain_decimal(o->filter_amount) || !plain_decimal(o->high_value)) {
         snprintf(err, errlen, "amount thresholds must be plain decimals like 100 or 99.5, not \"%s\"",
                  plain_decimal(o->filter_amount) ? o->high_value : o->filter_amount);
@@ -372,8 +543,8 @@ char **flinksql_statements(const flinksql_opts_t *o, char *err, size_t errlen)
         snprintf(err, errlen, "the window slide may not be larger than the window");
         return NULL;
     }
-    if (!o->pipelines || (o->pipelines & ~(unsigned)FLINKSQL_TRANSACTIONS)) {
-        snprintf(err, errlen, "only the transactions pipeline has a Flink SQL twin");
+    if (!o->pipelines || (o->pipelines & ~(unsigned)(FLINKSQL_TRANSACTIONS | FLINKSQL_VIDEO))) {
+        snprintf(err, errlen, "only the transactions and video pipelines have a Flink SQL twin");
         return NULL;
     }
 
@@ -386,12 +557,31 @@ char **flinksql_statements(const flinksql_opts_t *o, char *err, size_t errlen)
         add(&l, "SET 'parallelism.default' = '%d'", o->parallelism);
     if (o->state_ttl_s > 0)
         add(&l, "SET 'table.exec.state.ttl' = '%lld ms'", llround(o->state_ttl_s * 1000.0));
-    if (o->pipelines & FLINKSQL_TRANSACTIONS) {
-        if (transactions(&l, o, err, errlen) < 0) {
-            flinksql_free(l.v);
-            return NULL;
-        }
+    list_t ins = {0};
+    if (((o->pipelines & FLINKSQL_TRANSACTIONS) && transactions(&l, &ins, o, err, errlen) < 0) ||
+        ((o->pipelines & FLINKSQL_VIDEO) && video(&l, &ins, o, err, errlen) < 0)) {
+        flinksql_free(l.v);
+        flinksql_free(ins.v);
+        return NULL;
     }
+    /* One statement set: one job for every output of every pipeline. */
+    size_t len = 32;
+    for (size_t i = 0; i < ins.n; i++)
+        len += strlen(ins.v[i]) + 2;
+    char *set = malloc(len);
+    if (set) {
+        char *at = set + sprintf(set, "EXECUTE STATEMENT SET\nBEGIN\n");
+        for (size_t i = 0; i < ins.n; i++)
+            at += sprintf(at, "%s;\n", ins.v[i]);
+        sprintf(at, "END");
+        add(&l, "%s", set);
+        free(set);
+    } else {
+        l.oom = true;
+    }
+    if (ins.oom)
+        l.oom = true;
+    flinksql_free(ins.v);
     if (l.oom) {
         snprintf(err, errlen, "out of memory");
         flinksql_free(l.v);

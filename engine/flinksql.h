@@ -29,6 +29,8 @@ typedef struct flinksql_opts {
     int min_width, min_height;  /* video */
     int parallelism;            /* 0 = the cluster's default */
     bool bounded;               /* read to the end offsets at job start, then finish */
+    const char *const *with;    /* extra "key=value" WITH options for every Kafka table */
+    size_t nwith;
 } flinksql_opts_t;
 
 /* Defaults that match `streamlab engine`'s (brokers 127.0.0.1:9092, transactions, "_flink",
@@ -36,8 +38,8 @@ typedef struct flinksql_opts {
 void flinksql_defaults(flinksql_opts_t *o);
 
 /* Parses a --pipelines list ("transactions,video") into FLINKSQL_* bits; 0 on success,
- * -1 with the reason in err. "files" is refused: its chunk reassembly and content
- * analysis have no SQL counterpart (see the README). */
+ * -1 with the reason in err. "files" is refused: its chunk reassembly, hashing and
+ * content analysis have no SQL counterpart (see the README). */
 int flinksql_parse_pipelines(const char *list, unsigned *out, char *err, size_t errlen);
 
 /* The statements (each without its trailing ';'), as a NULL-terminated array the caller

@@ -193,9 +193,20 @@ static void batch_time(df_job_t *j, batch_t *b)
     df_graph_t *g = j->g[0];
     for (size_t i = 0; i < b->n; i++) {
         rec_t *r = &b->recs[i];
-        if (r->source >= 0)
+        if (r->source >= 0 &&
+            !df_graph_observe_repart(g, r->source, r->partition, r->r.offset, r->now_ms)) {
+            json_decref(r->r.value); /* a second copy: not processed again */
+            r->r.value = NULL;
+            r->source = -4;
+        } else if (r->source >= 0)
             df_graph_observe(g, r->source, r->partition, r->r.event_ms, r->now_ms);
-        else if (r->source == -2) /* a dead letter still shows its partition is alive */
+        else if (r->source == -3) { /* a repartition topic's watermark marker */
+            df_graph_observe_marker(g, df_graph_source_of(g, df_graph_inputs(g)[r->input]),
+                                    r->partition, (int)json_integer_value(r->r.value),
+                                    r->r.event_ms, r->now_ms);
+            json_decref(r->r.value);
+            r->r.value = NULL;
+        } else if (r->source == -2) /* a dead letter still shows its partition is alive */
             df_graph_observe(g, df_graph_source_of(g, df_graph_inputs(g)[r->input]), r->partition,
                              DF_NO_TIME, r->now_ms);
         b->clock[i] = df_graph_event_clock(g);
@@ -399,7 +410,7 @@ df_job_t *df_job_new(const pipeline_def_t *def, pipeline_params_t *params, const
     j->w = xcalloc((size_t)j->n, sizeof *j->w);
     for (int i = 0; i < j->n; i++) {
         j->w[i] = (worker_t){.j = j, .id = i};
-        df_host_t h = {.emit = worker_emit, .opaque = &j->w[i]};
+        df_host_t h = {.emit = worker_emit, .opaque = &j->w[i], .repartition = host->repartition};
         j->g[i] = def->build(&h, params);
         df_graph_set_exchange(j->g[i], worker_exchange, &j->w[i]);
         df_graph_use_event_clock(j->g[i], event_clock);
@@ -641,17 +652,46 @@ void df_job_state_drain(df_job_t *j, df_state_fn fn, void *opaque)
         df_graph_state_drain(j->g[w], fn, opaque);
 }
 
-int df_job_state_load(df_job_t *j, const char *op, const char *key, const char *sub,
-                      json_t *value)
+int df_job_state_load(df_job_t *j, int32_t partition, const char *op, const char *key,
+                      const char *sub, json_t *value)
 {
     if (!strcmp(op, "graph")) { /* every worker's windows take the watermark */
         int rc = 0;
         for (int w = 0; w < j->n; w++)
-            rc |= df_graph_state_load(j->g[w], op, key, sub, value);
+            rc |= df_graph_state_load(j->g[w], partition, op, key, sub, value);
         return rc;
     }
     if (!strncmp(op, "source:", 7)) /* the first worker keeps time */
-        return df_graph_state_load(j->g[0], op, key, sub, value);
+        return df_graph_state_load(j->g[0], partition, op, key, sub, value);
     int w = (int)(key_hash(key, strlen(key)) % (uint64_t)j->n);
-    return df_graph_state_load(j->g[w], op, key, sub, value);
+    return df_graph_state_load(j->g[w], partition, op, key, sub, value);
+}
+
+void df_job_state_clear(df_job_t *j)
+{
+    df_job_sync(j);
+    for (int w = 0; w < j->n; w++)
+        df_graph_state_clear(j->g[w]);
+}
+
+/* --- repartition topics ------------------------------------------------------ */
+
+void df_job_set_upstream(df_job_t *j, const char *topic, int partitions)
+{
+    for (int w = 0; w < j->n; w++)
+        df_graph_set_upstream(j->g[w], topic, partitions);
+}
+
+void df_job_source_marks(df_job_t *j, int64_t now_ms,
+                         void (*fn)(void *opaque, const char *topic, int32_t partition, int64_t wm),
+                         void *opaque)
+{
+    df_job_sync(j);
+    df_graph_source_marks(j->g[0], now_ms, fn, opaque);
+}
+
+bool df_job_marks_final(df_job_t *j)
+{
+    df_job_sync(j);
+    return df_graph_marks_final(j->g[0]);
 }

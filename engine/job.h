@@ -92,7 +92,22 @@ uint64_t df_job_latency_count(const df_job_t *j, const char *topic);
  * dataflow_exec.h for what a piece is. */
 void df_job_track_state(df_job_t *j, bool on);
 void df_job_state_drain(df_job_t *j, df_state_fn fn, void *opaque);
-int df_job_state_load(df_job_t *j, const char *op, const char *key, const char *sub,
-                      json_t *value);
+int df_job_state_load(df_job_t *j, int32_t partition, const char *op, const char *key,
+                      const char *sub, json_t *value);
+/* Forgets all keyed state (syncs first): after its partitions were revoked
+ * and checkpointed, the next owner restores it from the changelog. */
+void df_job_state_clear(df_job_t *j);
+
+/* --- repartition topics (see df_key_by_repartition) ---------------------------
+ * set_upstream: the upstream input's partition count, before any record.
+ * source_marks: syncs, then hands fn the watermark of every input partition
+ * the job reads, for the host to write as markers (after the records made
+ * before it).  marks_final: syncs; every repartition partition the job reads
+ * has every upstream partition's final marker. */
+void df_job_set_upstream(df_job_t *j, const char *topic, int partitions);
+void df_job_source_marks(df_job_t *j, int64_t now_ms,
+                         void (*fn)(void *opaque, const char *topic, int32_t partition, int64_t wm),
+                         void *opaque);
+bool df_job_marks_final(df_job_t *j);
 
 #endif

@@ -21,6 +21,14 @@
 
 struct session {
     session_opts_t o;
+    /* The engine; the engine thread replaces it after a failed run, under
+     * engine_lock, which every other thread holds while it reads it. */
+    pthread_mutex_t engine_lock;
+    engine_opts_t eo;
+    uint64_t engine_restarts;
+    uint64_t outages_base, lost_base; /* faults the replaced engines saw */
+    double outage_s_base;
+    int64_t outage_seen_ms; /* when session_status first saw the current outage (lock) */
     broker_t *broker;
     kconf_t *k;
     pipeline_params_t params;
@@ -92,11 +100,40 @@ static void *engine_main(void *arg)
             continue;
         }
         set_state(s, "%s", "running");
-        if (engine_run(s->engine, err, sizeof err) < 0 && !atomic_load(&s->stopping)) {
-            set_state(s, "error: %s (retrying)", err);
-            for (int i = 0; i < 20 && !atomic_load(&s->stopping); i++)
-                util_sleep_ms(100);
+        if (engine_run(s->engine, err, sizeof err) == 0 || atomic_load(&s->stopping))
+            continue;
+        /* A failed run (e.g. a transaction that could not commit through a
+         * broker outage) leaves its engine stopped: start a new one, which
+         * restores the state and offsets of the last committed transaction,
+         * as `streamlab engine` does when it is restarted. */
+        set_state(s, "error: %s (restarting from the last commit)", err);
+        util_log("engine: %s; restarting it from the last commit", err);
+        for (int i = 0; i < 20 && !atomic_load(&s->stopping); i++)
+            util_sleep_ms(100);
+        engine_t *old = NULL;
+        pthread_mutex_lock(&s->engine_lock);
+        if (!atomic_load(&s->stopping)) {
+            engine_t *fresh = engine_new(s->k, &s->eo, &s->params, err, sizeof err);
+            if (fresh) {
+                /* what the console shows of faults outlives the engine that saw them */
+                uint64_t n;
+                double secs;
+                bool down;
+                engine_outages(s->engine, &n, &secs, &down);
+                s->outages_base += n + down;
+                s->outage_s_base += secs;
+                uint64_t lost = engine_lost_to_retention(s->engine);
+                if (lost > s->lost_base)
+                    s->lost_base = lost; /* the new one may see the same gap again */
+                old = s->engine;
+                s->engine = fresh;
+                s->engine_restarts++;
+            } else {
+                util_log("engine: cannot restart it: %s", err);
+            }
         }
+        pthread_mutex_unlock(&s->engine_lock);
+        engine_free(old);
     }
     return NULL;
 }
@@ -274,9 +311,13 @@ static void *supervisor_main(void *arg)
             atomic_store(&s->reachable, topics != NULL);
             json_t *lag = topics ? admin_group_lag(s->k, "streamlab-console", err, sizeof err) : NULL;
             int64_t end = topics ? transactions_end(topics) : -1;
-            uint64_t input = engine_input_count(s->engine);
             df_op_metrics_t ops[SESSION_MAX_OPS];
+            pthread_mutex_lock(&s->engine_lock);
+            uint64_t input = engine_input_count(s->engine);
             size_t nops = engine_metrics(s->engine, ops, SESSION_MAX_OPS);
+            pthread_mutex_unlock(&s->engine_lock);
+            if (input < prev_input) /* a restarted engine counts from 0 again */
+                prev_input = input;
             pthread_mutex_lock(&s->lock);
             json_decref(s->topics);
             json_decref(s->lag);
@@ -290,7 +331,9 @@ static void *supervisor_main(void *arg)
             if (s->nhistory < SESSION_HISTORY)
                 s->nhistory++;
             for (size_t i = 0; i < nops; i++) {
-                s->ops_rate[i] = (double)(ops[i].in - s->prev_ops_in[i]);
+                s->ops_rate[i] = ops[i].in >= s->prev_ops_in[i]
+                                     ? (double)(ops[i].in - s->prev_ops_in[i])
+                                     : 0;
                 s->prev_ops_in[i] = ops[i].in;
             }
             pthread_mutex_unlock(&s->lock);
@@ -400,6 +443,7 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
     session_t *s = xcalloc(1, sizeof *s);
     s->o = *o;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->engine_lock, NULL);
     snprintf(s->engine_state, sizeof s->engine_state, "starting");
     atomic_init(&s->rate, o->rate > 0 ? o->rate : 100);
     atomic_init(&s->want_producer, o->autostart);
@@ -424,11 +468,10 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
     s->params.files_view = s->files;
     pthread_mutex_init(&s->up_lock, NULL);
     pthread_cond_init(&s->up_cond, NULL);
-    engine_opts_t eo;
-    engine_opts_init(&eo);
-    eo.group = CONSOLE_GROUP;
-    eo.pipelines = "transactions,video,files";
-    s->engine = engine_new(s->k, &eo, &s->params, errstr, errstr_size);
+    engine_opts_init(&s->eo);
+    s->eo.group = CONSOLE_GROUP;
+    s->eo.pipelines = "transactions,video,files";
+    s->engine = engine_new(s->k, &s->eo, &s->params, errstr, errstr_size);
     if (!s->engine)
         goto fail;
     atomic_store(&s->reachable, s->broker != NULL); /* a remote one: the supervisor finds out */
@@ -466,6 +509,7 @@ fail:
     kconf_free(s->k);
     broker_stop(s->broker);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->engine_lock);
     free(s);
     return NULL;
 }
@@ -498,7 +542,9 @@ void session_stop(session_t *s)
     for (size_t i = 0; i < s->nqueue; i++)
         free(s->queue[i]);
     free(s->queue);
+    pthread_mutex_lock(&s->engine_lock); /* the engine thread may be replacing it */
     engine_stop(s->engine);
+    pthread_mutex_unlock(&s->engine_lock);
     pthread_join(s->engine_thread, NULL);
     engine_free(s->engine);
     view_free(s->view);
@@ -511,6 +557,7 @@ void session_stop(session_t *s)
     kconf_free(s->k);
     broker_stop(s->broker);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->engine_lock);
     free(s);
 }
 
@@ -527,6 +574,8 @@ void session_status(session_t *s, session_status_t *st)
     st->producer_rate = atomic_load(&s->rate);
     st->filter_amount = atomic_load(&s->params.filter_amount);
     st->high_value_amount = atomic_load(&s->params.high_value_amount);
+    pthread_mutex_lock(&s->engine_lock);
+    st->engine_restarts = s->engine_restarts;
     st->input = engine_input_count(s->engine);
     st->outputs = engine_output_count(s->engine);
     st->dlq = engine_dlq_count(s->engine);
@@ -534,7 +583,20 @@ void session_status(session_t *s, session_status_t *st)
     st->watermark_ms = engine_watermark(s->engine);
     st->nops = (int)engine_metrics(s->engine, st->ops, SESSION_MAX_OPS);
     st->njobs = (int)engine_job_stats(s->engine, st->jobs, 4);
+    st->lost_to_retention = engine_lost_to_retention(s->engine);
+    engine_outages(s->engine, &st->outages, &st->outage_s, &st->outage_now);
+    st->outages += s->outages_base;
+    st->outage_s += s->outage_s_base;
+    if (s->lost_base > st->lost_to_retention)
+        st->lost_to_retention = s->lost_base;
+    pthread_mutex_unlock(&s->engine_lock);
     pthread_mutex_lock(&s->lock);
+    /* how long the current outage has lasted, from when a status first saw it */
+    if (!st->outage_now)
+        s->outage_seen_ms = 0;
+    else if (!s->outage_seen_ms)
+        s->outage_seen_ms = util_mono_ms();
+    st->outage_now_s = st->outage_now ? (util_mono_ms() - s->outage_seen_ms) / 1e3 : 0;
     st->produced = s->prod_sent_base;
     st->delivered = s->prod_delivered_base;
     if (s->prod) {

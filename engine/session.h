@@ -59,6 +59,14 @@ typedef struct session_status {
     json_t *topics; /* admin_topics() result or NULL; a reference the caller must drop */
     json_t *lag;    /* admin_group_lag() of the engine's group or NULL; same */
     int64_t dropped_unread; /* records retention removed before the engine read them */
+    uint64_t lost_to_retention; /* the same, as the engine itself saw it (gaps it skipped) */
+    /* Broker outages as the engine saw them: how many, their total length, and
+     * whether one is going on now (then for how long so far). */
+    uint64_t outages;
+    double outage_s;
+    uint64_t engine_restarts; /* engines started again after a failed run */
+    bool outage_now;
+    double outage_now_s;
     char last_error[512];   /* the newest Kafka client error, or empty */
     df_op_metrics_t ops[SESSION_MAX_OPS];
     int nops;

@@ -153,3 +153,26 @@ int util_split_hostport(const char *s, char *host, size_t hostsize, int *port)
     *port = (int)p;
     return 0;
 }
+
+size_t util_utf8_char(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (len == 0 || u[0] == 0)
+        return 0;
+    if (u[0] < 0x80)
+        return 1;
+    size_t n = u[0] >= 0xC2 && u[0] <= 0xDF ? 2 : (u[0] & 0xF0) == 0xE0 ? 3
+             : u[0] >= 0xF0 && u[0] <= 0xF4 ? 4 : 0;
+    if (n == 0 || n > len)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((u[i] & 0xC0) != 0x80)
+            return 0;
+    if (n == 3 && ((u[0] == 0xE0 && u[1] < 0xA0) ||   /* overlong */
+                   (u[0] == 0xED && u[1] >= 0xA0)))    /* surrogate */
+        return 0;
+    if (n == 4 && ((u[0] == 0xF0 && u[1] < 0x90) ||   /* overlong */
+                   (u[0] == 0xF4 && u[1] >= 0x90)))    /* beyond U+10FFFF */
+        return 0;
+    return n;
+}

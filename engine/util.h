@@ -27,6 +27,13 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* The length (1-4) of the valid UTF-8 character at s (len bytes available),
+ * or 0 when s starts with a byte that is not one: a stray continuation byte,
+ * a truncated sequence, an overlong form, a surrogate, beyond U+10FFFF, or
+ * NUL.  What Jansson accepts in a string, so a name cleaned with it can go
+ * into JSON. */
+size_t util_utf8_char(const char *s, size_t len);
+
 /* Milliseconds on the monotonic clock (for durations and rates). */
 int64_t util_mono_ms(void);
 /* Microseconds on the monotonic clock. */

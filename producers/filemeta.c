@@ -158,13 +158,8 @@ char *filemeta_utf8_clean(const char *s, size_t len, size_t max)
     char *out = xmalloc(len + 1);
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        bool ok = n > 0 && i + n <= len;
-        for (size_t j = 1; ok && j < n; j++)
-            ok = ((unsigned char)s[i + j] >> 6) == 2;
-        if (ok && c == 0)
-            ok = false; /* NUL would end the C string */
+        size_t n = util_utf8_char(s + i, len - i); /* 0 for NUL too: it would end the string */
+        bool ok = n > 0;
         size_t w = ok ? n : 1;
         if (o + w > max)
             break;

@@ -104,9 +104,22 @@ void upload_clean_name(const char *name, char *out, size_t outsize)
     for (const char *p = name; *p; p++)
         if (*p == '/' || *p == '\\')
             base = p + 1;
-    size_t o = 0;
-    for (const char *p = base; *p && o + 1 < outsize; p++)
-        out[o++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '_' : *p;
+    /* Control characters and bytes that are not UTF-8 become '_' (the name
+     * goes into JSON, which takes only valid UTF-8); a character that does
+     * not fit is left out whole, never cut. */
+    size_t o = 0, len = strlen(base);
+    for (size_t i = 0; i < len;) {
+        size_t n = util_utf8_char(base + i, len - i);
+        if (o + (n ? n : 1) + 1 > outsize)
+            break;
+        if (n == 1 && ((unsigned char)base[i] < 0x20 || base[i] == 0x7f))
+            out[o++] = '_';
+        else if (n == 0)
+            out[o++] = '_';
+        else
+            memcpy(out + o, base + i, n), o += n;
+        i += n ? n : 1;
+    }
     out[o] = '\0';
     if (!strcmp(out, ".") || !strcmp(out, "..") || !out[0])
         snprintf(out, outsize, "unnamed");
@@ -320,6 +333,11 @@ int uploader_send_file(uploader_t *u, const char *path, const char *name,
                             (json_int_t)st.st_size, "file_hash", res->md5, "upload_timestamp", ts,
                             "file_content", "", "metadata", meta);
     json_decref(meta);
+    if (!rec) { /* every string is valid UTF-8 by now; this is a bug, said plainly */
+        snprintf(errstr, errstr_size, "%s: its record could not be made as JSON", path);
+        close(fd);
+        return -1;
+    }
     if (nchunks > 1) {
         json_object_set_new(rec, "chunk_index", json_integer(0));
         json_object_set_new(rec, "chunk_count", json_integer(nchunks));

@@ -83,7 +83,8 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
 {
     (void)kind, (void)content_type, (void)transfer_encoding, (void)off;
     req_t *q = cls;
-    if (strcmp(key, "file") || !filename)
+    /* A part without a name (no name= in its Content-Disposition) has key NULL. */
+    if (!key || strcmp(key, "file") || !filename)
         return MHD_YES; /* other fields are ignored */
     if (!q->saw_file) {
         q->saw_file = true;

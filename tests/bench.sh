@@ -95,4 +95,6 @@ echo "  p99 runs: ${p99s[*]} ms; median $(printf '%s\n' "${p99s[@]}" | sort -g |
 bash tests/bench_console.sh
 bash tests/bench_video.sh
 bash tests/bench_eos.sh
+bash tests/bench_scale.sh
 bash tests/bench_files.sh
+bash tests/bench_flink.sh

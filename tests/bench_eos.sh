@@ -29,7 +29,9 @@ with open(sys.argv[1], "w") as f:
     for i in range(100000):
         u = "user_%d" % i
         v = {"user_id": u, "total_spent": 123.45, "transaction_count": 3, "last_updated": "2024-01-15T10:00:00"}
-        f.write("transactions\treduce:user_totals\t%s\t|%s\n" % (u, json.dumps(v, separators=(",", ":"))))
+        # the owner: an input partition (whoever is assigned it restores it)
+        w = {"owner": "transactions/%d" % (i % 3), "state": v}
+        f.write("transactions\treduce:user_totals\t%s\t|%s\n" % (u, json.dumps(w, separators=(",", ":"))))
 PY
 kcat -b "$BROKER" -P -t streamlab-restore-bench-state -K '|' -l "$tmp/state.txt"
 secs=()

@@ -97,7 +97,13 @@ wait_for() {
     while :; do
         snap
         "$@" && return 0
-        [ "$SECONDS" -lt "$end" ] && ! console_gone || return 1
+        if console_gone; then # its shell may not have printed EXIT= yet: one more look
+            sleep 0.5
+            snap
+            "$@"
+            return
+        fi
+        [ "$SECONDS" -lt "$end" ] || return 1
         sleep 0.2
     done
 }

@@ -72,7 +72,7 @@ static void collector_clear(collector_t *c)
     c->n = 0;
 }
 
-static const df_host_t host = {host_emit, &out};
+static const df_host_t host = {.emit = host_emit, .opaque = &out};
 
 /* The graph under test.  Every test starts from nothing (a test stopped by a
  * FATAL assertion leaves its graph and messages behind: they are dropped here,

@@ -434,6 +434,19 @@ static void test_names_are_cleaned_and_kinds_come_from_the_original_lists(void)
     CU_ASSERT_STRING_EQUAL(out, "x.png");
     upload_clean_name("..", out, sizeof out);
     CU_ASSERT_STRING_EQUAL(out, "unnamed");
+    /* Not UTF-8 (a stray byte, an overlong '/', a surrogate): '_' for each bad
+     * byte, so the name can go into JSON; real UTF-8 stays. */
+    upload_clean_name("notes\xf0\xf0.txt", out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "notes__.txt");
+    upload_clean_name("a\xc0\xaf" "b\xed\xa0\x80\x01" "caf\xc3\xa9.txt", out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "a__b____caf\xc3\xa9.txt");
+    json_t *j = json_string(out);
+    CU_ASSERT_PTR_NOT_NULL(j);
+    json_decref(j);
+    /* A character that does not fit is left out whole, not cut. */
+    char small[6];
+    upload_clean_name("abcd\xc3\xa9", small, sizeof small);
+    CU_ASSERT_STRING_EQUAL(small, "abcd");
     CU_ASSERT_EQUAL(filemeta_kind_of_name("a.TIFF"), FILEMETA_IMAGE);
     CU_ASSERT_EQUAL(filemeta_kind_of_name("a.webm"), FILEMETA_VIDEO);
     CU_ASSERT_EQUAL(filemeta_kind_of_name("a.docx"), FILEMETA_DOCUMENT);

@@ -14,9 +14,13 @@
 
 #include <dirent.h>
 
+#include "../engine/broker.h"
 #include "../engine/evtime.h"
 #include "../engine/imgcodec.h"
 #include "../engine/pipelines/pipelines.h"
+#include "../producers/filesaver.h"
+#include "../producers/webserver.h"
+#include "fuzz/upload_post.h"
 #include "testlib.h"
 
 #define CORPUS "tests/fuzz/corpus"
@@ -113,13 +117,84 @@ static char tmpdir[64];
 
 static void run_consume_frame(const char *buf, size_t len) { consume_frame(buf, len, tmpdir); }
 
+/* Lines to the file pipeline's topics, as fuzz_files_pipeline sends them. */
+static void run_files_pipeline(const char *buf, size_t len)
+{
+    pipeline_params_t params;
+    pipeline_params_init(&params);
+    df_host_t host = {.emit = drop};
+    df_graph_t *g = pipeline_files(&host, &params);
+    const char *p = buf, *end = buf + len;
+    int64_t off = 0;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        const char *topic = n >= 2 && p[1] == '|' && p[0] == '1'   ? "uploaded_videos"
+                            : n >= 2 && p[1] == '|' && p[0] == '2' ? "uploaded_images"
+                                                                   : "uploaded_documents";
+        size_t skip = strcmp(topic, "uploaded_documents") ? 2 : 0;
+        df_graph_push(g, topic, 0, off, p + skip, n - skip, 1705314600000 + off * 1000);
+        off++;
+        p += n + (nl != NULL);
+    }
+    df_graph_finish(g);
+    df_graph_free(g);
+}
+
+static void run_filesaver(const char *buf, size_t len)
+{
+    char err[256], msg[1024];
+    filesaver_t *s = filesaver_new(tmpdir, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    const char *p = buf, *end = buf + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        filesaver_add(s, p, n, msg, sizeof msg);
+        p += n + (nl != NULL);
+    }
+    filesaver_finish(s, NULL, NULL);
+    filesaver_free(s);
+}
+
+/* The upload page on an embedded broker, started at the first use. */
+static broker_t *web_broker;
+static kconf_t *web_conf;
+static webserver_t *web;
+static webserver_opts_t web_opts;
+
+static int web_port(void)
+{
+    if (!web) {
+        char err[512];
+        web_broker = broker_start("127.0.0.1:0", 1, 3, err, sizeof err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(web_broker);
+        web_conf = kconf_new(broker_address(web_broker), 10000);
+        webserver_opts_init(&web_opts);
+        web_opts.listen = "127.0.0.1:0";
+        web_opts.max_bytes = 256 * 1024;
+        web_opts.tmpdir = tmpdir;
+        web = webserver_start(web_conf, &web_opts, err, sizeof err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(web);
+    }
+    return atoi(strrchr(webserver_address(web), ':') + 1);
+}
+
+static void run_multipart(const char *buf, size_t len)
+{
+    char resp[8192];
+    int status = upload_post(web_port(), (const uint8_t *)buf, len, resp, sizeof resp);
+    CU_ASSERT(status == 200 || status == 400 || status == 413 || status == 415 || status == 502);
+}
+
 static const struct {
     const char *fuzzer;
     void (*run)(const char *buf, size_t len);
 } fuzzers[] = {
     {"fuzz_txn_parse", run_txn_parse},     {"fuzz_txn_pipeline", run_txn_pipeline},
     {"fuzz_video_parse", run_video_parse}, {"fuzz_evtime", run_evtime},
-    {"fuzz_consume_frame", run_consume_frame},
+    {"fuzz_consume_frame", run_consume_frame}, {"fuzz_files_pipeline", run_files_pipeline},
+    {"fuzz_filesaver", run_filesaver},         {"fuzz_multipart", run_multipart},
 };
 
 static int setup(void)
@@ -130,6 +205,11 @@ static int setup(void)
 
 static int teardown(void)
 {
+    if (web) {
+        webserver_stop(web);
+        kconf_free(web_conf);
+        broker_stop(web_broker);
+    }
     DIR *d = opendir(tmpdir);
     struct dirent *e;
     char path[512];
@@ -198,6 +278,41 @@ static void test_consume_reports_a_frame_with_tables_only_jpeg(void)
     free(buf);
 }
 
+/* --- bug: a form part with no name (fuzz_multipart) ------------------------
+ * A part whose Content-Disposition has no name= reaches the post processor's
+ * callback with key NULL, and on_field compared it with strcmp: a crash of
+ * the web server's connection thread on any such request.  Now the part is
+ * ignored like any other non-file field: no file in the form, 400. */
+
+static void test_a_form_part_without_a_name_is_ignored(void)
+{
+    size_t len;
+    char *buf = slurp(CORPUS "/fuzz_multipart/crash-part-without-name", &len);
+    CU_ASSERT_PTR_NULL(memmem(buf, len, "name=\"file\"", 11));
+    char resp[8192];
+    CU_ASSERT_EQUAL(upload_post(web_port(), (const uint8_t *)buf, len, resp, sizeof resp), 400);
+    CU_ASSERT_PTR_NOT_NULL(strstr(resp, "no file in the form"));
+    free(buf);
+}
+
+/* --- bug: a file name that is not UTF-8 (fuzz_multipart) -------------------
+ * upload_clean_name kept the bytes of a name like "notes\xf0\xf0.txt", Jansson
+ * refused the name in the chunk record (JSON is UTF-8), json_pack returned
+ * NULL and the uploader passed that on to strlen: the server crashed on an
+ * upload from a browser that sends names in another encoding.  Now each bad
+ * byte becomes '_' and the file is sent. */
+
+static void test_an_upload_named_in_another_encoding_is_sent_with_a_cleaned_name(void)
+{
+    size_t len;
+    char *buf = slurp(CORPUS "/fuzz_multipart/crash-filename-not-utf8", &len);
+    CU_ASSERT_PTR_NOT_NULL(memmem(buf, len, "\xf0\xf0", 2));
+    char resp[8192];
+    CU_ASSERT_EQUAL(upload_post(web_port(), (const uint8_t *)buf, len, resp, sizeof resp), 200);
+    CU_ASSERT_PTR_NOT_NULL(strstr(resp, "\"filename\":\"notes_______.txt\""));
+    free(buf);
+}
+
 /* --- every kept input ------------------------------------------------------ */
 
 static void test_every_kept_fuzz_input_is_handled(void)
@@ -223,7 +338,7 @@ static void test_every_kept_fuzz_input_is_handled(void)
         }
         closedir(d);
     }
-    CU_ASSERT(files >= 2); /* at least the two above */
+    CU_ASSERT(files >= 4); /* at least the four above */
 }
 
 static CU_TestInfo tests[] = {
@@ -233,6 +348,9 @@ static CU_TestInfo tests[] = {
      test_video_frame_with_tables_only_jpeg_goes_to_the_dlq},
     {"test_consume_reports_a_frame_with_tables_only_jpeg",
      test_consume_reports_a_frame_with_tables_only_jpeg},
+    {"test_a_form_part_without_a_name_is_ignored", test_a_form_part_without_a_name_is_ignored},
+    {"test_an_upload_named_in_another_encoding_is_sent_with_a_cleaned_name",
+     test_an_upload_named_in_another_encoding_is_sent_with_a_cleaned_name},
     {"test_every_kept_fuzz_input_is_handled", test_every_kept_fuzz_input_is_handled},
     CU_TEST_INFO_NULL,
 };

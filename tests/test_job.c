@@ -371,9 +371,10 @@ static void to_lines(void *opaque, const char *topic, const char *key, size_t ke
     free(payload);
 }
 
-static void keep_state(void *opaque, const char *op, const char *key, const char *sub,
-                       json_t *value)
+static void keep_state(void *opaque, const char *topic, int32_t partition, const char *op,
+                       const char *key, const char *sub, json_t *value)
 {
+    (void)topic, (void)partition;
     json_t *all = opaque; /* "op\tkey\tsub" -> value (null: gone), the newest wins */
     char k[600];
     snprintf(k, sizeof k, "%s\t%s\t%s", op, key, sub);
@@ -469,7 +470,7 @@ static void test_state_drained_and_loaded_into_a_new_job_continues_the_same_resu
         char op[200], key[200];
         CU_ASSERT_EQUAL(sscanf(k, "%199[^\t]\t%199[^\t]", op, key), 2);
         const char *sub = strchr(strchr(k, '\t') + 1, '\t') + 1;
-        CU_ASSERT_EQUAL(df_job_state_load(b2, op, key, sub, v), 0);
+        CU_ASSERT_EQUAL(df_job_state_load(b2, -1, op, key, sub, v), 0);
         loaded++;
     }
     CU_ASSERT(loaded > 200);
@@ -498,6 +499,72 @@ static void test_state_drained_and_loaded_into_a_new_job_continues_the_same_resu
     free(split.buf);
 }
 
+typedef struct owners {
+    int pieces, wrong, users; /* reduce pieces, those not owned by their user's partition */
+} owners_t;
+
+static int user_partition(const char *line)
+{
+    const char *u = strstr(line, "\"user_id\":\"user_");
+    return u ? atoi(u + 16) % 3 : 0;
+}
+
+static void check_owner(void *opaque, const char *topic, int32_t partition, const char *op,
+                        const char *key, const char *sub, json_t *value)
+{
+    (void)sub;
+    owners_t *o = opaque;
+    if (!value)
+        return;
+    o->pieces++;
+    if (!strcmp(op, "reduce:user_totals")) {
+        o->users++;
+        if (!topic || strcmp(topic, "transactions") || partition != atoi(key + 5) % 3)
+            o->wrong++;
+    } else if (!strncmp(op, "source:", 7)) {
+        if (partition != atoi(key))
+            o->wrong++;
+    }
+}
+
+static void test_state_pieces_name_the_input_partition_that_owns_them_and_clear_forgets_them(void)
+{
+    /* Users are spread over 3 partitions by their number (as a producer keyed by
+     * user would): every user's total names that partition as its owner, so that
+     * whoever is assigned it restores it; after df_job_state_clear (a revocation)
+     * nothing keyed is left. */
+    char in[128];
+    snprintf(in, sizeof in, "%s/owners.jsonl", dir);
+    write_mixed(in, 3000);
+    pipeline_params_t p;
+    pipeline_params_init(&p);
+    p.workers = 2;
+    lines_t out = {0};
+    out.f = open_memstream(&out.buf, &out.len);
+    df_job_t *j = state_job(&out, &p);
+    df_job_assign(j, "transactions", (int32_t[]){0, 1, 2}, 3, 0);
+    FILE *f = fopen(in, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    for (int i = 0; (n = getline(&line, &cap, f)) > 0; i++)
+        df_job_push(j, "transactions", user_partition(line), i, line, (size_t)n - 1, 0, 0);
+    free(line);
+    fclose(f);
+    owners_t o = {0};
+    df_job_state_drain(j, check_owner, &o);
+    CU_ASSERT(o.users > 100);
+    CU_ASSERT_EQUAL(o.wrong, 0);
+    df_job_state_clear(j);
+    df_job_push(j, "transactions", 0, 5000, "{}", 2, 0, 0); /* a dead letter: no state */
+    owners_t after = {0};
+    df_job_state_drain(j, check_owner, &after);
+    CU_ASSERT_EQUAL(after.users, 0);
+    df_job_free(j);
+    fclose(out.f);
+    free(out.buf);
+}
+
 static CU_TestInfo tests[] = {
     {"test_workers_1_to_4_give_byte_identical_outputs_tumbling",
      test_workers_1_to_4_give_byte_identical_outputs_tumbling},
@@ -513,6 +580,8 @@ static CU_TestInfo tests[] = {
      test_processing_time_fires_windows_on_the_clock_without_records},
     {"test_state_drained_and_loaded_into_a_new_job_continues_the_same_results",
      test_state_drained_and_loaded_into_a_new_job_continues_the_same_results},
+    {"test_state_pieces_name_the_input_partition_that_owns_them_and_clear_forgets_them",
+     test_state_pieces_name_the_input_partition_that_owns_them_and_clear_forgets_them},
     CU_TEST_INFO_NULL,
 };
 

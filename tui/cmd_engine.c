@@ -24,6 +24,12 @@ static const char usage[] =
     "                         open window and commit (a bounded input, like --count)\n"
     "  --suffix S             write every output topic with S appended (e.g. _b), to run\n"
     "                         two engines side by side on the same input\n"
+    "  --settle S             wait S seconds after joining the group before reading, so\n"
+    "                         that processes started together split the partitions from\n"
+    "                         the first record (default 0)\n"
+    "  --local-windows        keep category windows in this process (no repartition topic\n"
+    "                         streamlab-<group>-repartition-category_windows): only for a\n"
+    "                         group of one process\n"
     "  --json                 end with the summary as one JSON object on the last line\n"
     "  --filter-amount X      pass transactions with amount > X (default 100)\n"
     "  --high-value X         high_value_transactions get amount > X (default 500)\n"
@@ -99,7 +105,7 @@ int cmd_engine(int argc, char **argv)
 {
     enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT, O_REPLAY, O_OUT,
            O_SLIDE, O_LATENESS, O_TTL, O_GAP, O_TIME, O_WORKERS, O_MINW, O_MINH,
-           O_ALO, O_INSTANCE, O_SUFFIX, O_UNTIL_END,
+           O_ALO, O_INSTANCE, O_SUFFIX, O_UNTIL_END, O_LOCAL_WINDOWS, O_SETTLE,
            O_FILE_MIN, O_CHUNK_TIMEOUT };
     static const struct option longopts[] = {{"pipelines", required_argument, 0, 'P'},
                                              {"group", required_argument, 0, 'g'},
@@ -122,6 +128,8 @@ int cmd_engine(int argc, char **argv)
                                              {"instance", required_argument, 0, O_INSTANCE},
                                              {"suffix", required_argument, 0, O_SUFFIX},
                                              {"until-end", no_argument, 0, O_UNTIL_END},
+                                             {"local-windows", no_argument, 0, O_LOCAL_WINDOWS},
+                                             {"settle", required_argument, 0, O_SETTLE},
                                              {"time", required_argument, 0, O_TIME},
                                              {"workers", required_argument, 0, O_WORKERS},
                                              {"min-width", required_argument, 0, O_MINW},
@@ -134,6 +142,7 @@ int cmd_engine(int argc, char **argv)
     cli_kafka_init(&ck);
     engine_opts_t eo;
     engine_opts_init(&eo);
+    eo.repartition = true; /* a group may have several processes */
     pipeline_params_t params;
     pipeline_params_init(&params);
     bool json = false;
@@ -247,6 +256,14 @@ int cmd_engine(int argc, char **argv)
         case O_INSTANCE: eo.instance = optarg; break;
         case O_SUFFIX: eo.suffix = optarg; break;
         case O_UNTIL_END: eo.until_end = true; break;
+        case O_LOCAL_WINDOWS: eo.repartition = false; break;
+        case O_SETTLE: {
+            double d;
+            if (cli_number("engine", "--settle", optarg, &d) < 0)
+                return EXIT_USAGE;
+            eo.settle_ms = (int64_t)(d * 1000);
+            break;
+        }
         case O_FILE_MIN:
             if (cli_number("engine", "--file-min-size", optarg, &d) < 0)
                 return EXIT_USAGE;

@@ -15,7 +15,8 @@
 #define TWIN_OPTIONS_HELP                                                                          \
     "  -b, --brokers HOST:PORT  Kafka bootstrap servers as the Flink cluster reaches them\n"     \
     "                         (default " CLI_DEFAULT_BROKERS ")\n"                               \
-    "  --pipelines LIST       transactions (the only pipeline with a twin so far)\n"             \
+    "  --pipelines LIST       transactions, video or both (default transactions; files\n"     \
+    "                         has no twin)\n"                                                     \
     "  --suffix S             append S to every output topic (default _flink), so both\n"        \
     "                         engines can write side by side on one cluster\n"                   \
     "  --group G              the Kafka source's consumer group (default streamlab-flink-twin)\n" \
@@ -25,10 +26,14 @@
     "  --parallelism N        the job's parallelism (default: the cluster's)\n"                  \
     "  --filter-amount X      pass transactions with amount > X (default 100)\n"                 \
     "  --high-value X         high_value_transactions get amount > X (default 500)\n"            \
+    "  --min-width W          video: pass frames at least W pixels wide (default 640)\n"       \
+    "  --min-height H         video: ... and H pixels high (default 480)\n"                    \
     "  --window S             window size in seconds (default 30)\n"                             \
     "  --window-slide S       sliding (HOP) windows that start every S seconds\n"                \
     "  --session-gap S        session windows per category (SESSION) instead\n"                  \
     "  --out-of-orderness S   watermark bound in seconds (default 5)\n"                          \
+    "  --connector-option K=V add 'K' = 'V' to every Kafka table's WITH clause (e.g.\n"       \
+    "                         properties.security.protocol=SASL_SSL); repeatable\n"            \
     "  --state-ttl S          forget a user's running total after S seconds of no update\n"      \
     "                         (table.exec.state.ttl)\n"                                          \
     "  -h, --help             this help\n"
@@ -58,7 +63,7 @@ static const char submit_usage[] =
 
 enum {
     O_PIPELINES = 2000, O_SUFFIX, O_GROUP, O_JOB_NAME, O_BOUNDED, O_PARALLELISM, O_FILTER,
-    O_HIGH, O_WINDOW, O_SLIDE, O_GAP, O_OOO, O_TTL, O_LATENESS, O_TIME, O_GATEWAY, O_TIMEOUT
+    O_HIGH, O_WINDOW, O_SLIDE, O_GAP, O_OOO, O_TTL, O_LATENESS, O_TIME, O_GATEWAY, O_TIMEOUT, O_WITH, O_MINW, O_MINH
 };
 
 static const struct option long_opts[] = {
@@ -79,12 +84,16 @@ static const struct option long_opts[] = {
     {"allowed-lateness", required_argument, 0, O_LATENESS},
     {"time", required_argument, 0, O_TIME},
     {"gateway", required_argument, 0, O_GATEWAY},
+    {"connector-option", required_argument, 0, O_WITH},
+    {"min-width", required_argument, 0, O_MINW},
+    {"min-height", required_argument, 0, O_MINH},
     {"timeout", required_argument, 0, O_TIMEOUT},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0}};
 
 typedef struct {
     flinksql_opts_t sql;
+    const char *with[32];
     const char *gateway;
     double timeout_s;
 } twin_args_t;
@@ -118,8 +127,26 @@ static int parse(const char *cmd, int submit, int argc, char **argv, twin_args_t
         case O_GROUP: a->sql.group = optarg; break;
         case O_JOB_NAME: a->sql.job_name = optarg; break;
         case O_BOUNDED: a->sql.bounded = true; break;
+        case O_WITH:
+            if (a->sql.nwith >= sizeof a->with / sizeof *a->with) {
+                cli_error(cmd, "too many --connector-option (at most 32)");
+                return EXIT_USAGE;
+            }
+            a->with[a->sql.nwith++] = optarg;
+            a->sql.with = a->with;
+            break;
         case O_FILTER: a->sql.filter_amount = optarg; break;
         case O_HIGH: a->sql.high_value = optarg; break;
+        case O_MINW:
+        case O_MINH:
+            if (cli_number(cmd, argv[optind - 1], optarg, &d) < 0)
+                return EXIT_USAGE;
+            if (d != (int)d || d < 0 || d > 100000) {
+                cli_error(cmd, "%s must be a whole number of pixels", argv[optind - 1]);
+                return EXIT_USAGE;
+            }
+            *(c == O_MINW ? &a->sql.min_width : &a->sql.min_height) = (int)d;
+            break;
         case O_PARALLELISM:
         case O_WINDOW:
         case O_SLIDE:
@@ -249,7 +276,19 @@ static void flink_error(const json_t *reply, int status, const char *fallback, c
         }
     }
     if (last) {
-        snprintf(buf, size, "%.*s", (int)strcspn(last, "\n"), last);
+        /* The message may span lines ("Unsupported options:\n\nno.such.option\n\n
+         * Supported options: ..."): join them up to the stack trace, at most 400 bytes. */
+        const char *end = strstr(last, "\n\tat ");
+        size_t n = end ? (size_t)(end - last) : strlen(last), o = 0;
+        for (size_t i = 0; i < n && o + 4 < size && o < 400; i++) {
+            char c = last[i] == '\n' || last[i] == '\t' ? ' ' : last[i];
+            if (c == ' ' && o > 0 && buf[o - 1] == ' ')
+                continue;
+            buf[o++] = c;
+        }
+        if (o >= 400 && o + 4 < size)
+            buf[o++] = '.', buf[o++] = '.', buf[o++] = '.';
+        buf[o] = '\0';
         return;
     }
     if (reply && httpjson_error(reply, 0, buf, size))

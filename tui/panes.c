@@ -364,10 +364,25 @@ static void kafka_draw(pane_t *p, app_t *a)
     put(p, y++, 1, 0, 0, "consume %6s/s %s",
         fmt_count(st->nhistory ? st->consume_rate[st->nhistory - 1] : 0, c2, sizeof c2),
         fmt_sparkline(st->consume_rate, st->nhistory, sw, spark, sizeof spark));
-    if (st->dropped_unread > 0)
+    /* Faults: an outage going on, the ones survived, records lost to retention. */
+    if (st->outage_now)
+        put(p, y++, 1, 0, app_attr(a, C_WARN) | A_BOLD,
+            "BROKER DOWN for %.0f s: the engine waits and will resume where it was", st->outage_now_s);
+    else if (st->outages > 0)
+        put(p, y++, 1, 0, app_attr(a, C_DIM),
+            "broker outages: %llu, %.1f s in all; recovered, the engine resumed where it was",
+            (unsigned long long)st->outages, st->outage_s);
+    if (st->engine_restarts > 0)
         put(p, y++, 1, 0, app_attr(a, C_WARN),
-            "retention dropped %lld records the engine had not read (broker keeps ~100k/partition)",
-            (long long)st->dropped_unread);
+            "engine restarted %llu time%s from its last commit (a transaction failed)",
+            (unsigned long long)st->engine_restarts, st->engine_restarts == 1 ? "" : "s");
+    int64_t lost = (int64_t)st->lost_to_retention > st->dropped_unread
+                       ? (int64_t)st->lost_to_retention
+                       : st->dropped_unread;
+    if (lost > 0)
+        put(p, y++, 1, 0, app_attr(a, C_WARN),
+            "LOST: retention removed %lld records the engine had not read (broker keeps "
+            "~100k/partition)", (long long)lost);
     /* Topics with data: end offsets per partition. */
     put(p, y++, 1, 0, A_UNDERLINE, "%-24s %-18s %s", "TOPIC", "END OFFSETS", "LOG START");
     size_t i, j;

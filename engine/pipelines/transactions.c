@@ -286,7 +286,10 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     df_stream_t *high = df_filter(processed, "filter:high_value", above_high_value, params);
     df_sink_topic(high, "high_value_transactions", "user_id");
 
-    df_stream_t *by_cat = df_key_by(processed, "key_by:category", field_key, "category");
+    /* Not the input's key: across processes these records go through a
+     * repartition topic (when the engine repartitions; see df_key_by_repartition). */
+    df_stream_t *by_cat = df_key_by_repartition(processed, "key_by:category", field_key, "category",
+                                                "repartition-category_windows");
     if (params->view)
         df_sink_call(by_cat, "view:open_windows", view_window_input, params);
     df_window_spec_t spec = {.size_ms = params->window_ms,

@@ -212,6 +212,13 @@ web.tmpdir: $DATA/tmp
 blob.storage.directory: $DATA/tmp
 jobmanager.execution.failover-strategy: region
 restart-strategy.type: none
+# Patient timeouts: the test machines are small and often busy (the defaults, 10 s to
+# start the RPC system and 10 s per RPC call, fail a start or a job under load).
+pekko.startup-timeout: 60 s
+pekko.ask.timeout: 60 s
+pekko.tcp.timeout: 60 s
+pekko.lookup.timeout: 60 s
+heartbeat.timeout: 180000
 EOF
     [ -z "${FLINK_CONF:-}" ] || printf '%s\n' "$FLINK_CONF" >>"$DATA/conf/config.yaml"
     cat >"$DATA/conf/log4j.properties" <<'EOF'

@@ -3,12 +3,16 @@
  * streams of lines for the pipeline: windows, late records, several users),
  * real video frame records (JPEGs encoded here by vidprod_record, as the
  * producer sends them, and one as the pipeline writes it), timestamps, and
- * JSON documents for the serializer.  Made at run time so that the seeds
+ * JSON documents for the serializer, upload chunk records (whole, chunked,
+ * a chunk missing, a wrong MD5, a traversal name) and multipart bodies.  Made at run time so that the seeds
  * always match the code's own formats.  Usage: gen_seeds DIR */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
 
 #include "../../engine/evtime.h"
 #include "../../producers/vidproducer.h"
@@ -49,6 +53,104 @@ static const char *const txns[] = {
     "\"electronics\",\"amount\":1e3,\"quantity\":1,\"payment_method\":\"credit_card\","
     "\"timestamp\":\"2024-01-15T10:31:45\",\"location\":\"city_3\"}",
 };
+
+/* Appends to *out the records the uploader sends for one file: the seed's
+ * fields (base64 content, MD5 of the whole file), chunk_index/chunk_count
+ * when there is more than one chunk.  prefix goes before each line (the
+ * files fuzzer's topic choice); skip is a chunk left out (-1: none). */
+static void file_records(char **out, size_t *outlen, const char *prefix, const char *name,
+                         const char *type, const unsigned char *content, size_t len,
+                         size_t chunk, int skip, int bad_hash)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned dl;
+    EVP_Digest(content, len, d, &dl, EVP_md5(), NULL);
+    char md5[33];
+    for (unsigned i = 0; i < dl; i++)
+        sprintf(md5 + 2 * i, "%02x", d[i]);
+    if (bad_hash)
+        md5[0] = md5[0] == '0' ? '1' : '0';
+    size_t n = len <= chunk ? 1 : (len + chunk - 1) / chunk;
+    for (size_t i = 0; i < n; i++) {
+        if ((int)i == skip)
+            continue;
+        size_t at = i * chunk, m = len - at < chunk ? len - at : chunk;
+        char *b64 = malloc(4 * ((m + 2) / 3) + 1);
+        EVP_EncodeBlock((unsigned char *)b64, content + at, (int)m);
+        json_t *rec = json_pack("{sssssssIsssssss{sssI}}", "file_id", "document_1705314600_ab12",
+                                "filename", name, "file_type", type, "file_size", (json_int_t)len,
+                                "file_hash", md5, "upload_timestamp", "2024-01-15T10:30:00.123456",
+                                "file_content", b64, "metadata", "mime_type", "text/plain",
+                                "size_bytes", (json_int_t)len);
+        if (n > 1) {
+            json_object_set_new(rec, "chunk_index", json_integer((json_int_t)i));
+            json_object_set_new(rec, "chunk_count", json_integer((json_int_t)n));
+        }
+        char *line = json_dumps(rec, JSON_COMPACT);
+        size_t ll = strlen(prefix) + strlen(line) + 1;
+        *out = realloc(*out, *outlen + ll + 1);
+        sprintf(*out + *outlen, "%s%s\n", prefix, line);
+        *outlen += ll;
+        free(line);
+        free(b64);
+        json_decref(rec);
+    }
+}
+
+static void file_seeds(void)
+{
+    static const unsigned char text[] =
+        "Stream processing treats data as an unbounded sequence of events.\n"
+        "Flink keeps keyed state; Kafka keeps the log.\n";
+    size_t tl = sizeof text - 1;
+    unsigned char bin[300];
+    for (size_t i = 0; i < sizeof bin; i++)
+        bin[i] = (unsigned char)(i * 37 + 11);
+    struct {
+        const char *prefix, *name, *type;
+        const unsigned char *data;
+        size_t len, chunk;
+        int skip, bad;
+    } cases[] = {
+        {"", "notes.txt", "document", text, tl, 1 << 20, -1, 0},
+        {"", "notes.txt", "document", text, tl, 40, -1, 0},  /* three chunks */
+        {"2|", "pixels.png", "image", bin, sizeof bin, 128, -1, 0},
+        {"1|", "clip.mp4", "video", bin, sizeof bin, 100, 1, 0}, /* a chunk missing */
+        {"", "../../etc/passwd", "document", text, tl, 50, -1, 0},
+        {"", "corrupt.txt", "document", text, tl, 60, -1, 1},  /* wrong MD5 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *pipe = NULL, *save = NULL;
+        size_t pl = 0, sl = 0;
+        file_records(&pipe, &pl, cases[i].prefix, cases[i].name, cases[i].type, cases[i].data,
+                     cases[i].len, cases[i].chunk, cases[i].skip, cases[i].bad);
+        file_records(&save, &sl, "", cases[i].name, cases[i].type, cases[i].data, cases[i].len,
+                     cases[i].chunk, cases[i].skip, cases[i].bad);
+        put("fuzz_files_pipeline", (int)i, pipe, pl);
+        put("fuzz_filesaver", (int)i, save, sl);
+        free(pipe);
+        free(save);
+    }
+
+    /* POST /upload bodies: "BOUNDARY\n" then the multipart body. */
+    static const char *const bodies[] = {
+        "fuzzXYZ\n--fuzzXYZ\r\nContent-Disposition: form-data; name=\"file\"; "
+        "filename=\"notes.txt\"\r\nContent-Type: text/plain\r\n\r\nStream processing "
+        "treats data as an unbounded sequence of events.\n\r\n--fuzzXYZ--\r\n",
+        "b\n--b\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nx\r\n--b\r\n"
+        "Content-Disposition: form-data; name=\"file\"; filename=\"../../a b.csv\"\r\n"
+        "Content-Type: text/csv\r\n\r\nid,amount\n1,754.86\n2,19.99\n\r\n--b--\r\n",
+        "fuzzXYZ\n--fuzzXYZ\r\nContent-Disposition: form-data; name=\"file\"; "
+        "filename=\"cut.txt\"\r\n\r\nno closing boundary",
+        "fuzzXYZ\n--fuzzXYZ\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\n"
+        "no file here\r\n--fuzzXYZ--\r\n",
+        "fuzzXYZ\n--fuzzXYZ\r\nContent-Disposition: form-data; name=\"file\"; "
+        "filename=\"x.exe\"\r\nContent-Type: application/octet-stream\r\n\r\nMZ\x90\x00\x03"
+        "\r\n--fuzzXYZ--\r\n",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++)
+        puts_seed("fuzz_multipart", (int)i, bodies[i]);
+}
 
 int main(int argc, char **argv)
 {
@@ -150,5 +252,6 @@ int main(int argc, char **argv)
     };
     for (size_t i = 0; i < sizeof docs / sizeof *docs; i++)
         puts_seed("fuzz_jsonw", (int)i, docs[i]);
+    file_seeds();
     return 0;
 }

@@ -49,8 +49,7 @@ wait_for() {
     while :; do
         snap
         "$@" && return 0
-        if console_gone; then
-            # The shell prints EXIT=... a moment after the console has exited: look once more.
+        if console_gone; then # its shell may not have printed EXIT= yet: one more look
             sleep 0.5
             snap
             "$@"

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# e2e_console_faults.sh KIND — the console shows broker faults: records lost to retention
+# before its engine read them, an outage while it happens, and the recovery after it.
+#
+# The faults are the embedded broker's own (`streamlab broker --control`: librdkafka's
+# mock API; its retention keeps ~100,000 records a partition), so this script runs its
+# own embedded broker whatever KIND is (tests/e2e_outage.sh restarts a real Kafka).
+#  1. 1000 transactions; `streamlab engine --group streamlab-console` (the console's
+#     group) reads them and commits; 200,000 more arrive while no engine runs, so the log
+#     start of every partition passes the group's position;
+#  2. the console on that broker: its engine resumes there, and the Kafka pane says how
+#     many records retention removed before they were read (exactly log start - committed,
+#     as `streamlab groups` and `streamlab topics` give them);
+#  3. with the console's producer on (p), "down": the pane says BROKER DOWN while it
+#     lasts; "up": it says the outage count and that the engine resumed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. tests/lib/tap.sh
+. tests/lib/broker.sh
+. tests/lib/e2e.sh
+e2e_init "${1:-}" 0
+. tests/lib/console.sh
+
+mkfifo "$WORK/ctl"
+"$STREAMLAB" broker --listen 127.0.0.1:0 --control <"$WORK/ctl" >"$WORK/ctl.out" 2>"$WORK/broker.err" &
+bg_track $!
+exec 7>"$WORK/ctl" # held open: the broker reads commands until the test ends
+for _ in $(seq 100); do [ -s "$WORK/ctl.out" ] && break; sleep 0.1; done
+FB=$(head -1 "$WORK/ctl.out")
+check "the embedded broker with --control serves on $FB" test -n "$FB"
+say() { # COMMAND: send it and wait for its answer line
+    local n
+    n=$(wc -l <"$WORK/ctl.out")
+    echo "$1" >&7
+    for _ in $(seq 50); do [ "$(wc -l <"$WORK/ctl.out")" -gt "$n" ] && break; sleep 0.1; done
+    tail -1 "$WORK/ctl.out"
+}
+
+check "1000 transactions" \
+    bash -c "'$STREAMLAB' produce transactions -b $FB --count 1000 --rate 0 >/dev/null"
+check "the console's group reads them and commits (engine --until-end, exit 0)" \
+    bash -c "timeout 120 '$STREAMLAB' engine -b $FB --group streamlab-console --until-end >/dev/null 2>'$WORK/e1.err'"
+check "200,000 more at full speed while no engine runs" \
+    bash -c "timeout 120 '$STREAMLAB' produce transactions -b $FB --count 200000 --rate 0 >/dev/null"
+"$STREAMLAB" groups -b "$FB" --describe streamlab-console --json >"$WORK/g.json" 2>/dev/null
+"$STREAMLAB" topics -b "$FB" --json >"$WORK/t.json" 2>/dev/null
+want=$($PY - "$WORK" <<'PY'
+import json, sys
+w = sys.argv[1]
+g, t = json.load(open(w + "/g.json")), json.load(open(w + "/t.json"))
+start = {p["partition"]: p["log_start"] for x in t if x["topic"] == "transactions"
+         for p in x["partitions"]}
+print(sum(max(0, start[p["partition"]] - p["committed"]) for p in g["partitions"]
+          if p["topic"] == "transactions"))
+PY
+)
+check "retention removed records the group had not read (log start - committed = $want)" \
+    test "${want:-0}" -gt 0
+
+console_start faults 200 60 -b "$FB"
+lost_line() { has_re "LOST: retention removed $want records the engine had not read"; }
+expect "the Kafka pane says exactly $want records were lost to retention" 90 lost_line
+# (its consumer joins the group and restores its state first: slow on a loaded machine)
+expect "the engine reads on past the gap" 180 has_re 'source:transactions +[1-9][0-9]* '
+expect "the LOST count is still $want once it has read" 5 lost_line
+
+key p # the producer: records flowing through the outage, as a user would have them
+expect "p starts the console's producer" 30 has_re 'producer ON'
+sleep 3
+expect_eq "down: every broker stops answering" "ok broker 1 down" "$(say down)"
+expect "the pane says BROKER DOWN while it lasts" 60 has_re 'BROKER DOWN for [0-9]+ s: the engine waits'
+sleep 3
+expect_eq "up: the broker answers again" "ok broker 1 up" "$(say up)"
+recovered() { has_re 'broker outages: 1, [0-9.]+ s in all; recovered, the engine resumed'; }
+expect "after it, the pane says one outage and that the engine resumed" 90 recovered
+expect "BROKER DOWN is gone" 5 has_none "BROKER DOWN"
+expect "the LOST count stays $want: records read since were not lost" 5 lost_line
+console_quit "console"
+finish
