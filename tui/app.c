@@ -19,6 +19,7 @@
 #include "../engine/evtime.h"
 #include "../engine/imgcodec.h"
 #include "../engine/util.h"
+#include "../engine/flinkmon.h"
 #include "../engine/groupdemo.h"
 #include "dashboard.h"
 #include "format.h"
@@ -492,6 +493,10 @@ int app_run(const session_opts_t *o)
         return 1;
     }
     a->session = s;
+    if (o->flink_url) { /* its thread does the HTTP; the dashboard copies its snapshot */
+        a->flink = flinkmon_new(o->flink_url, 1000, 2000);
+        a->flink_snap = xcalloc(1, sizeof *a->flink_snap);
+    }
     relayout(a);
     if (g_walkthrough_on_open)
         act(a, ACT_WALKTHROUGH, &(bool){false});
@@ -565,6 +570,8 @@ int app_run(const session_opts_t *o)
     walkthrough_free(a->walk);
     inspector_free(a->insp);
     groupdemo_free(a->group); /* its consumers leave before the broker stops */
+    flinkmon_free(a->flink);
+    free(a->flink_snap);
     session_stop(s);
     vidview_snapshot_release(&a->video);
     frameart_free(a->art);

@@ -70,6 +70,8 @@ struct app {
     struct inspector *insp;    /* made on the first i */
     struct groupdemo *group;   /* the walkthrough's demo consumer group (c) */
     bool dashboard;            /* d: the engine dashboard instead of the panes */
+    struct flinkmon *flink;    /* --flink URL: the poller of Flink's REST API, or NULL */
+    struct flinkmon_snap *flink_snap; /* its copy for this frame (when flink) */
 };
 
 /* Attribute for a colour pair, or a monochrome stand-in. */

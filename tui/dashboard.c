@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../engine/evtime.h"
+#include "../engine/flinkmon.h"
 #include "../engine/groupdemo.h"
 #include "../engine/util.h"
 #include "format.h"
@@ -77,6 +78,114 @@ static void update_rates(const session_status_t *st)
     prev_ms = now;
 }
 
+/* "Calc[4]" -> "Calc": Flink's operator ids mean nothing to a reader. */
+static void drop_ids(char *s)
+{
+    char *open, *close;
+    while ((open = strchr(s, '[')) != NULL && (close = strchr(open, ']')) != NULL)
+        memmove(open, close + 1, strlen(close + 1) + 1);
+}
+
+/* A Flink vertex's short name: its first and last chained operators without the
+ * "[n]" ids ("Source: src -> ... -> LocalWindowAggregate"). */
+static void short_vertex(const char *name, char *buf, size_t size)
+{
+    char first[128], last[128];
+    const char *arrow = strstr(name, " -> ");
+    snprintf(first, sizeof first, "%.*s", arrow ? (int)(arrow - name) : (int)strlen(name), name);
+    const char *l = name, *p;
+    while ((p = strstr(l, " -> ")) != NULL)
+        l = p + 4;
+    snprintf(last, sizeof last, "%s", l);
+    drop_ids(first);
+    drop_ids(last);
+    if (arrow)
+        snprintf(buf, size, "%.100s \xE2\x86\x92 %s%.100s", first, l == arrow + 4 ? "" : "\xE2\x80\xA6 \xE2\x86\x92 ", last);
+    else
+        snprintf(buf, size, "%s", first);
+}
+
+/* Pads or cuts a label with multi-byte arrows to lw columns (cut marked with ~). */
+static int label_cols(char *label, int lw)
+{
+    int cols = 0;
+    for (unsigned char *c = (unsigned char *)label; *c; c++) {
+        if ((*c & 0xC0) != 0x80 && ++cols > lw) {
+            c[-1] = '~';
+            *c = '\0';
+            return lw;
+        }
+    }
+    return cols;
+}
+
+/* The Flink cluster of --flink: its jobs as the same kind of operator tree, from the
+ * poller's snapshot (engine/flinkmon.c) — never from the network here. */
+static void build_flink(app_t *a, row_t *rows, int *n, int lw)
+{
+    flinkmon_snap_t *f = a->flink_snap;
+    flinkmon_snapshot(a->flink, f);
+    char c1[16], c2[16], c3[16], c4[16], wm[16];
+    add(rows, n, 0, "%s", "");
+    int running = 0;
+    for (int i = 0; i < f->jobs.njobs; i++)
+        running += !strcmp(f->jobs.jobs[i].state, "RUNNING");
+    if (!f->polled) {
+        add(rows, n, (int)A_BOLD, "FLINK %s  (its REST API): connecting...", f->url);
+        return;
+    }
+    if (!f->reachable) {
+        add(rows, n, (int)A_BOLD | app_attr(a, C_WARN), "FLINK %s  unreachable, retrying every second",
+            f->url);
+        add(rows, n, app_attr(a, C_WARN), "  %s", f->error);
+        if (!f->last_ok_ms)
+            return;
+        add(rows, n, app_attr(a, C_DIM), "  as of %llds ago:",
+            (long long)((util_mono_ms() - f->last_ok_ms) / 1000));
+    } else {
+        add(rows, n, (int)A_BOLD, "FLINK %s  (its REST API, every second): %d job%s, %d running",
+            f->url, f->jobs.njobs, f->jobs.njobs == 1 ? "" : "s", running);
+    }
+    if (f->jobs.njobs == 0)
+        add(rows, n, app_attr(a, C_DIM), "  no jobs");
+    for (int i = 0; i < f->jobs.njobs; i++) {
+        const flink_job_t *j = &f->jobs.jobs[i];
+        int64_t s = j->duration_ms / 1000;
+        bool run = !strcmp(j->state, "RUNNING");
+        char head[256];
+        snprintf(head, sizeof head, "job %s %s %lldm%02llds", j->name, j->state,
+                 (long long)(s / 60), (long long)(s % 60));
+        if (!run) { /* finished and cancelled jobs: one dim line each */
+            add(rows, n, app_attr(a, C_DIM), "  %s  %.8s", head, j->id);
+            continue;
+        }
+        int cols = label_cols(head, lw);
+        add(rows, n, (int)(A_BOLD | A_UNDERLINE), "%s%*s %7s %7s %6s %6s %8s %5s %5s", head,
+            cols < lw ? lw - cols : 0, "", "IN", "OUT", "IN/s", "OUT/s", "WATERMRK", "PAR", "BP");
+        for (int k = 0; k < j->nvertices; k++) {
+            const flink_vertex_t *v = &j->v[k];
+            char name[256], label[300]; /* the short name */
+            short_vertex(v->name, name, sizeof name);
+            int d = v->depth > 6 ? 6 : v->depth;
+            snprintf(label, sizeof label, "%*s%s%s", d, "", d ? "\xE2\x94\x94\xE2\x96\xB6" : "",
+                     name);
+            int lc = label_cols(label, lw);
+            bool high = !strcmp(v->backpressure, "high");
+            add(rows, n, high ? app_attr(a, C_WARN) : d == 0 ? (int)A_BOLD : 0,
+                "%s%*s %7s %7s %6s %6s %8s %5d %5s", label, lc < lw ? lw - lc : 0, "",
+                fmt_count((double)v->in, c1, sizeof c1), fmt_count((double)v->out, c2, sizeof c2),
+                fmt_count(v->in_rate, c3, sizeof c3), fmt_count(v->out_rate, c4, sizeof c4),
+                wm_text(v->watermark_ms == FLINKREST_NO_WATERMARK ? DF_NO_TIME : v->watermark_ms,
+                        wm, sizeof wm),
+                v->parallelism, v->backpressure[0] ? v->backpressure : "-");
+            /* The chain inside the vertex, the operators streamlab would list one by one. */
+            add(rows, n, app_attr(a, C_DIM), "%*s  chain: %s", d + (d ? 2 : 0), "", v->name);
+        }
+    }
+    if (f->jobs.more)
+        add(rows, n, app_attr(a, C_DIM), "  (%d more jobs)", f->jobs.more);
+}
+
 static void build(app_t *a, row_t *rows, int *n)
 {
     const session_status_t *st = &a->st;
@@ -101,6 +210,7 @@ static void build(app_t *a, row_t *rows, int *n)
     add(rows, n, (int)(A_BOLD | A_UNDERLINE), "%-*s %7s %7s %6s %6s %8s %5s %5s", lw, "OPERATORS",
         "IN", "OUT", "IN/s", "OUT/s", "WATERMRK", "LATE", "DLQ");
     int depth = 0;
+    bool flink_shown = false;
     for (int i = 0; i < st->nops; i++) {
         const df_op_metrics_t *o = &st->ops[i];
         if (!strncmp(o->name, "view:", 5))
@@ -109,8 +219,15 @@ static void build(app_t *a, row_t *rows, int *n)
         int d = depth_of(o->name, depth);
         if (!sink) /* a sink does not deepen what follows */
             depth = d;
-        if (!strncmp(o->name, "source:", 7) && i > 0)
+        if (!strncmp(o->name, "source:", 7) && i > 0) {
+            /* Flink's jobs right under streamlab's first pipeline (transactions), whose
+             * twin they usually are. */
+            if (a->flink && !flink_shown) {
+                build_flink(a, rows, n, lw);
+                flink_shown = true;
+            }
             add(rows, n, 0, "%s", "");
+        }
         char label[256];
         snprintf(label, sizeof label, "%*s%s%s", d, "", d ? "\xE2\x94\x94\xE2\x96\xB6" : "",
                  o->name);
@@ -134,6 +251,8 @@ static void build(app_t *a, row_t *rows, int *n)
             fmt_count(out_rate[i], c4, sizeof c4), wm_text(o->watermark_ms, wm, sizeof wm),
             (unsigned long long)o->late, (unsigned long long)o->dlq);
     }
+    if (a->flink && !flink_shown)
+        build_flink(a, rows, n, lw);
     add(rows, n, 0, "%s", "");
     add(rows, n, (int)A_BOLD, "CONSUMER LAG per partition (end offset - committed/position)");
     if (st->lag) {

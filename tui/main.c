@@ -38,13 +38,15 @@ static const char usage[] =
     "  --walkthrough             open with the guided tour (w in the console)\n"
     "  --watch-dir DIR           upload files dropped into DIR (moved to DIR/.sent/)\n"
     "  --web[=HOST:PORT]         serve the upload page too (default 127.0.0.1:5000)\n"
+    "  --flink URL               show a Flink cluster's jobs (its REST API, e.g.\n"
+    "                            http://127.0.0.1:8081) in the engine dashboard (d)\n"
     "\n"
     "Every command takes --help.  Commands that talk to Kafka take -b HOST:PORT\n"
     "(default 127.0.0.1:9092) and -X key=value for any librdkafka property.\n";
 
 static int console(int argc, char **argv)
 {
-    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WALKTHROUGH, O_WATCH, O_WEB };
+    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WALKTHROUGH, O_WATCH, O_WEB, O_FLINK };
     static const struct option longopts[] = {{"brokers", required_argument, 0, 'b'},
                                              {"listen", required_argument, 0, O_LISTEN},
                                              {"autostart", no_argument, 0, O_AUTOSTART},
@@ -52,6 +54,7 @@ static int console(int argc, char **argv)
                                              {"walkthrough", no_argument, 0, O_WALKTHROUGH},
                                              {"watch-dir", required_argument, 0, O_WATCH},
                                              {"web", optional_argument, 0, O_WEB},
+                                             {"flink", required_argument, 0, O_FLINK},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
     session_opts_t o = {.rate = 100};
@@ -69,6 +72,7 @@ static int console(int argc, char **argv)
         case O_WALKTHROUGH: app_set_walkthrough_on_open(true); break;
         case O_WATCH: o.watch_dir = optarg; break;
         case O_WEB: o.web_listen = optarg ? optarg : "127.0.0.1:5000"; break;
+        case O_FLINK: o.flink_url = optarg; break;
         case O_RATE:
             if (cli_number("console", "--rate", optarg, &o.rate) < 0)
                 return EXIT_USAGE;
