@@ -21,20 +21,8 @@ cd "$(dirname "$0")/.."
 e2e_init "${1:-}" 0
 . tests/lib/console.sh
 
-mkfifo "$WORK/ctl"
-"$STREAMLAB" broker --listen 127.0.0.1:0 --control <"$WORK/ctl" >"$WORK/ctl.out" 2>"$WORK/broker.err" &
-bg_track $!
-exec 7>"$WORK/ctl" # held open: the broker reads commands until the test ends
-for _ in $(seq 100); do [ -s "$WORK/ctl.out" ] && break; sleep 0.1; done
-FB=$(head -1 "$WORK/ctl.out")
+control_broker
 check "the embedded broker with --control serves on $FB" test -n "$FB"
-say() { # COMMAND: send it and wait for its answer line
-    local n
-    n=$(wc -l <"$WORK/ctl.out")
-    echo "$1" >&7
-    for _ in $(seq 50); do [ "$(wc -l <"$WORK/ctl.out")" -gt "$n" ] && break; sleep 0.1; done
-    tail -1 "$WORK/ctl.out"
-}
 
 check "1000 transactions" \
     bash -c "'$STREAMLAB' produce transactions -b $FB --count 1000 --rate 0 >/dev/null"

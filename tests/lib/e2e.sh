@@ -129,6 +129,30 @@ kcat_count() {
 
 group_name() { echo "e2e-$1-$$-$(date +%s%N)"; }
 
+# control_broker           one more embedded broker that takes fault commands on stdin
+#                          (`streamlab broker --control`: librdkafka's mock API), on a
+#                          FIFO held open on fd 7; bg_track'ed; sets FB=127.0.0.1:PORT
+#                          (empty when it did not come up).  Then `say COMMAND` sends one
+#                          ("down", "up", "rtt 300", "error 0 7 3") and prints its answer.
+#                          Call it from the script's shell, not in $( ).
+control_broker() {
+    mkfifo "$WORK/ctl"
+    "$STREAMLAB" broker --listen 127.0.0.1:0 --control <"$WORK/ctl" >"$WORK/ctl.out" \
+        2>"$WORK/broker.err" &
+    bg_track $!
+    exec 7>"$WORK/ctl" # held open: the broker reads commands until the test ends
+    for _ in $(seq 100); do [ -s "$WORK/ctl.out" ] && break; sleep 0.1; done
+    FB=$(head -1 "$WORK/ctl.out")
+}
+
+say() { # COMMAND: send it to the control_broker and print its answer line
+    local n
+    n=$(wc -l <"$WORK/ctl.out")
+    echo "$1" >&7
+    for _ in $(seq 50); do [ "$(wc -l <"$WORK/ctl.out")" -gt "$n" ] && break; sleep 0.1; done
+    tail -1 "$WORK/ctl.out"
+}
+
 # extra_broker [ARGS...]   starts one more embedded broker, "$STREAMLAB" broker --listen
 #                          127.0.0.1:0 ARGS, in the background (bg_track'ed: stopped by
 #                          bg_stop and on exit), waits until kcat -L answers (60 s at most)
