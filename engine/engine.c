@@ -41,6 +41,7 @@ typedef struct position {
     topic_stat_t *topic;
     int32_t partition;
     int64_t next_offset; /* -1 until the first record */
+    bool got;            /* a record came since this assignment */
 } position_t;
 
 struct engine {
@@ -766,6 +767,7 @@ static void process(engine_t *e, const rd_kafka_message_t *m)
             return;
     }
     position_t *p = position(e, t, m->partition);
+    p->got = true;
     if (p->next_offset >= 0 && m->offset > p->next_offset)
         retention_check(e, p, m);
     if (e->revoked_us) { /* the first record after a rebalance: how long it paused us */
@@ -985,6 +987,32 @@ static bool caught_up(engine_t *e)
 /* Repartition mode, at a bounded end: the assigned input partitions that are
  * done (all of them, or with `only_caught_up` those read to their end) stop
  * being read and get final markers, committed at once.  Returns how many. */
+/* Resumes the assigned partitions that have given no record yet, but not
+ * those a bounded end finalized. */
+static void resume_unfinalized(engine_t *e)
+{
+    rd_kafka_topic_partition_list_t *a = NULL, *l = rd_kafka_topic_partition_list_new(8);
+    if (!rd_kafka_assignment(e->cons, &a) && a)
+        for (int i = 0; i < a->cnt; i++) {
+            char k[400];
+            snprintf(k, sizeof k, "%s\t%d", by_real(e, a->elems[i].topic)->name,
+                     a->elems[i].partition);
+            /* only partitions that gave nothing yet: resuming one that is being
+             * fetched can restart its fetch (records read twice) */
+            bool got = false;
+            for (size_t p = 0; p < e->npos && !got; p++)
+                got = e->pos[p].got && e->pos[p].partition == a->elems[i].partition &&
+                      !strcmp(real_name(e->pos[p].topic), a->elems[i].topic);
+            if (!got && !json_object_get(e->finalized, k))
+                rd_kafka_topic_partition_list_add(l, a->elems[i].topic, a->elems[i].partition);
+        }
+    if (l->cnt)
+        rd_kafka_resume_partitions(e->cons, l);
+    if (a)
+        rd_kafka_topic_partition_list_destroy(a);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
 static int finalize_inputs(engine_t *e, bool only_caught_up)
 {
     rd_kafka_topic_partition_list_t *a = NULL, *paused = rd_kafka_topic_partition_list_new(8);
@@ -1151,7 +1179,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
     }
     e->settling = e->o.settle_ms > 0;
     int64_t start_ms = util_mono_ms(), last_tick = start_ms, last_ckpt = start_ms,
-            last_end_check = start_ms;
+            last_end_check = start_ms, last_resume = 0;
     bool bounded_end = false;
     while (!atomic_load_explicit(&e->stop, memory_order_relaxed)) {
         /* Records wait in a batch only while more are ready at once. */
@@ -1184,13 +1212,16 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             finalize_inputs(e, false);
         }
         int64_t now = util_mono_ms();
-        if (e->settling && now - start_ms >= e->o.settle_ms) {
+        if (e->settling && now - start_ms >= e->o.settle_ms)
             e->settling = false;
-            rd_kafka_topic_partition_list_t *a = NULL;
-            if (!rd_kafka_assignment(e->cons, &a) && a)
-                rd_kafka_resume_partitions(e->cons, a);
-            if (a)
-                rd_kafka_topic_partition_list_destroy(a);
+        /* After --settle, resume the assignment (but not the partitions a bounded
+         * end paused) now and then, not only once: librdkafka applies an
+         * assignment and a pause asynchronously, so a pause made in the rebalance
+         * callback can land after a resume made at the end of the settle time,
+         * and those partitions would stay paused for good. */
+        if (e->o.settle_ms > 0 && !e->settling && now - last_resume >= 1000) {
+            last_resume = now;
+            resume_unfinalized(e);
         }
         if (e->finishing && now - last_end_check >= 200) {
             last_end_check = now;
