@@ -210,6 +210,17 @@ static char *window_tvf(const char *view, const char *key, const flinksql_opts_t
     "  -- streamlab's watermark: max event time - out-of-orderness - 1 ms\n"                      \
     "  WATERMARK FOR event_time AS event_time - %s\n"
 
+/* The end of every input table's WITH clause: read from the start, the watermark
+ * on every record, JSON; with --bounded, stop at the offsets of the start. */
+#define SOURCE_WITH_TAIL                                                                           \
+    "  'scan.startup.mode' = 'earliest-offset',\n"                                               \
+    "%s"                                                                                          \
+    "  'scan.watermark.emit.strategy' = 'on-event',\n"                                           \
+    "  'format' = 'json',\n"                                                                      \
+    "  'json.ignore-parse-errors' = 'true'\n"                                                     \
+    ")"
+#define SOURCE_BOUNDED(o) ((o)->bounded ? "  'scan.bounded.mode' = 'latest-offset',\n" : "")
+
 /* The video pipeline's fields that SQL can compute (video.c): the resolution filter,
  * aspect ratio, pixels, orientation, resolution category, expected fps, the compression
  * ratio from the base64 length (the decoded JPEG's size), per-source totals and
@@ -243,13 +254,8 @@ static int video(list_t *l, list_t *ins, const flinksql_opts_t *o, char *err, si
         ") WITH (\n"
         "%s,\n"
         "  'properties.group.id' = '%s-video',\n"
-        "  'scan.startup.mode' = 'earliest-offset',\n"
-        "%s"
-        "  'scan.watermark.emit.strategy' = 'on-event',\n"
-        "  'format' = 'json',\n"
-        "  'json.ignore-parse-errors' = 'true'\n"
-        ")",
-        wm, w_in, o->group, o->bounded ? "  'scan.bounded.mode' = 'latest-offset',\n" : "");
+        SOURCE_WITH_TAIL,
+        wm, w_in, o->group, SOURCE_BOUNDED(o));
     add(l,
         "CREATE TEMPORARY VIEW processed_video_frames_view AS\n"
         "SELECT frame_id, `timestamp`, source, frame_data, frame_width, frame_height,\n"
@@ -397,13 +403,8 @@ static int transactions(list_t *l, list_t *ins, const flinksql_opts_t *o, char *
         ") WITH (\n"
         "%s,\n"
         "  'properties.group.id' = '%s',\n"
-        "  'scan.startup.mode' = 'earliest-offset',\n"
-        "%s"
-        "  'scan.watermark.emit.strategy' = 'on-event',\n"
-        "  'format' = 'json',\n"
-        "  'json.ignore-parse-errors' = 'true'\n"
-        ")",
-        wm, w_in, o->group, o->bounded ? "  'scan.bounded.mode' = 'latest-offset',\n" : "");
+        SOURCE_WITH_TAIL,
+        wm, w_in, o->group, SOURCE_BOUNDED(o));
 
     /* Filter and discount, shared by every output (Flink reuses the common sub-plan). */
     add(l,
