@@ -53,6 +53,7 @@ typedef struct part_wm {
 typedef struct proc_entry {
     char *key;
     void *state;
+    int64_t replay_from; /* restored, waiting for its records from here; -1 */
     struct proc_entry *next;
 } proc_entry_t;
 
@@ -184,7 +185,8 @@ df_graph_t *df_graph_new(const char *name, const df_host_t *host)
     return g;
 }
 
-static void node_free(struct df_stream *n)
+/* Frees a process operator's keys and their state. */
+static void proc_clear(struct df_stream *n)
 {
     for (size_t b = 0; b < n->nbuckets; b++) {
         for (proc_entry_t *e = n->buckets[b], *next; e; e = next) {
@@ -194,7 +196,14 @@ static void node_free(struct df_stream *n)
             free(e->key);
             free(e);
         }
+        n->buckets[b] = NULL;
     }
+    n->nkeys = 0;
+}
+
+static void node_free(struct df_stream *n)
+{
+    proc_clear(n);
     free(n->buckets);
     for (size_t i = 0; i < n->nwins; i++)
         json_decref(n->wins[i].accs);
@@ -859,10 +868,17 @@ struct df_process_out {
     struct df_stream *n;
     json_t *key;
     int64_t event_ms;
+    bool mute; /* a replay for restore: what it emits went out before */
 };
+
+bool df_process_replaying(const df_process_out_t *out) { return out->mute; }
 
 void df_process_emit(df_process_out_t *out, json_t *value)
 {
+    if (out->mute) {
+        json_decref(value);
+        return;
+    }
     df_record_t r = {.value = value, .key = out->key, .event_ms = out->event_ms,
                      .partition = -1, .offset = -1};
     emit(out->n, &r);
@@ -871,6 +887,10 @@ void df_process_emit(df_process_out_t *out, json_t *value)
 void df_process_emit_side(df_process_out_t *out, json_t *value)
 {
     struct df_stream *n = out->n;
+    if (out->mute) {
+        json_decref(value);
+        return;
+    }
     COUNT(n->dlq);
     if (!n->late_out) {
         json_decref(value);
@@ -919,6 +939,22 @@ static void proc_settle(struct df_stream *n, proc_entry_t **pe)
     n->nkeys--;
 }
 
+/* The slot of key's entry (*slot is NULL when it has none, unless create). */
+static proc_entry_t **proc_slot(struct df_stream *n, const char *k, bool create)
+{
+    proc_entry_t **pe = &n->buckets[str_hash(k) % n->nbuckets];
+    while (*pe && strcmp((*pe)->key, k))
+        pe = &(*pe)->next;
+    if (!*pe && create) {
+        proc_entry_t *e = xcalloc(1, sizeof *e);
+        e->key = xstrdup(k);
+        e->replay_from = -1;
+        *pe = e;
+        n->nkeys++;
+    }
+    return pe;
+}
+
 static void process_push(struct df_stream *n, df_record_t *r)
 {
     if (!r->key) {
@@ -926,18 +962,13 @@ static void process_push(struct df_stream *n, df_record_t *r)
         return;
     }
     const char *k = json_string_value(r->key);
-    proc_entry_t **pe = &n->buckets[str_hash(k) % n->nbuckets];
-    while (*pe && strcmp((*pe)->key, k))
-        pe = &(*pe)->next;
-    if (!*pe) {
-        proc_entry_t *e = xcalloc(1, sizeof *e);
-        e->key = xstrdup(k);
-        *pe = e;
-        n->nkeys++;
-    }
+    proc_entry_t **pe = proc_slot(n, k, true);
     df_process_out_t out = {.n = n, .key = r->key, .event_ms = r->event_ms};
     n->proc->on_record(&out, r, &(*pe)->state, n->ctx);
+    (*pe)->replay_from = -1; /* a new record: a replay is over */
     json_decref(r->value);
+    set_owner(n, k, r->partition);
+    mark_dirty(n, DF_NO_TIME, k);
     proc_settle(n, pe);
     if (n->nkeys > n->nbuckets * 2)
         proc_grow(n);
@@ -956,7 +987,10 @@ static void process_timers(struct df_stream *n, int64_t now_ms)
             json_t *key = json_string((*pe)->key);
             df_process_out_t out = {.n = n, .key = key, .event_ms = DF_NO_TIME};
             proc_entry_t *before = *pe;
+            void *state = before->state;
             n->proc->on_timer(&out, (*pe)->key, &(*pe)->state, now_ms, n->ctx);
+            if ((*pe)->state != state)
+                mark_dirty(n, DF_NO_TIME, json_string_value(key));
             json_decref(key);
             proc_settle(n, pe);
             if (*pe == before)
@@ -1515,7 +1549,8 @@ void df_graph_track_state(df_graph_t *g, bool on)
 {
     for (size_t i = 0; i < g->nnodes; i++) {
         struct df_stream *n = g->nodes[i];
-        if (n->kind == K_REDUCE || n->kind == K_WINDOW || n->kind == K_SESSION) {
+        if (n->kind == K_REDUCE || n->kind == K_WINDOW || n->kind == K_SESSION ||
+            (n->kind == K_PROCESS && n->proc->save && n->proc->load)) {
             if (on && !n->dirty) {
                 n->dirty = json_object();
                 n->owner = json_object();
@@ -1596,11 +1631,19 @@ void df_graph_state_drain(df_graph_t *g, df_state_fn fn, void *opaque)
                                       (json_int_t)n->wins[w].end, "acc", acc, "fired",
                                       n->wins[w].fired);
                 }
+            } else if (n->kind == K_PROCESS) {
+                proc_entry_t *e = *proc_slot(n, key, false);
+                int64_t from = -1;
+                json_t *saved = e && e->state ? n->proc->save(e->state, &from, n->ctx) : NULL;
+                if (saved)
+                    v = json_pack("{sosI}", "state", saved, "replay_from", (json_int_t)from);
             } else {
                 v = sessions_of(n, key);
             }
             /* NULL: the state is gone */
             fn(opaque, n->src_topic, owner_of(n, key), n->name, key, sub, v);
+            if (!v && n->kind == K_PROCESS) /* keys of a process come and go (uploads) */
+                json_object_del(n->owner, key);
             json_decref(v);
         }
         json_object_clear(n->dirty);
@@ -1629,6 +1672,8 @@ void df_graph_state_clear(df_graph_t *g)
             json_decref(n->sess[k].acc);
         }
         n->nsess = 0;
+        if (n->kind == K_PROCESS)
+            proc_clear(n);
         if (n->dirty)
             json_object_clear(n->dirty);
         if (n->owner)
@@ -1710,8 +1755,125 @@ int df_graph_state_load(df_graph_t *g, int32_t partition, const char *op, const 
         }
         return 0;
     }
+    case K_PROCESS: {
+        if (!n->proc->load)
+            return -1;
+        proc_entry_t **pe = proc_slot(n, key, true);
+        if ((*pe)->state && n->proc->free_state)
+            n->proc->free_state((*pe)->state, n->ctx);
+        (*pe)->state = n->proc->load(json_object_get(value, "state"), n->ctx);
+        json_t *from = json_object_get(value, "replay_from");
+        (*pe)->replay_from = json_is_integer(from) ? json_integer_value(from) : -1;
+        proc_settle(n, pe);
+        if (n->nkeys > n->nbuckets * 2)
+            proc_grow(n);
+        return 0;
+    }
     default:
         (void)sub;
         return -1;
+    }
+}
+
+/* --- replay of a process operator's records, for restore -------------------- */
+
+void df_graph_replay_ranges(const df_graph_t *g,
+                            void (*fn)(void *opaque, const char *topic, int32_t partition,
+                                       int64_t from),
+                            void *opaque)
+{
+    for (size_t i = 0; i < g->nnodes; i++) {
+        struct df_stream *n = g->nodes[i];
+        for (size_t b = 0; n->kind == K_PROCESS && b < n->nbuckets; b++)
+            for (proc_entry_t *e = n->buckets[b]; e; e = e->next)
+                if (e->replay_from >= 0 && owner_of(n, e->key) >= 0)
+                    fn(opaque, n->src_topic, owner_of(n, e->key), e->replay_from);
+    }
+}
+
+static void replay_push(struct df_stream *n, df_record_t *r, df_route_fn route, void *opaque);
+
+/* r (taken) to every operator below n. */
+static void replay_down(struct df_stream *n, df_record_t *r, df_route_fn route, void *opaque)
+{
+    if (n->ndown == 0) {
+        json_decref(r->value);
+        return;
+    }
+    for (size_t i = 0; i < n->ndown; i++) {
+        df_record_t c = *r;
+        if (i + 1 < n->ndown)
+            json_incref(c.value);
+        replay_push(n->down[i], &c, route, opaque);
+    }
+}
+
+/* Like push, but only maps, filters and key_by go on, to the process
+ * operators that wait for this record; everything else drops it. */
+static void replay_push(struct df_stream *n, df_record_t *r, df_route_fn route, void *opaque)
+{
+    switch (n->kind) {
+    case K_MAP:
+        r->value = n->fn.map(r->value, n->ctx);
+        if (r->value)
+            replay_down(n, r, route, opaque);
+        return;
+    case K_FILTER:
+        if (n->fn.filter(r->value, n->ctx))
+            replay_down(n, r, route, opaque);
+        else
+            json_decref(r->value);
+        return;
+    case K_KEYBY: {
+        json_t *k = n->fn.key(r->value, n->ctx);
+        if (!json_is_string(k)) {
+            json_decref(r->value);
+            return;
+        }
+        json_incref(k);
+        r->key = k;
+        replay_down(n, r, route, opaque);
+        json_decref(k);
+        return;
+    }
+    case K_PROCESS: {
+        const char *k = json_string_value(r->key);
+        struct df_stream *pn = k ? route(opaque, k)->nodes[n->id] : NULL;
+        proc_entry_t **pe = pn ? proc_slot(pn, k, false) : NULL;
+        if (pe && *pe && (*pe)->replay_from >= 0 && r->offset >= (*pe)->replay_from &&
+            owner_of(pn, k) == r->partition) {
+            df_process_out_t out = {.n = pn, .key = r->key, .event_ms = r->event_ms, .mute = true};
+            pn->proc->on_record(&out, r, &(*pe)->state, pn->ctx);
+            proc_settle(pn, pe);
+        }
+        json_decref(r->value);
+        return;
+    }
+    default:
+        json_decref(r->value);
+        return;
+    }
+}
+
+void df_graph_replay(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
+                     const char *buf, size_t len, df_route_fn route, void *opaque)
+{
+    struct df_stream *s = source_for(g, topic);
+    if (!s || !s->fn.parse || !buf)
+        return;
+    df_record_t r = {.partition = partition, .offset = offset, .event_ms = DF_NO_TIME};
+    char err[256];
+    if (s->fn.parse(buf, len, &r.value, &r.event_ms, err, sizeof err, s->ctx) < 0)
+        return;
+    replay_down(s, &r, route, opaque);
+}
+
+void df_graph_replay_done(df_graph_t *g)
+{
+    for (size_t i = 0; i < g->nnodes; i++) {
+        struct df_stream *n = g->nodes[i];
+        for (size_t b = 0; n->kind == K_PROCESS && b < n->nbuckets; b++)
+            for (proc_entry_t *e = n->buckets[b]; e; e = e->next)
+                e->replay_from = -1;
     }
 }

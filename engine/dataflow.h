@@ -156,6 +156,16 @@ typedef struct df_process_fn {
     void (*on_timer)(df_process_out_t *out, const char *key, void **state, int64_t now_ms,
                      void *ctx);
     void (*free_state)(void *state, void *ctx); /* frees what is left when the graph goes */
+    /* Optional, for changelogs and restore (both or neither).  save: the
+     * state as JSON (a new reference; NULL keeps nothing), and in
+     * *replay_from the input offset from which this key's records must be
+     * read again to rebuild what JSON cannot hold (running hashes), or -1.
+     * load: the state back from what save gave.  After a load with a
+     * replay_from, the key's records from that offset up to the restored
+     * committed offset come through on_record again with emission muted
+     * (df_process_replaying is true), before any new record. */
+    json_t *(*save)(const void *state, int64_t *replay_from, void *ctx);
+    void *(*load)(const json_t *saved, void *ctx);
 } df_process_fn_t;
 df_stream_t *df_process(df_stream_t *in, const char *name, const df_process_fn_t *fn, void *ctx);
 /* The process operator's side output (counted as its dlq in the metrics). */
@@ -163,6 +173,9 @@ df_stream_t *df_process_side(df_stream_t *process);
 /* Emit value (a reference the call takes) on the main or the side output. */
 void df_process_emit(df_process_out_t *out, json_t *value);
 void df_process_emit_side(df_process_out_t *out, json_t *value);
+/* True while restore reads a key's records again (what is emitted then is
+ * dropped: it went out before). */
+bool df_process_replaying(const df_process_out_t *out);
 /* Number of keys holding state in a process operator (a memory metric). */
 size_t df_process_keys(const df_stream_t *process);
 

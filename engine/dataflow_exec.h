@@ -91,16 +91,36 @@ void df_graph_advance_level(df_graph_t *g, int level, int64_t wm, int64_t now_ms
  * borrowed, NULL when the state is gone (a tombstone). */
 typedef void (*df_state_fn)(void *opaque, const char *topic, int32_t partition, const char *op,
                             const char *key, const char *sub, json_t *value);
-/* Keyed operators (reduce, windows, sessions) note which keys change. */
+/* Keyed operators (reduce, windows, sessions, and process operators that
+ * can save their state) note which keys change. */
 void df_graph_track_state(df_graph_t *g, bool on);
 /* Hands fn every piece of state that changed since the last drain, the
  * sources' per-partition event times and the graph's watermark; forgets
- * the changes.  Process operators' opaque state is not included. */
+ * the changes.  A process operator's piece is {"state": what its save
+ * gave, "replay_from": offset or -1}. */
 void df_graph_state_drain(df_graph_t *g, df_state_fn fn, void *opaque);
 /* Puts one piece back (before any record of its partition): 0, or -1 for
  * an unknown op.  partition: its owner (as drained). */
 int df_graph_state_load(df_graph_t *g, int32_t partition, const char *op, const char *key,
                         const char *sub, json_t *value);
+/* After loading: fn gets, for every process operator's key that waits for
+ * its records again, its input (topic, owner partition) and the offset to
+ * read from (several keys may give the same partition: take the least). */
+void df_graph_replay_ranges(const df_graph_t *g,
+                            void (*fn)(void *opaque, const char *topic, int32_t partition,
+                                       int64_t from),
+                            void *opaque);
+/* Reads one input record again for restore: parsed by its source, through
+ * maps, filters and key_by to the process operators whose key waits for it
+ * (same partition, offset >= its replay_from).  Nothing is emitted,
+ * counted or written; a record that does not parse is skipped.  route(key)
+ * gives the graph holding that key's state (g itself when not parallel;
+ * the graphs are copies of one pipeline). */
+typedef df_graph_t *(*df_route_fn)(void *opaque, const char *key);
+void df_graph_replay(df_graph_t *g, const char *topic, int32_t partition, int64_t offset,
+                     const char *buf, size_t len, df_route_fn route, void *opaque);
+/* Ends the replay: no key waits any more. */
+void df_graph_replay_done(df_graph_t *g);
 /* Forgets every piece of keyed state and the watermark (the partitions
  * were revoked: their state is in the changelog, for the next owner). */
 void df_graph_state_clear(df_graph_t *g);

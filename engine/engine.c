@@ -62,6 +62,7 @@ struct engine {
     char state_topic[300];  /* exactly-once: the changelog of keyed state */
     rd_kafka_topic_t *state_rkt;
     uint64_t state_written, restored;
+    uint64_t replayed; /* input records read again to rebuild process state */
     int64_t restore_ms; /* how long reading the changelog and loading it took */
     /* Exactly-once: the input offsets of the last committed transaction, as
      * "topic\tpartition" -> next offset.  Written to the changelog in each
@@ -821,6 +822,108 @@ static rd_kafka_t *make_consumer(engine_t *e, char *errstr, size_t errstr_size)
     return rk;
 }
 
+/* Input ranges to read again after a restore (see replay_inputs). */
+typedef struct replay_range {
+    char *topic; /* the graph's name of the input */
+    const char *real; /* its name in Kafka */
+    int32_t partition;
+    int64_t from, to;
+    bool done;
+} replay_range_t;
+
+typedef struct ranges {
+    engine_t *e;
+    replay_range_t *r;
+    size_t n;
+} ranges_t;
+
+static void add_range(void *opaque, const char *topic, int32_t partition, int64_t from)
+{
+    ranges_t *rs = opaque;
+    for (size_t i = 0; i < rs->n; i++)
+        if (rs->r[i].partition == partition && !strcmp(rs->r[i].topic, topic)) {
+            if (from < rs->r[i].from)
+                rs->r[i].from = from;
+            return;
+        }
+    rs->r = xrealloc(rs->r, (rs->n + 1) * sizeof *rs->r);
+    rs->r[rs->n++] = (replay_range_t){.topic = xstrdup(topic),
+                                      .real = real_name(topic_stat(rs->e, topic)),
+                                      .partition = partition, .from = from};
+}
+
+/* Process operators' keys restored with a replay offset (uploads being
+ * reassembled: their running hashes are not in the changelog) get their
+ * input records again, from that offset up to the restored committed
+ * offset, read with rk (read_committed, its own group).  Chunks the
+ * broker's retention removed meanwhile are simply not there: the upload
+ * then goes to its dead-letter topic as incomplete. */
+static int replay_inputs(engine_t *e, rd_kafka_t *rk, char *errstr, size_t errstr_size)
+{
+    ranges_t rs = {.e = e};
+    for (size_t g = 0; g < e->njobs; g++)
+        df_job_replay_ranges(e->jobs[g], add_range, &rs);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)rs.n + 1);
+    for (size_t i = 0; i < rs.n; i++) {
+        char k[400];
+        snprintf(k, sizeof k, "%s\t%d", rs.r[i].real, rs.r[i].partition);
+        json_t *to = json_object_get(e->committed, k);
+        rs.r[i].to = to ? json_integer_value(to) : -1;
+        rs.r[i].done = rs.r[i].from >= rs.r[i].to;
+        if (!rs.r[i].done)
+            rd_kafka_topic_partition_list_add(l, rs.r[i].real, rs.r[i].partition)->offset =
+                rs.r[i].from;
+    }
+    int rc = 0;
+    uint64_t before = e->replayed;
+    int64_t t0 = util_mono_ms(), deadline = t0 + 120000;
+    if (l->cnt)
+        rd_kafka_assign(rk, l);
+    for (size_t left = (size_t)l->cnt; left > 0;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m) {
+            if (util_mono_ms() > deadline) {
+                snprintf(errstr, errstr_size,
+                         "restoring: reading uploads' chunks again did not reach the committed "
+                         "offsets in 120 s");
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        replay_range_t *r = NULL;
+        for (size_t i = 0; i < rs.n && !r && m->rkt; i++)
+            if (rs.r[i].partition == m->partition && !rs.r[i].done &&
+                !strcmp(rs.r[i].real, rd_kafka_topic_name(m->rkt)))
+                r = &rs.r[i];
+        if (r && !m->err && m->offset < r->to) {
+            for (size_t g = 0; g < e->njobs; g++)
+                df_job_replay(e->jobs[g], r->topic, r->partition, m->offset, m->payload, m->len);
+            e->replayed++;
+        }
+        if (r && ((m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->offset >= r->to) ||
+                  (!m->err && m->offset >= r->to - 1))) {
+            r->done = true;
+            left--;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    if (l->cnt)
+        rd_kafka_assign(rk, NULL);
+    for (size_t g = 0; g < e->njobs; g++)
+        df_job_replay_done(e->jobs[g]);
+    if (l->cnt)
+        util_log("engine: read %llu input records again (%d partitions) to rebuild what "
+                 "uploads being reassembled had received, in %.1f s",
+                 (unsigned long long)(e->replayed - before), l->cnt,
+                 (util_mono_ms() - t0) / 1e3);
+    rd_kafka_topic_partition_list_destroy(l);
+    for (size_t i = 0; i < rs.n; i++)
+        free(rs.r[i].topic);
+    free(rs.r);
+    return rc;
+}
+
 /* Exactly-once restore, on each assignment (before any record of it):
  * reads the state changelog to its end (committed transactions only),
  * keeps the newest value per key, and loads the pieces owned by the
@@ -939,6 +1042,8 @@ static int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr
         free(copy);
     }
     json_decref(latest);
+    if (rc == 0)
+        rc = replay_inputs(e, rk, errstr, errstr_size);
 done:
     if (md)
         rd_kafka_metadata_destroy(md);
@@ -1344,6 +1449,7 @@ json_t *engine_summary(const engine_t *e)
         json_object_set_new(s, "transactions", json_integer((json_int_t)atomic_load(
                                                    &((engine_t *)e)->transactions)));
         json_object_set_new(s, "state_restored", json_integer((json_int_t)e->restored));
+        json_object_set_new(s, "records_replayed", json_integer((json_int_t)e->replayed));
         json_object_set_new(s, "restore_s", json_real(round(e->restore_ms / 10.0) / 100));
         json_object_set_new(s, "state_written", json_integer((json_int_t)e->state_written));
         json_object_set_new(s, "rebalance_pause_ms", json_deep_copy(e->pauses));

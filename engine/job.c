@@ -668,6 +668,35 @@ int df_job_state_load(df_job_t *j, int32_t partition, const char *op, const char
     return df_graph_state_load(j->g[w], partition, op, key, sub, value);
 }
 
+void df_job_replay_ranges(df_job_t *j,
+                          void (*fn)(void *opaque, const char *topic, int32_t partition,
+                                     int64_t from),
+                          void *opaque)
+{
+    df_job_sync(j);
+    for (int w = 0; w < j->n; w++)
+        df_graph_replay_ranges(j->g[w], fn, opaque);
+}
+
+/* The graph holding key's state: the worker the exchange sends it to. */
+static df_graph_t *key_graph(void *opaque, const char *key)
+{
+    df_job_t *j = opaque;
+    return j->g[key_hash(key, strlen(key)) % (uint64_t)j->n];
+}
+
+void df_job_replay(df_job_t *j, const char *topic, int32_t partition, int64_t offset,
+                   const char *buf, size_t len)
+{
+    df_graph_replay(j->g[0], topic, partition, offset, buf, len, key_graph, j);
+}
+
+void df_job_replay_done(df_job_t *j)
+{
+    for (int w = 0; w < j->n; w++)
+        df_graph_replay_done(j->g[w]);
+}
+
 void df_job_state_clear(df_job_t *j)
 {
     df_job_sync(j);

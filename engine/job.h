@@ -94,6 +94,15 @@ void df_job_track_state(df_job_t *j, bool on);
 void df_job_state_drain(df_job_t *j, df_state_fn fn, void *opaque);
 int df_job_state_load(df_job_t *j, int32_t partition, const char *op, const char *key,
                       const char *sub, json_t *value);
+/* Restore of process operators' state that needs their records again (see
+ * df_graph_replay): the ranges to read, one record read again, the end. */
+void df_job_replay_ranges(df_job_t *j,
+                          void (*fn)(void *opaque, const char *topic, int32_t partition,
+                                     int64_t from),
+                          void *opaque);
+void df_job_replay(df_job_t *j, const char *topic, int32_t partition, int64_t offset,
+                   const char *buf, size_t len);
+void df_job_replay_done(df_job_t *j);
 /* Forgets all keyed state (syncs first): after its partitions were revoked
  * and checkpointed, the next owner restores it from the changelog. */
 void df_job_state_clear(df_job_t *j);

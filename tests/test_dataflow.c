@@ -692,7 +692,8 @@ static void gather_free(void *state, void *ctx)
     free(state);
 }
 
-static const df_process_fn_t gather_fn = {gather_record, gather_timer, gather_free};
+static const df_process_fn_t gather_fn = {
+    .on_record = gather_record, .on_timer = gather_timer, .free_state = gather_free};
 
 static void test_process_keeps_state_per_key_emits_when_done_and_expires_on_timer(void)
 {

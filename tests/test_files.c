@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <zip.h>
 
+#include "../engine/dataflow_exec.h"
 #include "../engine/fileview.h"
 #include "../engine/pipelines/pipelines.h"
 #include "../producers/filemeta.h"
@@ -259,6 +260,139 @@ static void test_chunks_in_order_become_one_processed_record_with_the_originals_
     free(b64);
     free(d);
     rig_free(&r);
+}
+
+/* --- restore of uploads being reassembled -------------------------------------- */
+
+/* A changelog in memory: "op\tkey\tsub" -> {"p": owner partition, "v": value}. */
+static void keep_piece(void *opaque, const char *topic, int32_t partition, const char *op,
+                       const char *key, const char *sub, json_t *value)
+{
+    (void)topic;
+    char k[512];
+    snprintf(k, sizeof k, "%s\t%s\t%s", op, key, sub);
+    if (value)
+        json_object_set_new(opaque, k, json_pack("{siso}", "p", partition, "v", json_deep_copy(value)));
+    else
+        json_object_del(opaque, k);
+}
+
+static df_graph_t *self_route(void *opaque, const char *key)
+{
+    (void)key;
+    return opaque;
+}
+
+typedef struct range_seen {
+    int n;
+    int32_t partition;
+    int64_t from;
+} range_seen_t;
+
+static void note_range(void *opaque, const char *topic, int32_t partition, int64_t from)
+{
+    range_seen_t *r = opaque;
+    CU_ASSERT_STRING_EQUAL(topic, "uploaded_documents");
+    r->n++;
+    r->partition = partition;
+    r->from = from;
+}
+
+/* Crash after chunks 0-2 of 4 (offsets 1, 2, 4; other files at 0 and 3), then
+ * a new graph restores from the changelog and reads the input again from the
+ * upload's first chunk (skipping `skip` to play the broker's retention). */
+static void restore_after_three_chunks(long skip, sink_t **out_sink, rig_t *b)
+{
+    rig_t a;
+    rig_init(&a);
+    df_graph_track_state(a.g, true);
+    size_t n = 10000, chunk = 3000;
+    unsigned char *d = pattern(n), e[] = "other";
+    char *recs[6];
+    recs[0] = record("document_7", "a.txt", "document", e, 5, 0, 5, 0, 0, NULL);
+    recs[3] = record("document_8", "b.txt", "document", e, 5, 0, 5, 0, 0, NULL);
+    for (int i = 0, at = 1; i < 4; i++, at += at == 2 ? 2 : 1) {
+        size_t off = (size_t)i * chunk, len = off + chunk > n ? n - off : chunk;
+        recs[at] = record("document_9", "big.txt", "document", d, n, off, len, i, 4, NULL);
+    }
+    for (int o = 0; o < 5; o++)
+        rig_push(&a, "uploaded_documents", strdup(recs[o]), 100 + o);
+    CU_ASSERT_EQUAL(emitted(&a.sink, "processed_files"), 2u); /* the two small files */
+    json_t *changelog = json_object();
+    df_graph_state_drain(a.g, keep_piece, changelog);
+    rig_free(&a); /* the crash */
+
+    rig_init(b);
+    df_graph_track_state(b->g, true);
+    const char *k;
+    json_t *v;
+    json_object_foreach(changelog, k, v)
+    {
+        char *copy = strdup(k), *rest = copy;
+        char *op = strsep(&rest, "\t"), *key = strsep(&rest, "\t");
+        CU_ASSERT_EQUAL(df_graph_state_load(b->g, (int32_t)json_integer_value(json_object_get(v, "p")),
+                                            op, key, rest, json_object_get(v, "v")), 0);
+        free(copy);
+    }
+    json_decref(changelog);
+    range_seen_t rs = {0};
+    df_graph_replay_ranges(b->g, note_range, &rs);
+    CU_ASSERT_EQUAL(rs.n, 1); /* only the upload in progress */
+    CU_ASSERT_EQUAL(rs.partition, 0);
+    CU_ASSERT_EQUAL(rs.from, 1);
+    for (long o = rs.from; o < 5; o++) /* up to the committed offset, 5 */
+        if (o != skip)
+            df_graph_replay(b->g, "uploaded_documents", 0, o, recs[o], strlen(recs[o]), self_route, b->g);
+    df_graph_replay_done(b->g);
+    CU_ASSERT_EQUAL(emitted(&b->sink, "processed_files"), 0u); /* nothing again */
+    CU_ASSERT_EQUAL(emitted(&b->sink, "uploaded_files.dlq"), 0u);
+    b->offset = 5;
+    rig_push(b, "uploaded_documents", recs[5], 200);
+    for (int o = 0; o < 5; o++)
+        free(recs[o]);
+    free(d);
+    *out_sink = &b->sink;
+}
+
+static void test_an_upload_being_reassembled_is_restored_and_its_chunks_read_again(void)
+{
+    rig_t b, whole;
+    sink_t *s;
+    restore_after_three_chunks(-1, &s, &b);
+    CU_ASSERT_EQUAL(emitted(s, "uploaded_files.dlq"), 0u);
+    CU_ASSERT_EQUAL_FATAL(emitted(s, "processed_files"), 1u);
+    json_t *p = last(s, "processed_files");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(p, "file_id")), "document_9");
+    /* the same hashes as an uninterrupted run */
+    rig_init(&whole);
+    size_t n = 10000, chunk = 3000;
+    unsigned char *d = pattern(n);
+    for (int i = 0; i < 4; i++) {
+        size_t off = (size_t)i * chunk, len = off + chunk > n ? n - off : chunk;
+        rig_push(&whole, "uploaded_documents",
+                 record("document_9", "big.txt", "document", d, n, off, len, i, 4, NULL), 100);
+    }
+    json_t *w = last(&whole.sink, "processed_files");
+    CU_ASSERT_STRING_EQUAL(
+        json_string_value(json_object_get(json_object_get(p, "analysis"), "content_hash")),
+        json_string_value(json_object_get(json_object_get(w, "analysis"), "content_hash")));
+    free(d);
+    rig_free(&whole);
+    rig_free(&b);
+}
+
+static void test_a_restored_upload_whose_chunks_are_gone_is_a_dead_letter(void)
+{
+    rig_t b;
+    sink_t *s;
+    restore_after_three_chunks(2, &s, &b); /* chunk 1 (offset 2) no longer in the topic */
+    CU_ASSERT_EQUAL(emitted(s, "processed_files"), 0u);
+    CU_ASSERT_EQUAL_FATAL(emitted(s, "uploaded_files.dlq"), 1u);
+    json_t *dl = last(s, "uploaded_files.dlq");
+    CU_ASSERT_PTR_NOT_NULL(strstr(json_string_value(json_object_get(dl, "error")),
+                                  "after a restore, chunk 1 of the 3 received before could not be read again"));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(dl, "file_id")), "document_9");
+    rig_free(&b);
 }
 
 static void test_a_missing_chunk_sends_one_dead_letter_and_nothing_processed(void)
@@ -580,6 +714,10 @@ static CU_TestInfo tests[] = {
     {"analysis computes the original's fields per type", test_analysis_computes_the_originals_fields_per_type},
     {"chunks in order become one processed record with the original's hashes",
      test_chunks_in_order_become_one_processed_record_with_the_originals_hashes},
+    {"an upload being reassembled is restored and its chunks read again",
+     test_an_upload_being_reassembled_is_restored_and_its_chunks_read_again},
+    {"a restored upload whose chunks are gone is a dead letter",
+     test_a_restored_upload_whose_chunks_are_gone_is_a_dead_letter},
     {"a missing chunk sends one dead letter and nothing processed",
      test_a_missing_chunk_sends_one_dead_letter_and_nothing_processed},
     {"a wrong MD5 is a dead letter named corrupt", test_a_wrong_md5_is_a_dead_letter_named_corrupt},

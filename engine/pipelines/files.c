@@ -12,7 +12,11 @@
  * fields (without file_content), a running MD5 of the decoded bytes and a
  * running SHA-256 of the base64 text (the original's content_hash), so memory
  * per upload is constant whatever the file's size.  Chunks of one upload share
- * a Kafka partition (keyed by filename), hence one worker and arrival order. */
+ * a Kafka partition (keyed by filename), hence one worker and arrival order.
+ *
+ * Restore: an upload's changelog state is its head and counters; the hashes
+ * (OpenSSL contexts cannot be serialized) are rebuilt by reading its chunks
+ * again from its first chunk's offset (df_process_fn_t's replay_from). */
 #include <ctype.h>
 #include <math.h>
 #include <openssl/evp.h>
@@ -106,6 +110,8 @@ typedef struct upload {
     int64_t idle_since; /* processing time of the first timer after a record; -1: just touched */
     EVP_MD_CTX *md5, *sha;
     bool failed; /* reported already; swallow the rest of its chunks */
+    int64_t first_offset; /* chunk 0's input offset (-1: not known) */
+    int64_t want_next; /* restored: chunks the replay must give back; -1 */
 } upload_t;
 
 static void upload_free(void *state, void *ctx)
@@ -164,6 +170,7 @@ static upload_t *upload_start(const json_t *rec, int64_t count)
         json_object_set_new(u->head, "metadata", json_object());
     u->count = count;
     u->idle_since = -1;
+    u->first_offset = u->want_next = -1;
     u->md5 = EVP_MD_CTX_new();
     u->sha = EVP_MD_CTX_new();
     EVP_DigestInit_ex(u->md5, EVP_md5(), NULL);
@@ -223,12 +230,38 @@ static void upload_finish(df_process_out_t *out, upload_t *u)
     df_process_emit(out, rec);
 }
 
+/* After a restore's replay: did the chunks read again give back all that
+ * had been received?  If not (the broker's retention removed some), the
+ * upload cannot be finished: a dead letter. */
+static void restored_check(df_process_out_t *out, upload_t *u)
+{
+    if (u->want_next < 0 || df_process_replaying(out))
+        return;
+    if (!u->failed && u->next != u->want_next) {
+        reject(out, u->head, u->want_next, u->count,
+               "incomplete: after a restore, chunk %lld of the %lld received before could not "
+               "be read again (removed by the broker's retention?)",
+               (long long)u->next, (long long)u->want_next);
+        u->failed = true;
+        u->next = u->want_next;
+    }
+    u->want_next = -1;
+}
+
 static void reassemble(df_process_out_t *out, const df_record_t *r, void **state, void *ctx)
 {
     (void)ctx;
     const json_t *v = r->value;
     int64_t idx = int_field(v, "chunk_index", 0), count = int_field(v, "chunk_count", 1);
     upload_t *u = *state;
+    if (df_process_replaying(out)) { /* rebuilding the hashes: only the next chunk counts */
+        if (u && !u->failed && u->count == count && idx == u->next && idx < u->want_next &&
+            upload_add(u, json_object_get(v, "file_content")))
+            u->next++;
+        return;
+    }
+    if (u)
+        restored_check(out, u);
     if (u && (u->count != count || int_field(v, "file_size", -1) !=
                                        int_field(u->head, "file_size", -2))) {
         /* The same file_id with another shape: the old upload is over. */
@@ -241,6 +274,7 @@ static void reassemble(df_process_out_t *out, const df_record_t *r, void **state
     }
     if (!u) {
         u = upload_start(v, count);
+        u->first_offset = r->offset;
         *state = u;
         if (idx != 0) {
             reject(out, v, 0, count,
@@ -282,6 +316,7 @@ static void reassembly_timer(df_process_out_t *out, const char *key, void **stat
     (void)key;
     const pipeline_params_t *p = ctx;
     upload_t *u = *state;
+    restored_check(out, u);
     if (now_ms != INT64_MAX) {
         if (u->idle_since < 0) {
             u->idle_since = now_ms;
@@ -299,7 +334,40 @@ static void reassembly_timer(df_process_out_t *out, const char *key, void **stat
     *state = NULL;
 }
 
-static const df_process_fn_t reassembly = {reassemble, reassembly_timer, upload_free};
+/* The changelog's copy: head and counters; the chunks are read again from
+ * first_offset to rebuild the hashes (a failed upload needs none). */
+static json_t *upload_save(const void *state, int64_t *replay_from, void *ctx)
+{
+    (void)ctx;
+    const upload_t *u = state;
+    *replay_from = u->failed || u->next == 0 ? -1 : u->first_offset;
+    return json_pack("{sOsIsIsbsI}", "head", u->head, "count", (json_int_t)u->count, "next",
+                     (json_int_t)(u->want_next >= 0 ? u->want_next : u->next), "failed",
+                     u->failed, "first_offset", (json_int_t)u->first_offset);
+}
+
+static void *upload_load(const json_t *saved, void *ctx)
+{
+    (void)ctx;
+    json_t *head = json_object_get(saved, "head");
+    int64_t count = int_field(saved, "count", 0), next = int_field(saved, "next", 0);
+    if (!json_is_object(head) || count < 1 || next < 0 || next > count)
+        return NULL; /* not ours: the upload starts over (its chunks then go to the dlq) */
+    upload_t *u = upload_start(head, count);
+    u->first_offset = int_field(saved, "first_offset", -1);
+    u->failed = json_is_true(json_object_get(saved, "failed"));
+    if (u->failed)
+        u->next = next;
+    else
+        u->want_next = next; /* the replay brings next back up to it */
+    return u;
+}
+
+static const df_process_fn_t reassembly = {.on_record = reassemble,
+                                           .on_timer = reassembly_timer,
+                                           .free_state = upload_free,
+                                           .save = upload_save,
+                                           .load = upload_load};
 
 /* --- the original's analysis and enrichment -------------------------------- */
 
@@ -502,7 +570,30 @@ static void catwin_free(void *state, void *ctx)
     free(state);
 }
 
-static const df_process_fn_t category_windows = {catwin_record, catwin_timer, catwin_free};
+static json_t *catwin_save(const void *state, int64_t *replay_from, void *ctx)
+{
+    (void)ctx;
+    const catwin_t *w = state;
+    *replay_from = -1;
+    return json_pack("{sIsIsI}", "start", (json_int_t)w->start, "files", (json_int_t)w->files,
+                     "bytes", (json_int_t)w->bytes);
+}
+
+static void *catwin_load(const json_t *saved, void *ctx)
+{
+    (void)ctx;
+    catwin_t *w = xcalloc(1, sizeof *w);
+    w->start = int_field(saved, "start", 0);
+    w->files = int_field(saved, "files", 0);
+    w->bytes = int_field(saved, "bytes", 0);
+    return w;
+}
+
+static const df_process_fn_t category_windows = {.on_record = catwin_record,
+                                                 .on_timer = catwin_timer,
+                                                 .free_state = catwin_free,
+                                                 .save = catwin_save,
+                                                 .load = catwin_load};
 
 /* --- the console's view ---------------------------------------------------- */
 
