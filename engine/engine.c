@@ -913,9 +913,9 @@ static int replay_inputs(engine_t *e, rd_kafka_t *rk, char *errstr, size_t errst
     for (size_t g = 0; g < e->njobs; g++)
         df_job_replay_done(e->jobs[g]);
     if (l->cnt)
-        util_log("engine: read %llu input records again (%d partitions) to rebuild what "
+        util_log("engine: read %llu input records again (%d partition%s) to rebuild what "
                  "uploads being reassembled had received, in %.1f s",
-                 (unsigned long long)(e->replayed - before), l->cnt,
+                 (unsigned long long)(e->replayed - before), l->cnt, l->cnt == 1 ? "" : "s",
                  (util_mono_ms() - t0) / 1e3);
     rd_kafka_topic_partition_list_destroy(l);
     for (size_t i = 0; i < rs.n; i++)
@@ -1042,19 +1042,19 @@ static int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr
         free(copy);
     }
     json_decref(latest);
-    if (rc == 0)
-        rc = replay_inputs(e, rk, errstr, errstr_size);
 done:
     if (md)
         rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    e->restore_ms += util_mono_ms() - t0;
     if (e->restored > before)
         util_log("engine: restored %llu pieces of state of %zu partitions from %s in %.1f s",
                  (unsigned long long)(e->restored - before), json_object_size(owned),
                  e->state_topic, (util_mono_ms() - t0) / 1e3);
+    if (rc == 0)
+        rc = replay_inputs(e, rk, errstr, errstr_size);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    e->restore_ms += util_mono_ms() - t0;
     return rc;
 }
 

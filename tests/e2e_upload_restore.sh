@@ -68,7 +68,7 @@ rc=0
 timeout 180 "${ENGINE[@]}" --until-end >"$WORK/e2.out" 2>"$WORK/e2.err" || rc=$?
 expect_eq "the restarted engine reads to the end (exit 0)" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 5 "$WORK/e2.err" | sed 's/^/# engine: /'
-grep -o 'read [0-9]* input records again.*' "$WORK/e2.err" | sed 's/^/# engine: /'
+grep -E 'engine: (restored|read [0-9]+ input records again)' "$WORK/e2.err" | sed 's/^/# /'
 
 kcat_dump processed_files "$WORK/processed.jsonl"
 kcat_dump uploaded_files.dlq "$WORK/dlq.jsonl"
