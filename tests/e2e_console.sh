@@ -35,41 +35,8 @@ case $kind in
 esac
 command -v tmux >/dev/null || { fail "tmux is installed"; finish; exit 1; }
 
-export LANG=C.UTF-8 LC_ALL=C.UTF-8
-TMUX_SOCKET="streamlab-e2e-console-$$-$RANDOM"
-CONSOLE_PIDS=()
+. tests/lib/console.sh # tm, snap, has*, wait_for, expect, key, typed, console_start
 
-tm() { env -u TMUX tmux -L "$TMUX_SOCKET" -f /dev/null "$@"; }
-
-console_cleanup() {
-    local p
-    for p in "${CONSOLE_PIDS[@]}"; do
-        kill -TERM "$p" 2>/dev/null
-    done
-    for p in "${CONSOLE_PIDS[@]}"; do
-        for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null
-    done
-    tm kill-server 2>/dev/null
-}
-# Chain onto the EXIT trap that e2e.sh / broker.sh set: consoles first, then the broker.
-_prev=$(trap -p EXIT)
-_prev=${_prev#"trap -- '"}
-_prev=${_prev%"' EXIT"}
-_prev=${_prev//"'\\''"/"'"}
-# shellcheck disable=SC2064
-trap "console_cleanup${_prev:+; $_prev}" EXIT
-
-# --- the screen ---------------------------------------------------------------------
-S=          # the tmux session of the console under test
-ROWS=24
-SCREEN=
-
-snap() { SCREEN=$(tm capture-pane -p -t "$S" 2>/dev/null); }
-has() { grep -qF -- "$1" <<<"$SCREEN"; }
-has_all() { local s; for s; do has "$s" || return 1; done; }
-has_none() { local s; for s; do if has "$s"; then return 1; fi; done; return 0; }
-has_re() { grep -qE -- "$1" <<<"$SCREEN"; }
 row() { sed -n "$1p" <<<"$SCREEN"; }
 status_has() { grep -qF -- "$1" <<<"$(row "$ROWS")"; }
 status_has_all() { local s; for s; do status_has "$s" || return 1; done; }
@@ -85,44 +52,10 @@ max_bar_is() { [ "$(max_bar)" = "$1" ]; }
 pane_opt() { tm display -p -t "$S" "#{$1}"; }
 
 # While a scenario runs the console must stay up (MUST_LIVE=1): once its process is gone,
-# waits end at once and the scenario stops at its next checkpoint (alive).
+# waits end at once and the scenario stops at its next checkpoint (alive). Between
+# scenarios (MUST_LIVE=0) a console that ended is expected.
 MUST_LIVE=0
-console_gone() { [ "$MUST_LIVE" = 1 ] && [ -n "${CONSOLE_PID:-}" ] && ! kill -0 "$CONSOLE_PID" 2>/dev/null; }
 
-# wait_for SECONDS FUNC [ARGS...]: captures the screen until FUNC (which reads $SCREEN)
-# succeeds, or the deadline passes (or the console died).
-wait_for() {
-    local end=$((SECONDS + $1))
-    shift
-    while :; do
-        snap
-        "$@" && return 0
-        if console_gone; then # its shell may not have printed EXIT= yet: one more look
-            sleep 0.5
-            snap
-            "$@"
-            return
-        fi
-        [ "$SECONDS" -lt "$end" ] || return 1
-        sleep 0.2
-    done
-}
-dump_screen() { sed 's/^/#   |/' <<<"$SCREEN"; }
-# expect NAME SECONDS FUNC [ARGS...]: a check on the screen, with the screen on failure.
-expect() {
-    local name=$1 secs=$2
-    shift 2
-    if wait_for "$secs" "$@"; then
-        pass "$name"
-    elif console_gone; then
-        fail "$name" "the console process is gone"
-        return 1
-    else
-        fail "$name" "not seen within ${secs}s ($*); the screen:"
-        dump_screen
-        return 1
-    fi
-}
 # alive SIZE: a checkpoint. When the console died, says so with the screen (its crash and
 # exit status), checks that it gave the terminal back anyway (app.c restores it "on
 # SIGINT/SIGTERM, and before a crash report"), and fails so that the scenario stops.
@@ -138,9 +71,6 @@ alive() {
     expect_eq "$1: after the console died the cursor is visible" 1 "$(pane_opt cursor_flag)"
     return 1
 }
-key() { tm send-keys -t "$S" "$@"; }
-typed() { tm send-keys -t "$S" -l "$1"; }
-
 TITLES=("1 Transactions" "2 Users" "3 Windows" "4 Video" "5 Files" "6 Kafka & engine")
 others_than() { # the titles but the one given
     local t
@@ -153,34 +83,9 @@ zoomed_on() { # zoomed_on TITLE: that title alone, one box
 }
 six_panes() { has_all "${TITLES[@]}" && corners_are 6; }
 
-# console_start TAG COLS ROWS ARGS...: a tmux session running an interactive bash, in
-# which the console is typed as a command line that echoes EXIT=$? when it ends.
-# Sets S, ROWS, CONSOLE_PID.
-console_start() {
-    local tag=$1 cols=$2 rows=$3 cmd
-    shift 3
-    S="c$$-$tag"
-    ROWS=$rows
-    local pidfile=$WORK/$tag.pid
-    tm new-session -d -s "$S" -x "$cols" -y "$rows" \
-        "env PS1='$ ' LANG=C.UTF-8 LC_ALL=C.UTF-8 bash --norc --noprofile"
-    cmd="sh -c 'echo \$\$ >$pidfile; exec \"\$0\" \"\$@\"' $(printf '%q ' "$STREAMLAB" "$@")"
-    cmd+="; echo EXIT=\$?"
-    key "$cmd" Enter
-    CONSOLE_PID=
-    for _ in $(seq 1 100); do
-        [ -s "$pidfile" ] && CONSOLE_PID=$(cat "$pidfile") && break
-        sleep 0.1
-    done
-    if [ -n "$CONSOLE_PID" ]; then
-        CONSOLE_PIDS+=("$CONSOLE_PID")
-    else
-        echo "# the console did not write its PID"
-    fi
-}
-
-# console_quit: q, then EXIT=0 on the shell's screen and the terminal back to normal.
-console_quit() {
+# console_quit_checked SIZE: q, then EXIT=0 on the shell's screen and the terminal back
+# to normal.
+console_quit_checked() {
     local size=$1
     key q
     expect "$size: q exits with status 0 (EXIT=0 on the shell)" 30 has_re '^EXIT=0$'
@@ -476,7 +381,7 @@ scenario() {
 
     alive "$size" || return
     MUST_LIVE=0
-    console_quit "$size"
+    console_quit_checked "$size"
 }
 
 scenario 160 48
@@ -501,7 +406,7 @@ if [ "$kind" = embedded ]; then
             status_has "producer"
         if alive unreachable; then
             MUST_LIVE=0
-            console_quit "unreachable"
+            console_quit_checked "unreachable"
         fi
     fi
 fi

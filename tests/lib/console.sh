@@ -1,5 +1,5 @@
-# tests/lib/console.sh — driving the console in tmux, for tests/e2e_walkthrough.sh and
-# tests/e2e_inspector.sh (the same helpers as tests/e2e_console.sh). Source it after
+# tests/lib/console.sh — driving the console in tmux, for the tests/e2e_*.sh scripts that
+# run it (e2e_console, e2e_walkthrough, e2e_inspector, e2e_console_faults, e2e_flinkrest). Source it after
 # tests/lib/tap.sh, tests/lib/broker.sh and tests/lib/e2e.sh and after e2e_init.
 #
 #   console_start TAG COLS ROWS ARGS...  the console typed into an interactive bash in a
@@ -42,7 +42,11 @@ has() { grep -qF -- "$1" <<<"$SCREEN"; }
 has_all() { local s; for s; do has "$s" || return 1; done; }
 has_none() { local s; for s; do if has "$s"; then return 1; fi; done; return 0; }
 has_re() { grep -qE -- "$1" <<<"$SCREEN"; }
-console_gone() { [ -n "${CONSOLE_PID:-}" ] && ! kill -0 "$CONSOLE_PID" 2>/dev/null; }
+# The console's process has ended (waits then end at once).  A script that expects it to
+# end at times sets MUST_LIVE=0 then (default 1).
+console_gone() {
+    [ "${MUST_LIVE:-1}" = 1 ] && [ -n "${CONSOLE_PID:-}" ] && ! kill -0 "$CONSOLE_PID" 2>/dev/null
+}
 wait_for() {
     local end=$((SECONDS + $1))
     shift
