@@ -138,6 +138,8 @@ struct df_graph {
     size_t ninputs, noutputs;
     int64_t bound_ms, idle_ms;
     int64_t now_ms; /* of the record being pushed */
+    df_route_fn replay_route; /* during df_graph_replay: the graph of a key's state */
+    void *replay_opaque;
     bool event_clock;
     bool processing_time; /* event time := processing time at the source */
     int64_t newest_event_ms;
@@ -506,9 +508,10 @@ const char *const *df_graph_outputs(const df_graph_t *g) { return g->outputs; }
 
 /* --- running ------------------------------------------------------------- */
 
-static void emit(struct df_stream *n, df_record_t *r)
+/* r (taken) to every operator below n, through `to` (push, or replay_push). */
+static void fan_out(struct df_stream *n, df_record_t *r,
+                    void (*to)(struct df_stream *, df_record_t *))
 {
-    COUNT(n->out);
     if (n->ndown == 0) {
         json_decref(r->value);
         return;
@@ -517,8 +520,14 @@ static void emit(struct df_stream *n, df_record_t *r)
         df_record_t copy = *r;
         if (i + 1 < n->ndown)
             json_incref(copy.value);
-        push(n->down[i], &copy);
+        to(n->down[i], &copy);
     }
+}
+
+static void emit(struct df_stream *n, df_record_t *r)
+{
+    COUNT(n->out);
+    fan_out(n, r, push);
 }
 
 static void dump_cache_clear(df_graph_t *g)
@@ -1791,36 +1800,20 @@ void df_graph_replay_ranges(const df_graph_t *g,
     }
 }
 
-static void replay_push(struct df_stream *n, df_record_t *r, df_route_fn route, void *opaque);
-
-/* r (taken) to every operator below n. */
-static void replay_down(struct df_stream *n, df_record_t *r, df_route_fn route, void *opaque)
-{
-    if (n->ndown == 0) {
-        json_decref(r->value);
-        return;
-    }
-    for (size_t i = 0; i < n->ndown; i++) {
-        df_record_t c = *r;
-        if (i + 1 < n->ndown)
-            json_incref(c.value);
-        replay_push(n->down[i], &c, route, opaque);
-    }
-}
-
 /* Like push, but only maps, filters and key_by go on, to the process
- * operators that wait for this record; everything else drops it. */
-static void replay_push(struct df_stream *n, df_record_t *r, df_route_fn route, void *opaque)
+ * operators that wait for this record; everything else drops it.  The
+ * key's graph comes from the graph's replay route (df_graph_replay). */
+static void replay_push(struct df_stream *n, df_record_t *r)
 {
     switch (n->kind) {
     case K_MAP:
         r->value = n->fn.map(r->value, n->ctx);
         if (r->value)
-            replay_down(n, r, route, opaque);
+            fan_out(n, r, replay_push);
         return;
     case K_FILTER:
         if (n->fn.filter(r->value, n->ctx))
-            replay_down(n, r, route, opaque);
+            fan_out(n, r, replay_push);
         else
             json_decref(r->value);
         return;
@@ -1832,13 +1825,14 @@ static void replay_push(struct df_stream *n, df_record_t *r, df_route_fn route, 
         }
         json_incref(k);
         r->key = k;
-        replay_down(n, r, route, opaque);
+        fan_out(n, r, replay_push);
         json_decref(k);
         return;
     }
     case K_PROCESS: {
         const char *k = json_string_value(r->key);
-        struct df_stream *pn = k ? route(opaque, k)->nodes[n->id] : NULL;
+        df_graph_t *g = n->g;
+        struct df_stream *pn = k ? g->replay_route(g->replay_opaque, k)->nodes[n->id] : NULL;
         proc_entry_t **pe = pn ? proc_slot(pn, k, false) : NULL;
         if (pe && *pe && (*pe)->replay_from >= 0 && r->offset >= (*pe)->replay_from &&
             owner_of(pn, k) == r->partition) {
@@ -1865,7 +1859,10 @@ void df_graph_replay(df_graph_t *g, const char *topic, int32_t partition, int64_
     char err[256];
     if (s->fn.parse(buf, len, &r.value, &r.event_ms, err, sizeof err, s->ctx) < 0)
         return;
-    replay_down(s, &r, route, opaque);
+    g->replay_route = route;
+    g->replay_opaque = opaque;
+    fan_out(s, &r, replay_push);
+    g->replay_route = NULL;
 }
 
 void df_graph_replay_done(df_graph_t *g)
