@@ -901,8 +901,9 @@ static int replay_inputs(engine_t *e, rd_kafka_t *rk, char *errstr, size_t errst
                 df_job_replay(e->jobs[g], r->topic, r->partition, m->offset, m->payload, m->len);
             e->replayed++;
         }
-        if (r && ((m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && m->offset >= r->to) ||
-                  (!m->err && m->offset >= r->to - 1))) {
+        /* done at the committed offset, or at the partition's end (if that is
+         * short of it, what is missing stays missing: a dead letter, no wait) */
+        if (r && (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF || (!m->err && m->offset >= r->to - 1))) {
             r->done = true;
             left--;
         }
