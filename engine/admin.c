@@ -290,7 +290,16 @@ static void describe_group(rd_kafka_t *rk, const kconf_t *k, const char *group, 
     rd_kafka_queue_destroy(q);
 }
 
-json_t *admin_group_lag(const kconf_t *k, const char *group, char *errstr, size_t errstr_size)
+static bool listed(const char *const *names, const char *name)
+{
+    for (; names && *names; names++)
+        if (!strcmp(*names, name))
+            return true;
+    return false;
+}
+
+json_t *admin_group_lag(const kconf_t *k, const char *group, const char *const *reads,
+                        char *errstr, size_t errstr_size)
 {
     /* Committed offsets through a consumer handle of the group that never
      * joins it (rd_kafka_committed).  Not ListConsumerGroupOffsets: librdkafka
@@ -325,7 +334,8 @@ json_t *admin_group_lag(const kconf_t *k, const char *group, char *errstr, size_
     json_int_t total = 0;
     for (int i = 0; i < l->cnt; i++) {
         const rd_kafka_topic_partition_t *tp = &l->elems[i];
-        if (tp->err || tp->offset < 0)
+        bool uncommitted = tp->offset < 0 && listed(reads, tp->topic);
+        if (tp->err || (tp->offset < 0 && !uncommitted))
             continue;
         int64_t lo, hi;
         rd_kafka_resp_err_t werr =
@@ -338,12 +348,16 @@ json_t *admin_group_lag(const kconf_t *k, const char *group, char *errstr, size_
             out = NULL;
             goto done;
         }
-        json_int_t lag = hi > tp->offset ? hi - tp->offset : 0;
+        /* waiting: from the commit, or the log start when retention
+         * removed records past the commit (those are lost, not waiting) */
+        int64_t from = uncommitted || lo > tp->offset ? lo : tp->offset;
+        json_int_t lag = hi > from ? hi - from : 0;
         total += lag;
-        json_array_append_new(parts, json_pack("{s:s,s:i,s:I,s:I,s:I}", "topic", tp->topic,
+        json_array_append_new(parts, json_pack("{s:s,s:i,s:o,s:I,s:I}", "topic", tp->topic,
                                                "partition", tp->partition, "committed",
-                                               (json_int_t)tp->offset, "end", (json_int_t)hi, "lag",
-                                               lag));
+                                               uncommitted ? json_null()
+                                                           : json_integer((json_int_t)tp->offset),
+                                               "end", (json_int_t)hi, "lag", lag));
     }
     describe_group(rk, k, group, out);
     json_object_set_new(out, "partitions", parts);

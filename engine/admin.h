@@ -33,7 +33,11 @@ json_t *admin_groups(const kconf_t *k, char *errstr, size_t errstr_size);
 /* A group's committed offsets and lag, from OffsetFetch (works on every broker):
  * {"group":G,"state":S or null,"members":N or null,
  *  "partitions":[{"topic":T,"partition":P,"committed":C,"end":E,"lag":E-C},...],"lag":total}
- * Only partitions with a committed offset are listed. */
-json_t *admin_group_lag(const kconf_t *k, const char *group, char *errstr, size_t errstr_size);
+ * Partitions with a committed offset are listed, and every partition of
+ * `reads` (NULL-terminated, may be NULL: the topics the group reads): one
+ * with no commit yet has "committed":null and lags by everything from its
+ * log start to its end (a new group reads from the earliest record). */
+json_t *admin_group_lag(const kconf_t *k, const char *group, const char *const *reads,
+                        char *errstr, size_t errstr_size);
 
 #endif

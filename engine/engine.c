@@ -8,6 +8,7 @@
 #include "engine.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,11 @@
 
 #define MAX_GRAPHS 8
 #define MAX_TOPICS 64
+/* Reading nothing this long while records wait past our position is a stall. */
+#define ENGINE_STALL_MS 3000
+/* After a failed landing on the log start, land this fraction of the
+ * retained range past it (see reposition). */
+#define ENGINE_LANDING_FRACTION 4
 
 typedef struct topic_stat {
     const char *name; /* owned by a graph */
@@ -42,6 +48,9 @@ typedef struct position {
     int32_t partition;
     int64_t next_offset; /* -1 until the first record */
     bool got;            /* a record came since this assignment */
+    /* Landings at (or past) the log start since the partition was last read
+     * to its end (see reposition). */
+    int landings;
 } position_t;
 
 struct engine {
@@ -99,6 +108,14 @@ struct engine {
     /* Partitions are assigned (false from a revocation to the next assignment:
      * with none, "every repartition partition is final" would hold vacuously). */
     bool assigned;
+    /* Stall detection (engine thread): when the last record came, the last
+     * consumer error, and whether a stall was logged.  `stall` is what the
+     * console shows ("" when reading), under stall_lock. */
+    int64_t last_record_ms;
+    char consumer_error[256];
+    bool stall_logged;
+    pthread_mutex_t stall_lock;
+    char stall[384];
 };
 
 void engine_opts_init(engine_opts_t *o)
@@ -226,6 +243,7 @@ engine_t *engine_new(const kconf_t *k, const engine_opts_t *o, pipeline_params_t
     e->o = *o;
     e->committed = json_object();
     e->finalized = json_object();
+    pthread_mutex_init(&e->stall_lock, NULL);
     e->marked = json_object();
     e->pauses = json_array();
     e->params = params;
@@ -280,6 +298,7 @@ void engine_free(engine_t *e)
     json_decref(e->finalized);
     json_decref(e->marked);
     json_decref(e->pauses);
+    pthread_mutex_destroy(&e->stall_lock);
     free(e->pos);
     free(e);
 }
@@ -701,16 +720,29 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             if (o)
                 parts->elems[i].offset = json_integer_value(o);
         }
-        /* where each partition resumes, to tell records removed by
-         * retention from records never there (see lost_to_retention) */
+        /* Where each partition starts, resolved here rather than by
+         * librdkafka (auto.offset.reset is "error", see make_consumer): the
+         * changelog's offset (exactly-once), else the group's commit, else
+         * the log start as the broker says it now (a new group reads from
+         * the earliest record).  Kept in the positions, to tell records
+         * removed by retention from records never there. */
         rd_kafka_topic_partition_list_t *from = rd_kafka_topic_partition_list_copy(parts);
-        if (e->o.at_least_once)
-            rd_kafka_committed(rk, from, 5000);
+        bool known = !rd_kafka_committed(rk, from, 5000);
         for (int i = 0; i < from->cnt; i++) {
-            int64_t off = e->o.at_least_once ? from->elems[i].offset : parts->elems[i].offset;
-            position_t *p = position(e, by_real(e, from->elems[i].topic), from->elems[i].partition);
-            if (off >= 0 && p->next_offset < 0)
-                p->next_offset = off;
+            rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            int64_t off = tp->offset >= 0 ? tp->offset : from->elems[i].err ? -1 : from->elems[i].offset;
+            position_t *p = position(e, by_real(e, tp->topic), tp->partition);
+            int64_t lo = -1, hi = -1;
+            if (off < 0 && known && !from->elems[i].err &&
+                !rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi, 5000)) {
+                off = lo;
+                p->landings = lo > 0; /* the log start moves: a landing on it */
+            }
+            if (off >= 0) {
+                tp->offset = off; /* else librdkafka asks the group; no commit: reposition() */
+                if (p->next_offset < 0)
+                    p->next_offset = off;
+            }
         }
         rd_kafka_topic_partition_list_destroy(from);
         rd_kafka_assign(rk, parts);
@@ -757,6 +789,150 @@ static void retention_check(engine_t *e, position_t *p, const rd_kafka_message_t
              (long long)upto - 1);
 }
 
+/* The assignment again, each partition at the position we hold for it
+ * (what rd_kafka_seek cannot do for a partition that auto.offset.reset=error
+ * stopped: librdkafka's issue #2961), with the pauses it had. */
+static void reassign(engine_t *e)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(e->cons, &a) || !a)
+        return;
+    rd_kafka_topic_partition_list_t *paused = rd_kafka_topic_partition_list_new(a->cnt + 1);
+    for (int i = 0; i < a->cnt; i++) {
+        topic_stat_t *t = by_real(e, a->elems[i].topic);
+        position_t *p = position(e, t, a->elems[i].partition);
+        a->elems[i].offset = p->next_offset >= 0 ? p->next_offset : RD_KAFKA_OFFSET_INVALID;
+        char k[400];
+        snprintf(k, sizeof k, "%s\t%d", t->name, a->elems[i].partition);
+        if (e->settling || json_object_get(e->finalized, k))
+            rd_kafka_topic_partition_list_add(paused, a->elems[i].topic, a->elems[i].partition);
+    }
+    rd_kafka_resp_err_t err = rd_kafka_assign(e->cons, a);
+    if (err)
+        util_log("engine: reassigning after an offset reset: %s", rd_kafka_err2str(err));
+    else if (paused->cnt)
+        rd_kafka_pause_partitions(e->cons, paused);
+    rd_kafka_topic_partition_list_destroy(paused);
+    rd_kafka_topic_partition_list_destroy(a);
+}
+
+/* A partition whose position is not on the broker (out of range, or a new
+ * group's first read with no commit): librdkafka stopped it
+ * (auto.offset.reset=error) and we choose where it goes on.
+ *
+ * Why not librdkafka's "earliest": it lands exactly on the log start (as
+ * cached from the last fetch), and the embedded broker removes its oldest
+ * batch on every produce request once a partition is full.  With a producer
+ * at 20k/s that batch is gone before the fetch reaches it, the fetch fails
+ * again, the reset lands on the new start, and so on: the engine read 32
+ * records in 15 s while 300,000 went by.  So the first landing is on the
+ * log start (nothing skipped, which is all real Kafka ever needs: it
+ * deletes whole segments, rarely); a second one before the partition was
+ * read to its end means the broker removes records faster than a fetch
+ * reaches them, and from then on we land a quarter of the retained range
+ * past the start.  Records skipped so count as lost to retention (the
+ * broker was removing them) and are said. */
+static void reposition(engine_t *e, const rd_kafka_message_t *m)
+{
+    const char *real = rd_kafka_topic_name(m->rkt);
+    topic_stat_t *t = by_real(e, real);
+    position_t *p = position(e, t, m->partition);
+    int64_t lo = -1, hi = -1;
+    rd_kafka_resp_err_t err =
+        rd_kafka_query_watermark_offsets(e->cons, real, m->partition, &lo, &hi, 5000);
+    if (err) {
+        snprintf(e->consumer_error, sizeof e->consumer_error,
+                 "%s [%d] lost its position and its offsets could not be read: %s", t->name,
+                 m->partition, rd_kafka_err2str(err));
+        util_log("engine: %s", e->consumer_error);
+        p->next_offset = -1; /* the next reassign asks the group again */
+        reassign(e);
+        return;
+    }
+    int64_t at = p->next_offset >= lo ? p->next_offset : lo;
+    if (p->landings > 0 && at < lo + (hi - lo) / ENGINE_LANDING_FRACTION)
+        at = lo + (hi - lo) / ENGINE_LANDING_FRACTION;
+    if (at > hi)
+        at = hi;
+    int64_t was = p->next_offset >= 0 ? p->next_offset : lo;
+    if (at > was && !t->repart) {
+        uint64_t n = (uint64_t)(at - was);
+        atomic_fetch_add(&e->lost_to_retention, n);
+        util_log("engine: %s [%d]: %llu records (offsets %lld..%lld) were removed or about to be "
+                 "removed by retention before they were read; reading on at %lld (log %lld..%lld)",
+                 t->name, m->partition, (unsigned long long)n, (long long)was, (long long)at - 1,
+                 (long long)at, (long long)lo, (long long)hi);
+    }
+    p->next_offset = at;
+    p->landings++;
+    reassign(e);
+}
+
+/* Whether records wait that the engine does not read: every few seconds
+ * without a record, the broker is asked how far each assigned input
+ * partition goes.  What the console shows comes from here (engine_stall). */
+static void stall_check(engine_t *e, int64_t now)
+{
+    char why[384] = "";
+    if (e->assigned && !e->settling && !e->finishing && now - e->last_record_ms >= ENGINE_STALL_MS) {
+        rd_kafka_topic_partition_list_t *a = NULL;
+        int64_t waiting = 0;
+        const char *topic = NULL;
+        bool others = false;
+        if (!rd_kafka_assignment(e->cons, &a) && a) {
+            for (int i = 0; i < a->cnt; i++) {
+                topic_stat_t *t = by_real(e, a->elems[i].topic);
+                char k[400];
+                snprintf(k, sizeof k, "%s\t%d", t->name, a->elems[i].partition);
+                int64_t lo, hi;
+                if (t->repart || json_object_get(e->finalized, k) ||
+                    rd_kafka_query_watermark_offsets(e->cons, a->elems[i].topic,
+                                                     a->elems[i].partition, &lo, &hi, 1000))
+                    continue;
+                int64_t next = position(e, t, a->elems[i].partition)->next_offset;
+                if (next < lo)
+                    next = lo;
+                if (hi > next) {
+                    waiting += hi - next;
+                    others |= topic && topic != t->name;
+                    topic = t->name;
+                }
+            }
+            rd_kafka_topic_partition_list_destroy(a);
+        }
+        if (waiting > 0)
+            snprintf(why, sizeof why, "%lld records wait in %s%s, none read for %lld s%s%s",
+                     (long long)waiting, topic, others ? " and other topics" : "",
+                     (long long)(now - e->last_record_ms) / 1000,
+                     e->consumer_error[0] ? "; last consumer error: " : "", e->consumer_error);
+    }
+    if (why[0] && !e->stall_logged)
+        util_log("engine stalled: %s", why);
+    else if (!why[0] && e->stall_logged)
+        util_log("engine: reading again");
+    e->stall_logged = why[0] != 0;
+    pthread_mutex_lock(&e->stall_lock);
+    snprintf(e->stall, sizeof e->stall, "%s", why);
+    pthread_mutex_unlock(&e->stall_lock);
+}
+
+bool engine_stall(engine_t *e, char *why, size_t why_size)
+{
+    pthread_mutex_lock(&e->stall_lock);
+    snprintf(why, why_size, "%s", e->stall);
+    pthread_mutex_unlock(&e->stall_lock);
+    return why[0] != 0;
+}
+
+size_t engine_read_topics(const engine_t *e, const char **out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->ntopics && n < max; i++)
+        if (e->topics[i].input || e->topics[i].repart)
+            out[n++] = real_name(&e->topics[i]);
+    return n;
+}
+
 static void process(engine_t *e, const rd_kafka_message_t *m)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
@@ -769,6 +945,12 @@ static void process(engine_t *e, const rd_kafka_message_t *m)
     }
     position_t *p = position(e, t, m->partition);
     p->got = true;
+    if (p->landings) { /* read to its end: the next landing is on the log start again */
+        int64_t lo, hi;
+        if (!rd_kafka_get_watermark_offsets(e->cons, topic, m->partition, &lo, &hi) &&
+            m->offset + 1 >= hi)
+            p->landings = 0;
+    }
     if (p->next_offset >= 0 && m->offset > p->next_offset)
         retention_check(e, p, m);
     if (e->revoked_us) { /* the first record after a rebalance: how long it paused us */
@@ -803,7 +985,9 @@ static void process(engine_t *e, const rd_kafka_message_t *m)
 
 static rd_kafka_t *make_consumer(engine_t *e, char *errstr, size_t errstr_size)
 {
-    const char *defaults[] = {"group.id", e->o.group, "auto.offset.reset", "earliest",
+    /* auto.offset.reset: "error", so that a lost position comes to us (see
+     * reposition) instead of librdkafka's landing on the log start. */
+    const char *defaults[] = {"group.id", e->o.group, "auto.offset.reset", "error",
                               "enable.auto.commit", "false", "enable.partition.eof", "false",
                               "fetch.wait.max.ms", "10", "queued.min.messages", "200000",
                               "allow.auto.create.topics", "true", NULL};
@@ -944,7 +1128,7 @@ static int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr
     snprintf(gid, sizeof gid, "%s-restore", e->o.group);
     const char *defaults[] = {"group.id", gid, "enable.auto.commit", "false",
                               "enable.partition.eof", "true", "isolation.level", "read_committed",
-                              "auto.offset.reset", "earliest", NULL};
+                              "auto.offset.reset", "error", NULL};
     rd_kafka_t *rk = kafka_client(e->k, RD_KAFKA_CONSUMER, defaults, NULL, NULL, errstr,
                                   errstr_size);
     if (!rk)
@@ -1285,7 +1469,8 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
     }
     e->settling = e->o.settle_ms > 0;
     int64_t start_ms = util_mono_ms(), last_tick = start_ms, last_ckpt = start_ms,
-            last_end_check = start_ms, last_resume = 0;
+            last_end_check = start_ms, last_resume = 0, last_stall_check = start_ms;
+    e->last_record_ms = start_ms;
     bool bounded_end = false;
     while (!atomic_load_explicit(&e->stop, memory_order_relaxed)) {
         /* Records wait in a batch only while more are ready at once. */
@@ -1298,10 +1483,16 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             continue;
         }
         if (m) {
-            if (!m->err)
+            if (!m->err) {
                 process(e, m);
-            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                e->last_record_ms = util_mono_ms();
+            } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+                reposition(e, m);
+            } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                snprintf(e->consumer_error, sizeof e->consumer_error, "%s",
+                         rd_kafka_message_errstr(m));
                 util_log("engine: %s", rd_kafka_message_errstr(m));
+            }
             rd_kafka_message_destroy(m);
         }
         rd_kafka_poll(e->prod, 0);
@@ -1351,6 +1542,10 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         if (now - last_ckpt >= e->o.checkpoint_ms) {
             checkpoint(e, false);
             last_ckpt = now;
+        }
+        if (now - last_stall_check >= 1000) {
+            stall_check(e, now);
+            last_stall_check = now;
         }
         if (e->o.duration_s > 0 && now - start_ms >= (int64_t)(e->o.duration_s * 1000))
             break;

@@ -72,6 +72,14 @@ uint64_t engine_input_count(const engine_t *e);
 /* Records that retention removed before the engine read them (its position
  * fell behind the log start). */
 uint64_t engine_lost_to_retention(const engine_t *e);    /* records at new offsets */
+/* Whether the engine is stalled: records wait past its position in assigned
+ * input partitions and it read none for a few seconds.  Fills why with the
+ * reason ("" when reading).  Any thread. */
+bool engine_stall(engine_t *e, char *why, size_t why_size);
+/* The topics the engine's group reads (inputs and repartition topics, by
+ * their names in Kafka), at most max; the strings are the engine's and live
+ * as long as it does.  Returns the count. */
+size_t engine_read_topics(const engine_t *e, const char **out, size_t max);
 uint64_t engine_output_count(const engine_t *e);   /* delivered, all topics */
 uint64_t engine_dlq_count(const engine_t *e);
 uint64_t engine_late_count(const engine_t *e);

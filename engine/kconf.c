@@ -55,11 +55,12 @@ const char *kconf_brokers(const kconf_t *k) { return k->brokers; }
 
 int kconf_timeout_ms(const kconf_t *k) { return k->timeout_ms; }
 
-/* librdkafka logs through stderr by default; keep its noise for real trouble. */
+/* librdkafka logs through stderr by default; keep its noise for real trouble,
+ * and its debug lines, which it writes only when asked (-X debug=...). */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    if (level <= 3)
+    if (level <= 3 || level == 7)
         util_log("kafka %s: %s", fac, buf);
 }
 

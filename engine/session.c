@@ -45,6 +45,7 @@ struct session {
     uint64_t video_sent_base, video_delivered_base;
     pthread_mutex_t lock; /* guards what follows */
     char engine_state[600];
+    char engine_stall[384]; /* why the engine reads nothing ("" when it reads) */
     json_t *topics, *lag;
     double produce_rate[SESSION_HISTORY], consume_rate[SESSION_HISTORY];
     int nhistory;
@@ -278,8 +279,9 @@ static int64_t dropped_unread(const json_t *topics, const json_t *lag)
                     json_integer_value(json_object_get(c, "partition")))
                     continue;
                 int64_t start = json_integer_value(json_object_get(p, "log_start"));
-                int64_t committed = json_integer_value(json_object_get(c, "committed"));
-                if (start > committed)
+                json_t *cj = json_object_get(c, "committed");
+                int64_t committed = json_integer_value(cj);
+                if (json_is_integer(cj) && start > committed) /* no commit: the engine counts */
                     dropped += start - committed;
             }
         }
@@ -309,7 +311,19 @@ static void *supervisor_main(void *arg)
             next_poll = now + 1000;
             json_t *topics = admin_topics(s->k, NULL, err, sizeof err);
             atomic_store(&s->reachable, topics != NULL);
-            json_t *lag = topics ? admin_group_lag(s->k, "streamlab-console", err, sizeof err) : NULL;
+            /* the topics the group reads, so that lag counts them before its first commit */
+            const char *reads[SESSION_MAX_READS + 1] = {NULL};
+            char stall[384] = "";
+            pthread_mutex_lock(&s->engine_lock);
+            size_t nreads = engine_read_topics(s->engine, reads, SESSION_MAX_READS);
+            for (size_t i = 0; i < nreads; i++)
+                reads[i] = xstrdup(reads[i]);
+            engine_stall(s->engine, stall, sizeof stall);
+            pthread_mutex_unlock(&s->engine_lock);
+            json_t *lag = topics ? admin_group_lag(s->k, "streamlab-console", reads, err, sizeof err)
+                                 : NULL;
+            for (size_t i = 0; i < nreads; i++)
+                free((char *)reads[i]);
             int64_t end = topics ? transactions_end(topics) : -1;
             df_op_metrics_t ops[SESSION_MAX_OPS];
             pthread_mutex_lock(&s->engine_lock);
@@ -323,6 +337,7 @@ static void *supervisor_main(void *arg)
             json_decref(s->lag);
             s->topics = topics;
             s->lag = lag;
+            snprintf(s->engine_stall, sizeof s->engine_stall, "%s", stall);
             if (topics && lag)
                 s->dropped = dropped_unread(topics, lag);
             double pr = prev_end >= 0 && end >= prev_end ? (double)(end - prev_end) : 0;
@@ -616,6 +631,7 @@ void session_status(session_t *s, session_status_t *st)
         st->video_delivered += vs.delivered;
     }
     snprintf(st->engine_state, sizeof st->engine_state, "%s", s->engine_state);
+    snprintf(st->engine_stall, sizeof st->engine_stall, "%s", s->engine_stall);
     memcpy(st->produce_rate, s->produce_rate, sizeof st->produce_rate);
     memcpy(st->consume_rate, s->consume_rate, sizeof st->consume_rate);
     st->nhistory = s->nhistory;

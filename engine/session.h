@@ -39,11 +39,13 @@ typedef struct session_opts {
 
 #define SESSION_HISTORY 60 /* seconds of rate history */
 #define SESSION_MAX_OPS 64
+#define SESSION_MAX_READS 16 /* topics the console's engine reads */
 
 typedef struct session_status {
     bool embedded, reachable;
     char brokers[256];
     char engine_state[600]; /* "starting", "running", "broker unreachable", an error */
+    char engine_stall[384]; /* "" or why the engine reads nothing while records wait */
     bool producer_on;
     double producer_rate;
     uint64_t produced, delivered;

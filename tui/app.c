@@ -149,7 +149,8 @@ static void draw_title(app_t *a)
     char left[1024];
     snprintf(left, sizeof left, " streamlab | %s %s%s | engine: %s | %s rec/s",
              st->embedded ? "embedded broker" : "Kafka", st->brokers,
-             st->reachable ? "" : " (broker unreachable)", st->engine_state,
+             st->reachable ? "" : " (broker unreachable)",
+             st->engine_stall[0] ? "stalled (pane 6 says why)" : st->engine_state,
              fmt_count(rs, rate, sizeof rate));
     attron(app_attr(a, C_TITLE));
     mvhline(0, 0, ' ', COLS);

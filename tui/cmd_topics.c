@@ -169,7 +169,7 @@ int cmd_groups(int argc, char **argv)
         return r;
     char err[512];
     int rc = EXIT_OK;
-    json_t *v = describe ? admin_group_lag(k, describe, err, sizeof err) : admin_groups(k, err, sizeof err);
+    json_t *v = describe ? admin_group_lag(k, describe, NULL, err, sizeof err) : admin_groups(k, err, sizeof err);
     if (!v) {
         cli_error("groups", "%s", err);
         rc = EXIT_FAIL;

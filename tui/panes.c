@@ -372,6 +372,8 @@ static void kafka_draw(pane_t *p, app_t *a)
         put(p, y++, 1, 0, app_attr(a, C_DIM),
             "broker outages: %llu, %.1f s in all; recovered, the engine resumed where it was",
             (unsigned long long)st->outages, st->outage_s);
+    if (st->engine_stall[0])
+        put(p, y++, 1, 0, app_attr(a, C_WARN) | A_BOLD, "engine stalled: %s", st->engine_stall);
     if (st->engine_restarts > 0)
         put(p, y++, 1, 0, app_attr(a, C_WARN),
             "engine restarted %llu time%s from its last commit (a transaction failed)",
