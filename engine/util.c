@@ -35,6 +35,13 @@ void util_log(const char *fmt, ...)
     if (atomic_load(&keep_logs)) {
         pthread_mutex_lock(&log_lock);
         snprintf(last_log, sizeof last_log, "%s", msg);
+        /* the console keeps its terminal: STREAMLAB_LOG=FILE keeps every line */
+        const char *path = getenv("STREAMLAB_LOG");
+        FILE *f = path && *path ? fopen(path, "a") : NULL;
+        if (f) {
+            fprintf(f, "%s\n", msg);
+            fclose(f);
+        }
         pthread_mutex_unlock(&log_lock);
     } else {
         fprintf(stderr, "streamlab: %s\n", msg);

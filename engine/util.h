@@ -16,7 +16,8 @@ _Noreturn void util_fatal(const char *fmt, ...) __attribute__((format(printf, 1,
 
 /* Diagnostics from background threads ("streamlab: <msg>" on stderr).  The
  * console owns the terminal, so it calls util_log_keep(): from then on
- * messages are kept instead and util_last_log() copies the newest.  Thread-safe. */
+ * messages are kept instead and util_last_log() copies the newest (and with
+ * STREAMLAB_LOG=FILE in the environment each is appended to FILE).  Thread-safe. */
 void util_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void util_log_keep(void);
 void util_last_log(char *buf, size_t size);
