@@ -100,6 +100,8 @@ struct df_job {
     _Atomic int depth;
     latency_t *lat;
     size_t nlat;
+    out_t *scratch; /* batch_emit's: the outputs of every worker, then sort space */
+    size_t nscratch;
 };
 
 /* --- helpers --------------------------------------------------------------- */
@@ -277,21 +279,61 @@ static int out_order(const void *a, const void *b)
     return x->sub < y->sub ? -1 : x->sub > y->sub;
 }
 
-/* Step 5, on the first worker: every output of the batch, in canonical order. */
+/* The end of the run of entries in order that starts at i. */
+static size_t run_end(const out_t *v, size_t i, size_t n)
+{
+    while (++i < n && out_order(&v[i - 1], &v[i]) <= 0)
+        ;
+    return i;
+}
+
+/* Sorts v[0..n) by out_order with tmp (n entries) as scratch: a natural
+ * merge sort.  The outputs come as a few runs already in order (a worker
+ * emits a level's outputs in record order, level after level), so a couple
+ * of passes merge them.  Not qsort: glibc's mallocs a buffer of the whole
+ * array on every call, and at one call per batch that malloc and free was
+ * 8% of a replay's time (malloc_consolidate, in perf). */
+static void sort_outs(out_t *v, out_t *tmp, size_t n)
+{
+    while (n && run_end(v, 0, n) < n) {
+        size_t i = 0, pairs = 0;
+        while (i < n) { /* merge each two runs into tmp */
+            size_t mid = run_end(v, i, n), end = mid < n ? run_end(v, mid, n) : n;
+            size_t x = i, y = mid, k = i;
+            while (x < mid && y < end)
+                tmp[k++] = out_order(&v[x], &v[y]) <= 0 ? v[x++] : v[y++];
+            while (x < mid)
+                tmp[k++] = v[x++];
+            while (y < end)
+                tmp[k++] = v[y++];
+            pairs++;
+            i = end;
+        }
+        memcpy(v, tmp, n * sizeof *v);
+        if (pairs == 1)
+            return;
+    }
+}
+
+/* Step 5, on the first worker: every output of the batch, in canonical order
+ * (out_order is total: any correct sort gives the same bytes). */
 static void batch_emit(df_job_t *j, batch_t *b)
 {
     size_t total = 0;
     for (int i = 0; i < j->n; i++)
         total += j->w[i].nouts;
-    out_t *all = j->n == 1 ? j->w[0].outs : xmalloc((total ? total : 1) * sizeof *all);
+    if (j->nscratch < 2 * total) {
+        j->nscratch = 2 * total;
+        j->scratch = xrealloc(j->scratch, j->nscratch * sizeof *j->scratch);
+    }
+    out_t *all = j->n == 1 ? j->w[0].outs : j->scratch;
     if (j->n > 1)
         for (int i = 0, k = 0; i < j->n; i++) {
             if (j->w[i].nouts)
                 memcpy(all + k, j->w[i].outs, j->w[i].nouts * sizeof *all);
             k += (int)j->w[i].nouts;
         }
-    if (total)
-        qsort(all, total, sizeof *all, out_order);
+    sort_outs(all, j->scratch + total, total);
     int64_t wall = util_wall_ms();
     latency_t *last = NULL;
     for (size_t i = 0; i < total; i++) {
@@ -310,8 +352,6 @@ static void batch_emit(df_job_t *j, batch_t *b)
         j->host.emit(j->host.opaque, o->topic, o->key, o->keylen, o->payload, o->len);
         free(o->key);
     }
-    if (j->n > 1)
-        free(all);
     for (int i = 0; i < j->n; i++) {
         j->w[i].nouts = 0;
         j->w[i].sub = 0;
@@ -549,6 +589,7 @@ void df_job_free(df_job_t *j)
     pthread_cond_destroy(&j->done);
     pthread_mutex_destroy(&j->mu);
     free(j->inbox);
+    free(j->scratch);
     free(j->lat);
     free(j->threads);
     free(j->g);
