@@ -203,7 +203,8 @@ for env, p in zip(precs, processed):
     if p.get("original_amount") is not None and cents(p["original_amount"]) != cents(src["amount"]):
         errs.append("%s: original_amount %s, amount %s" % (i, p["original_amount"], src["amount"]))
     f = FACTOR.get(src["category"], Decimal("1.0"))
-    if "discount_applied" in p and abs(Decimal(str(p["discount_applied"])) - (1 - f)) > Decimal("1e-9"):
+    # the original's discount_applied: the multiplier itself (final = amount * it)
+    if "discount_applied" in p and abs(Decimal(str(p["discount_applied"])) - f) > Decimal("1e-9"):
         errs.append("%s: discount_applied %s for %s" % (i, p["discount_applied"], src["category"]))
     if "processing_timestamp" in p:
         try:

@@ -106,6 +106,9 @@ static void test_filter_discount_and_high_value_follow_the_flags(void)
     CU_ASSERT_TRUE(has(v, "WHEN 'books' THEN amount * 0.90"));
     CU_ASSERT_TRUE(has(v, "WHEN 'clothing' THEN amount * 0.92"));
     CU_ASSERT_TRUE(has(v, "AS DECIMAL(20, 2)) AS final_amount"));
+    /* discount_applied is the original's multiplier, as streamlab writes it */
+    CU_ASSERT_TRUE(has(v, "CASE category WHEN 'electronics' THEN 0.95 WHEN 'books' THEN 0.90\n"
+                          "    WHEN 'clothing' THEN 0.92 ELSE 1.0 END AS discount_applied"));
     CU_ASSERT_TRUE(has(find(s, "EXECUTE"), "WHERE amount > 999;"));
     flinksql_free(s);
 }

@@ -52,9 +52,16 @@ extern const pipeline_def_t pipelines_all[];
 const pipeline_def_t *pipelines_find(const char *name);
 
 /* --- the transaction pipeline's pieces, exported for the unit tests ------ */
-/* Parses and validates a seed transaction. See df_parse_fn. */
+/* Parses and validates a seed transaction. See df_parse_fn.  Accepts what the
+ * original processes: amount and quantity as numbers or numeric strings,
+ * quantity a whole number (2 or 2.0); they come back as JSON numbers.  Other
+ * fields, known or not, are kept as they came. */
 int txn_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
               size_t errsize, void *ctx);
+/* A number as the original reads amount and quantity (float(), int()): a JSON
+ * number, or a string holding a finite decimal number (blanks around it allowed).
+ * 0 with *out, or -1. */
+int txn_number(const json_t *f, double *out);
 /* The category's discount factor (electronics 0.95, books 0.90, clothing 0.92, else 1.0). */
 double txn_discount_factor(const char *category);
 /* amount * factor rounded to cents, as integer cents (half away from zero). */
