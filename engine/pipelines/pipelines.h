@@ -75,10 +75,17 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
  * the image decoded at reduced scale; the analysis step adds the rest. */
 int video_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
                 size_t errsize, void *ctx);
-/* HD (>= 1920x1080), HD_Ready (>= 1280x720), SD (>= 640x480) or Low. */
+/* The original's resolution_category, by pixel count: HD (>= 1920*1080 pixels),
+ * HD_Ready (>= 1280*720), SD (>= 640*480) or Low. */
 const char *video_resolution_category(int w, int h);
-/* landscape, portrait or square. */
+/* streamlab's stricter reading (analysis.resolution_strict): both sides at least
+ * 1920x1080 for HD, 1280x720 for HD_Ready, 640x480 for SD, else Low. */
+const char *video_resolution_strict(int w, int h);
+/* The original's orientation: w/h > 1.5 landscape, < 0.8 portrait, else square. */
 const char *video_orientation(int w, int h);
+/* v rounded to digits decimals as Python's round(v, digits) does (ties to even
+ * on the binary value). */
+double video_py_round(double v, int digits);
 /* Frames per second the original expected of a source (webcam 30,
  * video_file 25, sample_generator 1; others 30). */
 int video_expected_fps(const char *source);
