@@ -339,6 +339,10 @@ int uploader_send_file(uploader_t *u, const char *path, const char *name,
         return -1;
     }
     if (nchunks > 1) {
+        /* A chunk carries its bytes in chunk_content and no file_content: a
+         * client of the original reads file_content, and must not save a chunk
+         * as the whole file (it skips the record, or fails on it loudly). */
+        json_object_del(rec, "file_content");
         json_object_set_new(rec, "chunk_index", json_integer(0));
         json_object_set_new(rec, "chunk_count", json_integer(nchunks));
     }
@@ -363,7 +367,7 @@ int uploader_send_file(uploader_t *u, const char *path, const char *name,
         }
         EVP_DigestUpdate(again, raw, got);
         EVP_EncodeBlock((unsigned char *)b64, raw, (int)got);
-        json_object_set_new(rec, "file_content", json_string(b64));
+        json_object_set_new(rec, nchunks > 1 ? "chunk_content" : "file_content", json_string(b64));
         if (nchunks > 1)
             json_object_set_new(rec, "chunk_index", json_integer(i));
         size_t len;

@@ -5,9 +5,11 @@
  * original's web page sent it: file_id, filename, file_type, file_size,
  * file_hash (MD5 hex of the whole file), upload_timestamp, file_content
  * (base64), metadata{...} (plus metadata.sha256).  A larger file travels as
- * chunk records carrying every one of those fields plus chunk_index and
- * chunk_count; file_size and file_hash describe the whole file, file_content
- * the chunk.  The chunk size is a multiple of 3, so the chunks' base64 strings
+ * chunk records carrying every one of those fields but file_content, plus
+ * chunk_index, chunk_count and chunk_content (the chunk's bytes, base64):
+ * file_size and file_hash describe the whole file.  No file_content, so that a
+ * client of the original (which reads file_content) never saves a chunk as
+ * the file.  The chunk size is a multiple of 3, so the chunks' base64 strings
  * concatenate to the base64 of the whole file.  All chunks share the key, so
  * they stay in order on one partition.
  *
