@@ -325,6 +325,7 @@ int uploader_send_file(uploader_t *u, const char *path, const char *name,
     json_object_set_new(meta, "sha256", json_string(res->sha256));
     char ts[EVTIME_BUFSIZE];
     evtime_format_us(evtime_now_us(), ts);
+    snprintf(res->upload_timestamp, sizeof res->upload_timestamp, "%s", ts);
     size_t chunk = u->o.chunk_bytes;
     int64_t nchunks = st.st_size <= (off_t)chunk ? 1 : (st.st_size + chunk - 1) / chunk;
     /* The seed's field order; chunks add chunk_index and chunk_count. */

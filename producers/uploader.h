@@ -60,6 +60,7 @@ typedef struct upload_result {
     int64_t chunks;
     int64_t size;
     char md5[33], sha256[65];
+    char upload_timestamp[48]; /* as in the records (EVTIME_BUFSIZE) */
 } upload_result_t;
 
 /* Progress: bytes of the file delivered so far out of total.  Called on the
