@@ -61,6 +61,12 @@ uploader_t *uploader_new(const kconf_t *k, const upload_opts_t *o, char *errstr,
     static const char *const defaults[] = {
         "acks", "all", "enable.idempotence", "true", "linger.ms", "5",
         "partitioner", "murmur2_random", "message.max.bytes", "1000000", NULL};
+    if (o->topic && (strlen(o->topic) >= sizeof ((upload_result_t *)0)->topic || !o->topic[0])) {
+        snprintf(errstr, errstr_size, "the topic name \"%.40s...\" is empty or longer than %zu "
+                                      "characters", o->topic,
+                 sizeof ((upload_result_t *)0)->topic - 1);
+        return NULL;
+    }
     uploader_t *u = xcalloc(1, sizeof *u);
     u->k = k;
     u->o = *o;
@@ -318,7 +324,8 @@ int uploader_send_file(uploader_t *u, const char *path, const char *name,
     }
     res->size = st.st_size;
     res->file_type = filemeta_kind_name(kind);
-    snprintf(res->topic, sizeof res->topic, "%s", filemeta_kind_topic(kind));
+    snprintf(res->topic, sizeof res->topic, "%s",
+             u->o.topic ? u->o.topic : filemeta_kind_topic(kind));
     make_file_id(res->file_type, res->file_id, sizeof res->file_id);
 
     json_t *meta = filemeta_extract(path, kind, mime);

@@ -45,6 +45,8 @@ typedef struct upload_opts {
     int64_t pace_timeout_ms; /* fail when the groups read nothing for this long (60 s) */
     int64_t max_bytes;       /* refuse larger files (0: no limit) */
     size_t chunk_bytes;      /* UPLOAD_CHUNK_BYTES; tests may lower it (a multiple of 3) */
+    const char *topic;       /* borrowed; every file goes here (NULL: its type's topic);
+                              * up to 95 characters */
 } upload_opts_t;
 
 /* Defaults: pace on "streamlab-engine", 3 MB window, 60 s, no size limit. */
@@ -53,7 +55,7 @@ void upload_opts_init(upload_opts_t *o);
 typedef struct upload_result {
     char file_id[64];
     char filename[256];
-    char topic[32];
+    char topic[96];
     const char *file_type; /* static string */
     int32_t partition;
     int64_t first_offset, last_offset; /* equal for a one-record upload */
