@@ -15,6 +15,13 @@ struct kconsumer {
 kconsumer_t *kconsumer_new(const kconf_t *k, const char *topic, const char *group,
                            int from_beginning, char *errstr, size_t errstr_size)
 {
+    return kconsumer_new_topics(k, &topic, 1, group, from_beginning, errstr, errstr_size);
+}
+
+kconsumer_t *kconsumer_new_topics(const kconf_t *k, const char *const *topics, size_t n,
+                                  const char *group, int from_beginning, char *errstr,
+                                  size_t errstr_size)
+{
     const char *defaults[] = {"group.id", group, "auto.offset.reset",
                               from_beginning ? "earliest" : "latest", "enable.partition.eof",
                               "false", NULL};
@@ -22,12 +29,14 @@ kconsumer_t *kconsumer_new(const kconf_t *k, const char *topic, const char *grou
     if (!rk)
         return NULL;
     rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(l, topics[i], RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (err) {
-        snprintf(errstr, errstr_size, "subscribing to %s: %s", topic, rd_kafka_err2str(err));
+        snprintf(errstr, errstr_size, "subscribing to %s%s: %s", topics[0], n > 1 ? " and others" : "",
+                 rd_kafka_err2str(err));
         rd_kafka_destroy(rk);
         return NULL;
     }

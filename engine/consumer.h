@@ -26,6 +26,11 @@ typedef struct kmsg {
  * the end.  NULL with errstr filled. */
 kconsumer_t *kconsumer_new(const kconf_t *k, const char *topic, const char *group,
                            int from_beginning, char *errstr, size_t errstr_size);
+/* The same for several topics at once (topics and the names are copied);
+ * each record says its topic. */
+kconsumer_t *kconsumer_new_topics(const kconf_t *k, const char *const *topics, size_t n,
+                                  const char *group, int from_beginning, char *errstr,
+                                  size_t errstr_size);
 /* Waits up to timeout_ms for the next record: 1 (out is filled, valid until
  * the next call), 0 on timeout, -1 on a fatal error (errstr filled). */
 int kconsumer_next(kconsumer_t *c, kmsg_t *out, int timeout_ms, char *errstr, size_t errstr_size);

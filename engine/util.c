@@ -161,6 +161,34 @@ int util_split_hostport(const char *s, char *host, size_t hostsize, int *port)
     return 0;
 }
 
+static bool py_space(uint32_t c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f) || c == 0x85 ||
+           c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 ||
+           c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+void util_textcount_feed(util_textcount_t *t, const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        uint32_t c = u[i];
+        size_t n = 1;
+        if (c >= 0xC0) {
+            n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+            c &= n == 4 ? 0x07 : n == 3 ? 0x0F : 0x1F;
+            for (size_t k = 1; k < n && i + k < len; k++)
+                c = c << 6 | (u[i + k] & 0x3F);
+        }
+        i += n;
+        t->chars++;
+        bool space = py_space(c);
+        if (!space && !t->in_word)
+            t->words++;
+        t->in_word = !space;
+    }
+}
+
 size_t util_utf8_char(const char *s, size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;

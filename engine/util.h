@@ -6,6 +6,7 @@
 #ifndef STREAMLAB_UTIL_H
 #define STREAMLAB_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,16 @@ char *xstrndup(const char *s, size_t n);
  * NUL.  What Jansson accepts in a string, so a name cleaned with it can go
  * into JSON. */
 size_t util_utf8_char(const char *s, size_t len);
+
+/* Python's len() and len(split()) of a text fed in pieces: code points, and
+ * runs of non-whitespace (str.isspace(): ASCII blanks, U+001C-U+001F, U+0085,
+ * U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000).
+ * Feed valid UTF-8 cut at character boundaries; zero the struct to start. */
+typedef struct util_textcount {
+    int64_t chars, words;
+    bool in_word;
+} util_textcount_t;
+void util_textcount_feed(util_textcount_t *t, const char *s, size_t len);
 
 /* Milliseconds on the monotonic clock (for durations and rates). */
 int64_t util_mono_ms(void);

@@ -174,26 +174,106 @@ char *filemeta_utf8_clean(const char *s, size_t len, size_t max)
     return out;
 }
 
-static json_t *text_json(const char *s, size_t len)
+/* The extracted text as it comes, in pieces: counted whole (the original's
+ * text_length and word_count describe the whole document), kept only up to
+ * FILEMETA_TEXT_MAX bytes for text_content.  Bytes that are not UTF-8 count as
+ * one '?' each; a character cut between two pieces is put back together. */
+typedef struct textacc {
+    GString *preview;
+    util_textcount_t tc;
+    bool truncated;
+    char carry[4];
+    size_t ncarry;
+} textacc_t;
+
+static void textacc_init(textacc_t *t)
 {
-    char *c = filemeta_utf8_clean(s, len, FILEMETA_TEXT_MAX);
-    json_t *j = json_string(c);
-    free(c);
-    return j ? j : json_string("");
+    *t = (textacc_t){.preview = g_string_new(NULL)};
 }
 
-static json_t *plain_text(const char *path)
+static void textacc_clean_piece(textacc_t *t, const char *s, size_t len)
+{
+    char *c = filemeta_utf8_clean(s, len, len);
+    size_t n = strlen(c); /* the same length: each bad byte became one '?' */
+    util_textcount_feed(&t->tc, c, n);
+    size_t room = t->preview->len < FILEMETA_TEXT_MAX ? FILEMETA_TEXT_MAX - t->preview->len : 0;
+    if (n > room) {
+        t->truncated = true;
+        while (room > 0 && ((unsigned char)c[room] & 0xC0) == 0x80)
+            room--; /* not in the middle of a character */
+        n = room;
+    }
+    g_string_append_len(t->preview, c, (gssize)n);
+    free(c);
+}
+
+/* Adds len bytes; final: no more come after them (a cut character is bad). */
+static void textacc_add(textacc_t *t, const char *s, size_t len, bool final)
+{
+    char *buf = xmalloc(t->ncarry + len + 1);
+    memcpy(buf, t->carry, t->ncarry);
+    memcpy(buf + t->ncarry, s, len);
+    size_t n = t->ncarry + len, keep = 0;
+    t->ncarry = 0;
+    if (!final) { /* hold back a character whose last bytes are still to come */
+        for (size_t back = 1; back <= 3 && back <= n; back++) {
+            unsigned char b = (unsigned char)buf[n - back];
+            if ((b & 0xC0) == 0x80)
+                continue;
+            size_t want = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+            if (want > back)
+                keep = back;
+            break;
+        }
+    }
+    memcpy(t->carry, buf + n - keep, keep);
+    t->ncarry = keep;
+    /* NULs would end the cleaned string early: they become '?' piecewise. */
+    for (size_t at = 0; at < n - keep;) {
+        size_t z = at;
+        while (z < n - keep && buf[z])
+            z++;
+        if (z > at)
+            textacc_clean_piece(t, buf + at, z - at);
+        if (z < n - keep) {
+            textacc_clean_piece(t, "?", 1);
+            z++;
+        }
+        at = z;
+    }
+    free(buf);
+}
+
+/* Sets text_content (the preview), text_length, word_count and text_truncated
+ * in meta, and frees the accumulator. */
+static void textacc_finish(textacc_t *t, json_t *meta)
+{
+    textacc_add(t, "", 0, true);
+    json_t *j = json_string(t->preview->str);
+    json_object_set_new(meta, "text_content", j ? j : json_string(""));
+    json_object_set_new(meta, "text_length", json_integer(t->tc.chars));
+    json_object_set_new(meta, "word_count", json_integer(t->tc.words));
+    json_object_set_new(meta, "text_truncated", json_boolean(t->truncated));
+    g_string_free(t->preview, TRUE);
+}
+
+static int plain_text(const char *path, textacc_t *t, char *err, size_t errsize)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return json_string("");
-    char buf[FILEMETA_TEXT_MAX];
-    size_t n = fread(buf, 1, sizeof buf, f);
+    if (!f) {
+        snprintf(err, errsize, "cannot read the text: %s", strerror(errno));
+        return -1;
+    }
+    char *buf = xmalloc(1 << 16);
+    size_t n;
+    while ((n = fread(buf, 1, 1 << 16, f)) > 0)
+        textacc_add(t, buf, n, false);
+    free(buf);
     fclose(f);
-    return text_json(buf, n);
+    return 0;
 }
 
-static json_t *pdf_text(const char *path, char *err, size_t errsize)
+static int pdf_text(const char *path, textacc_t *t, char *err, size_t errsize)
 {
     char *abs = realpath(path, NULL);
     GError *ge = NULL;
@@ -205,59 +285,58 @@ static json_t *pdf_text(const char *path, char *err, size_t errsize)
         snprintf(err, errsize, "PDF: %s", ge ? ge->message : "cannot open");
         if (ge)
             g_error_free(ge);
-        return NULL;
+        return -1;
     }
-    GString *s = g_string_new(NULL);
     int pages = poppler_document_get_n_pages(doc);
-    for (int i = 0; i < pages && s->len < FILEMETA_TEXT_MAX; i++) {
+    bool any = false;
+    for (int i = 0; i < pages; i++) {
         PopplerPage *p = poppler_document_get_page(doc, i);
         if (!p)
             continue;
-        char *t = poppler_page_get_text(p);
-        if (t) {
-            if (s->len)
-                g_string_append_c(s, '\n');
-            g_string_append(s, t);
-            g_free(t);
+        char *s = poppler_page_get_text(p);
+        if (s) {
+            if (any)
+                textacc_add(t, "\n", 1, true);
+            textacc_add(t, s, strlen(s), true);
+            any = true;
+            g_free(s);
         }
         g_object_unref(p);
     }
     g_object_unref(doc);
-    json_t *j = text_json(s->str, s->len);
-    g_string_free(s, TRUE);
-    return j;
+    return 0;
 }
 
 /* Word's text lives in <w:t> runs inside <w:p> paragraphs. */
-static void docx_walk(xmlNode *n, GString *s)
+static void docx_walk(xmlNode *n, textacc_t *t)
 {
-    for (; n && s->len < FILEMETA_TEXT_MAX; n = n->next) {
+    for (; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
         const char *name = (const char *)n->name;
         if (!strcmp(name, "t")) {
             xmlChar *c = xmlNodeGetContent(n);
             if (c) {
-                g_string_append(s, (const char *)c);
+                textacc_add(t, (const char *)c, strlen((const char *)c), true);
                 xmlFree(c);
             }
         } else if (!strcmp(name, "tab")) {
-            g_string_append_c(s, '\t');
+            textacc_add(t, "\t", 1, true);
         } else {
-            docx_walk(n->children, s);
+            docx_walk(n->children, t);
             if (!strcmp(name, "p"))
-                g_string_append_c(s, '\n');
+                textacc_add(t, "\n", 1, true);
         }
     }
 }
 
-static json_t *docx_text(const char *path, char *err, size_t errsize)
+static int docx_text(const char *path, textacc_t *t, char *err, size_t errsize)
 {
     int zerr = 0;
     zip_t *z = zip_open(path, ZIP_RDONLY, &zerr);
     if (!z) {
         snprintf(err, errsize, "DOCX: not a readable zip archive");
-        return NULL;
+        return -1;
     }
     zip_stat_t zs;
     zip_file_t *zf = NULL;
@@ -265,7 +344,7 @@ static json_t *docx_text(const char *path, char *err, size_t errsize)
         zs.size > 64u * 1024 * 1024 || !(zf = zip_fopen(z, "word/document.xml", 0))) {
         snprintf(err, errsize, "DOCX: no readable word/document.xml");
         zip_close(z);
-        return NULL;
+        return -1;
     }
     char *xml = xmalloc(zs.size + 1);
     zip_int64_t got = zip_fread(zf, xml, zs.size);
@@ -278,14 +357,11 @@ static json_t *docx_text(const char *path, char *err, size_t errsize)
     free(xml);
     if (!doc) {
         snprintf(err, errsize, "DOCX: word/document.xml is not well-formed XML");
-        return NULL;
+        return -1;
     }
-    GString *s = g_string_new(NULL);
-    docx_walk(xmlDocGetRootElement(doc), s);
+    docx_walk(xmlDocGetRootElement(doc), t);
     xmlFreeDoc(doc);
-    json_t *j = text_json(s->str, s->len);
-    g_string_free(s, TRUE);
-    return j;
+    return 0;
 }
 
 /* --- images and videos through FFmpeg ------------------------------------ */
@@ -349,18 +425,19 @@ json_t *filemeta_extract(const char *path, filemeta_kind_t kind, const char *mim
     json_t *meta = json_object();
     char err[256] = "";
     if (kind == FILEMETA_DOCUMENT) {
-        json_t *text = NULL;
+        textacc_t t;
+        textacc_init(&t);
         if (!strncmp(mime, "text/plain", 10) || strstr(mime, "empty"))
-            text = plain_text(path);
+            plain_text(path, &t, err, sizeof err);
         else if (!strcmp(mime, "application/pdf"))
-            text = pdf_text(path, err, sizeof err);
+            pdf_text(path, &t, err, sizeof err);
         else if (!strcasecmp(ext_of(path) ? ext_of(path) : "", "docx") ||
                  !strncmp(mime, "application/vnd.openxmlformats-officedocument", 45) ||
                  !strcmp(mime, "application/zip"))
-            text = docx_text(path, err, sizeof err);
+            docx_text(path, &t, err, sizeof err);
         else
             snprintf(err, sizeof err, "text extraction is unsupported for %s", mime);
-        json_object_set_new(meta, "text_content", text ? text : json_string(""));
+        textacc_finish(&t, meta);
         json_object_set_new(meta, "mime_type", json_string(mime));
     } else {
         json_object_set_new(meta, "mime_type", json_string(mime));

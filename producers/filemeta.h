@@ -4,9 +4,11 @@
  * The type comes from the content (libmagic) and must agree with the
  * extension lists of the original (documents txt pdf doc docx rtf; videos mp4
  * avi mov mkv wmv flv webm; images jpg jpeg png gif bmp tiff): a .png that is
- * really a PDF, or a .exe, is refused.  Metadata: documents mime_type and
+ * really a PDF, or a .exe, is refused.  Metadata: documents mime_type,
  * text_content (plain text directly, PDF with poppler-glib, DOCX from its XML
- * with libzip + libxml2, others say extraction is unsupported); images width,
+ * with libzip + libxml2, others say extraction is unsupported) — a preview of
+ * FILEMETA_TEXT_MAX bytes — and text_length, word_count (Python's len(text) and
+ * len(text.split()) of the whole extracted text) and text_truncated; images width,
  * height, channels, total_pixels; videos fps, frame_count, width, height,
  * duration (both probed with FFmpeg's libavformat/libavcodec).
  *
@@ -18,7 +20,8 @@
 #include <stddef.h>
 
 /* text_content is cut to this many bytes (at a UTF-8 boundary) so that a chunk
- * record, metadata included, stays under Kafka's 1 MB message limit. */
+ * record, metadata included, stays under Kafka's 1 MB message limit; the
+ * counts in the metadata still describe the whole text. */
 #define FILEMETA_TEXT_MAX 8000
 
 typedef enum { FILEMETA_DOCUMENT, FILEMETA_VIDEO, FILEMETA_IMAGE } filemeta_kind_t;

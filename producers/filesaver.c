@@ -125,10 +125,13 @@ filesaver_event_t filesaver_add(filesaver_t *s, const char *value, size_t len, c
     const char *id = json_string_value(json_object_get(v, "file_id"));
     const char *fname = json_string_value(json_object_get(v, "filename"));
     const char *hash = json_string_value(json_object_get(v, "file_hash"));
-    json_t *content = json_object_get(v, "file_content");
+    /* A chunk's bytes are in chunk_content (file_content in chunks of the older shape). */
+    json_t *content = json_object_get(v, "chunk_content");
+    if (!content)
+        content = json_object_get(v, "file_content");
     if (!id || !fname || !hash || !json_is_string(content)) {
         snprintf(msg, msgsize, "skipped: not an upload record (file_id, filename, file_hash and "
-                               "file_content are needed)");
+                               "file_content or chunk_content are needed)");
         json_decref(v);
         return FILESAVER_INVALID;
     }
@@ -186,7 +189,7 @@ filesaver_event_t filesaver_add(filesaver_t *s, const char *value, size_t len, c
     int rc = append(p, content);
     if (rc < 0) {
         snprintf(msg, msgsize, "%s: %s: %s (not saved)", rc == -1 ? "corrupt" : "not saved",
-                 p->orig, rc == -1 ? "file_content is not base64" : strerror(errno));
+                 p->orig, rc == -1 ? "its content is not base64" : strerror(errno));
         fail_pending(s, i, idx);
         json_decref(v);
         return rc == -1 ? FILESAVER_CORRUPT : FILESAVER_INCOMPLETE;

@@ -28,14 +28,16 @@ void txgen_set_disorder(txgen_t *g, int64_t out_of_order_ms, double late_fractio
 
 static bool chance(txgen_t *g, double p) { return p > 0 && txgen_rand(g, 1000000) < p * 1000000; }
 
+/* The original's vocabularies: its 8 products, 4 categories and 4 payment
+ * methods; each product keeps one category (headphones are its accessories). */
 static const struct {
     const char *product, *category;
 } catalog[] = {
-    {"laptop", "electronics"}, {"phone", "electronics"}, {"headphones", "electronics"},
-    {"book", "books"},         {"ebook", "books"},       {"shirt", "clothing"},
-    {"shoes", "clothing"},     {"coffee_maker", "home"},
+    {"laptop", "electronics"},    {"phone", "electronics"}, {"tablet", "electronics"},
+    {"camera", "electronics"},    {"headphones", "accessories"}, {"book", "books"},
+    {"shirt", "clothing"},        {"shoes", "clothing"},
 };
-static const char *const payments[] = {"credit_card", "debit_card", "paypal", "bank_transfer"};
+static const char *const payments[] = {"credit_card", "debit_card", "paypal", "cash"};
 
 txgen_t *txgen_new(uint64_t seed)
 {
@@ -88,14 +90,14 @@ size_t txgen_next(txgen_t *g, int64_t event_us, char *buf, char *key, size_t *ke
         switch (txgen_rand(g, 4)) {
         case 0: n = snprintf(buf, TXGEN_MAX_RECORD, "not json: %s", key); break;
         case 1: n /= 2; buf[n] = '\0'; break; /* truncated */
-        case 2: { /* amount as a string */
+        case 2: { /* amount as text that is not a number ("123.45 USD"): float() fails */
             char *a = strstr(buf, "\"amount\":");
             if (a) {
                 memmove(a + 10, a + 9, strlen(a + 9) + 1);
                 a[9] = '"';
                 char *end = strchr(a + 10, ',');
-                memmove(end + 1, end, strlen(end) + 1);
-                *end = '"';
+                memmove(end + 5, end, strlen(end) + 1);
+                memcpy(end, " USD\"", 5);
                 n = (int)strlen(buf);
             }
             break;

@@ -1,6 +1,8 @@
 /* txgen.h — the original's e-commerce transaction generator.
  *
- * 8 products in 4 categories, 4 payment methods, amount 10.00–1000.00,
+ * The original's vocabularies: products laptop phone tablet camera headphones
+ * book shirt shoes, categories electronics accessories books clothing,
+ * payments credit_card debit_card paypal cash; amount 10.00–1000.00,
  * quantity 1–5, user_1..user_1000, city_1..city_50, local ISO timestamp.
  * Deterministic for a seed; one generator per thread. */
 #ifndef STREAMLAB_TXGEN_H
@@ -26,8 +28,9 @@ size_t txgen_next(txgen_t *g, int64_t event_us, char *buf, char *key, size_t *ke
  *   out_of_order_ms  event times are jittered back by up to this much;
  *   late_fraction    this share is 35-65 s old, so that with the engine's
  *                    default 5 s bound and 30 s windows its window has fired;
- *   bad_fraction     this share is malformed (not JSON, truncated JSON, a wrong
- *                    type, a missing field), for the dead-letter topic. */
+ *   bad_fraction     this share is malformed (not JSON, truncated JSON, an amount
+ *                    that is not a number, a missing field), for the dead-letter
+ *                    topic: nothing the original could have processed either. */
 void txgen_set_disorder(txgen_t *g, int64_t out_of_order_ms, double late_fraction,
                         double bad_fraction);
 

@@ -61,6 +61,12 @@ uploader_t *uploader_new(const kconf_t *k, const upload_opts_t *o, char *errstr,
     static const char *const defaults[] = {
         "acks", "all", "enable.idempotence", "true", "linger.ms", "5",
         "partitioner", "murmur2_random", "message.max.bytes", "1000000", NULL};
+    if (o->topic && (strlen(o->topic) >= sizeof ((upload_result_t *)0)->topic || !o->topic[0])) {
+        snprintf(errstr, errstr_size, "the topic name \"%.40s...\" is empty or longer than %zu "
+                                      "characters", o->topic,
+                 sizeof ((upload_result_t *)0)->topic - 1);
+        return NULL;
+    }
     uploader_t *u = xcalloc(1, sizeof *u);
     u->k = k;
     u->o = *o;
@@ -318,13 +324,15 @@ int uploader_send_file(uploader_t *u, const char *path, const char *name,
     }
     res->size = st.st_size;
     res->file_type = filemeta_kind_name(kind);
-    snprintf(res->topic, sizeof res->topic, "%s", filemeta_kind_topic(kind));
+    snprintf(res->topic, sizeof res->topic, "%s",
+             u->o.topic ? u->o.topic : filemeta_kind_topic(kind));
     make_file_id(res->file_type, res->file_id, sizeof res->file_id);
 
     json_t *meta = filemeta_extract(path, kind, mime);
     json_object_set_new(meta, "sha256", json_string(res->sha256));
     char ts[EVTIME_BUFSIZE];
     evtime_format_us(evtime_now_us(), ts);
+    snprintf(res->upload_timestamp, sizeof res->upload_timestamp, "%s", ts);
     size_t chunk = u->o.chunk_bytes;
     int64_t nchunks = st.st_size <= (off_t)chunk ? 1 : (st.st_size + chunk - 1) / chunk;
     /* The seed's field order; chunks add chunk_index and chunk_count. */
@@ -339,6 +347,10 @@ int uploader_send_file(uploader_t *u, const char *path, const char *name,
         return -1;
     }
     if (nchunks > 1) {
+        /* A chunk carries its bytes in chunk_content and no file_content: a
+         * client of the original reads file_content, and must not save a chunk
+         * as the whole file (it skips the record, or fails on it loudly). */
+        json_object_del(rec, "file_content");
         json_object_set_new(rec, "chunk_index", json_integer(0));
         json_object_set_new(rec, "chunk_count", json_integer(nchunks));
     }
@@ -363,7 +375,7 @@ int uploader_send_file(uploader_t *u, const char *path, const char *name,
         }
         EVP_DigestUpdate(again, raw, got);
         EVP_EncodeBlock((unsigned char *)b64, raw, (int)got);
-        json_object_set_new(rec, "file_content", json_string(b64));
+        json_object_set_new(rec, nchunks > 1 ? "chunk_content" : "file_content", json_string(b64));
         if (nchunks > 1)
             json_object_set_new(rec, "chunk_index", json_integer(i));
         size_t len;

@@ -5,9 +5,11 @@
  * original's web page sent it: file_id, filename, file_type, file_size,
  * file_hash (MD5 hex of the whole file), upload_timestamp, file_content
  * (base64), metadata{...} (plus metadata.sha256).  A larger file travels as
- * chunk records carrying every one of those fields plus chunk_index and
- * chunk_count; file_size and file_hash describe the whole file, file_content
- * the chunk.  The chunk size is a multiple of 3, so the chunks' base64 strings
+ * chunk records carrying every one of those fields but file_content, plus
+ * chunk_index, chunk_count and chunk_content (the chunk's bytes, base64):
+ * file_size and file_hash describe the whole file.  No file_content, so that a
+ * client of the original (which reads file_content) never saves a chunk as
+ * the file.  The chunk size is a multiple of 3, so the chunks' base64 strings
  * concatenate to the base64 of the whole file.  All chunks share the key, so
  * they stay in order on one partition.
  *
@@ -43,6 +45,8 @@ typedef struct upload_opts {
     int64_t pace_timeout_ms; /* fail when the groups read nothing for this long (60 s) */
     int64_t max_bytes;       /* refuse larger files (0: no limit) */
     size_t chunk_bytes;      /* UPLOAD_CHUNK_BYTES; tests may lower it (a multiple of 3) */
+    const char *topic;       /* borrowed; every file goes here (NULL: its type's topic);
+                              * up to 95 characters */
 } upload_opts_t;
 
 /* Defaults: pace on "streamlab-engine", 3 MB window, 60 s, no size limit. */
@@ -51,13 +55,14 @@ void upload_opts_init(upload_opts_t *o);
 typedef struct upload_result {
     char file_id[64];
     char filename[256];
-    char topic[32];
+    char topic[96];
     const char *file_type; /* static string */
     int32_t partition;
     int64_t first_offset, last_offset; /* equal for a one-record upload */
     int64_t chunks;
     int64_t size;
     char md5[33], sha256[65];
+    char upload_timestamp[48]; /* as in the records (EVTIME_BUFSIZE) */
 } upload_result_t;
 
 /* Progress: bytes of the file delivered so far out of total.  Called on the

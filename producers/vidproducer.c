@@ -104,9 +104,10 @@ char *vidprod_record(const uint8_t *rgb, int w, int h, int quality, const char *
     int n = snprintf(out, cap,
                      "{\"frame_id\":\"frame_%llu_%lld\",\"timestamp\":\"%s\",\"source\":\"%s\","
                      "\"frame_data\":\"%s\",\"frame_width\":%d,\"frame_height\":%d,"
-                     "\"frame_channels\":3,\"frame_size_bytes\":%zu,\"metadata\":%s}",
+                     "\"frame_channels\":3,\"frame_size_bytes\":%zu,\"jpeg_bytes\":%zu,"
+                     "\"metadata\":%s}",
                      (unsigned long long)frame_number, (long long)(util_wall_ms()), ts, source,
-                     b64, w, h, jlen, meta);
+                     b64, w, h, blen, jlen, meta);
     free(b64);
     *len = (size_t)n;
     if (jpeg_len)
@@ -114,11 +115,24 @@ char *vidprod_record(const uint8_t *rgb, int w, int h, int quality, const char *
     return out;
 }
 
-/* The metadata object: what made the frame. */
-static char *metadata_text(const vidprod_t *p, uint64_t n, int w, int h)
+bool vidprod_file_pick(double *next_pick, uint64_t idx, double native_fps, double fps)
 {
-    json_t *m = json_pack("{sIsisfs[ii]}", "frame_number", (json_int_t)n, "quality", p->quality,
-                          "source_fps", frames_native_fps(p->src), "encoded_size", w, h);
+    if (fps <= 0 || native_fps <= 0)
+        return true; /* flat out, or a rate unknown: every frame */
+    if ((double)idx + 1e-9 < *next_pick)
+        return false;
+    *next_pick += native_fps / fps; /* the file's frames per interval */
+    if (*next_pick < (double)idx + 1e-9) /* the rate went up: no catching up on old frames */
+        *next_pick = (double)idx + native_fps / fps;
+    return true;
+}
+
+/* The metadata object: what made the frame. */
+static char *metadata_text(const vidprod_t *p, uint64_t n, uint64_t source_frame, int w, int h)
+{
+    json_t *m = json_pack("{sIsIsisfs[ii]}", "frame_number", (json_int_t)n, "source_frame",
+                          (json_int_t)source_frame, "quality", p->quality, "source_fps",
+                          frames_native_fps(p->src), "encoded_size", w, h);
     char *s = json_dumps(m, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(m);
     return s;
@@ -130,6 +144,9 @@ int vidprod_run(vidprod_t *p, char *errstr, size_t errstr_size)
     int64_t epoch_us = util_mono_us();
     uint64_t sent_at_epoch = 0;
     const char *source = frames_source_name(p->src);
+    bool is_file = !strcmp(source, "video_file");
+    double next_pick = 0;
+    uint64_t read_idx = 0; /* frames read from the source so far */
     int rc = 0;
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
         uint64_t sent = atomic_load(&p->sent);
@@ -148,16 +165,24 @@ int vidprod_run(vidprod_t *p, char *errstr, size_t errstr_size)
                 continue;
             }
         }
+        /* A video file is sampled as the original does: one frame per interval
+         * (1/fps) of the file's own time; the frames between are skipped. */
         const uint8_t *rgb;
-        int w, h;
-        int got = frames_next(p->src, &rgb, &w, &h, errstr, errstr_size);
+        int w, h, got;
+        for (;;) {
+            got = frames_next(p->src, &rgb, &w, &h, errstr, errstr_size);
+            if (got <= 0 || !is_file ||
+                vidprod_file_pick(&next_pick, read_idx, frames_native_fps(p->src), fps))
+                break;
+            read_idx++;
+        }
         if (got < 0) {
             rc = -1;
             break;
         }
         if (got == 0)
             break; /* the end of the file */
-        char *meta = metadata_text(p, sent, w, h);
+        char *meta = metadata_text(p, sent, read_idx++, w, h);
         size_t len, jlen;
         char *rec = vidprod_record(rgb, w, h, p->quality, source, sent, evtime_now_us(), meta,
                                    &len, &jlen, errstr, errstr_size);

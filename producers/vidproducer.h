@@ -1,7 +1,9 @@
 /* vidproducer.h — sends video frames to the `video_frames` topic in the
  * original's format: frame_id, timestamp, source, frame_data (base64 JPEG),
  * frame_width, frame_height, frame_channels, frame_size_bytes, metadata;
- * keyed by source.
+ * keyed by source.  frame_size_bytes is what the original's producer measures,
+ * the length of the base64 text; jpeg_bytes (streamlab's own) is the JPEG's
+ * byte count.
  *
  * vidprod_run() blocks its thread, which owns the Kafka handle and the frame
  * source; vidprod_stop(), vidprod_set_fps() and the counters are safe from
@@ -9,6 +11,7 @@
 #ifndef STREAMLAB_VIDPRODUCER_H
 #define STREAMLAB_VIDPRODUCER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +38,12 @@ int vidprod_run(vidprod_t *p, char *errstr, size_t errstr_size);
 void vidprod_stop(vidprod_t *p);
 void vidprod_set_fps(vidprod_t *p, double fps);
 void vidprod_stats(const vidprod_t *p, vidprod_stats_t *out);
+
+/* Whether a video file's frame idx (from 0) is sent when sampling one frame per
+ * 1/fps seconds of the file's time (native_fps frames a second), as the
+ * original's producer does; *next_pick (start at 0) is the sampler's state.
+ * fps <= 0: every frame. */
+bool vidprod_file_pick(double *next_pick, uint64_t idx, double native_fps, double fps);
 
 /* One frame as the seed's JSON record (malloc'd, NUL-terminated, *len
  * bytes; the caller frees it).  metadata: a JSON object text or NULL ({}).

@@ -71,9 +71,11 @@ static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, jso
     return reply(c, status, "application/json", s, strlen(s), MHD_RESPMEM_MUST_FREE);
 }
 
+/* The original's answer (success, message) beside streamlab's (ok, error, status). */
 static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *msg)
 {
-    return reply_json(c, status, json_pack("{sbsssi}", "ok", 0, "error", msg, "status", status));
+    return reply_json(c, status, json_pack("{sbsssbsssi}", "success", 0, "message", msg, "ok", 0,
+                                           "error", msg, "status", status));
 }
 
 static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -153,21 +155,31 @@ static enum MHD_Result finish_upload(webserver_t *w, struct MHD_Connection *c, r
     snprintf(detail, sizeof detail, "%s [%d] @%lld", r.topic, (int)r.partition,
              (long long)r.last_offset);
     fileview_upload_progress(w->o.view, r.filename, r.file_type, r.size, r.size, FV_SENT, detail);
-    return reply_json(c, MHD_HTTP_OK,
-                      json_pack("{sbsssssssssisIsIsIsIssss}", "ok", 1, "filename", r.filename,
-                                "file_id", r.file_id, "file_type", r.file_type, "topic", r.topic,
-                                "partition", (int)r.partition, "offset",
-                                (json_int_t)r.first_offset, "last_offset",
-                                (json_int_t)r.last_offset, "chunks", (json_int_t)r.chunks,
-                                "file_size", (json_int_t)r.size, "file_hash", r.md5, "sha256",
-                                r.sha256));
+    /* The original's answer: success, message and metadata (the record's own
+     * fields, no content); then streamlab's: where the record went. */
+    char message[600];
+    snprintf(message, sizeof message, "File %s uploaded successfully to %s", r.filename, r.topic);
+    json_t *meta = json_pack("{sssssssIssssss}", "file_id", r.file_id, "filename", r.filename,
+                             "file_type", r.file_type, "file_size", (json_int_t)r.size,
+                             "file_hash", r.md5, "upload_timestamp", r.upload_timestamp, "topic",
+                             r.topic);
+    json_t *j = json_pack("{sbsssosbsssssssssisIsIsIsIssss}", "success", 1, "message", message,
+                          "metadata", meta, "ok", 1, "filename", r.filename, "file_id", r.file_id,
+                          "file_type", r.file_type, "topic", r.topic, "partition", (int)r.partition,
+                          "offset", (json_int_t)r.first_offset, "last_offset",
+                          (json_int_t)r.last_offset, "chunks", (json_int_t)r.chunks, "file_size",
+                          (json_int_t)r.size, "file_hash", r.md5, "sha256", r.sha256);
+    return reply_json(c, MHD_HTTP_OK, j);
 }
 
 static enum MHD_Result status_page(webserver_t *w, struct MHD_Connection *c)
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(w->meta, 0, NULL, &md, 3000);
-    json_t *j = json_pack("{sbss}", "kafka_connected", !err, "brokers", kconf_brokers(w->k));
+    /* The original's status and bootstrap_servers, then streamlab's fields. */
+    json_t *j = json_pack("{sssssbss}", "status", err ? "disconnected" : "connected",
+                          "bootstrap_servers", kconf_brokers(w->k), "kafka_connected", !err,
+                          "brokers", kconf_brokers(w->k));
     if (err)
         json_object_set_new(j, "error", json_string(rd_kafka_err2str(err)));
     else
@@ -183,13 +195,18 @@ static enum MHD_Result topics_page(webserver_t *w, struct MHD_Connection *c)
     rd_kafka_resp_err_t err = rd_kafka_metadata(w->meta, 1, NULL, &md, 3000);
     if (err)
         return reply_error(c, MHD_HTTP_BAD_GATEWAY, rd_kafka_err2str(err));
+    /* The original answers a list of topic names; ?detail=1 gives streamlab's
+     * {"topics": [{name, partitions}]}, which the page shows. */
+    bool detail = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "detail") != NULL;
     json_t *arr = json_array();
     for (int i = 0; i < md->topic_cnt; i++)
         if (md->topics[i].topic[0] != '_')
-            json_array_append_new(arr, json_pack("{sssi}", "name", md->topics[i].topic,
-                                                 "partitions", md->topics[i].partition_cnt));
+            json_array_append_new(arr, detail ? json_pack("{sssi}", "name", md->topics[i].topic,
+                                                          "partitions",
+                                                          md->topics[i].partition_cnt)
+                                              : json_string(md->topics[i].topic));
     rd_kafka_metadata_destroy(md);
-    return reply_json(c, MHD_HTTP_OK, json_pack("{so}", "topics", arr));
+    return reply_json(c, MHD_HTTP_OK, detail ? json_pack("{so}", "topics", arr) : arr);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,

@@ -4,12 +4,17 @@
  * build time so the binary runs from anywhere), POST /upload (multipart
  * form-data, field "file"; parsed by MHD_PostProcessor and streamed to a
  * temporary file, then sent with the uploader), GET /status (Kafka
- * reachable or not), GET /topics (topic names and partitions).
+ * reachable or not), GET /topics (topic names; ?detail=1 adds partitions).
  *
- * Answers of POST /upload (JSON): 200 {"ok":true, topic, partition, offset,
- * ...}; 400 truncated or malformed multipart, no file field; 413 larger than
- * max_bytes; 415 unsupported type; 502 Kafka delivery failed.  The temporary
- * file is removed in every case, so nothing partial stays behind.
+ * The answers keep the original's shapes beside streamlab's own fields:
+ * POST /upload: 200 {"success":true, "message", "metadata":{the record's
+ * fields}, "ok":true, topic, partition, offset, ...}; errors {"success":false,
+ * "message", "ok":false, "error", "status"}: 400 truncated or malformed
+ * multipart, no file field; 413 larger than max_bytes; 415 unsupported type;
+ * 502 Kafka delivery failed.  GET /status: {"status":"connected"|
+ * "disconnected", "bootstrap_servers", "kafka_connected", "brokers", ...}.
+ * GET /topics: ["name", ...].  The temporary file is removed in every case, so
+ * nothing partial stays behind.
  *
  * Threading: libmicrohttpd runs a thread per connection; each upload makes
  * its own uploader.  webserver_start/stop belong to one thread. */

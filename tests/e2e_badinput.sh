@@ -4,9 +4,12 @@
 #
 # kcat produces 500 good seed-format transactions mixed with bad ones: garbage bytes
 # (non-UTF-8 and with newlines too), truncated JSON, JSON arrays and other non-objects,
-# records missing a field, wrong types (amount "12", quantity 1.5, user_id 7), bad
-# timestamps, a NULL value. `streamlab engine --count TOTAL` must exit 0; every good record
-# with amount > 100 is in processed_transactions (and nothing else is); every bad record is
+# records missing a field, wrong types (amount "12 USD", quantity 1.5, user_id 7), bad
+# timestamps, a NULL value. What the original processes is good here too: amount or
+# quantity as a numeric string ("150.25", "3"), quantity 3.0. `streamlab engine --count
+# TOTAL` must exit 0; every good record with amount > 100 is in processed_transactions (and
+# nothing else is), amount and quantity as numbers, discount_applied the original's
+# multiplier and final_amount = amount * it, half-up to the cent; every bad record is
 # in transactions.dlq once, with error, topic, partition, offset (pointing at it) and its
 # bytes in original (UTF-8) or original_base64; the summary's dlq is the number of bad ones.
 set -uo pipefail
@@ -44,7 +47,15 @@ def good(i):
         rec["location"] = "S\u00e3o Paulo \u2014 \u6771\u4eac"   # UTF-8 text is fine
     if i % 83 == 5:
         rec["coupon"] = None                                    # an extra field is fine
-    return rec, json.dumps(rec, ensure_ascii=(i % 2 == 0)).replace('"@A@"', "%d.%02d" % divmod(cents, 100))
+    amount = "%d.%02d" % divmod(cents, 100)
+    # The original reads float(amount) and int(quantity): these it processes too.
+    if i % 45 == 11:
+        amount = '"%s"' % amount                                # amount as a numeric string
+    if i % 45 == 12:
+        rec["quantity"] = str(rec["quantity"])                  # quantity as a numeric string
+    if i % 45 == 13:
+        rec["quantity"] = float(rec["quantity"])                # an integral float quantity
+    return rec, json.dumps(rec, ensure_ascii=(i % 2 == 0)).replace('"@A@"', amount)
 
 goods = [good(i) for i in range(500)]
 proto, proto_text = good(1000)
@@ -75,7 +86,7 @@ bad = [
     ("missing timestamp", variant(timestamp=KeyError)),
     ("missing user_id", variant(user_id=KeyError)),
     ("missing category", variant(category=KeyError)),
-    ("amount as a string", variant(amount="12")),
+    ("amount text, not a number", variant(amount="12 USD")),
     ("quantity 1.5", variant(quantity=1.5)),
     ("user_id a number", variant(user_id=7)),
     ("category null", variant(category=None)),
@@ -149,13 +160,43 @@ c.close()
 ok("the test reads back every stored input record", len(eof) == len(parts), "eof on %s of %s" % (sorted(eof), parts))
 
 # processed_transactions: exactly the good ones with amount > 100.
-want = sorted(g["transaction_id"] for g in good if g["amount"] > 100)
+want = sorted(g["transaction_id"] for g in good if float(g["amount"]) > 100)
 got = []
+procs = []
 for line in open(work + "/processed.jsonl"):
-    got.append(json.loads(json.loads(line)["payload"]).get("transaction_id"))
+    procs.append(json.loads(json.loads(line)["payload"]))
+    got.append(procs[-1].get("transaction_id"))
 got.sort()
 ok("processed_transactions = the good records with amount > 100 (%d, by id)" % len(want), got == want,
    "got %d; missing %s; unexpected %s" % (len(got), sorted(set(want) - set(got))[:4], sorted(set(got) - set(want))[:4]))
+
+# The original's rule, computed here: discount_applied is the multiplier of the category
+# (electronics 0.95, books 0.90, clothing 0.92, else 1.0) and final_amount is amount * it;
+# streamlab rounds half-up to the cent on the decimal value.
+from decimal import Decimal, ROUND_HALF_UP
+mult = {"electronics": Decimal("0.95"), "books": Decimal("0.90"), "clothing": Decimal("0.92")}
+byid = {g["transaction_id"]: g for g in good}
+rule_errs = []
+for p in procs:
+    g = byid.get(p.get("transaction_id"))
+    if g is None:
+        continue
+    m = mult.get(g["category"], Decimal("1.0"))
+    amount = Decimal(str(g["amount"]))
+    final = (amount * m).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if not isinstance(p.get("amount"), (int, float)) or isinstance(p.get("amount"), bool) \
+            or Decimal(str(p["amount"])) != amount:
+        rule_errs.append("%s amount %r for %r" % (g["transaction_id"], p.get("amount"), g["amount"]))
+    if not isinstance(p.get("quantity"), int) or p["quantity"] != int(float(g["quantity"])):
+        rule_errs.append("%s quantity %r for %r" % (g["transaction_id"], p.get("quantity"), g["quantity"]))
+    if Decimal(str(p.get("discount_applied"))) != m:
+        rule_errs.append("%s discount_applied %r, the rule says %s" % (g["transaction_id"], p.get("discount_applied"), m))
+    if Decimal(str(p.get("final_amount"))) != final:
+        rule_errs.append("%s final_amount %r, the rule says %s" % (g["transaction_id"], p.get("final_amount"), final))
+strs = [g for g in good if float(g["amount"]) > 100 and (isinstance(g["amount"], str) or not isinstance(g["quantity"], int))]
+ok("processed records follow the original's rule: numbers for amount and quantity (%d came "
+   "as strings or 3.0), discount_applied the multiplier, final_amount = amount * it" % len(strs),
+   procs and strs and not rule_errs, "; ".join(rule_errs[:4]))
 
 # transactions.dlq: one record per bad input, fields and bytes.
 dlq = [json.loads(json.loads(l)["payload"]) for l in open(work + "/dlq.jsonl")]

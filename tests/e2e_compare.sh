@@ -78,7 +78,7 @@ for i in range(n):
 bad = ["not json at all", '{"transaction_id": "txn_cmp_bad_1", "user_id": "user_3"}',
        '{"truncated": ', "[1, 2, 3]", '"a string"',
        json.dumps({"transaction_id": "txn_cmp_bad_6", "user_id": "user_9", "product": "lamp",
-                   "category": "home", "amount": "12.50", "quantity": 1,
+                   "category": "home", "amount": "12.50 EUR", "quantity": 1,
                    "payment_method": "paypal", "timestamp": "2024-03-02T14:01:00.000000",
                    "location": "city_1"}),
        json.dumps({"transaction_id": "txn_cmp_bad_7", "user_id": "user_10", "product": "lamp",

@@ -10,6 +10,9 @@
 # 16 hex digits); the saved copy has the same MD5.
 # Metadata on fixtures made here with ffmpeg and by hand: PNG 320x240 (3 channels), JPEG
 # 640x360, a text of 7 words, a PDF with known text, an MP4 of 50 frames at 25 fps.
+# Wire meanings: a one-record upload keeps file_content in processed_files, a chunked one
+# says where its chunks are; text_length and word_count count the whole text; chunk
+# records carry chunk_content, no file_content (upload --topic to a topic of its own).
 # Bad input: unsupported type, a content/extension mismatch, a missing file, a directory,
 # --max-size, a path-traversal filename, a corrupt record, a missing chunk, a chunk timeout.
 # The drop folder (upload --watch and --headless --watch-dir), and the console: u with Tab
@@ -149,8 +152,28 @@ for name, n in chunks.items():
     else:
       ok("%s: processed_files has its size, MD5 and content_hash" % name,
          r["file_size"] == os.path.getsize(p) and r["file_hash"] == md5(p)
-         and r["analysis"]["content_hash"] == content_hash(p) and "file_content" not in r,
+         and r["analysis"]["content_hash"] == content_hash(p),
          "%r %r %r" % (r["file_size"], r["file_hash"], r["analysis"]))
+      # The original's processor passes file_content on: a one-record upload has it; a
+      # chunked one has none and says where its chunks are.
+      if n == 1:
+          ok("%s: processed_files carries its file_content (one record)" % name,
+             r.get("file_content") == base64.b64encode(open(p, "rb").read()).decode()
+             and "content_location" not in r, repr(r.get("file_content"))[:80])
+      else:
+          loc = r.get("content_location", {})
+          ok("%s: no file_content; content_location names topic, partition, first offset, %d chunks" % (name, n),
+             "file_content" not in r and loc == {"topic": "uploaded_documents", "partition": u.get("partition"),
+                                                 "offset": u.get("offset"), "chunk_count": n,
+                                                 "field": "chunk_content"}, repr(loc))
+      if name in ("over.txt", "five.txt"):
+          # The original's text_length = len(text), word_count = len(text.split()) of the
+          # whole document (not of the 8,000-byte text_content preview).
+          text = open(p, encoding="utf-8").read()
+          ok("%s: text_length %d and word_count %d describe the whole text" % (name, len(text), len(text.split())),
+             r["analysis"].get("text_length") == len(text) and r["analysis"].get("word_count") == len(text.split())
+             and len(r["metadata"].get("text_content", "")) <= 8000,
+             repr({k: r["analysis"].get(k) for k in ("text_length", "word_count")}))
     s = SAVE + "/" + name
     ok("%s: saved copy has the same MD5" % name, os.path.exists(s) and md5(s) == md5(p),
        "missing" if not os.path.exists(s) else "md5 differs")
@@ -208,6 +231,40 @@ ok("file_type_aggregations: one image total of 2, one video of 1",
 PYEOF
 tap_from "$WORK/checks"
 
+# --- the chunk records' shape -------------------------------------------------------------
+# A chunk carries its bytes in chunk_content and no file_content, so that a client of the
+# original (which saves file_content under filename) skips it instead of saving a chunk as
+# the file; `upload --topic` sends to a topic of our own, --chunk-size makes small chunks.
+head -c 20000 /dev/urandom | base64 -w 76 >"$F/chunky.txt"
+rc=0
+timeout 120 "$STREAMLAB" upload -b "$BROKER" --json --pace none --chunk-size 3000 \
+    --topic e2e_chunk_shape "$F/chunky.txt" >"$WORK/chunky.json" 2>"$WORK/chunky.err" || rc=$?
+expect_eq "upload --topic e2e_chunk_shape --chunk-size 3000 exits 0" 0 "$rc"
+kcat_dump e2e_chunk_shape "$WORK/chunky.jsonl"
+$PY - "$F/chunky.txt" "$WORK/chunky.jsonl" >"$WORK/chunky.checks" 2>&1 <<'PYEOF' || echo "not ok - the chunk checker ran" >>"$WORK/chunky.checks"
+import base64, hashlib, json, sys
+data = open(sys.argv[1], "rb").read()
+recs = [json.loads(json.loads(l)["payload"]) for l in open(sys.argv[2]) if l.strip()]
+recs.sort(key=lambda r: r.get("chunk_index", -1))
+n = (len(data) + 2999) // 3000
+def ok(name, cond, why=""):
+    print(("ok - " + name) if cond else ("not ok - %s: %s" % (name, why)))
+ok("the upload went to e2e_chunk_shape as %d chunk records" % n, len(recs) == n, len(recs))
+ok("no chunk record has file_content; each has chunk_content, chunk_index, chunk_count",
+   all("file_content" not in r and isinstance(r.get("chunk_content"), str) and r.get("chunk_count") == n
+       for r in recs), repr([sorted(r) for r in recs[:1]]))
+ok("the chunks' chunk_content put together is the file; file_size and file_hash are the file's",
+   b"".join(base64.b64decode(r["chunk_content"]) for r in recs) == data
+   and all(r["file_size"] == len(data) and r["file_hash"] == hashlib.md5(data).hexdigest() for r in recs))
+# A client of the original: saves base64-decoded file_content under filename when there is one.
+saved = {}
+for r in recs:
+    if r.get("file_content"):
+        saved[r["filename"]] = base64.b64decode(r["file_content"])
+ok("a client of the original saves no chunk as the file (it finds no file_content)", not saved, repr(saved.keys()))
+PYEOF
+tap_from "$WORK/chunky.checks"
+
 # --- bad input --------------------------------------------------------------------------
 printf 'MZ\x90\x00binary' >"$F/tool.exe"
 cp /bin/true "$F/fake.png"
@@ -240,6 +297,8 @@ def rec(fid, name, data, md5=None, **kw):
          "upload_timestamp": "2024-01-15T10:30:00", "file_content": base64.b64encode(data).decode(),
          "metadata": {"text_content": "", "mime_type": "text/plain"}}
     r.update(kw)
+    if "chunk_index" in kw:  # a chunk, as the uploader shapes it
+        r["chunk_content"] = r.pop("file_content")
     return r
 out = []
 out.append(("evil", rec("document_1", "../escape.txt", b"escaped\n")))

@@ -7,7 +7,8 @@
 # processed_transactions (amount > 100, discounts rounded half-up to the cent, keys),
 # high_value_transactions (amount > 500), user_aggregations (last record per user equals
 # the user's totals), category_windows (30 s tumbling windows on event time, aligned to
-# the epoch, over the processed records' final_amount). Also `streamlab consume`.
+# the epoch, over the processed records' final_amount). Also `streamlab consume`, of one
+# topic and of three at once (each record labelled with its topic).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -203,7 +204,8 @@ for env, p in zip(precs, processed):
     if p.get("original_amount") is not None and cents(p["original_amount"]) != cents(src["amount"]):
         errs.append("%s: original_amount %s, amount %s" % (i, p["original_amount"], src["amount"]))
     f = FACTOR.get(src["category"], Decimal("1.0"))
-    if "discount_applied" in p and abs(Decimal(str(p["discount_applied"])) - (1 - f)) > Decimal("1e-9"):
+    # the original's discount_applied: the multiplier itself (final = amount * it)
+    if "discount_applied" in p and abs(Decimal(str(p["discount_applied"])) - f) > Decimal("1e-9"):
         errs.append("%s: discount_applied %s for %s" % (i, p["discount_applied"], src["category"]))
     if "processing_timestamp" in p:
         try:
@@ -337,5 +339,33 @@ print(("ok - " if not errs and heads else "not ok - ") + "each printed record is
       + ("" if not errs and heads else ": " + "; ".join(errs[:3])))
 EOF
 tap_from "$WORK/consume-checks.txt"
+
+# Several topics at once, as the original's monitor: each record labelled with its topic.
+rc=0
+timeout 60 "$STREAMLAB" consume transactions processed_transactions user_aggregations -b "$BROKER" \
+    --from-beginning --idle 10 --raw --group "$(group_name consume3)" >"$WORK/consume3.out" \
+    2>"$WORK/consume3.err" || rc=$?
+expect_eq "consume transactions processed_transactions user_aggregations exits 0" 0 "$rc"
+for t in transactions user_aggregations; do kcat_dump "$t" "$WORK/$t.all.jsonl"; done
+$PY - "$WORK" >"$WORK/consume3-checks.txt" 2>&1 <<'EOF' || echo "not ok - the Python checker ran: it crashed" >>"$WORK/consume3-checks.txt"
+import collections, json, sys
+work = sys.argv[1]
+got = collections.defaultdict(list)
+for line in open(work + "/consume3.out"):
+    topic, _, value = line.rstrip("\n").partition("\t")
+    got[topic].append(value)
+want = {"transactions": work + "/transactions.all.jsonl",
+        "processed_transactions": work + "/processed_transactions.jsonl",
+        "user_aggregations": work + "/user_aggregations.all.jsonl"}
+errs = []
+for t, f in want.items():
+    w = sorted(json.loads(l)["payload"] for l in open(f) if l.strip())
+    if sorted(got.get(t, [])) != w:
+        errs.append("%s: %d printed, %d in the topic" % (t, len(got.get(t, [])), len(w)))
+extra = set(got) - set(want)
+print(("ok - " if not errs and not extra else "not ok - ") + "every record of the three topics is printed once, "
+      "labelled with its topic" + ("" if not errs and not extra else ": %s %s" % (errs, sorted(extra)[:3])))
+EOF
+tap_from "$WORK/consume3-checks.txt"
 
 finish

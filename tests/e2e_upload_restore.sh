@@ -39,6 +39,8 @@ def rec(fid, name, data, whole, **kw):
          "file_content": base64.b64encode(data).decode(),
          "metadata": {"text_content": "", "mime_type": "application/octet-stream"}}
     r.update(kw)
+    if "chunk_index" in kw:  # a chunk, as the uploader shapes it
+        r["chunk_content"] = r.pop("file_content")
     return "%s\t%s\n" % (name, json.dumps(r))
 big = bytes((i * 7 + i // 251) % 256 for i in range(240000))
 chunks = [rec("document_big", "big.bin", big[i * 30000:(i + 1) * 30000], big, chunk_index=i,

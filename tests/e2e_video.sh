@@ -12,7 +12,8 @@
 # their byte total for sample_generator and at F for video_file; video_resolution_windows counts N SD frames; video_frames.dlq holds
 # the D corrupt ones, each with its reason. `engine --replay` of the same records with
 # --min-width 320 --min-height 240 processes the small frames too (as Low). Then `streamlab consume --save-dir` writes N
-# JPEGs of 640x480 and `consume --ascii` prints a frame as text.
+# JPEGs of 640x480 and `consume --ascii` prints a frame as text.  `produce video --interval
+# 0.2 --topic video_frames_sampled` of a 25 fps file sends its frames 0 5 10 15 20 only.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -48,6 +49,23 @@ fi
 grep -q "produced $F video_file frames" "$WORK/p3.out" \
     && pass "the file source reports $F video_file frames" \
     || fail "the file source reports $F video_file frames" "$(cat "$WORK/p3.out")"
+
+# The original's --interval: a file is sampled one frame per interval of its own time
+# (25 frames at 25 fps, --interval 0.2: frames 0 5 10 15 20); --topic works for video too.
+if ffmpeg -nostdin -loglevel error -f lavfi -i testsrc=size=640x480:rate=25 -frames:v 25 \
+        -c:v mpeg4 -pix_fmt yuv420p -y "$WORK/clip25.avi" 2>"$WORK/ffmpeg25.err" &&
+    "$STREAMLAB" produce video -b "$BROKER" --source "$WORK/clip25.avi" --interval 0.2 \
+        --topic video_frames_sampled >"$WORK/p4.out" 2>"$WORK/p4.err"; then
+    pass "produce video --interval 0.2 --topic video_frames_sampled runs"
+else
+    fail "produce video --interval 0.2 --topic video_frames_sampled runs" "$(tail -3 "$WORK/p4.err")"
+fi
+kcat_dump video_frames_sampled "$WORK/sampled.jsonl"
+expect_eq "a 25 fps file at --interval 0.2 is sampled at frames 0 5 10 15 20 (the original's rule)" \
+    "0 5 10 15 20" "$($PY -c '
+import json, sys
+print(" ".join(str(json.loads(json.loads(l)["payload"])["metadata"]["source_frame"])
+               for l in open(sys.argv[1]) if l.strip()))' "$WORK/sampled.jsonl")"
 
 kcat_dump video_frames "$WORK/video_frames.jsonl"
 $PY - "$WORK" <<'EOF'
@@ -162,15 +180,26 @@ for p in processed:
         if p.get(k) != v:
             errs.append("%s: %s changed" % (p["frame_id"], k))
     a = p.get("analysis", {})
-    want = {"aspect_ratio": round(640 / 480, 4), "total_pixels": 640 * 480,
-            "orientation": "landscape", "resolution_category": "SD"}
+    # The original's rules, computed here: aspect ratio to 2 decimals (Python round()),
+    # orientation > 1.5 landscape, < 0.8 portrait, else square; resolution by pixel count.
+    ratio = 640 / 480
+    px = 640 * 480
+    want = {"aspect_ratio": round(ratio, 2), "total_pixels": px,
+            "orientation": "landscape" if ratio > 1.5 else "portrait" if ratio < 0.8 else "square",
+            "resolution_category": "HD" if px >= 1920 * 1080 else "HD_Ready" if px >= 1280 * 720
+                                   else "SD" if px >= 640 * 480 else "Low"}
     for k, v in want.items():
         if a.get(k) != v:
             errs.append("%s: analysis.%s is %r, want %r" % (p["frame_id"], k, a.get(k), v))
     jpeg = base64.b64decode(src["frame_data"])
-    if abs(a.get("compression_ratio", -1) - len(jpeg) / (640 * 480 * 3)) > 1e-6:
+    if a.get("compression_ratio") != round(len(jpeg) / (640 * 480 * 3), 3):
         errs.append("%s: compression_ratio %r, want %r" % (p["frame_id"], a.get("compression_ratio"),
-                                                          len(jpeg) / (640 * 480 * 3)))
+                                                          round(len(jpeg) / (640 * 480 * 3), 3)))
+    # The original's producer: frame_size_bytes = len(the base64 text); jpeg_bytes is extra.
+    if src.get("frame_size_bytes") != len(src["frame_data"]) or src.get("jpeg_bytes") != len(jpeg):
+        errs.append("%s: frame_size_bytes %r / jpeg_bytes %r, want %d / %d" % (
+            p["frame_id"], src.get("frame_size_bytes"), src.get("jpeg_bytes"),
+            len(src["frame_data"]), len(jpeg)))
     for k in ("brightness", "contrast"):
         if not (isinstance(a.get(k), float) and 0 < a[k] < 1):
             errs.append("%s: analysis.%s is %r" % (p["frame_id"], k, a.get(k)))

@@ -7,7 +7,9 @@
 # finds the record in processed_files (an engine with --file-min-size 0 runs) with the
 # PNG's MD5 and size.  With curl: an unsupported type gives 415, a body over --max-size
 # 413, a truncated multipart body 400, no file field 400, a path-traversal filename is
-# cleaned; the spool directory is empty afterwards (no partial file).
+# cleaned; the spool directory is empty afterwards (no partial file).  The answers keep the
+# original's shapes: /upload success, message, metadata; /status status, bootstrap_servers;
+# /topics a list of names.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -89,6 +91,34 @@ code=$(post -F "file=@$WORK/evil.txt;filename=../../../tmp/evil-streamlab.txt" "
 [ "$code" = 200 ] && grep -q '"filename":"evil-streamlab.txt"' "$WORK/resp.json" \
     && pass "a path-traversal filename is cleaned to its last component" \
     || fail "traversal name cleaned" "$code $(cat "$WORK/resp.json")"
+# The original's answer shapes, beside streamlab's own fields: /upload success, message,
+# metadata; /status status and bootstrap_servers; /topics a list of topic names.
+$PY - "$WORK/resp.json" >"$WORK/shapes.txt" 2>&1 <<'PYEOF' || echo "not ok - the shape checker ran" >>"$WORK/shapes.txt"
+import json, sys
+r = json.load(open(sys.argv[1]))
+m = r.get("metadata") or {}
+good = (r.get("success") is True and isinstance(r.get("message"), str) and "evil-streamlab.txt" in r["message"]
+        and m.get("filename") == "evil-streamlab.txt" and m.get("file_type") == "document"
+        and m.get("file_size") == len(b"a traversal attempt\n") and r.get("ok") is True)
+print(("ok - " if good else "not ok - ") + "/upload answers success, message and metadata (the original's), and ok: " + ("" if good else repr(r)[:300]))
+PYEOF
+tap_from "$WORK/shapes.txt"
+curl -s "http://$WEB/status" >"$WORK/status.json"
+curl -s "http://$WEB/topics" >"$WORK/topics.json"
+$PY - "$WORK/status.json" "$WORK/topics.json" "$BROKER" <<'PYEOF' >"$WORK/shapes2.txt" 2>&1 || echo "not ok - the shape checker ran" >>"$WORK/shapes2.txt"
+import json, sys
+s = json.load(open(sys.argv[1]))
+good = s.get("status") == "connected" and s.get("bootstrap_servers") == sys.argv[3] and s.get("kafka_connected") is True
+print(("ok - " if good else "not ok - ") + "/status answers status and bootstrap_servers: " + repr(s)[:200])
+t = json.load(open(sys.argv[2]))
+good = isinstance(t, list) and all(isinstance(x, str) for x in t) and "uploaded_documents" in t
+print(("ok - " if good else "not ok - ") + "/topics answers a list of topic names: " + repr(t)[:200])
+PYEOF
+tap_from "$WORK/shapes2.txt"
+code=$(post -F "file=@$WORK/tool.exe" "http://$WEB/upload")
+$PY -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r.get("success") is False and r.get("message") and r.get("error") else 1)' "$WORK/resp.json" \
+    && pass "a refused upload answers success false with a message (and streamlab's error)" \
+    || fail "a refused upload answers success false" "$code $(cat "$WORK/resp.json")"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://$WEB/nope")
 expect_eq "an unknown page: HTTP 404" 404 "$code"
 sleep 0.5

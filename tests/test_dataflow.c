@@ -874,7 +874,7 @@ static void test_amount_filter_passes_only_amounts_strictly_above_100(void)
 }
 
 static void assert_processed(size_t i, const char *id, const char *user, const char *category,
-                             int64_t amount_cents, int64_t discount_hundredths, int64_t final_cents)
+                             int64_t amount_cents, int64_t multiplier_hundredths, int64_t final_cents)
 {
     const msg_t *m = nth("processed_transactions", i);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
@@ -893,8 +893,9 @@ static void assert_processed(size_t i, const char *id, const char *user, const c
     CU_ASSERT(time_of(v, "timestamp") >= JAN15_MS);
     /* what the map adds */
     CU_ASSERT(money_is(v, "original_amount", amount_cents));
+    /* the original's discount_applied: the multiplier, final = amount * it */
     CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(v, "discount_applied")),
-                           discount_hundredths / 100.0, 1e-9);
+                           multiplier_hundredths / 100.0, 1e-9);
     CU_ASSERT(money_is(v, "final_amount", final_cents));
     CU_ASSERT(time_of(v, "processing_timestamp") > 0);
     CU_ASSERT_EQUAL(json_object_size(v), 13);
@@ -910,23 +911,23 @@ static void test_discount_adds_original_discount_final_and_processing_time(void)
     push_txn(0, "i", "user_5", "electronics", "999.99", "10:30:04", 0);
     CU_ASSERT_EQUAL_FATAL(count("processed_transactions"), 5);
     /* 20000 c * 0.95 = 19000 */
-    assert_processed(0, "e", "user_1", "electronics", 20000, 5, 19000);
+    assert_processed(0, "e", "user_1", "electronics", 20000, 95, 19000);
     /* 11999 c * 0.90 = 10799.1 -> 10799 */
-    assert_processed(1, "b", "user_2", "books", 11999, 10, 10799);
+    assert_processed(1, "b", "user_2", "books", 11999, 90, 10799);
     /* 11005 c * 0.92 = 10124.6 -> 10125 */
-    assert_processed(2, "c", "user_3", "clothing", 11005, 8, 10125);
-    /* home: no discount */
-    assert_processed(3, "h", "user_4", "home", 25000, 0, 25000);
+    assert_processed(2, "c", "user_3", "clothing", 11005, 92, 10125);
+    /* home: no discount, the multiplier 1.0 */
+    assert_processed(3, "h", "user_4", "home", 25000, 100, 25000);
     /* 99999 c * 0.95 = 94999.05 -> 94999 */
-    assert_processed(4, "i", "user_5", "electronics", 99999, 5, 94999);
+    assert_processed(4, "i", "user_5", "electronics", 99999, 95, 94999);
     /* reals on the wire: shortest form that reads back as the same cents */
     const msg_t *bm = nth("processed_transactions", 1);
     CU_ASSERT(payload_has(bm, "\"original_amount\":119.99,"));
-    CU_ASSERT(payload_has(bm, "\"discount_applied\":0.1,"));
+    CU_ASSERT(payload_has(bm, "\"discount_applied\":0.9,"));
     CU_ASSERT(payload_has(bm, "\"final_amount\":107.99,"));
     const msg_t *em = nth("processed_transactions", 0);
     CU_ASSERT(payload_has(em, "\"final_amount\":190.0,"));
-    CU_ASSERT(payload_has(em, "\"discount_applied\":0.05,"));
+    CU_ASSERT(payload_has(em, "\"discount_applied\":0.95,"));
     /* the seed's microseconds survive untouched */
     CU_ASSERT(str_is(nth_json("processed_transactions", 1), "timestamp",
                      "2024-01-15T10:30:01.123456"));

@@ -36,7 +36,8 @@ static void md5_hex(const unsigned char *d, size_t n, char out[33])
 }
 
 /* A record for bytes [off, off+n) of data (size total), chunk idx of count
- * (count 0: a whole-file record without chunk fields).  Caller frees. */
+ * (count 0: a whole-file record without chunk fields, its bytes in
+ * file_content; else a chunk, its bytes in chunk_content).  Caller frees. */
 static char *record(const char *id, const char *name, const char *type, const unsigned char *data,
                     size_t total, size_t off, size_t n, int idx, int count, const char *md5)
 {
@@ -49,7 +50,9 @@ static char *record(const char *id, const char *name, const char *type, const un
                           "upload_timestamp", "2024-01-15T10:30:00.123456", "file_content", b64,
                           "metadata", "text_content", "one two  three\nfour", "mime_type",
                           "text/plain");
-    if (count) {
+    if (count) { /* a chunk, as the uploader shapes it: its bytes in chunk_content */
+        json_object_set(v, "chunk_content", json_object_get(v, "file_content"));
+        json_object_del(v, "file_content");
         json_object_set_new(v, "chunk_index", json_integer(idx));
         json_object_set_new(v, "chunk_count", json_integer(count));
     }
@@ -175,6 +178,82 @@ static void test_parse_rejects_bad_records_with_a_reason(void)
 
 /* --- analysis ------------------------------------------------------------------ */
 
+/* The original's processor passes the upload record on, file_content
+ * included: a one-record upload keeps it in processed_files, byte for byte. */
+static void test_a_one_record_upload_keeps_its_file_content_in_processed_files(void)
+{
+    rig_t r;
+    rig_init(&r);
+    unsigned char d[] = "the whole file";
+    size_t n = strlen((char *)d);
+    rig_push(&r, "uploaded_documents", record("document_3", "w.txt", "document", d, n, 0, n, 0, 0, NULL),
+             100);
+    CU_ASSERT_EQUAL_FATAL(emitted(&r.sink, "processed_files"), 1u);
+    json_t *p = last(&r.sink, "processed_files");
+    char want[64];
+    EVP_EncodeBlock((unsigned char *)want, d, (int)n);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(p, "file_content")), want);
+    CU_ASSERT_PTR_NULL(json_object_get(p, "content_location"));
+    CU_ASSERT_PTR_NULL(json_object_get(p, "chunk_count"));
+    rig_free(&r);
+}
+
+/* A chunk holds its bytes in chunk_content; one without is a dead letter with
+ * its reason, and so is a whole-file record without file_content.  A chunk of
+ * the older shape (bytes in file_content) is still read. */
+static void test_chunk_records_carry_chunk_content_not_file_content(void)
+{
+    unsigned char d[] = "abcdef";
+    char *s = record("document_1", "a.txt", "document", d, 6, 0, 3, 0, 2, NULL);
+    json_t *v = json_loads(s, 0, NULL);
+    CU_ASSERT_PTR_NULL(json_object_get(v, "file_content"));
+    CU_ASSERT_TRUE(json_is_string(json_object_get(v, "chunk_content")));
+    json_object_del(v, "chunk_content");
+    char *t = json_dumps(v, JSON_COMPACT);
+    assert_parse_fails(t, NULL, "\"chunk_content\" is missing");
+    free(t);
+    json_decref(v);
+    free(s);
+    s = record("document_1", "a.txt", "document", d, 6, 0, 6, 0, 0, NULL);
+    v = json_loads(s, 0, NULL);
+    json_object_del(v, "file_content");
+    t = json_dumps(v, JSON_COMPACT);
+    assert_parse_fails(t, NULL, "\"file_content\" is missing");
+    free(t);
+    json_decref(v);
+    free(s);
+    /* the older chunk shape, reassembled all the same */
+    rig_t r;
+    rig_init(&r);
+    for (int i = 0; i < 2; i++) {
+        s = record("document_2", "old.txt", "document", d, 6, (size_t)i * 3, 3, i, 2, NULL);
+        v = json_loads(s, 0, NULL);
+        json_object_set(v, "file_content", json_object_get(v, "chunk_content"));
+        json_object_del(v, "chunk_content");
+        free(s);
+        rig_push(&r, "uploaded_documents", json_dumps(v, JSON_COMPACT), 100);
+        json_decref(v);
+    }
+    CU_ASSERT_EQUAL(emitted(&r.sink, "processed_files"), 1u);
+    CU_ASSERT_EQUAL(emitted(&r.sink, "uploaded_files.dlq"), 0u);
+    rig_free(&r);
+}
+
+/* text_length and word_count describe the whole document: counts the uploader
+ * put in the metadata win over the preview in text_content. */
+static void test_analysis_takes_the_whole_documents_counts_from_the_metadata(void)
+{
+    json_t *doc = json_pack("{sssIs{sssIsI}}", "file_type", "document", "file_size",
+                            (json_int_t)3400000, "metadata", "text_content", "only a preview",
+                            "text_length", (json_int_t)3400000, "word_count", (json_int_t)600000);
+    files_analyse(doc);
+    json_t *a = json_object_get(doc, "analysis");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(a, "text_length")), 3400000);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(a, "word_count")), 600000);
+    CU_ASSERT_TRUE(json_is_true(json_object_get(a, "has_text")));
+    json_decref(doc);
+}
+
 static void test_size_categories_follow_the_original(void)
 {
     CU_ASSERT_STRING_EQUAL(files_size_category(1048575), "small");
@@ -241,7 +320,16 @@ static void test_chunks_in_order_become_one_processed_record_with_the_originals_
         CU_ASSERT_EQUAL(emitted(&r.sink, "processed_files"), i == 3 ? 1u : 0u);
     }
     json_t *p = last(&r.sink, "processed_files");
+    /* A chunked upload carries no file_content but says where its bytes are:
+     * the upload topic, the partition and offset of chunk 0, the chunk count. */
     CU_ASSERT_PTR_NULL(json_object_get(p, "file_content"));
+    CU_ASSERT_PTR_NULL(json_object_get(p, "chunk_content"));
+    json_t *loc = json_object_get(p, "content_location");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(loc, "topic")), "uploaded_documents");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(loc, "partition")), 0);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(loc, "offset")), 0); /* rig offsets from 0 */
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(loc, "chunk_count")), 4);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(p, "chunk_count")), 4);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(p, "file_size")), (json_int_t)n);
     /* content_hash: the first 16 hex digits of sha256 over the whole file's base64. */
     char *b64 = malloc(4 * ((n + 2) / 3) + 1);
@@ -616,6 +704,55 @@ static void test_detect_reads_content_not_just_the_extension(void)
     json_decref(m);
 }
 
+/* The original's text_length = len(text) and word_count = len(text.split())
+ * of the whole document.  A text of 600,000 words (3.6 MB, far past the
+ * 8,000-byte preview) with non-ASCII letters, a no-break space (U+00A0, a
+ * separator for split()) and a 3-byte character placed across the reader's
+ * 64 KiB block boundary: the expected counts come from how it is built. */
+static void test_metadata_counts_the_whole_text_not_the_preview(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/big.txt", tmpdir);
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    int64_t chars = 0, words = 0, bytes = 0;
+    /* 65534 bytes of "x " pairs and 'x': then a 3-byte '€' straddles 65536 */
+    for (int i = 0; i < 32767; i++) {
+        fputs("x ", f);
+        chars += 2, words++, bytes += 2;
+    }
+    fputs("\xe2\x82\xac ", f); /* "€ ": bytes 65534..65537 */
+    chars += 2, words++, bytes += 4;
+    int64_t want_words = 600000;
+    for (int64_t w = words; w < want_words; w++) {
+        if (w % 3 == 0) {
+            fputs("caf\xc3\xa9\xc2\xa0", f); /* café + no-break space: 5 code points */
+            chars += 5, bytes += 7;
+        } else {
+            fputs("word\n", f);
+            chars += 5, bytes += 5;
+        }
+    }
+    words = want_words;
+    fclose(f);
+    CU_ASSERT_TRUE(bytes > 3000000);
+    json_t *m = filemeta_extract(path, FILEMETA_DOCUMENT, "text/plain");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(m, "text_length")), chars);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(m, "word_count")), words);
+    CU_ASSERT_TRUE(json_is_true(json_object_get(m, "text_truncated")));
+    const char *preview = json_string_value(json_object_get(m, "text_content"));
+    CU_ASSERT_TRUE(preview && strlen(preview) <= FILEMETA_TEXT_MAX && strlen(preview) > 7990);
+    /* and the pipeline's analysis says the same */
+    json_t *doc = json_pack("{sssIsO}", "file_type", "document", "file_size", (json_int_t)bytes,
+                            "metadata", m);
+    files_analyse(doc);
+    json_t *a = json_object_get(doc, "analysis");
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(a, "text_length")), chars);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(a, "word_count")), words);
+    json_decref(doc);
+    json_decref(m);
+}
+
 /* A minimal DOCX made with libzip: the three parts Word needs to open it. */
 static void make_docx(const char *path)
 {
@@ -667,6 +804,10 @@ static void test_metadata_of_docx_gif_bmp_tiff_webm_mkv_avi_fixtures(void)
     json_t *m = meta_of("t.docx", FILEMETA_DOCUMENT);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(m, "text_content")),
                            "Hello from a DOCX\nsecond paragraph\n");
+    /* len() and len(split()) of that text: 35 code points, 6 words */
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(m, "text_length")), 35);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(m, "word_count")), 6);
+    CU_ASSERT_TRUE(json_is_false(json_object_get(m, "text_truncated")));
     json_decref(m);
     static const char *const images[] = {"t.gif", "t.bmp", "t.tiff"};
     for (int i = 0; i < 3; i++) {
@@ -710,6 +851,12 @@ static int suite_cleanup(void)
 static CU_TestInfo tests[] = {
     {"parse accepts the seed record and takes its time", test_parse_accepts_the_seed_record_and_takes_its_time},
     {"parse rejects bad records with a reason", test_parse_rejects_bad_records_with_a_reason},
+    {"a one-record upload keeps its file_content in processed_files",
+     test_a_one_record_upload_keeps_its_file_content_in_processed_files},
+    {"chunk records carry chunk_content, not file_content",
+     test_chunk_records_carry_chunk_content_not_file_content},
+    {"analysis takes the whole document's counts from the metadata",
+     test_analysis_takes_the_whole_documents_counts_from_the_metadata},
     {"size categories follow the original", test_size_categories_follow_the_original},
     {"analysis computes the original's fields per type", test_analysis_computes_the_originals_fields_per_type},
     {"chunks in order become one processed record with the original's hashes",
@@ -733,6 +880,8 @@ static CU_TestInfo tests[] = {
      test_names_are_cleaned_and_kinds_come_from_the_original_lists},
     {"text is made valid UTF-8 and cut at a character", test_text_is_made_valid_utf8_and_cut_at_a_character},
     {"detect reads content, not just the extension", test_detect_reads_content_not_just_the_extension},
+    {"metadata counts the whole text, not the preview",
+     test_metadata_counts_the_whole_text_not_the_preview},
     {"metadata of DOCX, GIF, BMP, TIFF, WebM, MKV and AVI fixtures",
      test_metadata_of_docx_gif_bmp_tiff_webm_mkv_avi_fixtures},
     CU_TEST_INFO_NULL,

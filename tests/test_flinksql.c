@@ -106,6 +106,9 @@ static void test_filter_discount_and_high_value_follow_the_flags(void)
     CU_ASSERT_TRUE(has(v, "WHEN 'books' THEN amount * 0.90"));
     CU_ASSERT_TRUE(has(v, "WHEN 'clothing' THEN amount * 0.92"));
     CU_ASSERT_TRUE(has(v, "AS DECIMAL(20, 2)) AS final_amount"));
+    /* discount_applied is the original's multiplier, as streamlab writes it */
+    CU_ASSERT_TRUE(has(v, "CASE category WHEN 'electronics' THEN 0.95 WHEN 'books' THEN 0.90\n"
+                          "    WHEN 'clothing' THEN 0.92 ELSE 1.0 END AS discount_applied"));
     CU_ASSERT_TRUE(has(find(s, "EXECUTE"), "WHERE amount > 999;"));
     flinksql_free(s);
 }
@@ -244,6 +247,14 @@ static void test_video_twin_computes_what_sql_can_and_writes_null_brightness(voi
     CU_ASSERT_TRUE(has(v, "WHERE frame_width >= 320 AND frame_height >= 240\n"));
     CU_ASSERT_TRUE(has(v, "CHAR_LENGTH(frame_data) / 4 * 3"));
     CU_ASSERT_TRUE(has(v, "THEN 'HD_Ready'"));
+    /* the original's rules: resolution by pixel count, orientation by aspect ratio */
+    CU_ASSERT_TRUE(has(v, "WHEN frame_width * frame_height >= 1280 * 720 THEN 'HD_Ready'"));
+    CU_ASSERT_TRUE(has(v, "CAST(frame_width AS DOUBLE) / frame_height > 1.5 THEN 'landscape'"));
+    CU_ASSERT_TRUE(has(v, "CAST(frame_width AS DOUBLE) / frame_height < 0.8 THEN 'portrait'"));
+    /* aspect_ratio to 2 decimals, compression_ratio to 3, as the original rounds them */
+    const char *ins = strstr(find(s, "EXECUTE STATEMENT SET"), "INSERT INTO processed_video_frames_flink");
+    CU_ASSERT_TRUE(has(ins, "ROUND(CAST(frame_width AS DOUBLE) / frame_height, 2)"));
+    CU_ASSERT_TRUE(has(ins, "(frame_width * frame_height * 3), 3)"));
     CU_ASSERT_TRUE(has(find(s, "CREATE TEMPORARY TABLE video_source_aggregations_flink ("),
                        "'connector' = 'upsert-kafka'"));
     CU_ASSERT_PTR_NOT_NULL(find(s, "CREATE TEMPORARY TABLE video_resolution_windows_flink ("));

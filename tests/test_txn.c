@@ -5,6 +5,7 @@
  * Rounding cases are worked by hand in cents: amount * 100 * factor, then
  * half away from zero. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,61 @@ static void test_parse_accepts_integer_amount(void)
     free(s);
 }
 
+/* The original reads amount with float() and quantity with int(): a client
+ * sending "999.99", "2" or 2.0 was processed there, so it is here, and the
+ * value goes on as a number.  Expected values are those texts read as numbers. */
+static void test_parse_accepts_numeric_strings_and_integral_float_quantity(void)
+{
+    struct {
+        const char *field;
+        json_t *value;
+        double want;
+    } cases[] = {
+        {"amount", json_string("999.99"), 999.99},
+        {"amount", json_string(" 12.5 "), 12.5},
+        {"amount", json_string("250"), 250.0},
+        {"amount", json_string("1e3"), 1000.0},
+        {"quantity", json_string("2"), 2},
+        {"quantity", json_real(2.0), 2},
+        {"quantity", json_string("3.0"), 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *s = seed_with(cases[i].field, cases[i].value);
+        json_t *v;
+        int64_t ms = 0;
+        char err[256];
+        int rc = parse(s, &v, &ms, err, sizeof err);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc) {
+            fprintf(stderr, "\n  rejected %s: %s\n", s, err);
+            free(s);
+            continue;
+        }
+        json_t *f = json_object_get(v, cases[i].field);
+        CU_ASSERT(json_is_number(f));
+        CU_ASSERT_DOUBLE_EQUAL(json_number_value(f), cases[i].want, 1e-9);
+        if (!strcmp(cases[i].field, "quantity"))
+            CU_ASSERT(json_is_integer(f));
+        json_decref(v);
+        free(s);
+    }
+}
+
+/* A field the original does not know is carried through untouched. */
+static void test_parse_keeps_unknown_fields(void)
+{
+    char *s = seed_with("coupon", json_pack("{sssf}", "code", "SPRING", "off", 0.1));
+    json_t *v;
+    int64_t ms = 0;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(parse(s, &v, &ms, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(json_object_size(v), NFIELDS + 1);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_object_get(v, "coupon"), "code")),
+                           "SPRING");
+    json_decref(v);
+    free(s);
+}
+
 static void test_parse_accepts_seed_timestamp_with_microseconds(void)
 {
     char *s = seed_with("timestamp", json_string("2024-01-15T10:30:00.123456"));
@@ -189,10 +245,11 @@ static void test_parse_rejects_each_missing_field_by_name(void)
 static void test_parse_rejects_each_field_with_wrong_type_by_name(void)
 {
     for (size_t i = 0; i < NFIELDS; i++) {
-        /* Strings get a number, numbers get a string; every field gets null,
-         * a boolean and an object too. */
+        /* Strings get a number, numbers a string that is no number (the
+         * original reads "1" with float()/int()); every field gets null, a
+         * boolean and an object too. */
         bool numeric = !strcmp(FIELDS[i], "amount") || !strcmp(FIELDS[i], "quantity");
-        json_t *wrong[] = {numeric ? json_string("1") : json_integer(7), json_null(), json_true(),
+        json_t *wrong[] = {numeric ? json_string("one") : json_integer(7), json_null(), json_true(),
                            json_object(), json_array()};
         for (size_t j = 0; j < sizeof wrong / sizeof wrong[0]; j++) {
             char *s = seed_with(FIELDS[i], wrong[j]);
@@ -208,9 +265,13 @@ static void test_parse_rejects_specific_wrong_types(void)
         const char *field;
         json_t *value;
     } cases[] = {
-        {"amount", json_string("999.99")},
-        {"quantity", json_real(2.5)},
-        {"quantity", json_string("2")},
+        {"amount", json_string("999.99 USD")}, /* float() fails on these */
+        {"amount", json_string("")},
+        {"amount", json_string("nan")},
+        {"amount", json_true()},
+        {"quantity", json_real(2.5)},           /* not a whole number */
+        {"quantity", json_string("two")},
+        {"quantity", json_string("2.5")},
         {"user_id", json_integer(123)},
         {"timestamp", json_integer(1705314600)},
         {"transaction_id", json_real(1.5)},
@@ -387,6 +448,12 @@ static void test_txgen_records_all_pass_txn_parse(void)
         }
         /* The timestamp says the event time we asked for. */
         CU_ASSERT_EQUAL(ms, event_us / 1000);
+        /* The original's id shape: txn_<ms since the epoch>_<n>. */
+        const char *id = json_string_value(json_object_get(v, "transaction_id"));
+        size_t ms_digits = id ? strspn(id + 4, "0123456789") : 0;
+        CU_ASSERT(id && !strncmp(id, "txn_", 4) && ms_digits == 13 && id[4 + ms_digits] == '_' &&
+                  strspn(id + 5 + ms_digits, "0123456789") == strlen(id + 5 + ms_digits) &&
+                  id[5 + ms_digits]);
         json_decref(v);
     }
     CU_ASSERT_EQUAL(failures, 0);
@@ -460,6 +527,26 @@ static void test_txgen_fields_stay_in_their_ranges(void)
     CU_ASSERT_EQUAL(nprod, 8);
     CU_ASSERT_EQUAL(ncat, 4);
     CU_ASSERT_EQUAL(npay, 4);
+    /* The original's vocabularies, each word of them seen. */
+    static const char *const want_prod[] = {"laptop", "phone", "tablet", "headphones",
+                                            "camera", "book",  "shirt",  "shoes"};
+    static const char *const want_cat[] = {"electronics", "clothing", "books", "accessories"};
+    static const char *const want_pay[] = {"credit_card", "debit_card", "paypal", "cash"};
+    for (size_t w = 0; w < 8; w++) {
+        bool seen = false;
+        for (size_t j = 0; j < nprod; j++)
+            seen |= !strcmp(products[j], want_prod[w]);
+        CU_ASSERT(seen);
+    }
+    for (size_t w = 0; w < 4; w++) {
+        bool seen_cat = false, seen_pay = false;
+        for (size_t j = 0; j < ncat; j++)
+            seen_cat |= !strcmp(cats[j], want_cat[w]);
+        for (size_t j = 0; j < npay; j++)
+            seen_pay |= !strcmp(payments[j], want_pay[w]);
+        CU_ASSERT(seen_cat);
+        CU_ASSERT(seen_pay);
+    }
     /* The three discounted categories are among the four. */
     int discounted = 0;
     for (size_t j = 0; j < ncat; j++)
@@ -537,6 +624,9 @@ static CU_TestInfo tests[] = {
     {"test_parse_accepts_seed_record_and_reads_event_time",
      test_parse_accepts_seed_record_and_reads_event_time},
     {"test_parse_accepts_integer_amount", test_parse_accepts_integer_amount},
+    {"test_parse_accepts_numeric_strings_and_integral_float_quantity",
+     test_parse_accepts_numeric_strings_and_integral_float_quantity},
+    {"test_parse_keeps_unknown_fields", test_parse_keeps_unknown_fields},
     {"test_parse_accepts_seed_timestamp_with_microseconds",
      test_parse_accepts_seed_timestamp_with_microseconds},
     {"test_parse_reads_only_len_bytes", test_parse_reads_only_len_bytes},

@@ -281,7 +281,18 @@ static void test_record_has_every_seed_field_and_parses(void)
                                        "frame_channels", "frame_size_bytes", "metadata"};
     for (size_t i = 0; i < sizeof seed / sizeof *seed; i++)
         CU_ASSERT_PTR_NOT_NULL(json_object_get(v, seed[i]));
-    CU_ASSERT_EQUAL(json_object_size(v), 9);
+    /* and streamlab's jpeg_bytes */
+    CU_ASSERT_EQUAL(json_object_size(v), 10);
+    /* The original's producer measures frame_size_bytes on the encoded text:
+     * len(frame_data).  jpeg_bytes is the JPEG's own size: 3/4 of the base64
+     * length less its padding. */
+    json_t *fd = json_object_get(v, "frame_data");
+    size_t b64len = json_string_length(fd);
+    const char *b64 = json_string_value(fd);
+    size_t pad = (b64len > 0 && b64[b64len - 1] == '=') + (b64len > 1 && b64[b64len - 2] == '=');
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(v, "frame_size_bytes")), (json_int_t)b64len);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(v, "jpeg_bytes")),
+                    (json_int_t)(b64len / 4 * 3 - pad));
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(v, "timestamp")),
                            "2024-01-15T10:32:03.000000");
     CU_ASSERT_EQUAL(strncmp(json_string_value(json_object_get(v, "frame_id")), "frame_123_", 10), 0);
@@ -310,6 +321,9 @@ static void test_uniform_grey_128_has_brightness_half_and_no_contrast(void)
     CU_ASSERT(fabs(num(a, "brightness") - 0.50) <= 0.01);
     CU_ASSERT(num(a, "contrast") < 0.005);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(a, "resolution_category")), "SD");
+    /* 640/480 = 1.33: neither > 1.5 nor < 0.8, "square" by the original's rule */
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(a, "orientation")), "square");
+    CU_ASSERT_DOUBLE_EQUAL(num(a, "aspect_ratio"), 1.33, 1e-12);
     json_decref(out);
     run_free(&r);
     free(rec), free(rgb);
@@ -350,10 +364,15 @@ static void test_1280x720_frame_is_hd_ready_and_landscape_with_every_field(void)
     json_t *v = json_array_get(out, 0), *a = json_object_get(v, "analysis");
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(a, "resolution_category")), "HD_Ready");
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(a, "orientation")), "landscape");
-    CU_ASSERT(fabs(num(a, "aspect_ratio") - 1280.0 / 720) < 1e-3);
+    /* 1280/720 = 1.7777..., to 2 decimals as the original rounds it */
+    CU_ASSERT_DOUBLE_EQUAL(num(a, "aspect_ratio"), 1.78, 1e-12);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(a, "total_pixels")), 921600);
-    double bytes = (double)json_integer_value(json_object_get(v, "frame_size_bytes"));
-    CU_ASSERT(fabs(num(a, "compression_ratio") - bytes / (1280.0 * 720 * 3)) < 1e-6);
+    /* compression_ratio: JPEG bytes / raw RGB bytes, to 3 decimals */
+    double bytes = (double)json_integer_value(json_object_get(v, "jpeg_bytes"));
+    double cr = num(a, "compression_ratio");
+    CU_ASSERT(fabs(cr - bytes / (1280.0 * 720 * 3)) <= 0.0005 + 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(cr * 1000, round(cr * 1000), 1e-6);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(a, "jpeg_bytes")), (json_int_t)bytes);
     CU_ASSERT(num(a, "brightness") > 0 && num(a, "brightness") < 1);
     CU_ASSERT(num(a, "contrast") > 0 && num(a, "contrast") < 1);
     CU_ASSERT_PTR_NOT_NULL(json_string_value(json_object_get(a, "processing_timestamp")));
@@ -374,11 +393,77 @@ static void test_categories_orientation_and_expected_fps(void)
     CU_ASSERT_STRING_EQUAL(video_resolution_category(1280, 719), "SD");
     CU_ASSERT_STRING_EQUAL(video_resolution_category(640, 480), "SD");
     CU_ASSERT_STRING_EQUAL(video_resolution_category(640, 479), "Low");
-    CU_ASSERT_STRING_EQUAL(video_orientation(480, 640), "portrait");
+    /* The original's rule is by pixel count: a portrait 720x1280 has the pixels
+     * of HD_Ready (1280*720), a portrait 1080x1920 those of HD (1920*1080). */
+    CU_ASSERT_STRING_EQUAL(video_resolution_category(720, 1280), "HD_Ready");
+    CU_ASSERT_STRING_EQUAL(video_resolution_category(1080, 1920), "HD");
+    CU_ASSERT_STRING_EQUAL(video_resolution_category(480, 640), "SD");
+    CU_ASSERT_STRING_EQUAL(video_resolution_category(2000, 1037), "HD"); /* 2,074,000 px */
+    CU_ASSERT_STRING_EQUAL(video_resolution_strict(720, 1280), "SD");
+    CU_ASSERT_STRING_EQUAL(video_resolution_strict(1080, 1920), "SD");
+    CU_ASSERT_STRING_EQUAL(video_resolution_strict(1920, 1080), "HD");
+    /* Orientation: w/h > 1.5 landscape, < 0.8 portrait, otherwise square. */
+    CU_ASSERT_STRING_EQUAL(video_orientation(480, 640), "portrait"); /* 0.75 */
     CU_ASSERT_STRING_EQUAL(video_orientation(500, 500), "square");
+    CU_ASSERT_STRING_EQUAL(video_orientation(640, 480), "square"); /* 1.33 */
+    CU_ASSERT_STRING_EQUAL(video_orientation(1280, 720), "landscape"); /* 1.78 */
+    CU_ASSERT_STRING_EQUAL(video_orientation(1500, 1000), "square"); /* 1.5 is not > 1.5 */
+    CU_ASSERT_STRING_EQUAL(video_orientation(1501, 1000), "landscape");
+    CU_ASSERT_STRING_EQUAL(video_orientation(800, 1000), "square"); /* 0.8 is not < 0.8 */
+    CU_ASSERT_STRING_EQUAL(video_orientation(799, 1000), "portrait");
+    /* Python's round(): 9/8 = 1.125 exactly, a tie, goes to the even 1.12;
+     * 2.675 is stored as 2.67499999... and gives 2.67. */
+    CU_ASSERT_DOUBLE_EQUAL(video_py_round(1152.0 / 1024, 2), 1.12, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(video_py_round(2.675, 2), 2.67, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(video_py_round(0.0625, 3), 0.062, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(video_py_round(1280.0 / 720, 2), 1.78, 1e-12);
     CU_ASSERT_EQUAL(video_expected_fps("webcam"), 30);
     CU_ASSERT_EQUAL(video_expected_fps("video_file"), 25);
     CU_ASSERT_EQUAL(video_expected_fps("sample_generator"), 1);
+}
+
+/* The original's producer sends one frame of a video file per --interval
+ * seconds of the video: at 25 frames a second and 0.2 s, frames 0, 5, 10, ...
+ * The expected frames are worked out from that rule: frame i is sent when
+ * i / native_fps has reached the next multiple of the interval. */
+static void test_video_file_is_sampled_one_frame_per_interval(void)
+{
+    struct {
+        double native, interval;
+        int frames;
+    } cases[] = {{25, 0.2, 25}, {25, 1.0, 60}, {30, 0.5, 61}, {25, 0.04, 10}, {24, 0.1, 48}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        double state = 0;
+        int sent = 0, wrong = 0;
+        for (int i = 0; i < cases[c].frames; i++) {
+            bool got = vidprod_file_pick(&state, (uint64_t)i, cases[c].native,
+                                         1.0 / cases[c].interval);
+            /* the rule: the k-th pick is the first frame at or after k * interval */
+            double t = i / cases[c].native, next_t = sent * cases[c].interval;
+            bool want = t + 1e-9 >= next_t;
+            wrong += got != want;
+            sent += want;
+        }
+        CU_ASSERT_EQUAL(wrong, 0);
+        if (wrong)
+            fprintf(stderr, "\n  %g fps, interval %g: %d frames picked wrongly\n",
+                    cases[c].native, cases[c].interval, wrong);
+    }
+    /* 25 frames at 25 fps, one every 0.2 s: 5 frames, 0 5 10 15 20 */
+    double state = 0;
+    int picked[25], n = 0;
+    for (int i = 0; i < 25; i++)
+        if (vidprod_file_pick(&state, (uint64_t)i, 25, 5))
+            picked[n++] = i;
+    CU_ASSERT_EQUAL_FATAL(n, 5);
+    for (int k = 0; k < 5; k++)
+        CU_ASSERT_EQUAL(picked[k], 5 * k);
+    /* fps 0 (flat out): every frame */
+    state = 0;
+    n = 0;
+    for (int i = 0; i < 10; i++)
+        n += vidprod_file_pick(&state, (uint64_t)i, 25, 0);
+    CU_ASSERT_EQUAL(n, 10);
 }
 
 static void test_320x240_frame_is_filtered_out_and_threshold_adjusts(void)
@@ -533,6 +618,8 @@ static CU_TestInfo tests[] = {
     {"test_1280x720_frame_is_hd_ready_and_landscape_with_every_field",
      test_1280x720_frame_is_hd_ready_and_landscape_with_every_field},
     {"test_categories_orientation_and_expected_fps", test_categories_orientation_and_expected_fps},
+    {"test_video_file_is_sampled_one_frame_per_interval",
+     test_video_file_is_sampled_one_frame_per_interval},
     {"test_320x240_frame_is_filtered_out_and_threshold_adjusts",
      test_320x240_frame_is_filtered_out_and_threshold_adjusts},
     {"test_bad_frames_go_to_the_dlq_with_the_reason", test_bad_frames_go_to_the_dlq_with_the_reason},

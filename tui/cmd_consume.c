@@ -1,4 +1,5 @@
-/* cmd_consume.c — `streamlab consume TOPIC`: print records as they arrive. */
+/* cmd_consume.c — `streamlab consume TOPIC...`: print records as they arrive, each
+ * labelled with its topic (the original's monitor reads several topics at once). */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -16,18 +17,22 @@
 #include "frameart.h"
 
 static const char usage[] =
-    "usage: streamlab consume TOPIC [-b HOST:PORT] [--group G] [--from-beginning] [--count N]\n"
-    "                               [--raw] [--idle S] [--save-dir DIR] [--ascii [--cols N]]\n"
+    "usage: streamlab consume TOPIC... [-b HOST:PORT] [--group G] [--from-beginning]\n"
+    "                                  [--count N] [--raw] [--idle S] [--save-dir DIR]\n"
+    "                                  [--ascii [--cols N]]\n"
     "\n"
-    "Reads TOPIC as a member of consumer group G and prints each record: topic,\n"
-    "partition, offset, key, then the value as indented JSON (as text if it is not JSON).\n"
+    "Reads the TOPICs (one or several, e.g. `consume transactions processed_transactions\n"
+    "user_aggregations`, as the original's monitor) as a member of consumer group G and\n"
+    "prints each record: topic, partition, offset, key, then the value as indented JSON\n"
+    "(as text if it is not JSON).\n"
     "\n"
     "  --group G          consumer group (default: a new one for this run)\n"
     "  --from-beginning   a group without committed offsets starts at the earliest record\n"
     "                     (default: only new records)\n"
     "  --count N          exit after N records\n"
     "  --idle S           exit after S seconds without a record\n"
-    "  --raw              print only each value, one per line (for scripts)\n"
+    "  --raw              print only each value, one per line (for scripts); with several\n"
+    "                     topics, the topic, a tab, then the value\n"
     "  --read-committed   only records of committed transactions (what the engine's\n"
     "                     exactly-once outputs guarantee; default: everything as it comes)\n"
     "\n"
@@ -57,9 +62,11 @@ static bool upload_topic(const char *t)
 static volatile sig_atomic_t stop;
 static void on_stop(void *arg) { (void)arg, stop = 1; }
 
-static void print_record(const kmsg_t *m, bool raw)
+static void print_record(const kmsg_t *m, bool raw, bool several)
 {
     if (raw) {
+        if (several)
+            printf("%s\t", m->topic);
         fwrite(m->value ? m->value : "", 1, m->value ? m->len : 0, stdout);
         fputc('\n', stdout);
         return;
@@ -229,14 +236,19 @@ int cmd_consume(int argc, char **argv)
         default: fputs(usage, stderr); return EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
-        cli_error("consume", optind >= argc ? "which topic?" : "one topic at a time");
+    if (optind >= argc) {
+        cli_error("consume", "which topic?");
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
+    const char *const *topics = (const char *const *)argv + optind;
+    size_t ntopics = (size_t)(argc - optind);
+    bool uploads = true;
+    for (size_t i = 0; i < ntopics; i++)
+        uploads &= upload_topic(topics[i]);
     char err[512];
     filesaver_t *saver = NULL;
-    if (fo.save_dir && upload_topic(argv[optind])) { /* files, not frames */
+    if (fo.save_dir && uploads) { /* files, not frames */
         if (!(saver = filesaver_new(fo.save_dir, err, sizeof err))) {
             cli_error("consume", "--save-dir: %s", err);
             return EXIT_USAGE;
@@ -253,7 +265,7 @@ int cmd_consume(int argc, char **argv)
         filesaver_free(saver);
         return r;
     }
-    kconsumer_t *c = kconsumer_new(k, argv[optind], grp, from_beginning, err, sizeof err);
+    kconsumer_t *c = kconsumer_new_topics(k, topics, ntopics, grp, from_beginning, err, sizeof err);
     if (!c) {
         cli_error("consume", "%s", err);
         kconf_free(k);
@@ -295,7 +307,7 @@ int cmd_consume(int argc, char **argv)
                 fo.art = frameart_new();
             handle_frame(&m, &fo, seen);
         } else {
-            print_record(&m, raw);
+            print_record(&m, raw, ntopics > 1);
         }
         seen++;
     }

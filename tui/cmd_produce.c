@@ -12,9 +12,10 @@
 
 static const char usage[] =
     "usage: streamlab produce transactions [-b HOST:PORT] [--rate N] [--count N] [--seed N]\n"
+    "                                      [--duration S] [--topic T]\n"
     "       streamlab produce video [-b HOST:PORT] [--source synthetic|FILE|/dev/videoN]\n"
-    "                               [--fps N] [--count N] [--width W --height H] [--quality Q]\n"
-    "                               [--loop]\n"
+    "                               [--fps N | --interval S] [--count N] [--duration S]\n"
+    "                               [--width W --height H] [--quality Q] [--loop] [--topic T]\n"
     "\n"
     "Sends generated e-commerce transactions (the original project's generator) to the\n"
     "`transactions` topic, keyed by user_id, with an idempotent acks=all producer, and\n"
@@ -23,7 +24,8 @@ static const char usage[] =
     "  --rate N     records per second (default 10; 0 = as fast as possible)\n"
     "  --count N    stop after N records (default: until Ctrl-C)\n"
     "  --seed N     generator seed, for repeatable data\n"
-    "  --topic T    write to T instead of transactions\n"
+    "  --topic T    write to T instead of transactions (video: instead of video_frames)\n"
+    "  --duration S stop after S seconds (as the original's --duration)\n"
     "  --out-of-order S     jitter event times back by up to S seconds\n"
     "  --late-fraction F    this share (0-1) is 35-65 s old: late for 30 s windows\n"
     "  --bad-fraction F     this share (0-1) is malformed, for the dead-letter topic\n"
@@ -33,6 +35,9 @@ static const char usage[] =
     "  --source S   synthetic (default): a moving pattern with the frame number drawn on it;\n"
     "               FILE: any video FFmpeg reads; /dev/videoN: a V4L2 webcam\n"
     "  --fps N      frames per second (default: the file's rate, else 5; 0 = flat out)\n"
+    "  --interval S seconds between frames, the original's option (= --fps 1/S); a FILE\n"
+    "               is sampled as the original does: one frame per S seconds of the\n"
+    "               video, the frames between are skipped\n"
     "  --count N    stop after N frames (default: until Ctrl-C or the end of the file)\n"
     "  --width W --height H   frame size (default: the source's; synthetic 640x480)\n"
     "  --quality Q  JPEG quality 1-100 (default 80)\n"
@@ -81,7 +86,8 @@ static void *vrun_main(void *arg)
 
 typedef struct video_args {
     const char *source, *topic;
-    double fps; /* < 0: not given */
+    double fps;      /* < 0: not given */
+    double duration; /* > 0: stop after this many seconds */
     long long count, width, height, quality;
     bool loop;
 } video_args_t;
@@ -128,6 +134,8 @@ static int produce_video(const cli_kafka_t *ck, const video_args_t *va)
     int64_t t0 = util_mono_ms();
     while (!atomic_load(&run.done)) {
         util_sleep_ms(tty ? 200 : 20);
+        if (va->duration > 0 && util_mono_ms() - t0 >= va->duration * 1000)
+            vidprod_stop(run.p);
         if (tty) {
             vidprod_stats_t s;
             vidprod_stats(run.p, &s);
@@ -176,6 +184,8 @@ int cmd_produce(int argc, char **argv)
                                              {"height", required_argument, 0, 'H'},
                                              {"quality", required_argument, 0, 'Q'},
                                              {"loop", no_argument, 0, 'l'},
+                                             {"interval", required_argument, 0, 'I'},
+                                             {"duration", required_argument, 0, 'D'},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
@@ -185,7 +195,7 @@ int cmd_produce(int argc, char **argv)
     const char *topic = NULL;
     video_args_t va = {.source = "synthetic", .fps = -1, .quality = 80};
     bool video_only = false;
-    double ooo = 0, late = 0, bad = 0;
+    double ooo = 0, late = 0, bad = 0, duration = 0;
     int opt, r;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
         if ((r = cli_kafka_opt(&ck, opt, optarg)) < 0)
@@ -225,6 +235,22 @@ int cmd_produce(int argc, char **argv)
             video_only = true;
             break;
         case 'l': va.loop = video_only = true; break;
+        case 'I': {
+            double iv;
+            if (cli_number("produce", "--interval", optarg, &iv) < 0)
+                return EXIT_USAGE;
+            if (iv <= 0) {
+                cli_error("produce", "--interval is a number of seconds > 0 (got %s)", optarg);
+                return EXIT_USAGE;
+            }
+            va.fps = 1.0 / iv;
+            video_only = true;
+            break;
+        }
+        case 'D':
+            if (cli_number("produce", "--duration", optarg, &duration) < 0)
+                return EXIT_USAGE;
+            break;
         case 'O':
             if (cli_number("produce", "--out-of-order", optarg, &ooo) < 0)
                 return EXIT_USAGE;
@@ -252,6 +278,7 @@ int cmd_produce(int argc, char **argv)
     if (!strcmp(argv[optind], "video")) {
         va.topic = topic ? topic : "video_frames";
         va.count = count;
+        va.duration = duration;
         return produce_video(&ck, &va);
     }
     if (strcmp(argv[optind], "transactions")) {
@@ -259,8 +286,8 @@ int cmd_produce(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (video_only) {
-        cli_error("produce", "--source, --fps, --width, --height, --quality and --loop are "
-                             "for `produce video`");
+        cli_error("produce", "--source, --fps, --interval, --width, --height, --quality and "
+                             "--loop are for `produce video`");
         return EXIT_USAGE;
     }
     if (!topic)
@@ -280,8 +307,11 @@ int cmd_produce(int argc, char **argv)
     pthread_t th;
     pthread_create(&th, NULL, run_main, &run);
     bool tty = isatty(2);
+    int64_t t0 = util_mono_ms();
     while (!atomic_load(&run.done)) {
         util_sleep_ms(tty ? 200 : 20);
+        if (duration > 0 && util_mono_ms() - t0 >= duration * 1000)
+            txprod_stop(run.p);
         if (tty) {
             txprod_stats_t s;
             txprod_stats(run.p, &s);

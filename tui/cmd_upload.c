@@ -17,7 +17,7 @@
 
 static const char usage[] =
     "usage: streamlab upload FILE... [-b HOST:PORT] [--pace GROUP|none] [--window MB]\n"
-    "                                [--max-size MB] [--json]\n"
+    "                                [--max-size MB] [--topic T] [--json]\n"
     "       streamlab upload --watch DIR [-b HOST:PORT] [options]\n"
     "\n"
     "Sends each file to uploaded_documents, uploaded_videos or uploaded_images (by its\n"
@@ -35,6 +35,7 @@ static const char usage[] =
     "  --chunk-size N     chunk size in bytes, a multiple of 3 (default 715776)\n"
     "  --watch DIR        upload files that appear in DIR once their size is stable,\n"
     "                     then move them to DIR/.sent/ (failed ones to DIR/.failed/)\n"
+    "  --topic T          send every file to T instead of its type's topic\n"
     "  --json             one JSON object per file instead of a line\n" CLI_COMMON_HELP;
 
 typedef struct bar {
@@ -129,7 +130,7 @@ static int on_watch_file(void *opaque, const char *path, char *err, size_t errsi
 
 int cmd_upload(int argc, char **argv)
 {
-    enum { O_PACE = 1, O_WINDOW, O_PACE_TIMEOUT, O_MAX, O_CHUNK, O_WATCH, O_JSON };
+    enum { O_PACE = 1, O_WINDOW, O_PACE_TIMEOUT, O_MAX, O_CHUNK, O_WATCH, O_JSON, O_TOPIC };
     static const struct option longopts[] = {{"pace", required_argument, 0, O_PACE},
                                              {"window", required_argument, 0, O_WINDOW},
                                              {"pace-timeout", required_argument, 0, O_PACE_TIMEOUT},
@@ -137,6 +138,7 @@ int cmd_upload(int argc, char **argv)
                                              {"chunk-size", required_argument, 0, O_CHUNK},
                                              {"watch", required_argument, 0, O_WATCH},
                                              {"json", no_argument, 0, O_JSON},
+                                             {"topic", required_argument, 0, O_TOPIC},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
@@ -188,6 +190,7 @@ int cmd_upload(int argc, char **argv)
             break;
         case O_WATCH: watch = optarg; break;
         case O_JSON: json = true; break;
+        case O_TOPIC: uo.topic = optarg; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         default: fputs(usage, stderr); return EXIT_USAGE;
         }

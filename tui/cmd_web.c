@@ -10,7 +10,7 @@
 
 static const char usage[] =
     "usage: streamlab web [-b HOST:PORT] [--listen HOST:PORT] [--max-size MB]\n"
-    "                     [--pace GROUP|none] [--window MB]\n"
+    "                     [--pace GROUP|none] [--window MB] [--topic T]\n"
     "\n"
     "Serves the original's upload page: drag and drop or choose files, per-file progress,\n"
     "the Kafka connection status, the topic list, and where each upload landed (topic,\n"
@@ -21,18 +21,20 @@ static const char usage[] =
     "                       picks a free one; 0.0.0.0:5000 opens it to the network)\n"
     "  --max-size MB        refuse larger uploads with HTTP 413 (default 256)\n"
     "  --pace GROUP|none    as for `streamlab upload` (default streamlab-engine)\n"
-    "  --window MB          as for `streamlab upload` (default 3)\n" CLI_COMMON_HELP;
+    "  --window MB          as for `streamlab upload` (default 3)\n"
+    "  --topic T            as for `streamlab upload`: every file to T\n" CLI_COMMON_HELP;
 
 static volatile sig_atomic_t stop;
 static void on_stop(void *arg) { (void)arg, stop = 1; }
 
 int cmd_web(int argc, char **argv)
 {
-    enum { O_LISTEN = 1, O_MAX, O_PACE, O_WINDOW };
+    enum { O_LISTEN = 1, O_MAX, O_PACE, O_WINDOW, O_TOPIC };
     static const struct option longopts[] = {{"listen", required_argument, 0, O_LISTEN},
                                              {"max-size", required_argument, 0, O_MAX},
                                              {"pace", required_argument, 0, O_PACE},
                                              {"window", required_argument, 0, O_WINDOW},
+                                             {"topic", required_argument, 0, O_TOPIC},
                                              CLI_COMMON_LONGOPTS,
                                              {0}};
     cli_kafka_t ck;
@@ -49,6 +51,7 @@ int cmd_web(int argc, char **argv)
             continue;
         switch (opt) {
         case O_LISTEN: wo.listen = optarg; break;
+        case O_TOPIC: wo.upload.topic = optarg; break;
         case O_MAX:
             if (cli_number("web", "--max-size", optarg, &d) < 0)
                 return EXIT_USAGE;

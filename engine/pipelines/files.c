@@ -4,12 +4,13 @@
  *     -> key_by file_id -> process:reassemble (chunks in order; MD5 checked;
  *                          gaps, corrupt files, timeouts -> uploaded_files.dlq)
  *     -> filter file_size > 1 MiB -> map:analysis -> map:enrichment
- *     -> sink processed_files (no file_content)
+ *     -> sink processed_files (file_content of a one-record upload, as the
+ *        original's; a chunked one says where its chunks are: content_location)
  *     -> key_by file_type -> reduce -> sink file_type_aggregations
  *     -> key_by size_category -> 30 s processing-time windows -> the console's view
  *
- * Reassembly keeps no file content: per upload it holds the first record's
- * fields (without file_content), a running MD5 of the decoded bytes and a
+ * Reassembly keeps no chunked content: per upload it holds the first record's
+ * fields (without the chunk's content), a running MD5 of the decoded bytes and a
  * running SHA-256 of the base64 text (the original's content_hash), so memory
  * per upload is constant whatever the file's size.  Chunks of one upload share
  * a Kafka partition (keyed by filename), hence one worker and arrival order.
@@ -29,9 +30,17 @@
 #include "../util.h"
 #include "pipelines.h"
 
-static const char *const fields[] = {"file_id",   "filename",         "file_type",
-                                     "file_size", "file_hash",        "upload_timestamp",
-                                     "file_content"};
+static const char *const fields[] = {"file_id",   "filename",  "file_type",
+                                     "file_size", "file_hash", "upload_timestamp"};
+
+/* A record's content: a chunk carries its bytes in chunk_content (so that a
+ * client of the original, which reads file_content, never takes a chunk for a
+ * whole file); a whole file, and a chunk of the older shape, in file_content. */
+static json_t *content_of(const json_t *v)
+{
+    json_t *c = json_object_get(v, "chunk_content");
+    return c ? c : json_object_get(v, "file_content");
+}
 
 int files_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
                 size_t errsize, void *ctx)
@@ -82,6 +91,15 @@ int files_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, 
                                    "0 <= chunk_index < chunk_count");
             goto bad;
         }
+        if (!json_is_string(content_of(v))) {
+            snprintf(err, errsize, "field \"chunk_content\" %s",
+                     content_of(v) ? "should be a string" : "is missing");
+            goto bad;
+        }
+    } else if (!json_is_string(json_object_get(v, "file_content"))) {
+        snprintf(err, errsize, "field \"file_content\" %s",
+                 json_object_get(v, "file_content") ? "should be a string" : "is missing");
+        goto bad;
     }
     json_t *ts = json_object_get(v, "upload_timestamp");
     if (evtime_parse(json_string_value(ts), json_string_length(ts), event_ms) < 0) {
@@ -111,6 +129,7 @@ typedef struct upload {
     EVP_MD_CTX *md5, *sha;
     bool failed; /* reported already; swallow the rest of its chunks */
     int64_t first_offset; /* chunk 0's input offset (-1: not known) */
+    int32_t partition;    /* and its input partition */
     int64_t want_next; /* restored: chunks the replay must give back; -1 */
 } upload_t;
 
@@ -163,7 +182,11 @@ static upload_t *upload_start(const json_t *rec, int64_t count)
 {
     upload_t *u = xcalloc(1, sizeof *u);
     u->head = json_deep_copy(rec);
-    json_object_del(u->head, "file_content");
+    /* A one-record upload keeps its file_content for processed_files, as the
+     * original's processor passes it on; a chunked one keeps no content. */
+    if (count > 1)
+        json_object_del(u->head, "file_content");
+    json_object_del(u->head, "chunk_content");
     json_object_del(u->head, "chunk_index");
     json_object_del(u->head, "chunk_count");
     if (!json_object_get(u->head, "metadata"))
@@ -225,8 +248,19 @@ static void upload_finish(df_process_out_t *out, upload_t *u)
     json_t *rec = json_incref(u->head);
     sha[16] = '\0'; /* the original keeps the first 16 hex digits */
     json_object_set_new(rec, "analysis", json_pack("{ss}", "content_hash", sha));
-    if (u->count > 1)
+    if (u->count > 1) {
+        /* No file_content: where the bytes are instead (the upload topic is the
+         * file type's, which the parser checked). */
+        char topic[64];
+        snprintf(topic, sizeof topic, "uploaded_%ss",
+                 json_string_value(json_object_get(rec, "file_type")));
         json_object_set_new(rec, "chunk_count", json_integer(u->count));
+        json_object_set_new(rec, "content_location",
+                            json_pack("{sssisIsIss}", "topic", topic, "partition",
+                                      (int)u->partition, "offset", (json_int_t)u->first_offset,
+                                      "chunk_count", (json_int_t)u->count, "field",
+                                      "chunk_content"));
+    }
     df_process_emit(out, rec);
 }
 
@@ -256,7 +290,7 @@ static void reassemble(df_process_out_t *out, const df_record_t *r, void **state
     upload_t *u = *state;
     if (df_process_replaying(out)) { /* rebuilding the hashes: only the next chunk counts */
         if (u && !u->failed && u->count == count && idx == u->next && idx < u->want_next &&
-            upload_add(u, json_object_get(v, "file_content")))
+            upload_add(u, content_of(v)))
             u->next++;
         return;
     }
@@ -275,6 +309,7 @@ static void reassemble(df_process_out_t *out, const df_record_t *r, void **state
     if (!u) {
         u = upload_start(v, count);
         u->first_offset = r->offset;
+        u->partition = r->partition;
         *state = u;
         if (idx != 0) {
             reject(out, v, 0, count,
@@ -291,8 +326,8 @@ static void reassemble(df_process_out_t *out, const df_record_t *r, void **state
     }
     u->idle_since = -1;
     if (!u->failed) {
-        if (!upload_add(u, json_object_get(v, "file_content"))) {
-            reject(out, v, u->next, count, "corrupt: chunk %lld's file_content is not base64",
+        if (!upload_add(u, content_of(v))) {
+            reject(out, v, u->next, count, "corrupt: chunk %lld's content is not base64",
                    (long long)idx);
             u->failed = true;
         } else {
@@ -341,9 +376,10 @@ static json_t *upload_save(const void *state, int64_t *replay_from, void *ctx)
     (void)ctx;
     const upload_t *u = state;
     *replay_from = u->failed || u->next == 0 ? -1 : u->first_offset;
-    return json_pack("{sOsIsIsbsI}", "head", u->head, "count", (json_int_t)u->count, "next",
+    return json_pack("{sOsIsIsbsIsi}", "head", u->head, "count", (json_int_t)u->count, "next",
                      (json_int_t)(u->want_next >= 0 ? u->want_next : u->next), "failed",
-                     u->failed, "first_offset", (json_int_t)u->first_offset);
+                     u->failed, "first_offset", (json_int_t)u->first_offset, "partition",
+                     (int)u->partition);
 }
 
 static void *upload_load(const json_t *saved, void *ctx)
@@ -355,6 +391,7 @@ static void *upload_load(const json_t *saved, void *ctx)
         return NULL; /* not ours: the upload starts over (its chunks then go to the dlq) */
     upload_t *u = upload_start(head, count);
     u->first_offset = int_field(saved, "first_offset", -1);
+    u->partition = (int32_t)int_field(saved, "partition", -1);
     u->failed = json_is_true(json_object_get(saved, "failed"));
     if (u->failed)
         u->next = next;
@@ -387,23 +424,6 @@ static double num(const json_t *meta, const char *name)
 
 static double round2(double x) { return round(x * 100.0) / 100.0; }
 
-/* Python's len(), split() and strip() on the text: code points and whitespace runs. */
-static void text_stats(const char *s, int64_t *chars, int64_t *words, bool *has_text)
-{
-    *chars = *words = 0;
-    *has_text = false;
-    bool in_word = false;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p & 0xC0) != 0x80)
-            (*chars)++;
-        bool space = *p == ' ' || (*p >= '\t' && *p <= '\r') || (*p >= 0x1c && *p <= 0x1f);
-        if (!space && !in_word)
-            (*words)++;
-        in_word = !space;
-        *has_text |= !space;
-    }
-}
-
 void files_analyse(json_t *v)
 {
     int64_t size = int_field(v, "file_size", 0);
@@ -420,13 +440,29 @@ void files_analyse(json_t *v)
     double w = num(meta, "width"), h = num(meta, "height");
     json_t *aspect = h > 0 ? json_real(round2(w / h)) : json_integer(0);
     if (!strcmp(type, "document")) {
-        const char *text = json_string_value(json_object_get(meta, "text_content"));
+        /* The original's text_length and word_count are len(text) and
+         * len(text.split()) of the whole document.  The uploader counts them over
+         * the whole extracted text (text_content is only a preview); a record
+         * without those counts (another producer's) is counted here on its
+         * text_content. */
+        json_t *tl = json_object_get(meta, "text_length"), *wc = json_object_get(meta, "word_count");
         int64_t chars, words;
-        bool has;
-        text_stats(text ? text : "", &chars, &words, &has);
+        if (json_is_integer(tl) && json_is_integer(wc) && json_integer_value(tl) >= 0 &&
+            json_integer_value(wc) >= 0) {
+            chars = json_integer_value(tl);
+            words = json_integer_value(wc);
+        } else {
+            const char *text = json_string_value(json_object_get(meta, "text_content"));
+            util_textcount_t tc = {0};
+            if (text)
+                util_textcount_feed(&tc, text, strlen(text));
+            chars = tc.chars;
+            words = tc.words;
+        }
         json_object_set_new(a, "text_length", json_integer(chars));
         json_object_set_new(a, "word_count", json_integer(words));
-        json_object_set_new(a, "has_text", json_boolean(has));
+        /* len(text.strip()) > 0: some character that is not whitespace, a word */
+        json_object_set_new(a, "has_text", json_boolean(words > 0));
         json_decref(aspect);
     } else if (!strcmp(type, "video")) {
         double duration = num(meta, "duration");

@@ -52,9 +52,16 @@ extern const pipeline_def_t pipelines_all[];
 const pipeline_def_t *pipelines_find(const char *name);
 
 /* --- the transaction pipeline's pieces, exported for the unit tests ------ */
-/* Parses and validates a seed transaction. See df_parse_fn. */
+/* Parses and validates a seed transaction. See df_parse_fn.  Accepts what the
+ * original processes: amount and quantity as numbers or numeric strings,
+ * quantity a whole number (2 or 2.0); they come back as JSON numbers.  Other
+ * fields, known or not, are kept as they came. */
 int txn_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
               size_t errsize, void *ctx);
+/* A number as the original reads amount and quantity (float(), int()): a JSON
+ * number, or a string holding a finite decimal number (blanks around it allowed).
+ * 0 with *out, or -1. */
+int txn_number(const json_t *f, double *out);
 /* The category's discount factor (electronics 0.95, books 0.90, clothing 0.92, else 1.0). */
 double txn_discount_factor(const char *category);
 /* amount * factor rounded to cents, as integer cents (half away from zero). */
@@ -68,10 +75,17 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
  * the image decoded at reduced scale; the analysis step adds the rest. */
 int video_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
                 size_t errsize, void *ctx);
-/* HD (>= 1920x1080), HD_Ready (>= 1280x720), SD (>= 640x480) or Low. */
+/* The original's resolution_category, by pixel count: HD (>= 1920*1080 pixels),
+ * HD_Ready (>= 1280*720), SD (>= 640*480) or Low. */
 const char *video_resolution_category(int w, int h);
-/* landscape, portrait or square. */
+/* streamlab's stricter reading (analysis.resolution_strict): both sides at least
+ * 1920x1080 for HD, 1280x720 for HD_Ready, 640x480 for SD, else Low. */
+const char *video_resolution_strict(int w, int h);
+/* The original's orientation: w/h > 1.5 landscape, < 0.8 portrait, else square. */
 const char *video_orientation(int w, int h);
+/* v rounded to digits decimals as Python's round(v, digits) does (ties to even
+ * on the binary value). */
+double video_py_round(double v, int digits);
 /* Frames per second the original expected of a source (webcam 30,
  * video_file 25, sample_generator 1; others 30). */
 int video_expected_fps(const char *source);

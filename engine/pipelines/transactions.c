@@ -9,7 +9,9 @@
  *
  * Money is summed in integer cents so totals never drift. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../evtime.h"
@@ -18,7 +20,7 @@
 
 static const struct {
     const char *name;
-    json_type type; /* JSON_REAL means "any number" */
+    json_type type; /* JSON_REAL: a number or a numeric string; JSON_INTEGER: a whole one */
 } fields[] = {
     {"transaction_id", JSON_STRING}, {"user_id", JSON_STRING},  {"product", JSON_STRING},
     {"category", JSON_STRING},       {"amount", JSON_REAL},     {"quantity", JSON_INTEGER},
@@ -39,6 +41,53 @@ static const char *type_name(const json_t *v)
     }
 }
 
+int txn_number(const json_t *f, double *out)
+{
+    if (json_is_number(f)) {
+        *out = json_number_value(f);
+        return 0;
+    }
+    if (!json_is_string(f))
+        return -1;
+    /* The original reads amount with float() and quantity with int(): a decimal
+     * number in a string counts, surrounding blanks allowed; nothing else does. */
+    const char *s = json_string_value(f), *p = s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    bool digits = false;
+    const char *q = p;
+    if (*q == '+' || *q == '-')
+        q++;
+    for (; *q >= '0' && *q <= '9'; q++)
+        digits = true;
+    if (*q == '.')
+        for (q++; *q >= '0' && *q <= '9'; q++)
+            digits = true;
+    if (!digits)
+        return -1;
+    if (*q == 'e' || *q == 'E') {
+        q++;
+        if (*q == '+' || *q == '-')
+            q++;
+        if (!(*q >= '0' && *q <= '9'))
+            return -1;
+        while (*q >= '0' && *q <= '9')
+            q++;
+    }
+    const char *end = q;
+    while (*q == ' ' || *q == '\t')
+        q++;
+    if (*q || (size_t)(q - s) != json_string_length(f))
+        return -1;
+    char buf[64];
+    if ((size_t)(end - p) >= sizeof buf)
+        return -1;
+    memcpy(buf, p, (size_t)(end - p));
+    buf[end - p] = '\0';
+    *out = strtod(buf, NULL);
+    return isfinite(*out) ? 0 : -1;
+}
+
 int txn_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
               size_t errsize, void *ctx)
 {
@@ -57,28 +106,48 @@ int txn_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, ch
         snprintf(err, errsize, "expected a JSON object, got %s", type_name(v));
         goto bad;
     }
+    double amount = 0, quantity = 0;
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         json_t *f = json_object_get(v, fields[i].name);
         if (!f) {
             snprintf(err, errsize, "missing field \"%s\"", fields[i].name);
             goto bad;
         }
-        bool ok = fields[i].type == JSON_REAL ? json_is_number(f) : json_typeof(f) == fields[i].type;
-        if (!ok) {
-            snprintf(err, errsize, "field \"%s\" should be %s, got %s", fields[i].name,
-                     fields[i].type == JSON_REAL      ? "a number"
-                     : fields[i].type == JSON_INTEGER ? "an integer"
-                                                      : "a string",
-                     type_name(f));
+        if (fields[i].type == JSON_STRING) {
+            if (!json_is_string(f)) {
+                snprintf(err, errsize, "field \"%s\" should be a string, got %s", fields[i].name,
+                         type_name(f));
+                goto bad;
+            }
+            continue;
+        }
+        double *d = fields[i].type == JSON_REAL ? &amount : &quantity;
+        if (txn_number(f, d) < 0) {
+            if (json_is_string(f))
+                snprintf(err, errsize, "field \"%s\" should be a number, got the string \"%.40s\"",
+                         fields[i].name, json_string_value(f));
+            else
+                snprintf(err, errsize, "field \"%s\" should be a number, got %s", fields[i].name,
+                         type_name(f));
+            goto bad;
+        }
+        if (fields[i].type == JSON_INTEGER && (*d != floor(*d) || fabs(*d) > 1e15)) {
+            snprintf(err, errsize, "field \"%s\" should be a whole number, got %g", fields[i].name,
+                     *d);
             goto bad;
         }
     }
-    double amount;
-    df_json_number(json_object_get(v, "amount"), &amount);
     if (!isfinite(amount) || amount < 0 || amount > 1e12) {
         snprintf(err, errsize, "field \"amount\" out of range: %g", amount);
         goto bad;
     }
+    /* What the original could read, streamlab writes as numbers: consumers
+     * downstream compute with them. */
+    json_t *a = json_object_get(v, "amount"), *q = json_object_get(v, "quantity");
+    if (json_is_string(a))
+        json_object_set_new(v, "amount", json_real(amount));
+    if (!json_is_integer(q))
+        json_object_set_new(v, "quantity", json_integer((json_int_t)quantity));
     json_t *ts = json_object_get(v, "timestamp");
     if (evtime_parse(json_string_value(ts), json_string_length(ts), event_ms) < 0) {
         snprintf(err, errsize, "field \"timestamp\" is not an ISO-8601 time: \"%s\"",
@@ -140,7 +209,8 @@ static json_t *apply_discount(json_t *v, void *ctx)
     double amount = amount_of(v);
     double factor = txn_discount_factor(json_string_value(json_object_get(v, "category")));
     json_object_set_new(v, "original_amount", json_real(amount));
-    json_object_set_new(v, "discount_applied", json_real(round((1.0 - factor) * 100.0) / 100.0));
+    /* The original's discount_applied is the multiplier: final = amount * it. */
+    json_object_set_new(v, "discount_applied", json_real(factor));
     json_object_set_new(v, "final_amount", json_real(txn_final_cents(amount, factor) / 100.0));
     json_object_set_new(v, "processing_timestamp", pipeline_now_string());
     return v;

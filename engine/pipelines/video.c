@@ -66,6 +66,15 @@ void video_luma_stats(const uint8_t *luma, size_t n, double *mean, double *stdde
 
 static double round_to(double v, double scale) { return round(v * scale) / scale; }
 
+double video_py_round(double v, int digits)
+{
+    /* Python's round(x, n) is the correctly rounded decimal of the binary value,
+     * ties to even; glibc's printf rounds the same way. */
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return strtod(buf, NULL);
+}
+
 int video_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
                 size_t errsize, void *ctx)
 {
@@ -157,6 +166,19 @@ bad:
 
 const char *video_resolution_category(int w, int h)
 {
+    /* The original's rule: by pixel count, so 720x1280 is HD_Ready like 1280x720. */
+    int64_t px = (int64_t)w * h;
+    if (px >= 1920 * 1080)
+        return "HD";
+    if (px >= 1280 * 720)
+        return "HD_Ready";
+    if (px >= 640 * 480)
+        return "SD";
+    return "Low";
+}
+
+const char *video_resolution_strict(int w, int h)
+{
     if (w >= 1920 && h >= 1080)
         return "HD";
     if (w >= 1280 && h >= 720)
@@ -168,7 +190,10 @@ const char *video_resolution_category(int w, int h)
 
 const char *video_orientation(int w, int h)
 {
-    return w > h ? "landscape" : w < h ? "portrait" : "square";
+    /* The original's rule: aspect ratio > 1.5 landscape, < 0.8 portrait, else
+     * square (so 640x480, 4:3, is "square"). */
+    double ratio = (double)w / h;
+    return ratio > 1.5 ? "landscape" : ratio < 0.8 ? "portrait" : "square";
 }
 
 int video_expected_fps(const char *source)
@@ -193,7 +218,9 @@ static bool big_enough(const json_t *v, void *ctx)
 }
 
 /* analysis{aspect_ratio, total_pixels, compression_ratio, orientation,
- * resolution_category, brightness, contrast, processing_timestamp}. */
+ * resolution_category, resolution_strict, jpeg_bytes, brightness, contrast,
+ * processing_timestamp}: aspect_ratio to 2 decimals and compression_ratio to 3,
+ * rounded as the original's Python round() does. */
 static json_t *analyse(json_t *v, void *ctx)
 {
     (void)ctx;
@@ -202,11 +229,13 @@ static json_t *analyse(json_t *v, void *ctx)
     json_t *a = json_object_get(v, "analysis"); /* brightness, contrast, jpeg_bytes from parse */
     double jbytes = (double)json_integer_value(json_object_get(a, "jpeg_bytes"));
     json_t *out = json_pack(
-        "{sfsIsfsssssOsOso}", "aspect_ratio", round_to((double)w / h, 1e4), "total_pixels",
-        (json_int_t)w * h, "compression_ratio", round_to(jbytes / ((double)w * h * 3), 1e6),
-        "orientation", video_orientation(w, h), "resolution_category",
-        video_resolution_category(w, h), "brightness", json_object_get(a, "brightness"),
-        "contrast", json_object_get(a, "contrast"), "processing_timestamp", pipeline_now_string());
+        "{sfsIsfsssssssIsOsOso}", "aspect_ratio", video_py_round((double)w / h, 2),
+        "total_pixels", (json_int_t)w * h, "compression_ratio",
+        video_py_round(jbytes / ((double)w * h * 3), 3), "orientation", video_orientation(w, h),
+        "resolution_category", video_resolution_category(w, h), "resolution_strict",
+        video_resolution_strict(w, h), "jpeg_bytes", (json_int_t)jbytes, "brightness",
+        json_object_get(a, "brightness"), "contrast", json_object_get(a, "contrast"),
+        "processing_timestamp", pipeline_now_string());
     json_object_set_new(v, "analysis", out);
     return v;
 }
