@@ -2,7 +2,7 @@
 # up first (setup.sh) when something is missing.
 
 CC       ?= cc
-PKGS     := rdkafka jansson libcrypto ncursesw libturbojpeg caca libavformat libavcodec libavdevice \
+PKGS     := rdkafka jansson yajl libcrypto ncursesw libturbojpeg caca libavformat libavcodec libavdevice \
             libswscale libavutil libmagic poppler-glib glib-2.0 libzip libxml-2.0 libmicrohttpd libcurl
 CFLAGS   ?= -O2 -g
 SAN      ?=

@@ -6,6 +6,7 @@
  * its own can change the value in place and one on a shared branch copies
  * (df_writable).  Keys are borrowed: key_by holds the key's reference while
  * the record travels below it. */
+#include "jsonr.h"
 #include "dataflow.h"
 #include "dataflow_exec.h"
 
@@ -659,7 +660,7 @@ int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t 
     *r = (df_record_t){.partition = partition, .offset = offset, .event_ms = DF_NO_TIME};
     err[0] = '\0';
     if (!s->fn.parse) { /* a repartition topic: a wrapped record or a marker */
-        json_t *v = buf ? json_loadb(buf, len, 0, NULL) : NULL;
+        json_t *v = buf ? jsonr_load(buf, len, 0, NULL) : NULL;
         json_t *wm = json_object_get(v, "_watermark"), *val = json_object_get(v, "v");
         const char *from = json_string_value(json_object_get(v, "source"));
         const char *slash = from ? strrchr(from, '/') : NULL;

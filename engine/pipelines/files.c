@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../jsonr.h"
 #include "../evtime.h"
 #include "../fileview.h"
 #include "../util.h"
@@ -51,7 +52,7 @@ int files_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, 
         return -1;
     }
     json_error_t je;
-    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *v = jsonr_load(buf, len, JSON_REJECT_DUPLICATES, &je);
     if (!v) {
         snprintf(err, errsize, "not a JSON object: %s (at byte %d)", je.text, je.position);
         return -1;

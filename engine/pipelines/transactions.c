@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../jsonr.h"
 #include "../evtime.h"
 #include "../views.h"
 #include "pipelines.h"
@@ -93,7 +94,7 @@ int txn_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, ch
 {
     (void)ctx;
     json_error_t je;
-    json_t *v = buf ? json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je) : NULL;
+    json_t *v = buf ? jsonr_load(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je) : NULL;
     if (!buf) {
         snprintf(err, errsize, "empty record (no value)");
         return -1;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../jsonr.h"
 #include "../evtime.h"
 #include "../imgcodec.h"
 #include "../vidview.h"
@@ -84,7 +85,7 @@ int video_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, 
         return -1;
     }
     json_error_t je;
-    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    json_t *v = jsonr_load(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!v) {
         snprintf(err, errsize, "not JSON: %s (at byte %d)", je.text, je.position);
         return -1;
