@@ -44,7 +44,9 @@ static int add(builder_t *b, json_t *v)
         return 0;
     }
     if (b->depth == 0) {
-        if (b->root || (!(b->flags & JSON_DECODE_ANY) && !json_is_object(v) && !json_is_array(v))) {
+        /* a scalar at the top (JSON_DECODE_ANY) goes to Jansson: yajl calls a
+         * document complete after it and may not look at what follows */
+        if (b->root || (!json_is_object(v) && !json_is_array(v))) {
             json_decref(v);
             b->refused = true;
             return 0;
@@ -56,11 +58,12 @@ static int add(builder_t *b, json_t *v)
     if (json_is_array(top))
         return json_array_append_new(top, v) == 0 ? 1 : refuse(b);
     if (!b->key ||
-        ((b->flags & JSON_REJECT_DUPLICATES) && json_object_getn(top, (const char *)b->key, b->keylen)) ||
-        json_object_setn_new(top, (const char *)b->key, b->keylen, v) != 0) {
-        b->refused = true;
-        return 0;
+        ((b->flags & JSON_REJECT_DUPLICATES) && json_object_getn(top, (const char *)b->key, b->keylen))) {
+        json_decref(v);
+        return refuse(b);
     }
+    if (json_object_setn_new(top, (const char *)b->key, b->keylen, v) != 0) /* took v anyway */
+        return refuse(b);
     b->key = NULL;
     return 1;
 }
@@ -165,7 +168,8 @@ json_t *jsonr_loadb(const char *buf, size_t len, size_t flags)
     if (!h)
         return NULL;
     bool ok = yajl_parse(h, (const unsigned char *)buf, len) == yajl_status_ok &&
-              yajl_complete_parse(h) == yajl_status_ok && !b.refused && b.root && b.depth == 0;
+              yajl_get_bytes_consumed(h) == len && yajl_complete_parse(h) == yajl_status_ok &&
+              !b.refused && b.root && b.depth == 0;
     yajl_free(h);
     while (b.depth > 0)
         json_decref(b.stack[--b.depth]);

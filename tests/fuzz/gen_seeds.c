@@ -166,6 +166,11 @@ int main(int argc, char **argv)
         puts_seed("fuzz_txn_parse", i, txns[i]);
     puts_seed("fuzz_txn_parse", n, "[1, 2, \"not an object\"]");
     puts_seed("fuzz_txn_parse", n + 1, "{\"transaction_id\": 5}");
+    /* jsonr against Jansson: the same transactions, and what the two could judge apart */
+    for (int i = 0; i < n; i++)
+        puts_seed("fuzz_jsonr", i, txns[i]);
+    puts_seed("fuzz_jsonr", n, "{\"a\":1,\"a\":[2,{\"b\":\"\\ud83d\\ude00\"}],\"n\":-0.5e3}");
+    puts_seed("fuzz_jsonr", n + 1, "\"scalar\"");
 
     /* Streams: all records in order, reversed (late ones), and one with
      * dead letters between good records. */
