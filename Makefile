@@ -1,5 +1,7 @@
 # streamlab — one plain Makefile.  `make run` and `make test` set the machine
-# up first (setup.sh) when something is missing.
+# up first (setup.sh) when something is missing: `make run` only what building
+# and running need (setup.sh run), `make test` the test dependencies too
+# (setup.sh test: CUnit, kcat, tmux, chromium, clang, the Kafka and Flink releases).
 
 CC       ?= cc
 PKGS     := rdkafka jansson yajl libcrypto ncursesw libturbojpeg caca libavformat libavcodec libavdevice \
@@ -25,7 +27,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_ASM:%.S=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all run test unit e2e asan bench clean setup kafka flink fuzz fuzz-build fuzz-run
+.PHONY: all run test unit e2e asan bench clean setup setup-run setup-test kafka flink fuzz fuzz-build fuzz-run
 
 # make fuzz: libFuzzer targets tests/fuzz/fuzz_*.c, built with clang in a
 # build of their own (build/fuzz, ASan + UBSan), each run for FUZZ_SECONDS.
@@ -70,14 +72,21 @@ $(BUILD)/fuzzers/gen_seeds: tests/fuzz/gen_seeds.c $(BUILD)/libstreamlab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libstreamlab.a $(ALL_LDLIBS)
 
-setup:
-	@./setup.sh --check >/dev/null 2>&1 || ./setup.sh
+# setup-run: what building and running need; setup-test (= setup): that plus
+# every test dependency.
+setup: setup-test
 
-run: setup all
+setup-run:
+	@./setup.sh --check run >/dev/null 2>&1 || ./setup.sh run
+
+setup-test:
+	@./setup.sh --check test >/dev/null 2>&1 || ./setup.sh test
+
+run: setup-run all
 	$(BUILD)/streamlab $(ARGS)
 
 # Every suite; the last line is "N passed, N failed".
-test: setup all $(TEST_BIN)
+test: setup-test all $(TEST_BIN)
 	@BUILD=$(BUILD) BROKERS="$(BROKERS)" tests/run.sh $(TEST_BIN)
 
 # The same tests under AddressSanitizer + UBSan (a build of its own in build/asan).

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# setup.sh — installs everything streamlab needs to build, run and test, once.
+# setup.sh — installs what streamlab needs, once.  Two modes:
 #
-#   ./setup.sh          install what is missing (apt-get as root; otherwise it prints
-#                       the one apt-get line to run), then fetch the Kafka release jars
-#   ./setup.sh --check  exit 0 when nothing is missing, 1 otherwise (installs nothing)
+#   ./setup.sh run          what building and running need (make run): a compiler and
+#                           the libraries' Debian -dev packages
+#   ./setup.sh test         that, plus what the tests need (make test): CUnit, kcat,
+#                           tmux, Python's Kafka clients, ffmpeg, chromium, clang for
+#                           make fuzz, Java and Maven, then the Apache Kafka release jars
+#                           (Maven Central, ~66 MB) and Apache Flink (PyPI + Maven
+#                           Central, ~326 MB) into build/
+#   ./setup.sh              the same as ./setup.sh test
+#   ./setup.sh --check [run|test]
+#                           exit 0 when nothing that mode needs is missing, 1 otherwise
+#                           (installs nothing)
 #
-# Idempotent: a second run finds everything and does nothing.
+# Packages come from apt-get when run as root; otherwise it prints the one apt-get
+# line to run.  Idempotent: a second run finds everything and does nothing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(
+RUN_PACKAGES=(
     # build
     build-essential pkg-config
     librdkafka-dev libjansson-dev libjemalloc-dev libyajl-dev libssl-dev libncurses-dev libcaca-dev libturbojpeg0-dev
@@ -17,6 +26,8 @@ PACKAGES=(
     libavformat-dev libavcodec-dev libavdevice-dev libavutil-dev libswscale-dev
     libmagic-dev libmicrohttpd-dev libpoppler-glib-dev libzip-dev libxml2-dev
     libcurl4-openssl-dev
+)
+TEST_PACKAGES=(
     # tests
     libcunit1-dev kcat tmux python3 python3-kafka python3-confluent-kafka docker-compose
     ffmpeg chromium python3-websocket
@@ -29,6 +40,18 @@ PACKAGES=(
     python3-pip curl
 )
 
+check=false
+if [ "${1:-}" = "--check" ]; then
+    check=true
+    shift
+fi
+mode=${1:-test}
+case "$mode" in
+    run) PACKAGES=("${RUN_PACKAGES[@]}") ;;
+    test) PACKAGES=("${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+    *) echo "usage: setup.sh [--check] [run|test]" >&2; exit 2 ;;
+esac
+
 missing_packages() {
     local p
     for p in "${PACKAGES[@]}"; do
@@ -40,12 +63,16 @@ missing_packages() {
 missing=$(missing_packages | tr '\n' ' ')
 kafka_ready() { ls build/kafka-libs/*/.complete >/dev/null 2>&1; }
 flink_ready() { ls build/flink/*/.complete >/dev/null 2>&1; }
+# The releases are test dependencies only: running streamlab needs neither.
+releases_ready() { [ "$mode" = run ] || { kafka_ready && flink_ready; }; }
 
-if [ "${1:-}" = "--check" ]; then
-    [ -z "${missing// /}" ] && kafka_ready && flink_ready && exit 0
+if $check; then
+    [ -z "${missing// /}" ] && releases_ready && exit 0
     [ -n "${missing// /}" ] && echo "missing packages: $missing"
-    kafka_ready || echo "missing: the Kafka release jars (tests/kafka/kafka.sh fetch)"
-    flink_ready || echo "missing: the Flink distribution (tests/flink/flink.sh fetch)"
+    if [ "$mode" = test ]; then
+        kafka_ready || echo "missing: the Kafka release jars (tests/kafka/kafka.sh fetch)"
+        flink_ready || echo "missing: the Flink distribution (tests/flink/flink.sh fetch)"
+    fi
     exit 1
 fi
 
@@ -61,12 +88,14 @@ if [ -n "${missing// /}" ]; then
     apt-get install -y -qq --no-install-recommends $missing
 fi
 
-if ! kafka_ready; then
-    echo "setup: fetching the Apache Kafka release jars from Maven Central (once)"
-    tests/kafka/kafka.sh fetch
+if [ "$mode" = test ]; then
+    if ! kafka_ready; then
+        echo "setup: fetching the Apache Kafka release jars from Maven Central (once)"
+        tests/kafka/kafka.sh fetch
+    fi
+    if ! flink_ready; then
+        echo "setup: fetching Apache Flink (PyPI wheel + Maven Central jars, once)"
+        tests/flink/flink.sh fetch
+    fi
 fi
-if ! flink_ready; then
-    echo "setup: fetching Apache Flink (PyPI wheel + Maven Central jars, once)"
-    tests/flink/flink.sh fetch
-fi
-echo "setup: everything streamlab needs is installed"
+echo "setup: everything streamlab needs to $mode is installed"

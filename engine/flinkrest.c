@@ -34,8 +34,6 @@ void flinkrest_free(flinkrest_t *fr)
     free(fr);
 }
 
-const char *flinkrest_base(const flinkrest_t *fr) { return fr->base; }
-
 void flinkrest_record(flinkrest_t *fr, const char *dir)
 {
     free(fr->record_dir);

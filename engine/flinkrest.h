@@ -73,8 +73,6 @@ typedef struct flink_jobs {
  * request gives up after timeout_ms.  Copies base. */
 flinkrest_t *flinkrest_new(const char *base, long timeout_ms);
 void flinkrest_free(flinkrest_t *fr);
-/* The base URL as given (owned by fr). */
-const char *flinkrest_base(const flinkrest_t *fr);
 
 /* Saves every reply as DIR/<flinkrest_fixture_name>.json, an error reply as
  * DIR/<name>.<status>.json (the format of tests/fixtures/flinkrest/); NULL stops.

@@ -6,7 +6,8 @@
  * arithmetic and everything else as json_dumps would with DF_JSON_FLAGS
  * (compact, 15 significant digits).  The output is byte-identical to
  * json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15)); tests/test_jsonw.c
- * holds it to that.  Thread-safe (no state). */
+ * holds it to that.  Thread-safe: the only state is a scratch buffer per
+ * thread (_Thread_local), which jsonw_thread_done() frees. */
 #ifndef STREAMLAB_JSONW_H
 #define STREAMLAB_JSONW_H
 

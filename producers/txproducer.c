@@ -87,7 +87,6 @@ void txprod_set_late_fraction(txprod_t *p, double late_fraction)
 
 void txprod_stop(txprod_t *p) { atomic_store(&p->stop, true); }
 void txprod_set_rate(txprod_t *p, double rate) { atomic_store(&p->rate, rate); }
-double txprod_rate(const txprod_t *p) { return atomic_load(&p->rate); }
 
 void txprod_stats(const txprod_t *p, txprod_stats_t *out)
 {

@@ -38,7 +38,6 @@ void txprod_set_late_fraction(txprod_t *p, double late_fraction);
 int txprod_run(txprod_t *p, char *errstr, size_t errstr_size);
 void txprod_stop(txprod_t *p);
 void txprod_set_rate(txprod_t *p, double rate);
-double txprod_rate(const txprod_t *p);
 void txprod_stats(const txprod_t *p, txprod_stats_t *out);
 
 #endif

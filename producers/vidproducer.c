@@ -74,7 +74,6 @@ void vidprod_free(vidprod_t *p)
 }
 
 void vidprod_stop(vidprod_t *p) { atomic_store(&p->stop, true); }
-void vidprod_set_fps(vidprod_t *p, double fps) { atomic_store(&p->fps, fps); }
 
 void vidprod_stats(const vidprod_t *p, vidprod_stats_t *out)
 {

@@ -6,8 +6,7 @@
  * byte count.
  *
  * vidprod_run() blocks its thread, which owns the Kafka handle and the frame
- * source; vidprod_stop(), vidprod_set_fps() and the counters are safe from
- * any thread. */
+ * source; vidprod_stop() and the counters are safe from any thread. */
 #ifndef STREAMLAB_VIDPRODUCER_H
 #define STREAMLAB_VIDPRODUCER_H
 
@@ -36,7 +35,6 @@ void vidprod_free(vidprod_t *p);
  * up to 30 s for every delivery report.  0, or -1 with errstr filled. */
 int vidprod_run(vidprod_t *p, char *errstr, size_t errstr_size);
 void vidprod_stop(vidprod_t *p);
-void vidprod_set_fps(vidprod_t *p, double fps);
 void vidprod_stats(const vidprod_t *p, vidprod_stats_t *out);
 
 /* Whether a video file's frame idx (from 0) is sent when sampling one frame per

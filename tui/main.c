@@ -18,7 +18,7 @@ static const char usage[] =
     "  streamlab --headless        broker, producer and engine in one process, no console\n"
     "  streamlab broker            the embedded Kafka-protocol broker on 127.0.0.1:9092\n"
     "  streamlab produce transactions   generated e-commerce transactions\n"
-    "  streamlab produce video    video frames (synthetic, a video file or a webcam) as JPEG\n"
+    "  streamlab produce video     video frames (synthetic, a video file or a webcam) as JPEG\n"
     "  streamlab engine            run the pipelines in a consumer group\n"
     "  streamlab consume TOPIC     print the records of a topic\n"
     "  streamlab topics            topics, partitions and offsets; create a topic\n"
@@ -41,8 +41,10 @@ static const char usage[] =
     "  --flink URL               show a Flink cluster's jobs (its REST API, e.g.\n"
     "                            http://127.0.0.1:8081) in the engine dashboard (d)\n"
     "\n"
-    "Every command takes --help.  Commands that talk to Kafka take -b HOST:PORT\n"
-    "(default 127.0.0.1:9092) and -X key=value for any librdkafka property.\n";
+    "Every command takes --help; --version prints the version.  Commands that talk to\n"
+    "Kafka take -b HOST:PORT (default 127.0.0.1:9092, or $STREAMLAB_BROKERS), -X key=value\n"
+    "for any librdkafka property, and --timeout S (give up reaching the cluster after S\n"
+    "seconds, default 10: then exit status 2).\n";
 
 static int console(int argc, char **argv)
 {

@@ -296,7 +296,8 @@ static void enter(walkthrough_t *w, app_t *a, int step)
         a->focus = s->pane - 1;
     /* The group step starts its first consumer; the user starts the second. */
     if (!strcmp(s->check, "group") && (!a->group || groupdemo_members(a->group) == 0))
-        walkthrough_group_add(a);    /* The upload step's sample: text just over the files pipeline's 1 MiB
+        walkthrough_group_add(a);
+    /* The upload step's sample: text just over the files pipeline's 1 MiB
      * rule, so that it reaches processed_files. */
     if (!strcmp(s->check, "upload"))
         write_sample(a);
