@@ -1503,6 +1503,8 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             }
             rd_kafka_message_destroy(m);
         }
+        for (size_t g = 0; g < e->njobs; g++) /* outputs are produced on this thread only */
+            df_job_drain(e->jobs[g]);
         rd_kafka_poll(e->prod, 0);
         commit_ready(e);
         uint64_t target = atomic_load_explicit(&e->target, memory_order_relaxed);

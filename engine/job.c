@@ -62,6 +62,10 @@ typedef struct batch {
     int64_t *wm, *clock; /* after each record */
     bool tick, final;
     int64_t tick_now, end_wm, end_clock;
+    /* its outputs in canonical order, written by the first worker; the
+     * caller's thread hands them to the host (df_job_drain) */
+    out_t *outs;
+    size_t nouts, outs_cap;
 } batch_t;
 
 #define LAT_BUCKETS 512
@@ -102,6 +106,10 @@ struct df_job {
     size_t nlat;
     out_t *scratch; /* batch_emit's: the outputs of every worker, then sort space */
     size_t nscratch;
+    /* Batches done (the first worker stores it after their outputs are in
+     * place) and batches whose outputs the caller handed to the host. */
+    _Atomic uint64_t finished;
+    uint64_t drained;
 };
 
 /* --- helpers --------------------------------------------------------------- */
@@ -316,7 +324,9 @@ static void sort_outs(out_t *v, out_t *tmp, size_t n)
 }
 
 /* Step 5, on the first worker: every output of the batch, in canonical order
- * (out_order is total: any correct sort gives the same bytes). */
+ * (out_order is total: any correct sort gives the same bytes), kept in the
+ * batch for the caller's thread: the host's emit (a Kafka producer) is
+ * called there only, so that each Kafka handle has one thread. */
 static void batch_emit(df_job_t *j, batch_t *b)
 {
     size_t total = 0;
@@ -349,9 +359,14 @@ static void batch_emit(df_job_t *j, batch_t *b)
                 atomic_fetch_add_explicit(&last->count, 1, memory_order_relaxed);
             }
         }
-        j->host.emit(j->host.opaque, o->topic, o->key, o->keylen, o->payload, o->len);
-        free(o->key);
     }
+    if (b->outs_cap < total) {
+        b->outs_cap = total;
+        b->outs = xrealloc(b->outs, b->outs_cap * sizeof *b->outs);
+    }
+    if (total)
+        memcpy(b->outs, all, total * sizeof *all);
+    b->nouts = total;
     for (int i = 0; i < j->n; i++) {
         j->w[i].nouts = 0;
         j->w[i].sub = 0;
@@ -426,6 +441,7 @@ static void *worker_main(void *arg)
         run_batch(j, w, b);
         next++;
         if (w->id == 0) {
+            atomic_store(&j->finished, next); /* b->outs are in place */
             pthread_mutex_lock(&j->mu);
             j->tail = next;
             atomic_store(&j->depth, (int)(j->head - j->tail));
@@ -478,6 +494,20 @@ df_job_t *df_job_new(const pipeline_def_t *def, pipeline_params_t *params, const
 
 static batch_t *open_batch(df_job_t *j) { return &j->ring[j->head % JOB_QUEUE]; }
 
+void df_job_drain(df_job_t *j)
+{
+    uint64_t done = atomic_load(&j->finished);
+    for (; j->drained < done; j->drained++) {
+        batch_t *b = &j->ring[j->drained % JOB_QUEUE];
+        for (size_t i = 0; i < b->nouts; i++) {
+            out_t *o = &b->outs[i];
+            j->host.emit(j->host.opaque, o->topic, o->key, o->keylen, o->payload, o->len);
+            free(o->key);
+        }
+        b->nouts = 0;
+    }
+}
+
 /* Hands the open batch to the workers and waits for a free slot. */
 static void submit(df_job_t *j)
 {
@@ -492,6 +522,7 @@ static void submit(df_job_t *j)
         atomic_fetch_add(&j->blocked_us, util_mono_us() - t0);
     }
     pthread_mutex_unlock(&j->mu);
+    df_job_drain(j); /* the slot we reuse had its outputs handed over */
     batch_t *b = open_batch(j);
     b->n = 0;
     b->used = 0;
@@ -544,6 +575,7 @@ void df_job_sync(df_job_t *j)
     while (j->tail < j->head)
         pthread_cond_wait(&j->done, &j->mu);
     pthread_mutex_unlock(&j->mu);
+    df_job_drain(j);
 }
 
 void df_job_finish(df_job_t *j)
@@ -582,6 +614,7 @@ void df_job_free(df_job_t *j)
         free(j->ring[i].arena);
         free(j->ring[i].wm);
         free(j->ring[i].clock);
+        free(j->ring[i].outs);
     }
     if (j->n > 1)
         pthread_barrier_destroy(&j->bar);

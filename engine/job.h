@@ -15,15 +15,17 @@
  *      order and fires its windows as the watermark passes them, exactly
  *      where a single thread would;
  *   5. the first worker sorts the batch's outputs by (input record, level, event
- *      time, key) and hands them to the host in that order.
+ *      time, key) and keeps them in the batch; the caller's thread hands them
+ *      to the host in that order (df_job_drain, and every push, tick and sync).
  *
  * So a key's records stay in order on one worker, windows and keyed state
  * live with their key, and the outputs are the same, in the same order, for
  * any N (the canonical order of step 5 holds for N = 1 too).
  *
- * Threading: push/tick/sync/finish/assign come from one caller thread; the
- * host's emit runs on the first worker; the readers (metrics, counts) may be
- * called from any thread. */
+ * Threading: push/tick/sync/finish/assign/drain come from one caller thread,
+ * and the host's emit runs on that thread only (a Kafka producer then has one
+ * thread that calls it); the readers (metrics, counts) may be called from any
+ * thread. */
 #ifndef STREAMLAB_JOB_H
 #define STREAMLAB_JOB_H
 
@@ -60,6 +62,9 @@ bool df_job_push(df_job_t *j, const char *topic, int32_t partition, int64_t offs
 /* Closes the current batch with a tick at now_ms (idle partitions time out,
  * processing-time windows fire, timers run) and hands it to the workers. */
 void df_job_tick(df_job_t *j, int64_t now_ms);
+/* Gives the host the outputs of the batches the workers finished since the
+ * last call, in order, without waiting (the caller's thread). */
+void df_job_drain(df_job_t *j);
 /* Hands over the current batch (if any) and waits until every queued batch
  * has been processed and its outputs given to the host. */
 void df_job_sync(df_job_t *j);

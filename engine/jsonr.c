@@ -27,6 +27,8 @@ typedef struct builder {
     size_t keylen;
     bool refused;
     size_t flags; /* JSON_REJECT_DUPLICATES, JSON_DECODE_ANY */
+    yajl_handle h;
+    size_t root_end; /* bytes consumed when the top container closed */
 } builder_t;
 
 static int refuse(builder_t *b)
@@ -132,7 +134,19 @@ static int on_end(void *ctx)
 {
     builder_t *b = ctx;
     json_decref(b->stack[--b->depth]);
+    if (b->depth == 0)
+        b->root_end = yajl_get_bytes_consumed(b->h);
     return 1;
+}
+
+/* Only JSON whitespace after the document (yajl does not look at an
+ * unterminated token there: {}" passed). */
+static bool blank(const char *p, const char *end)
+{
+    for (; p < end; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            return false;
+    return true;
 }
 
 static const yajl_callbacks callbacks = {
@@ -160,16 +174,18 @@ static bool has_surrogate_escape(const char *buf, size_t len)
 
 json_t *jsonr_loadb(const char *buf, size_t len, size_t flags)
 {
+    /* yajl also skips \v and \f between tokens; JSON (and Jansson) does not */
     if (!buf || (flags & ~(size_t)(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)) ||
-        has_surrogate_escape(buf, len))
+        has_surrogate_escape(buf, len) || memchr(buf, '\v', len) || memchr(buf, '\f', len))
         return NULL;
     builder_t b = {.depth = 0, .flags = flags};
     yajl_handle h = yajl_alloc(&callbacks, NULL, &b);
     if (!h)
         return NULL;
+    b.h = h;
     bool ok = yajl_parse(h, (const unsigned char *)buf, len) == yajl_status_ok &&
               yajl_get_bytes_consumed(h) == len && yajl_complete_parse(h) == yajl_status_ok &&
-              !b.refused && b.root && b.depth == 0;
+              !b.refused && b.root && b.depth == 0 && blank(buf + b.root_end, buf + len);
     yajl_free(h);
     while (b.depth > 0)
         json_decref(b.stack[--b.depth]);

@@ -58,6 +58,10 @@ static void test_jsonr_gives_what_it_cannot_match_to_jansson_with_its_error_text
     same("{\"s\":\"\\ud800\"}", 0, false);
     same("{\"s\":\"\xff\"}", 0, false);                        /* not UTF-8 */
     same("{\"a\":01}", 0, false);
+    same("{}\"", 0, false);                                     /* found by fuzz_jsonr */
+    same("{} \n", 0, true);
+    same("{\"a\"\v:null}", 0, false);                           /* found by fuzz_jsonr */
+    same("[1,\f2]", 0, false);
     same("", 0, false);
 }
 

@@ -192,9 +192,10 @@ static void test_engine_names_a_stall_when_records_wait_and_none_are_read(void)
     eo.at_least_once = true;
     engine_t *e = engine_new(k, &eo, &params, err, sizeof err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-    /* The next 40 fetches fail (not leader: librdkafka backs off 500 ms and
-     * asks again), so for a while the records are there and none come. */
-    CU_ASSERT_EQUAL(broker_fault(b, "error 1 6 40", reply, sizeof reply), 0);
+    /* The next 600 fetches fail (not leader: librdkafka asks for metadata and
+     * tries again after fetch.error.backoff.ms), some seconds of them: the
+     * records are there and none come. */
+    CU_ASSERT_EQUAL(broker_fault(b, "error 1 6 600", reply, sizeof reply), 0);
     pthread_t et;
     pthread_create(&et, NULL, run_engine, e);
     char why[384] = "";
