@@ -219,7 +219,8 @@ uint64_t df_graph_late_count(const df_graph_t *g);
  * (and drops the caller's reference to v). */
 static inline json_t *df_writable(json_t *v)
 {
-    if (v->refcount <= 1)
+    /* atomic: workers share values (Jansson counts references atomically) */
+    if (__atomic_load_n(&v->refcount, __ATOMIC_ACQUIRE) <= 1)
         return v;
     json_t *c = json_deep_copy(v);
     json_decref(v);

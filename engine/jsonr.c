@@ -98,7 +98,8 @@ static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
     if (memchr(s, '\0', len)) /* Jansson refuses \u0000 without JSON_ALLOW_NUL */
         return refuse(ctx);
-    return add(ctx, json_stringn_nocheck((const char *)s, len)); /* yajl checked the UTF-8 */
+    /* Jansson checks the UTF-8: yajl takes overlong forms (\xc1\xab), Jansson does not */
+    return add(ctx, json_stringn((const char *)s, len));
 }
 
 static int open_container(builder_t *b, json_t *c)

@@ -8,7 +8,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
-BROKERS=${BROKERS:-embedded kafka}
+BROKERS=${BROKERS-embedded kafka} # empty: the CUnit suites only (make unit, make tsan)
 export STREAMLAB=${STREAMLAB:-$PWD/$BUILD/streamlab}
 passed=0 failed=0
 logdir=$BUILD/test-logs
