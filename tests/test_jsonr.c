@@ -62,7 +62,7 @@ static void test_jsonr_gives_what_it_cannot_match_to_jansson_with_its_error_text
     same("{} \n", 0, true);
     same("{\"a\"\v:null}", 0, false);                           /* found by fuzz_jsonr */
     same("[1,\f2]", 0, false);
-    same("{\"t\":\"2024-01-1\xc1\xab10\"}", 0, false);              /* overlong UTF-8: fuzz_jsonr */
+    same("{\"t\":\"2024-01-1\xc1\xab" "10\"}", 0, false);              /* overlong UTF-8: fuzz_jsonr */
     same("{\"\xc1\xab\":1}", 0, false);
     same("", 0, false);
 }
