@@ -1031,12 +1031,15 @@ static void mark_dirty(struct df_stream *n, int64_t sub, const char *key)
 {
     if (!n->dirty)
         return;
-    char buf[512];
+    /* any length: a key cut short here was written as a tombstone */
+    size_t size = strlen(key) + 24;
+    char *buf = xmalloc(size);
     if (sub == DF_NO_TIME)
-        snprintf(buf, sizeof buf, "\x1f%s", key);
+        snprintf(buf, size, "\x1f%s", key);
     else
-        snprintf(buf, sizeof buf, "%lld\x1f%s", (long long)sub, key);
+        snprintf(buf, size, "%lld\x1f%s", (long long)sub, key);
     json_object_set_new(n->dirty, buf, json_true());
+    free(buf);
 }
 
 static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }

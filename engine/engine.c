@@ -470,8 +470,13 @@ static void write_state(void *opaque, const char *topic, int32_t partition, cons
     engine_t *e = so->e;
     if (!topic && !strcmp(op, "graph"))
         return; /* the watermark is each owner's own, from its partitions */
-    char k[1024], owner[400] = "";
-    int kl = snprintf(k, sizeof k, "%s\t%s\t%s\t%s", so->pipeline, op, key, sub);
+    char owner[400] = "";
+    /* The key as a JSON array: any length, any characters (a tab in a
+     * user_id split the old "pipeline\top\tkey\tsub" key apart). */
+    json_t *ka = json_pack("[ssss]", so->pipeline, op, key, sub);
+    char *k = json_dumps(ka, JSON_COMPACT);
+    json_decref(ka);
+    size_t kl = k ? strlen(k) : 0;
     if (topic && partition >= 0)
         snprintf(owner, sizeof owner, "%s/%d", real_name(topic_stat(e, topic)), partition);
     char *v = NULL;
@@ -483,7 +488,7 @@ static void write_state(void *opaque, const char *topic, int32_t partition, cons
         json_decref(w);
     }
     while (rd_kafka_produce(e->state_rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, v,
-                            v ? strlen(v) : 0, k, (size_t)kl, NULL) == -1) {
+                            v ? strlen(v) : 0, k, kl, NULL) == -1) {
         if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_poll(e->prod, 10);
             continue;
@@ -492,8 +497,10 @@ static void write_state(void *opaque, const char *topic, int32_t partition, cons
             snprintf(e->error, sizeof e->error, "writing state to %s: %s", e->state_topic,
                      rd_kafka_err2str(rd_kafka_last_error()));
         free(v);
+        free(k);
         return;
     }
+    free(k); /* librdkafka copied the key */
     e->state_written++;
 }
 
@@ -1128,6 +1135,12 @@ static int replay_inputs(engine_t *e, rd_kafka_t *rk, char *errstr, size_t errst
  * yet, or the open transaction of a killed process, until the broker
  * aborts it), so the reader waits until its position passes it.  A missing
  * changelog is a first start. */
+static const char *str_or_empty(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    return s ? s : "";
+}
+
 static int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr_size)
 {
     int64_t t0 = util_mono_ms();
@@ -1210,9 +1223,28 @@ static int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr
     {
         if (json_is_null(v) || rc)
             continue;
-        char *copy = xstrdup(k), *rest = copy;
-        char *pipe = strsep(&rest, "\t"), *op = strsep(&rest, "\t");
-        char *key = strsep(&rest, "\t"), *sub = rest ? rest : (char *)"";
+        /* ["pipeline","op","key","sub"]; changelogs written before carry
+         * "pipeline\top\tkey\tsub" */
+        json_t *ka = k[0] == '[' ? json_loads(k, 0, NULL) : NULL;
+        char *copy, *rest, *pipe, *op, *key, *sub;
+        if (json_array_size(ka) == 4) {
+            size_t n[4] = {0}, at = 0;
+            for (size_t i = 0; i < 4; i++)
+                n[i] = strlen(str_or_empty(json_array_get(ka, i))) + 1;
+            copy = xmalloc(n[0] + n[1] + n[2] + n[3]);
+            char *f[4];
+            for (size_t i = 0; i < 4; i++) {
+                f[i] = copy + at;
+                memcpy(f[i], str_or_empty(json_array_get(ka, i)), n[i]);
+                at += n[i];
+            }
+            pipe = f[0], op = f[1], key = f[2], sub = f[3];
+        } else {
+            copy = xstrdup(k), rest = copy;
+            pipe = strsep(&rest, "\t"), op = strsep(&rest, "\t");
+            key = strsep(&rest, "\t"), sub = rest ? rest : (char *)"";
+        }
+        json_decref(ka);
         if (pipe && op && key && !strcmp(pipe, "_offsets")) { /* op: topic, key: partition */
             char ck[400];
             snprintf(ck, sizeof ck, "%s\t%s", op, key);
