@@ -23,7 +23,8 @@
 
 enum kind {
     K_SOURCE, K_MAP, K_FILTER, K_KEYBY, K_REDUCE, K_WINDOW, K_LATE, K_SINK, K_CALL, K_PROCESS,
-    K_SESSION, K_REPART
+    K_SESSION, K_REPART,
+    K_NKINDS /* op_classes has a row for each */
 };
 
 /* Counters have one writer (the graph's thread); readers on other threads
@@ -1301,91 +1302,113 @@ static void window_advance(struct df_stream *n, int64_t wm)
     }
 }
 
+/* --- operator classes --------------------------------------------------------
+ * One small table of functions per operator kind (as htop's Panel classes or
+ * redis's command table): the runtime walks the graph through it, and a new
+ * kind is a row here plus its functions. */
+
+static void pass_push(struct df_stream *n, df_record_t *r) { emit(n, r); }
+
+static void map_push(struct df_stream *n, df_record_t *r)
+{
+    r->value = n->fn.map(r->value, n->ctx);
+    if (r->value)
+        emit(n, r);
+}
+
+static void filter_push(struct df_stream *n, df_record_t *r)
+{
+    if (n->fn.filter(r->value, n->ctx))
+        emit(n, r);
+    else
+        json_decref(r->value);
+}
+
+static void keyby_push(struct df_stream *n, df_record_t *r)
+{
+    json_t *k = n->fn.key(r->value, n->ctx);
+    if (!k) {
+        json_decref(r->value);
+        return;
+    }
+    json_incref(k);
+    r->key = k;
+    if (n->g->exchange) { /* a parallel job: the key's worker goes on from here */
+        n->g->exchange(n->g->exchange_opaque, n->id, r);
+        return;
+    }
+    emit(n, r);
+    json_decref(k);
+}
+
+static void repart_push(struct df_stream *n, df_record_t *r)
+{
+    json_t *k = n->fn.key(r->value, n->ctx);
+    if (!json_is_string(k)) {
+        json_decref(r->value);
+        return;
+    }
+    COUNT(n->out);
+    json_t *env = json_pack("{sIsIsisO}", "t", (json_int_t)r->event_ms, "o",
+                            (json_int_t)r->offset, "s", (int)r->partition, "v", r->value);
+    size_t len;
+    char *payload = jsonw_dumps(env, &len);
+    n->g->emit_event_ms = r->event_ms;
+    n->g->host.emit(n->g->host.opaque, n->repart_topic, json_string_value(k),
+                    json_string_length(k), payload, len);
+    json_decref(env);
+    json_decref(r->value);
+}
+
+static void sink_push(struct df_stream *n, df_record_t *r)
+{
+    const char *key = NULL;
+    size_t keylen = 0;
+    json_t *kj = n->key_field ? json_object_get(r->value, n->key_field) : r->key;
+    if (json_is_string(kj)) {
+        key = json_string_value(kj);
+        keylen = json_string_length(kj);
+    }
+    COUNT(n->out);
+    n->g->emit_event_ms = r->event_ms;
+    host_emit(n->g, n->topic, key, keylen, r->value);
+    json_decref(r->value);
+}
+
+static void call_push(struct df_stream *n, df_record_t *r)
+{
+    COUNT(n->out);
+    n->fn.call(r, n->ctx);
+    json_decref(r->value);
+}
+
+typedef struct op_class {
+    const char *kind;
+    /* one record in: the operator owns r->value from here */
+    void (*push)(struct df_stream *n, df_record_t *r);
+} op_class_t;
+
+static const op_class_t op_classes[] = {
+    [K_SOURCE] = {.kind = "source", .push = pass_push},
+    [K_MAP] = {.kind = "map", .push = map_push},
+    [K_FILTER] = {.kind = "filter", .push = filter_push},
+    [K_KEYBY] = {.kind = "key_by", .push = keyby_push},
+    [K_REDUCE] = {.kind = "reduce", .push = reduce_push},
+    [K_WINDOW] = {.kind = "window", .push = window_push},
+    [K_LATE] = {.kind = "late", .push = pass_push},
+    [K_SINK] = {.kind = "sink", .push = sink_push},
+    [K_CALL] = {.kind = "call", .push = call_push},
+    [K_PROCESS] = {.kind = "process", .push = process_push},
+    [K_SESSION] = {.kind = "session", .push = session_push},
+    [K_REPART] = {.kind = "repartition", .push = repart_push},
+};
+
+_Static_assert(sizeof op_classes / sizeof *op_classes == K_NKINDS, "a kind without its class");
+
 static void push(struct df_stream *n, df_record_t *r)
 {
     COUNT(n->in);
-    switch (n->kind) {
-    case K_SOURCE:
-    case K_LATE:
-        emit(n, r);
-        break;
-    case K_MAP:
-        r->value = n->fn.map(r->value, n->ctx);
-        if (r->value)
-            emit(n, r);
-        break;
-    case K_FILTER:
-        if (n->fn.filter(r->value, n->ctx))
-            emit(n, r);
-        else
-            json_decref(r->value);
-        break;
-    case K_KEYBY: {
-        json_t *k = n->fn.key(r->value, n->ctx);
-        if (!k) {
-            json_decref(r->value);
-            break;
-        }
-        json_incref(k);
-        r->key = k;
-        if (n->g->exchange) { /* a parallel job: the key's worker goes on from here */
-            n->g->exchange(n->g->exchange_opaque, n->id, r);
-            break;
-        }
-        emit(n, r);
-        json_decref(k);
-        break;
-    }
-    case K_REPART: {
-        json_t *k = n->fn.key(r->value, n->ctx);
-        if (!json_is_string(k)) {
-            json_decref(r->value);
-            break;
-        }
-        COUNT(n->out);
-        json_t *env = json_pack("{sIsIsisO}", "t", (json_int_t)r->event_ms, "o",
-                                (json_int_t)r->offset, "s", (int)r->partition, "v", r->value);
-        size_t len;
-        char *payload = jsonw_dumps(env, &len);
-        n->g->emit_event_ms = r->event_ms;
-        n->g->host.emit(n->g->host.opaque, n->repart_topic, json_string_value(k),
-                        json_string_length(k), payload, len);
-        json_decref(env);
-        json_decref(r->value);
-        break;
-    }
-    case K_REDUCE:
-        reduce_push(n, r);
-        break;
-    case K_WINDOW:
-        window_push(n, r);
-        break;
-    case K_SESSION:
-        session_push(n, r);
-        break;
-    case K_PROCESS:
-        process_push(n, r);
-        break;
-    case K_SINK: {
-        const char *key = NULL;
-        size_t keylen = 0;
-        json_t *kj = n->key_field ? json_object_get(r->value, n->key_field) : r->key;
-        if (json_is_string(kj)) {
-            key = json_string_value(kj);
-            keylen = json_string_length(kj);
-        }
-        COUNT(n->out);
-        n->g->emit_event_ms = r->event_ms;
-        host_emit(n->g, n->topic, key, keylen, r->value);
-        json_decref(r->value);
-        break;
-    }
-    case K_CALL:
-        COUNT(n->out);
-        n->fn.call(r, n->ctx);
-        json_decref(r->value);
-        break;
-    }
+    op_classes[n->kind].push(n, r);
 }
 
 /* --- time ---------------------------------------------------------------- */
