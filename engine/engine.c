@@ -1515,6 +1515,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
     while (!atomic_load_explicit(&e->stop, memory_order_relaxed)) {
         /* Records wait in a batch only while more are ready at once. */
         rd_kafka_message_t *m = rd_kafka_consumer_poll(e->cons, e->pending ? 0 : 20);
+        bool got_record = false;
         if (!m && e->pending) {
             for (size_t g = 0; g < e->njobs; g++)
                 df_job_tick(e->jobs[g], evtime_now_ms());
@@ -1525,7 +1526,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         if (m) {
             if (!m->err) {
                 process(e, m);
-                e->last_record_ms = util_mono_ms();
+                got_record = true;
             } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
                 reposition(e, m);
             } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -1551,6 +1552,8 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             finalize_inputs(e, false);
         }
         int64_t now = util_mono_ms();
+        if (got_record) /* (one clock read per loop, not two) */
+            e->last_record_ms = now;
         if (e->settling && now - start_ms >= e->o.settle_ms)
             e->settling = false;
         /* After --settle, resume the assignment (but not the partitions a bounded
