@@ -9,6 +9,9 @@ RUNS=${BENCH_RUNS:-5}
 RECORDS=${BENCH_RECORDS:-45000}
 BROKERS=${BENCH_BROKERS:-embedded kafka}
 
+# The engine beside its peers (kcat pipe, Python baselines), side by side.
+bash tests/bench_engine.sh
+
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.0f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 for kind in $BROKERS; do
