@@ -39,34 +39,9 @@ for kind in $BROKERS; do
     )
 done
 
-# Replay: the transaction pipeline over a file, no Kafka (one core).
+# (Replay with 1 and 2 workers, against a Python script: bench_engine.sh.)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-/usr/bin/python3 - "$tmp/in.jsonl" <<'PY'
-import json, random, sys, datetime
-random.seed(1)
-t = datetime.datetime(2024, 1, 15, 10, 0, 0)
-cats = ["electronics", "books", "clothing", "home"]
-with open(sys.argv[1], "w") as f:
-    for i in range(200000):
-        ts = (t + datetime.timedelta(milliseconds=i * 10)).isoformat(timespec="microseconds")
-        f.write(json.dumps({"transaction_id": f"t{i}", "user_id": f"user_{random.randint(1, 1000)}",
-                            "product": "book", "category": random.choice(cats),
-                            "amount": round(random.uniform(10, 1000), 2), "quantity": 1,
-                            "payment_method": "paypal", "timestamp": ts, "location": "city_1"},
-                           separators=(",", ":")) + "\n")
-PY
-for w in 1 2; do
-    rates=()
-    for i in $(seq "$RUNS"); do
-        s=$(date +%s.%N)
-        "$STREAMLAB" engine --replay "$tmp/in.jsonl" --out "$tmp/out" --workers "$w" >/dev/null
-        e=$(date +%s.%N)
-        rates+=("$(echo "200000 / ($e - $s)" | bc)")
-    done
-    echo "== replay (no Kafka), 200000 records, --workers $w:"
-    echo "  runs: ${rates[*]} records/s; median $(printf '%s\n' "${rates[@]}" | median) records/s"
-done
 
 # Event-to-sink latency at 10,000 records/s on the embedded broker: the engine runs
 # while the producer sends 100,000 records; its summary has p50/p99 from each
