@@ -845,6 +845,10 @@ static void reposition(engine_t *e, const rd_kafka_message_t *m)
     const char *real = rd_kafka_topic_name(m->rkt);
     topic_stat_t *t = by_real(e, real);
     position_t *p = position(e, t, m->partition);
+    /* about a position we already left (a second error of the same fetch,
+     * queued before the reassign): the landing chosen then stands */
+    if (m->offset >= 0 && p->next_offset >= 0 && m->offset < p->next_offset)
+        return;
     int64_t lo = -1, hi = -1;
     rd_kafka_resp_err_t err =
         rd_kafka_query_watermark_offsets(e->cons, real, m->partition, &lo, &hi, 5000);
