@@ -867,13 +867,20 @@ static void reposition(engine_t *e, const rd_kafka_message_t *m)
     if (at > hi)
         at = hi;
     int64_t was = p->next_offset >= 0 ? p->next_offset : lo;
-    if (at > was && !t->repart) {
-        uint64_t n = (uint64_t)(at - was);
-        atomic_fetch_add(&e->lost_to_retention, n);
-        util_log("engine: %s [%d]: %llu records (offsets %lld..%lld) were removed or about to be "
-                 "removed by retention before they were read; reading on at %lld (log %lld..%lld)",
-                 t->name, m->partition, (unsigned long long)n, (long long)was, (long long)at - 1,
-                 (long long)at, (long long)lo, (long long)hi);
+    if (lo > was && !t->repart) { /* gone before we read them */
+        atomic_fetch_add(&e->lost_to_retention, (uint64_t)(lo - was));
+        util_log("engine: retention removed %llu records of %s [%d] before they were read "
+                 "(offsets %lld..%lld); the broker keeps only its newest records",
+                 (unsigned long long)(lo - was), t->name, m->partition, (long long)was,
+                 (long long)lo - 1);
+    }
+    int64_t from = was > lo ? was : lo;
+    if (at > from && !t->repart) { /* about to go: the broker removes them faster than we fetch */
+        atomic_fetch_add(&e->lost_to_retention, (uint64_t)(at - from));
+        util_log("engine: skipped %llu records of %s [%d] (offsets %lld..%lld) that retention "
+                 "was removing faster than a fetch reached them; reading on at %lld",
+                 (unsigned long long)(at - from), t->name, m->partition, (long long)from,
+                 (long long)at - 1, (long long)at);
     }
     p->next_offset = at;
     p->landings++;
