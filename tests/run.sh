@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 BROKERS=${BROKERS-embedded kafka} # empty: the CUnit suites only (make unit, make tsan)
 export STREAMLAB=${STREAMLAB:-$PWD/$BUILD/streamlab}
+# No suite may hang the run (CI has 90 minutes in all): each gets TEST_TIMEOUT
+# seconds (exit 124 counts as a failure, with its log).
+LIMIT=${TEST_TIMEOUT:-1200}
 passed=0 failed=0
 logdir=$BUILD/test-logs
 mkdir -p "$logdir"
@@ -17,6 +20,11 @@ mkdir -p "$logdir"
 count() { # count LOGFILE LABEL EXITCODE
     local line p f
     line=$(grep -E '^[A-Za-z0-9_ .:/-]*: ?[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+    if [ "$3" = 124 ] || [ "$3" = 137 ]; then
+        echo "FAIL $2: stopped after ${LIMIT} s (TEST_TIMEOUT); see $1"
+        failed=$((failed + 1))
+        return
+    fi
     if [ -z "$line" ]; then
         echo "FAIL $2: no result line (exit $3); see $1"
         failed=$((failed + 1))
@@ -35,7 +43,7 @@ count() { # count LOGFILE LABEL EXITCODE
 for t in "$@"; do
     name=$(basename "$t")
     log=$logdir/$name.log
-    "$t" >"$log" 2>&1
+    timeout -k 10 "$LIMIT" "$t" >"$log" 2>&1
     count "$log" "$name" $?
 done
 
@@ -44,7 +52,7 @@ for kind in $BROKERS; do
         [ -e "$s" ] || continue
         name="$(basename "$s" .sh) [$kind]"
         log=$logdir/$(basename "$s" .sh)-$kind.log
-        bash "$s" "$kind" >"$log" 2>&1
+        timeout -k 10 "$LIMIT" bash "$s" "$kind" >"$log" 2>&1
         count "$log" "$name" $?
     done
 done
