@@ -65,9 +65,7 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss, sock
 
 static void block_signals(void)
 {
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    util_block_signals();
 }
 
 /* Copies what is readable on `from` to `to`; returns -1 at EOF or error. */

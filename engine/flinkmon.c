@@ -27,10 +27,7 @@ struct flinkmon {
 static void *run(void *arg)
 {
     flinkmon_t *m = arg;
-    /* Signals belong to the main thread. */
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    util_block_signals(); /* signals belong to the main thread, but for crashes */
     while (!atomic_load(&m->stop)) {
         char err[512];
         int rc = flinkrest_jobs(m->fr, &m->work, err, sizeof err);

@@ -83,12 +83,7 @@ static void *member_main(void *arg)
     groupdemo_t *g = ma->g;
     int i = ma->index;
     free(ma);
-    sigset_t set;
-    sigfillset(&set);
-    static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
-    for (size_t c = 0; c < sizeof crash / sizeof *crash; c++)
-        sigdelset(&set, crash[c]);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    util_block_signals();
 
     char err[256];
     /* Short session and heartbeat: a member that joins or leaves shows up in

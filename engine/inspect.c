@@ -279,12 +279,7 @@ static void publish(inspect_t *in, inspect_snap_t *fresh, uint64_t no)
 static void *reader_main(void *arg)
 {
     inspect_t *in = arg;
-    sigset_t set;
-    sigfillset(&set);
-    static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
-    for (size_t c = 0; c < sizeof crash / sizeof *crash; c++)
-        sigdelset(&set, crash[c]);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    util_block_signals();
 
     char err[512];
     const char *defaults[] = {"group.id", "streamlab-inspector", "enable.auto.commit", "false",

@@ -424,9 +424,7 @@ static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     df_job_t *j = w->j;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the main thread's */
+    util_block_signals(); /* signals are the main thread's, but for crashes */
     uint64_t next = 0;
     for (;;) {
         pthread_mutex_lock(&j->mu);

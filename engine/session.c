@@ -74,12 +74,7 @@ struct session {
  * the terminal. */
 static void block_signals(void)
 {
-    sigset_t set;
-    sigfillset(&set);
-    static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
-    for (size_t i = 0; i < sizeof crash / sizeof *crash; i++)
-        sigdelset(&set, crash[i]);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    util_block_signals();
 }
 
 static void set_state(session_t *s, const char *fmt, const char *arg)

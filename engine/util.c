@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -210,4 +211,14 @@ size_t util_utf8_char(const char *s, size_t len)
                    (u[0] == 0xF4 && u[1] >= 0x90)))    /* beyond U+10FFFF */
         return 0;
     return n;
+}
+
+void util_block_signals(void)
+{
+    sigset_t set;
+    sigfillset(&set);
+    static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    for (size_t i = 0; i < sizeof crash / sizeof *crash; i++)
+        sigdelset(&set, crash[i]);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
 }

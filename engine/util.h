@@ -23,6 +23,12 @@ void util_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void util_log_keep(void);
 void util_last_log(char *buf, size_t size);
 
+/* For a thread the program starts: blocks every signal but the crash signals
+ * (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT), so that SIGINT, SIGTERM and
+ * SIGWINCH go to the main thread, and a crash still reaches the console's
+ * handler, which gives the terminal back before the report. */
+void util_block_signals(void);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -92,9 +92,7 @@ static int on_watched(void *opaque, const char *path, char *err, size_t errsize)
 static void *watch_main(void *arg)
 {
     (void)arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    util_block_signals();
     watchdir_run(g_watch);
     return NULL;
 }
@@ -102,9 +100,7 @@ static void *watch_main(void *arg)
 static void *files_engine_main(void *arg)
 {
     (void)arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    util_block_signals();
     g_fw.rc = engine_run(g_fengine, g_fw.err, sizeof g_fw.err);
     atomic_store(&g_fw.done, true);
     return NULL;
@@ -121,9 +117,7 @@ static void *producer_main(void *arg)
 static void *engine_main(void *arg)
 {
     (void)arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    util_block_signals();
     g_ew.rc = engine_run(g_engine, g_ew.err, sizeof g_ew.err);
     atomic_store(&g_ew.done, true);
     return NULL;
