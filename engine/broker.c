@@ -63,11 +63,6 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss, sock
     return 0;
 }
 
-static void block_signals(void)
-{
-    util_block_signals();
-}
-
 /* Copies what is readable on `from` to `to`; returns -1 at EOF or error. */
 static int pump(int from, int to)
 {
@@ -90,7 +85,7 @@ static int pump(int from, int to)
 static void *relay_conn_main(void *arg)
 {
     relay_conn_t *c = arg;
-    block_signals();
+    util_block_signals();
     struct pollfd p[2] = {{.fd = c->client, .events = POLLIN}, {.fd = c->upstream, .events = POLLIN}};
     for (;;) {
         if (poll(p, 2, -1) < 0) {
@@ -136,7 +131,7 @@ static void reap(broker_t *b)
 static void *accept_main(void *arg)
 {
     broker_t *b = arg;
-    block_signals();
+    util_block_signals();
     while (!atomic_load(&b->stopping)) {
         int fd = accept(b->listen_fd, NULL, NULL);
         reap(b);

@@ -69,14 +69,6 @@ struct session {
 
 #define CONSOLE_GROUP "streamlab-console"
 
-/* Workers leave SIGINT/SIGTERM/SIGWINCH to the main thread, but not the
- * crash signals: a fault here must still reach the handler that restores
- * the terminal. */
-static void block_signals(void)
-{
-    util_block_signals();
-}
-
 static void set_state(session_t *s, const char *fmt, const char *arg)
 {
     pthread_mutex_lock(&s->lock);
@@ -87,7 +79,7 @@ static void set_state(session_t *s, const char *fmt, const char *arg)
 static void *engine_main(void *arg)
 {
     session_t *s = arg;
-    block_signals();
+    util_block_signals();
     char err[512];
     while (!atomic_load(&s->stopping)) {
         if (!atomic_load(&s->reachable)) {
@@ -137,7 +129,7 @@ static void *engine_main(void *arg)
 static void *producer_main(void *arg)
 {
     session_t *s = arg;
-    block_signals();
+    util_block_signals();
     char err[256];
     if (txprod_run(s->prod, err, sizeof err) < 0)
         util_log("producer: %s", err);
@@ -185,7 +177,7 @@ static void reconcile_producer(session_t *s)
 static void *video_main(void *arg)
 {
     session_t *s = arg;
-    block_signals();
+    util_block_signals();
     char err[256];
     if (vidprod_run(s->vprod, err, sizeof err) < 0)
         util_log("video producer: %s", err);
@@ -294,7 +286,7 @@ static void push_history(double *h, int n, double v)
 static void *supervisor_main(void *arg)
 {
     session_t *s = arg;
-    block_signals();
+    util_block_signals();
     int64_t next_poll = 0, prev_end = -1;
     uint64_t prev_input = 0;
     char err[512];
@@ -396,7 +388,7 @@ static int on_watched(void *opaque, const char *path, char *err, size_t errsize)
 static void *upload_main(void *arg)
 {
     session_t *s = arg;
-    block_signals();
+    util_block_signals();
     while (!atomic_load(&s->stopping)) {
         char *path = NULL;
         pthread_mutex_lock(&s->up_lock);
