@@ -150,6 +150,19 @@ static topic_stat_t *by_real(engine_t *e, const char *name)
     return topic_stat(e, name);
 }
 
+/* An output librdkafka refused: counted as failed (as a failed delivery is),
+ * out of its checkpoint's count, the first error kept. */
+static void produce_failed(engine_t *e, topic_stat_t *t, unsigned slot, rd_kafka_resp_err_t err,
+                           char *payload)
+{
+    atomic_fetch_add(&t->failed, 1);
+    atomic_fetch_sub_explicit(&e->inflight[slot], 1, memory_order_relaxed);
+    if (!e->error[0])
+        snprintf(e->error, sizeof e->error, "producing to %s: %s", real_name(t),
+                 rd_kafka_err2str(err));
+    free(payload);
+}
+
 static void on_emit(void *opaque, const char *topic, const char *key, size_t keylen, char *payload,
                     size_t len)
 {
@@ -164,21 +177,11 @@ static void on_emit(void *opaque, const char *topic, const char *key, size_t key
     }
     unsigned slot = e->epoch & 1;
     atomic_fetch_add_explicit(&e->inflight[slot], 1, memory_order_relaxed);
-    while (rd_kafka_produce(t->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, payload, len, key,
-                            keylen, (void *)((uintptr_t)t | slot)) == -1) {
-        rd_kafka_resp_err_t err = rd_kafka_last_error();
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(e->prod, 10); /* backpressure: wait for deliveries */
-            continue;
-        }
-        atomic_fetch_add(&t->failed, 1);
-        atomic_fetch_sub_explicit(&e->inflight[slot], 1, memory_order_relaxed);
-        if (!e->error[0])
-            snprintf(e->error, sizeof e->error, "producing to %s: %s", t->name,
-                     rd_kafka_err2str(err));
-        free(payload);
-        return;
-    }
+    rd_kafka_resp_err_t err = kafka_produce_wait(
+        e->prod, t->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, payload, len, key, keylen,
+        (void *)((uintptr_t)t | slot), NULL);
+    if (err)
+        produce_failed(e, t, slot, err, payload);
 }
 
 /* The broker answered a request made at asked_ms (wall clock): an outage
@@ -487,20 +490,17 @@ static void write_state(void *opaque, const char *topic, int32_t partition, cons
         v = json_dumps(w, JSON_COMPACT);
         json_decref(w);
     }
-    while (rd_kafka_produce(e->state_rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, v,
-                            v ? strlen(v) : 0, k, kl, NULL) == -1) {
-        if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(e->prod, 10);
-            continue;
-        }
+    rd_kafka_resp_err_t err = kafka_produce_wait(
+        e->prod, e->state_rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, v, v ? strlen(v) : 0, k,
+        kl, NULL, NULL);
+    free(k); /* librdkafka copied the key */
+    if (err) {
         if (!e->error[0])
             snprintf(e->error, sizeof e->error, "writing state to %s: %s", e->state_topic,
-                     rd_kafka_err2str(rd_kafka_last_error()));
+                     rd_kafka_err2str(err));
         free(v);
-        free(k);
         return;
     }
-    free(k); /* librdkafka copied the key */
     e->state_written++;
 }
 
@@ -559,19 +559,11 @@ static void produce_to(engine_t *e, topic_stat_t *t, int32_t partition, char *pa
         t->rkt = rd_kafka_topic_new(e->prod, real_name(t), NULL);
     unsigned slot = e->epoch & 1;
     atomic_fetch_add_explicit(&e->inflight[slot], 1, memory_order_relaxed);
-    while (rd_kafka_produce(t->rkt, partition, RD_KAFKA_MSG_F_FREE, payload, len, NULL, 0,
-                            (void *)((uintptr_t)t | slot)) == -1) {
-        if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(e->prod, 10);
-            continue;
-        }
-        atomic_fetch_sub_explicit(&e->inflight[slot], 1, memory_order_relaxed);
-        if (!e->error[0])
-            snprintf(e->error, sizeof e->error, "producing to %s: %s", real_name(t),
-                     rd_kafka_err2str(rd_kafka_last_error()));
-        free(payload);
-        return;
-    }
+    rd_kafka_resp_err_t err = kafka_produce_wait(e->prod, t->rkt, partition, RD_KAFKA_MSG_F_FREE,
+                                                 payload, len, NULL, 0,
+                                                 (void *)((uintptr_t)t | slot), NULL);
+    if (err) /* (counted as failed now, as on_emit's outputs are: they were not) */
+        produce_failed(e, t, slot, err, payload);
 }
 
 typedef struct mark_out {

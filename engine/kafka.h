@@ -7,6 +7,7 @@
 #define STREAMLAB_KAFKA_H
 
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 
 #include "kconf.h"
 
@@ -29,5 +30,15 @@ rd_kafka_t *kafka_client(const kconf_t *k, rd_kafka_type_t type, const char *con
  * to timeout_ms in all. */
 rd_kafka_resp_err_t kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t partition,
                                      int64_t *lo, int64_t *hi, int timeout_ms);
+
+/* rd_kafka_produce (msgflags RD_KAFKA_MSG_F_FREE or _COPY) that waits while
+ * the producer's queue is full, polling rk, so delivery callbacks run on the
+ * caller's thread: call it from the thread that owns rk.  cancel (NULL:
+ * never) stops the wait with RD_KAFKA_RESP_ERR__INTR.  0: queued (with
+ * F_FREE librdkafka owns payload now); else the error, and payload is still
+ * the caller's. */
+rd_kafka_resp_err_t kafka_produce_wait(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int32_t partition,
+                                       int msgflags, void *payload, size_t len, const void *key,
+                                       size_t keylen, void *opaque, const _Atomic bool *cancel);
 
 #endif

@@ -140,3 +140,18 @@ rd_kafka_resp_err_t kafka_watermarks(rd_kafka_t *rk, const char *topic, int32_t 
         util_sleep_ms(100);
     }
 }
+
+rd_kafka_resp_err_t kafka_produce_wait(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int32_t partition,
+                                       int msgflags, void *payload, size_t len, const void *key,
+                                       size_t keylen, void *opaque, const _Atomic bool *cancel)
+{
+    while (rd_kafka_produce(rkt, partition, msgflags, payload, len, key, keylen, opaque) == -1) {
+        rd_kafka_resp_err_t err = rd_kafka_last_error();
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            return err;
+        if (cancel && atomic_load_explicit(cancel, memory_order_relaxed))
+            return RD_KAFKA_RESP_ERR__INTR;
+        rd_kafka_poll(rk, 10); /* backpressure: deliveries make room */
+    }
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}

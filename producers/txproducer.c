@@ -125,23 +125,16 @@ int txprod_run(txprod_t *p, char *errstr, size_t errstr_size)
             }
         }
         size_t keylen, len = txgen_next(p->gen, evtime_now_us(), buf, key, &keylen);
-        bool queued = false;
-        while (!queued && !atomic_load_explicit(&p->stop, memory_order_relaxed)) {
-            if (rd_kafka_produce(p->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, buf, len, key,
-                                 keylen, NULL) == 0) {
-                queued = true;
-                break;
-            }
-            rd_kafka_resp_err_t err = rd_kafka_last_error();
-            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                snprintf(errstr, errstr_size, "producing: %s", rd_kafka_err2str(err));
-                rd_kafka_flush(p->rk, 30000);
-                return -1;
-            }
-            rd_kafka_poll(p->rk, 10); /* the queue is full: wait for deliveries */
-        }
-        if (!queued)
+        rd_kafka_resp_err_t err = kafka_produce_wait(p->rk, p->rkt, RD_KAFKA_PARTITION_UA,
+                                                     RD_KAFKA_MSG_F_COPY, buf, len, key, keylen,
+                                                     NULL, &p->stop);
+        if (err == RD_KAFKA_RESP_ERR__INTR)
             break;
+        if (err) {
+            snprintf(errstr, errstr_size, "producing: %s", rd_kafka_err2str(err));
+            rd_kafka_flush(p->rk, 30000);
+            return -1;
+        }
         atomic_store_explicit(&p->sent, sent + 1, memory_order_relaxed);
         if ((sent & 1023) == 0)
             rd_kafka_poll(p->rk, 0);

@@ -382,16 +382,14 @@ int uploader_send_file(uploader_t *u, const char *path, const char *name,
         char *payload = json_dumps(rec, JSON_COMPACT);
         len = strlen(payload);
         s.slots[i] = (slot_t){.bytes = (int64_t)got, .offset = -1};
-        while (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, payload, len,
-                                res->filename, strlen(res->filename), &s.slots[i]) == -1) {
-            rd_kafka_resp_err_t err = rd_kafka_last_error();
-            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                snprintf(errstr, errstr_size, "producing chunk %lld: %s", (long long)i,
-                         rd_kafka_err2str(err));
-                free(payload);
-                goto out;
-            }
-            rd_kafka_poll(u->prod, 10);
+        rd_kafka_resp_err_t err =
+            kafka_produce_wait(u->prod, rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, payload,
+                               len, res->filename, strlen(res->filename), &s.slots[i], NULL);
+        if (err) {
+            snprintf(errstr, errstr_size, "producing chunk %lld: %s", (long long)i,
+                     rd_kafka_err2str(err));
+            free(payload);
+            goto out;
         }
         s.produced = i + 1;
         /* The first record decides the partition; wait for it before pacing. */

@@ -190,22 +190,14 @@ int vidprod_run(vidprod_t *p, char *errstr, size_t errstr_size)
             rc = -1;
             break;
         }
-        bool queued = false;
-        while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
-            if (rd_kafka_produce(p->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_FREE, rec, len,
-                                 source, strlen(source), NULL) == 0) {
-                queued = true;
-                break;
-            }
-            rd_kafka_resp_err_t err = rd_kafka_last_error();
-            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                snprintf(errstr, errstr_size, "producing: %s", rd_kafka_err2str(err));
-                rc = -1;
-                break;
-            }
-            rd_kafka_poll(p->rk, 10);
+        rd_kafka_resp_err_t err = kafka_produce_wait(p->rk, p->rkt, RD_KAFKA_PARTITION_UA,
+                                                     RD_KAFKA_MSG_F_FREE, rec, len, source,
+                                                     strlen(source), NULL, &p->stop);
+        if (err && err != RD_KAFKA_RESP_ERR__INTR) {
+            snprintf(errstr, errstr_size, "producing: %s", rd_kafka_err2str(err));
+            rc = -1;
         }
-        if (!queued) {
+        if (err) {
             free(rec);
             break;
         }
