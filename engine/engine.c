@@ -25,6 +25,20 @@
 #define MAX_TOPICS 64
 /* Reading nothing this long while records wait past our position is a stall. */
 #define ENGINE_STALL_MS 3000
+/* The run loop's timers (ms): ticks (idle partitions time out, batches go,
+ * watermark markers), the stall check, the resume of partitions a rebalance
+ * left paused after --settle, and the checks for a bounded end. */
+#define ENGINE_TICK_MS 100
+#define ENGINE_STALL_CHECK_MS 1000
+#define ENGINE_RESUME_MS 1000
+#define ENGINE_FINISH_CHECK_MS 200
+#define ENGINE_END_CHECK_MS 500
+/* librdkafka calls that wait on a broker (ms): a transaction's steps and the
+ * final flush, and the queries of offsets and metadata. */
+#define ENGINE_TXN_TIMEOUT_MS 30000
+#define ENGINE_TXN_COMMIT_TIMEOUT_MS 60000
+#define ENGINE_QUERY_TIMEOUT_MS 5000
+#define ENGINE_METADATA_TIMEOUT_MS 10000
 /* After a failed landing on the log start, land this fraction of the
  * retained range past it (see reposition). */
 #define ENGINE_LANDING_FRACTION 4
@@ -414,7 +428,7 @@ static bool txn_ok(engine_t *e, const char *what, rd_kafka_error_t *(*call)(engi
                          abort ? " (transaction aborted: restart to resume from the last commit)"
                                : "");
             if (abort)
-                rd_kafka_error_destroy(rd_kafka_abort_transaction(e->prod, 30000));
+                rd_kafka_error_destroy(rd_kafka_abort_transaction(e->prod, ENGINE_TXN_TIMEOUT_MS));
             rd_kafka_error_destroy(err);
             e->txn_failed = true;
             atomic_store(&e->stop, true);
@@ -433,14 +447,14 @@ static bool txn_ok(engine_t *e, const char *what, rd_kafka_error_t *(*call)(engi
 static rd_kafka_error_t *call_send_offsets(engine_t *e, void *arg)
 {
     rd_kafka_consumer_group_metadata_t *md = rd_kafka_consumer_group_metadata(e->cons);
-    rd_kafka_error_t *err = rd_kafka_send_offsets_to_transaction(e->prod, arg, md, 30000);
+    rd_kafka_error_t *err = rd_kafka_send_offsets_to_transaction(e->prod, arg, md, ENGINE_TXN_TIMEOUT_MS);
     rd_kafka_consumer_group_metadata_destroy(md);
     return err;
 }
 static rd_kafka_error_t *call_commit(engine_t *e, void *arg)
 {
     (void)arg;
-    return rd_kafka_commit_transaction(e->prod, 60000);
+    return rd_kafka_commit_transaction(e->prod, ENGINE_TXN_COMMIT_TIMEOUT_MS);
 }
 static rd_kafka_error_t *call_begin(engine_t *e, void *arg)
 {
@@ -450,12 +464,10 @@ static rd_kafka_error_t *call_begin(engine_t *e, void *arg)
 static rd_kafka_error_t *call_init(engine_t *e, void *arg)
 {
     (void)arg;
-    return rd_kafka_init_transactions(e->prod, 60000);
+    return rd_kafka_init_transactions(e->prod, ENGINE_TXN_COMMIT_TIMEOUT_MS);
 }
 
-/* Exactly-once: the outputs since the last checkpoint and the input offsets
- * that produced them are committed in one Kafka transaction; a new one
- * begins (unless the engine is ending). */
+/* What write_state needs: the engine and the pipeline whose state it writes. */
 typedef struct state_out {
     engine_t *e;
     const char *pipeline;
@@ -504,6 +516,9 @@ static void write_state(void *opaque, const char *topic, int32_t partition, cons
     e->state_written++;
 }
 
+/* Exactly-once: the outputs since the last checkpoint, the state they changed
+ * and the input offsets that produced them are committed in one Kafka
+ * transaction; a new one begins (unless the engine is ending). */
 static bool checkpoint_txn(engine_t *e, rd_kafka_topic_partition_list_t *offsets, bool last)
 {
     bool ok = true;
@@ -650,7 +665,7 @@ static bool checkpoint(engine_t *e, bool sync)
             rd_kafka_topic_partition_list_destroy(e->pending_commit);
             e->pending_commit = NULL; /* this commit covers it */
         }
-        if (rd_kafka_flush(e->prod, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rd_kafka_flush(e->prod, ENGINE_TXN_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
             rd_kafka_topic_partition_list_destroy(l);
             return false;
         }
@@ -726,14 +741,15 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
          * the earliest record).  Kept in the positions, to tell records
          * removed by retention from records never there. */
         rd_kafka_topic_partition_list_t *from = rd_kafka_topic_partition_list_copy(parts);
-        bool known = !rd_kafka_committed(rk, from, 5000);
+        bool known = !rd_kafka_committed(rk, from, ENGINE_QUERY_TIMEOUT_MS);
         for (int i = 0; i < from->cnt; i++) {
             rd_kafka_topic_partition_t *tp = &parts->elems[i];
             int64_t off = tp->offset >= 0 ? tp->offset : from->elems[i].err ? -1 : from->elems[i].offset;
             position_t *p = position(e, by_real(e, tp->topic), tp->partition);
             int64_t lo = -1, hi = -1;
             if (off < 0 && known && !from->elems[i].err &&
-                !rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi, 5000)) {
+                !rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi,
+                                                  ENGINE_QUERY_TIMEOUT_MS)) {
                 off = lo;
                 p->landings = lo > 0; /* the log start moves: a landing on it */
             }
@@ -843,7 +859,8 @@ static void reposition(engine_t *e, const rd_kafka_message_t *m)
         return;
     int64_t lo = -1, hi = -1;
     rd_kafka_resp_err_t err =
-        rd_kafka_query_watermark_offsets(e->cons, real, m->partition, &lo, &hi, 5000);
+        rd_kafka_query_watermark_offsets(e->cons, real, m->partition, &lo, &hi,
+                                         ENGINE_QUERY_TIMEOUT_MS);
     if (err) {
         snprintf(e->consumer_error, sizeof e->consumer_error,
                  "%s [%d] lost its position and its offsets could not be read: %s", t->name,
@@ -1291,7 +1308,7 @@ done:
 static bool part_caught_up(engine_t *e, const char *topic, int32_t partition)
 {
     int64_t lo = -1, hi = -1;
-    if (kafka_watermarks(e->cons, topic, partition, &lo, &hi, 5000))
+    if (kafka_watermarks(e->cons, topic, partition, &lo, &hi, ENGINE_QUERY_TIMEOUT_MS))
         return false;
     int64_t next = -1;
     for (size_t p = 0; p < e->npos; p++)
@@ -1317,9 +1334,6 @@ static bool caught_up(engine_t *e)
     return done;
 }
 
-/* Repartition mode, at a bounded end: the assigned input partitions that are
- * done (all of them, or with `only_caught_up` those read to their end) stop
- * being read and get final markers, committed at once.  Returns how many. */
 /* Resumes the assigned partitions that have given no record yet, but not
  * those a bounded end finalized. */
 static void resume_unfinalized(engine_t *e)
@@ -1346,6 +1360,9 @@ static void resume_unfinalized(engine_t *e)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* Repartition mode, at a bounded end: the assigned input partitions that are
+ * done (all of them, or with `only_caught_up` those read to their end) stop
+ * being read and get final markers, committed at once.  Returns how many. */
 static int finalize_inputs(engine_t *e, bool only_caught_up)
 {
     rd_kafka_topic_partition_list_t *a = NULL, *paused = rd_kafka_topic_partition_list_new(8);
@@ -1564,11 +1581,11 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
          * assignment and a pause asynchronously, so a pause made in the rebalance
          * callback can land after a resume made at the end of the settle time,
          * and those partitions would stay paused for good. */
-        if (e->o.settle_ms > 0 && !e->settling && now - last_resume >= 1000) {
+        if (e->o.settle_ms > 0 && !e->settling && now - last_resume >= ENGINE_RESUME_MS) {
             last_resume = now;
             resume_unfinalized(e);
         }
-        if (e->finishing && now - last_end_check >= 200) {
+        if (e->finishing && now - last_end_check >= ENGINE_FINISH_CHECK_MS) {
             last_end_check = now;
             /* inputs assigned since (from a process that left) end where they are */
             finalize_inputs(e, !target || atomic_load(&e->input_total) < target);
@@ -1577,7 +1594,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
                 break;
             }
         }
-        if (now - last_tick >= 100) { /* idle partitions time out, batches go */
+        if (now - last_tick >= ENGINE_TICK_MS) { /* idle partitions time out, batches go */
             for (size_t g = 0; g < e->njobs; g++)
                 df_job_tick(e->jobs[g], evtime_now_ms());
             e->pending = false;
@@ -1591,13 +1608,13 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
             checkpoint(e, false);
             last_ckpt = now;
         }
-        if (now - last_stall_check >= 1000) {
+        if (now - last_stall_check >= ENGINE_STALL_CHECK_MS) {
             stall_check(e, now);
             last_stall_check = now;
         }
         if (e->o.duration_s > 0 && now - start_ms >= (int64_t)(e->o.duration_s * 1000))
             break;
-        if (e->o.until_end && !e->finishing && !e->settling && !m && now - last_end_check >= 500) {
+        if (e->o.until_end && !e->finishing && !e->settling && !m && now - last_end_check >= ENGINE_END_CHECK_MS) {
             last_end_check = now;
             if (caught_up(e)) {
                 if (!e->o.repartition) {

@@ -25,7 +25,7 @@ int cli_kafka_opt(cli_kafka_t *c, int opt, const char *arg)
         c->brokers = arg;
         return 1;
     case 'X':
-        if (c->nprops == 64) {
+        if (c->nprops == CLI_MAX_PROPS) {
             cli_error("options", "too many -X options");
             return -1;
         }

@@ -25,10 +25,13 @@ enum { OPT_TIMEOUT = 1000 };
     "      --timeout S          give up reaching the cluster after S seconds (default 10)\n"      \
     "  -h, --help               this help\n"
 
+/* How many -X KEY=VALUE options a command takes. */
+#define CLI_MAX_PROPS 64
+
 typedef struct cli_kafka {
     const char *brokers;
     int timeout_s;
-    char *props[64];
+    char *props[CLI_MAX_PROPS];
     int nprops;
 } cli_kafka_t;
 

@@ -60,14 +60,17 @@ static int console(int argc, char **argv)
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
     session_opts_t o = {.rate = 100};
-    char *props[64];
+    char *props[CLI_MAX_PROPS];
     int opt;
     while ((opt = getopt_long(argc, argv, "b:X:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'b': o.brokers = optarg; break;
         case 'X':
-            if (o.nprops < 64)
-                props[o.nprops++] = optarg;
+            if (o.nprops == CLI_MAX_PROPS) {
+                cli_error("options", "too many -X options (at most %d)", CLI_MAX_PROPS);
+                return EXIT_USAGE;
+            }
+            props[o.nprops++] = optarg;
             break;
         case O_LISTEN: o.listen = optarg; break;
         case O_AUTOSTART: o.autostart = true; break;
