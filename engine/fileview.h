@@ -2,7 +2,7 @@
  * sent, processed or rejected), per-type totals and the 30 s size-category
  * windows.
  *
- * Writers: the file pipeline's view sinks (engine thread) and the upload
+ * Writers: the file pipeline's view sinks (the job's worker threads) and the upload
  * thread (progress).  Reader: the TUI thread, which copies a snapshot under a
  * short mutex each tick and draws from its copy.  No JSON leaves this module. */
 #ifndef STREAMLAB_FILEVIEW_H
