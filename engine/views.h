@@ -1,7 +1,7 @@
 /* views.h — what the console shows of the transaction pipeline: the live
  * feed, per-user totals, and category windows (open and fired).
  *
- *  * The pipeline's view sinks write here on the job's worker threads; the TUI thread
+ * The pipeline's view sinks write here on the job's worker threads; the TUI thread
  * copies a snapshot out ~10 times a second.  Both sides hold the mutex only
  * for a copy of a few kilobytes, never across I/O. */
 #ifndef STREAMLAB_VIEWS_H
