@@ -61,6 +61,7 @@ echo "  python script        ${R[pyreplay]}-> $mp   (engine 1 worker / python: $
 # --- on a broker ------------------------------------------------------------------
 for kind in $BROKERS; do
     (
+        trap - EXIT # this run's broker cleans up after itself; $tmp is the parent's
         source tests/lib/broker.sh
         broker_start "$kind" >/dev/null 2>&1 || { echo "== $kind: the broker did not start"; exit 0; }
         backlog=$([ "$kind" = kafka ] && echo 300000 || echo 45000)
@@ -75,7 +76,8 @@ for kind in $BROKERS; do
                 kcat -b "$BROKER" -P -t "pipe_c_$i" 2>/dev/null
             e=$(date +%s.%N)
             K[kcat]+="$(awk -v n="$have" -v s="$s" -v e="$e" 'BEGIN {printf "%.0f", n / (e - s)}') "
-            r=$(timeout 300 $PY tests/bench/python_baseline.py "$BROKER" "$have" "_py$i" 2>/dev/null | grep -oE '\([0-9]+/s\)' | tr -dc 0-9)
+            r=$(timeout 300 $PY tests/bench/python_baseline.py "$BROKER" "$have" "_py$i" 2>"$tmp/py.err" | grep -oE '\([0-9]+/s\)' | tr -dc 0-9)
+            [ -n "$r" ] || echo "  (python baseline: $(tail -1 "$tmp/py.err"))"
             K[python]+="${r:-0} "
             for mode in alo eos; do
                 flag=$([ $mode = alo ] && echo --at-least-once || echo --checkpoint-interval=1)

@@ -22,6 +22,18 @@ consumer.subscribe(["transactions"])
 producer = Producer({"bootstrap.servers": broker, "linger.ms": 5})
 totals = {}
 seen, start = 0, None
+
+
+def send(topic, value, key):
+    while True:
+        try:
+            producer.produce(topic, value, key=key)
+            return
+        except BufferError:  # the local queue is full: let deliveries make room
+            producer.poll(0.1)
+
+
+
 while seen < count:
     for msg in consumer.consume(num_messages=1000, timeout=1.0):
         if msg.error():
@@ -38,10 +50,10 @@ while seen < count:
         user = txn["user_id"]
         spent, n = totals.get(user, (0.0, 0))
         totals[user] = (spent + txn["final_amount"], n + 1)
-        producer.produce("processed_transactions" + suffix, json.dumps(txn), key=user)
-        producer.produce("user_aggregations" + suffix,
-                         json.dumps({"user_id": user, "total_spent": round(totals[user][0], 2),
-                                     "transaction_count": totals[user][1]}), key=user)
+        send("processed_transactions" + suffix, json.dumps(txn), user)
+        send("user_aggregations" + suffix,
+             json.dumps({"user_id": user, "total_spent": round(totals[user][0], 2),
+                         "transaction_count": totals[user][1]}), user)
         producer.poll(0)
 producer.flush()
 elapsed = time.monotonic() - start
