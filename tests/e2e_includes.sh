@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# e2e_includes.sh KIND — includes point down: a check over the #include lines.
+#
+# The layers as they are today (docs/architecture.md has the tree and the includes
+# that do not point down yet, which the folder re-cut removes):
+#   - the runtime (engine/dataflow*, evtime, jsonw, jsonr, util) includes only itself;
+#   - nothing in engine/ or producers/ includes the console (tui/);
+#   - producers know no pipeline (engine/pipelines/);
+#   - only engine/ and producers/ include librdkafka (STYLE.md rule 5);
+#   - only tui/ includes ncurses (only the TUI thread draws).
+# Each rule is a line of the table below; a violation names the file, the line and
+# the rule.  No broker is involved: KIND is taken like every e2e script's.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. tests/lib/tap.sh
+
+# Each rule: the files it covers (extended regex on the path), the include it forbids
+# (Perl regex, for the runtime's negative look-ahead), and the rule in words.
+SCOPE=() FORBID=() WHY=()
+rule() { SCOPE+=("$1") FORBID+=("$2") WHY+=("$3"); }
+rule '^engine/(dataflow|dataflow_exec|evtime|jsonw|jsonr|util)\.[ch]$' \
+    '#include "(?!(dataflow|dataflow_exec|evtime|jsonw|jsonr|util)\.h")' \
+    'the runtime (dataflow, evtime, jsonw, jsonr, util) includes only itself'
+rule '^(engine|producers)/' '#include "[^"]*tui/' 'engine/ and producers/ do not include the console (tui/)'
+rule '^producers/' '#include "[^"]*pipelines/' 'producers know no pipeline'
+rule '^tui/' '#include <librdkafka/' 'only engine/ and producers/ include librdkafka'
+rule '^(engine|producers)/' '#include <n?cursesw?(\.h|/)' 'only tui/ includes ncurses'
+
+files=$(git ls-files 'engine/*.[ch]' 'producers/*.[ch]' 'tui/*.[ch]' 2>/dev/null)
+[ -n "$files" ] || files=$(find engine producers tui -name '*.[ch]')
+nfiles=$(wc -l <<<"$files")
+for i in "${!SCOPE[@]}"; do
+    bad="" covered=0
+    for f in $files; do
+        grep -qE -- "${SCOPE[$i]}" <<<"$f" || continue
+        covered=$((covered + 1))
+        hits=$(grep -nP -- "${FORBID[$i]}" "$f" | sed "s|^|$f:|")
+        [ -n "$hits" ] && bad+="$hits"$'\n'
+    done
+    if [ "$covered" = 0 ]; then
+        fail "${WHY[$i]}" "no file matches ${SCOPE[$i]}"
+    elif [ -z "$bad" ]; then
+        pass "${WHY[$i]} ($covered of $nfiles files)"
+    else
+        fail "${WHY[$i]}" "$(head -5 <<<"$bad" | tr '\n' ';')"
+    fi
+done
+
+# The check itself must catch a wrong-way include: a made-up runtime file.
+probe=$(mktemp -d)
+mkdir -p "$probe/engine"
+printf '#include "session.h"\n' >"$probe/engine/evtime.c"
+if grep -qP -- "${FORBID[0]}" "$probe/engine/evtime.c" && ! grep -qP -- "${FORBID[0]}" engine/evtime.c; then
+    pass "the check catches a runtime file that includes the console's session.h"
+else
+    fail "the check catches a runtime file that includes the console's session.h"
+fi
+rm -rf "$probe"
+finish
