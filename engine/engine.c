@@ -1177,7 +1177,7 @@ static int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, e->state_topic, NULL);
     int rc = 0;
-    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || !md ||
+    if (rd_kafka_metadata(rk, 0, rkt, &md, ENGINE_METADATA_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR || !md ||
         md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0)
         goto done; /* no changelog yet */
     int nparts = md->topics[0].partition_cnt;
@@ -1193,7 +1193,8 @@ static int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr
         int32_t id = md->topics[0].partitions[p].id;
         rd_kafka_topic_partition_list_add(l, e->state_topic, id)->offset = RD_KAFKA_OFFSET_BEGINNING;
         int64_t lo = 0, hi = 0;
-        if (!hw || rd_kafka_query_watermark_offsets(hw, e->state_topic, id, &lo, &hi, 10000))
+        if (!hw || rd_kafka_query_watermark_offsets(hw, e->state_topic, id, &lo, &hi,
+                                                    ENGINE_METADATA_TIMEOUT_MS))
             hi = 0; /* not known: read what there is */
         end[p] = hi;
     }
@@ -1413,7 +1414,7 @@ static int setup_repartition(engine_t *e, char *errstr, size_t errstr_size)
         int upn = 0;
         const rd_kafka_metadata_t *md = NULL;
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(e->prod, up, NULL);
-        if (!rd_kafka_metadata(e->prod, 0, rkt, &md, 10000) && md->topic_cnt == 1 &&
+        if (!rd_kafka_metadata(e->prod, 0, rkt, &md, ENGINE_METADATA_TIMEOUT_MS) && md->topic_cnt == 1 &&
             !md->topics[0].err)
             upn = md->topics[0].partition_cnt;
         if (md)
@@ -1428,7 +1429,7 @@ static int setup_repartition(engine_t *e, char *errstr, size_t errstr_size)
             df_job_set_upstream(e->jobs[g], *r, upn);
             /* the embedded broker (librdkafka's mock cluster) does not answer
              * CreateTopics; it auto-creates the topic on the metadata request */
-            char *id = rd_kafka_clusterid(e->prod, 10000);
+            char *id = rd_kafka_clusterid(e->prod, ENGINE_METADATA_TIMEOUT_MS);
             bool mock = id && !strncmp(id, "mockCluster", 11);
             if (id)
                 rd_kafka_mem_free(e->prod, id);
@@ -1438,7 +1439,7 @@ static int setup_repartition(engine_t *e, char *errstr, size_t errstr_size)
             if (nt) {
                 rd_kafka_queue_t *q = rd_kafka_queue_new(e->prod);
                 rd_kafka_CreateTopics(e->prod, &nt, 1, NULL, q);
-                rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 10000); /* made, exists or refused */
+                rd_kafka_event_t *ev = rd_kafka_queue_poll(q, ENGINE_METADATA_TIMEOUT_MS); /* made, exists or refused */
                 if (ev)
                     rd_kafka_event_destroy(ev);
                 rd_kafka_queue_destroy(q);

@@ -4,8 +4,8 @@
 # 1. The console, ten times in a row, each fresh: as soon as its screen appears, p
 #    (the transaction producer) then ] five times (50k/s).  Each time the engine's
 #    source count in pane 6 (source:transactions) must grow within 5 s of the keys,
-#    the group's lag must be shown non-zero while it catches up, and the title must
-#    never say "0 rec/s" with "engine: running" once records flowed for 10 s.  (It
+#    the group's lag must be shown non-zero while it catches up, and 3 s later the
+#    count must have grown again with no "engine stalled" on the screen.  (It
 #    read nothing in 4 of 4 such launches: the engine's consumer landed on the
 #    embedded broker's moving log start again and again; see engine.c, reposition.)
 # 2. The command line: `streamlab produce transactions --rate R --count 15R` and, at
