@@ -6,9 +6,9 @@
  * its own can change the value in place and one on a shared branch copies
  * (df_writable).  Keys are borrowed: key_by holds the key's reference while
  * the record travels below it. */
-#include "jsonr.h"
-#include "dataflow.h"
-#include "dataflow_exec.h"
+#include "engine/jsonr.h"
+#include "engine/dataflow.h"
+#include "engine/dataflow_exec.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,9 +17,9 @@
 
 #include <openssl/evp.h>
 
-#include "evtime.h"
-#include "jsonw.h"
-#include "util.h"
+#include "engine/evtime.h"
+#include "engine/jsonw.h"
+#include "engine/util.h"
 
 enum kind {
     K_SOURCE, K_MAP, K_FILTER, K_KEYBY, K_REDUCE, K_WINDOW, K_LATE, K_SINK, K_CALL, K_PROCESS,

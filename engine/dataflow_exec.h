@@ -9,7 +9,7 @@
 #ifndef STREAMLAB_DATAFLOW_EXEC_H
 #define STREAMLAB_DATAFLOW_EXEC_H
 
-#include "dataflow.h"
+#include "engine/dataflow.h"
 
 /* Called by a key_by operator instead of going on: r->value and r->key are
  * references the callee takes; hand them to df_graph_deliver(node) on the

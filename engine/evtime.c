@@ -1,7 +1,7 @@
 /* evtime.c — see evtime.h.  Civil-date arithmetic is done by hand (days from
  * civil, Howard Hinnant's algorithm) so that parsing never touches the TZ
  * database on the hot path; only "now" and zone conversion ask localtime_r. */
-#include "evtime.h"
+#include "engine/evtime.h"
 
 #include <stdio.h>
 #include <sys/time.h>

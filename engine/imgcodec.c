@@ -1,5 +1,5 @@
 /* imgcodec.c — see imgcodec.h. */
-#include "imgcodec.h"
+#include "engine/imgcodec.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <turbojpeg.h>
 
-#include "util.h"
+#include "engine/util.h"
 
 int imgcodec_jpeg_encode(const uint8_t *rgb, int w, int h, int quality, uint8_t **jpeg,
                          size_t *len, char *errstr, size_t errstr_size)

@@ -6,7 +6,7 @@
  * [level][to][from]: in a phase each worker appends only to its own "from"
  * slots and reads only its own "to" slots of the level it runs, so the
  * barrier is the only synchronisation they need. */
-#include "job.h"
+#include "engine/job.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataflow_exec.h"
-#include "evtime.h"
-#include "jsonw.h"
-#include "util.h"
+#include "engine/dataflow_exec.h"
+#include "engine/evtime.h"
+#include "engine/jsonw.h"
+#include "engine/util.h"
 
 typedef struct item {
     int64_t seq; /* the input record that caused it */
@@ -454,11 +454,11 @@ static void *worker_main(void *arg)
 
 /* --- the caller's side ------------------------------------------------------ */
 
-df_job_t *df_job_new(const pipeline_def_t *def, pipeline_params_t *params, const df_host_t *host,
+df_job_t *df_job_new(df_build_fn build, void *arg, int workers, const df_host_t *host,
                      bool event_clock)
 {
     df_job_t *j = xcalloc(1, sizeof *j);
-    j->n = params->workers < 1 ? 1 : params->workers > 64 ? 64 : params->workers;
+    j->n = workers < 1 ? 1 : workers > 64 ? 64 : workers;
     j->host = *host;
     j->event_clock = event_clock;
     j->g = xcalloc((size_t)j->n, sizeof *j->g);
@@ -466,7 +466,7 @@ df_job_t *df_job_new(const pipeline_def_t *def, pipeline_params_t *params, const
     for (int i = 0; i < j->n; i++) {
         j->w[i] = (worker_t){.j = j, .id = i};
         df_host_t h = {.emit = worker_emit, .opaque = &j->w[i], .repartition = host->repartition};
-        j->g[i] = def->build(&h, params);
+        j->g[i] = build(&h, arg);
         df_graph_set_exchange(j->g[i], worker_exchange, &j->w[i]);
         df_graph_use_event_clock(j->g[i], event_clock);
     }

@@ -32,19 +32,21 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dataflow.h"
-#include "dataflow_exec.h"
-#include "pipelines/pipelines.h"
+#include "engine/dataflow.h"
+#include "engine/dataflow_exec.h"
 
 #define JOB_BATCH 1024
 #define JOB_QUEUE 4 /* batches between the caller and the workers */
 
 typedef struct df_job df_job_t;
 
-/* Builds def's graph once per worker (params->workers of them, at least 1);
- * host and params are borrowed and must outlive the job.  event_clock: a
- * replay's clock (see df_graph_use_event_clock). */
-df_job_t *df_job_new(const pipeline_def_t *def, pipeline_params_t *params, const df_host_t *host,
+/* Builds a graph per worker: build(host, arg) with a host of the worker's own.
+ * Called workers times (clamped to 1..64) before df_job_new returns; arg is
+ * not kept.  host is copied.  event_clock: a replay's clock (see
+ * df_graph_use_event_clock).  pipelines.h has pipeline_job() for a named
+ * pipeline. */
+typedef df_graph_t *(*df_build_fn)(const df_host_t *host, void *arg);
+df_job_t *df_job_new(df_build_fn build, void *arg, int workers, const df_host_t *host,
                      bool event_clock);
 /* Finishes nothing: call df_job_finish first for a bounded input. */
 void df_job_free(df_job_t *j);

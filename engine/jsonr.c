@@ -7,7 +7,7 @@
  * Jansson might not agree on (a top-level scalar, a NUL in a string, an
  * integer out of range, a real overflow) is refused here, and the caller
  * asks Jansson, so values and error messages stay Jansson's. */
-#include "jsonr.h"
+#include "engine/jsonr.h"
 
 #include <errno.h>
 #include <math.h>

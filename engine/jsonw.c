@@ -1,12 +1,12 @@
 /* jsonw.c — see jsonw.h. */
-#include "jsonw.h"
+#include "engine/jsonw.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "engine/util.h"
 
 typedef struct buf {
     char *p;

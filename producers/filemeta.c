@@ -1,6 +1,6 @@
 /* filemeta.c — see filemeta.h.  Each probe opens and closes its own library
  * handles, so uploads on several threads never share state. */
-#include "filemeta.h"
+#include "producers/filemeta.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include <zip.h>
 
-#include "../engine/util.h"
+#include "engine/util.h"
 
 static const char *const exts[3][8] = {
     [FILEMETA_DOCUMENT] = {"txt", "pdf", "doc", "docx", "rtf", NULL},

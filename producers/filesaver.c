@@ -1,5 +1,5 @@
 /* filesaver.c — see filesaver.h. */
-#include "filesaver.h"
+#include "producers/filesaver.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +12,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "../engine/util.h"
-#include "uploader.h"
+#include "engine/util.h"
+#include "producers/uploader.h"
 
 typedef struct pending {
     char *file_id;

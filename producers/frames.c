@@ -2,7 +2,7 @@
  * demuxer (libavformat, or libavdevice's video4linux2 input for /dev/ paths)
  * feeds the decoder, and libswscale turns whatever pixel format comes out
  * into packed RGB at the size asked for. */
-#include "frames.h"
+#include "producers/frames.h"
 
 #include <errno.h>
 #include <libavcodec/avcodec.h>
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../engine/util.h"
+#include "engine/util.h"
 
 enum kind { SYNTHETIC, VIDEO_FILE, WEBCAM };
 

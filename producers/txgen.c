@@ -1,14 +1,14 @@
 /* txgen.c — see txgen.h.  Records are printed straight into the buffer:
  * every string is from a fixed table, so nothing needs JSON escaping. */
-#include "txgen.h"
+#include "producers/txgen.h"
 
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/evtime.h"
-#include "../engine/util.h"
+#include "engine/evtime.h"
+#include "engine/util.h"
 
 struct txgen {
     uint64_t state;

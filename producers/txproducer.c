@@ -1,7 +1,7 @@
 /* txproducer.c — see txproducer.h.  Pacing: the number of records due is
  * rate x elapsed since the last rate change; the loop sends what is due and
  * sleeps a millisecond otherwise, so the rate holds from 1/s to 100k/s. */
-#include "txproducer.h"
+#include "producers/txproducer.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/evtime.h"
-#include "../engine/kafka.h"
-#include "../engine/util.h"
-#include "txgen.h"
+#include "engine/evtime.h"
+#include "engine/kafka/kafka.h"
+#include "engine/util.h"
+#include "producers/txgen.h"
 
 struct txprod {
     rd_kafka_t *rk;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/kconf.h"
+#include "engine/kafka/kconf.h"
 
 typedef struct txprod txprod_t;
 

@@ -5,7 +5,7 @@
  * file that changed in between fails instead of landing with a wrong hash.
  * Only one chunk (and its base64) is in memory at a time; librdkafka holds at
  * most the pacing window of unacknowledged ones. */
-#include "uploader.h"
+#include "producers/uploader.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../engine/evtime.h"
-#include "../engine/kafka.h"
-#include "../engine/util.h"
+#include "engine/evtime.h"
+#include "engine/kafka/kafka.h"
+#include "engine/util.h"
 
 typedef struct slot {
     int64_t bytes;  /* raw file bytes in this record */

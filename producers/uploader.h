@@ -30,8 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/kconf.h"
-#include "filemeta.h"
+#include "engine/kafka/kconf.h"
+#include "producers/filemeta.h"
 
 #define UPLOAD_CHUNK_BYTES 715776 /* 699 KiB: 3 divides it; base64 ~932 KiB */
 #define UPLOAD_MAX_PACE_GROUPS 8

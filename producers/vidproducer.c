@@ -1,7 +1,7 @@
 /* vidproducer.c — see vidproducer.h.  Pacing as in txproducer.c: frames due
  * = fps x elapsed since the last rate change.  A frame is encoded only when
  * it is due, so a slow source or encoder lowers the rate instead of piling up. */
-#include "vidproducer.h"
+#include "producers/vidproducer.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/evtime.h"
-#include "../engine/imgcodec.h"
-#include "../engine/kafka.h"
-#include "../engine/util.h"
+#include "engine/evtime.h"
+#include "engine/imgcodec.h"
+#include "engine/kafka/kafka.h"
+#include "engine/util.h"
 
 struct vidprod {
     rd_kafka_t *rk;

@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/kconf.h"
-#include "frames.h"
+#include "engine/kafka/kconf.h"
+#include "producers/frames.h"
 
 typedef struct vidprod vidprod_t;
 

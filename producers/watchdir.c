@@ -1,7 +1,7 @@
 /* watchdir.c — see watchdir.h.  Polling instead of inotify: it works on every
  * file system (network mounts, bind mounts) and the stability rule needs a
  * timer anyway. */
-#include "watchdir.h"
+#include "producers/watchdir.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../engine/util.h"
+#include "engine/util.h"
 
 typedef struct seen {
     char *name;

@@ -3,7 +3,7 @@
  * An upload request lives in a req_t from its first callback to libmicro-
  * httpd's "request completed" notification, which also runs when the client
  * goes away mid-body: that is where the spool file is always removed. */
-#include "webserver.h"
+#include "producers/webserver.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,9 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../engine/kafka.h"
-#include "../engine/util.h"
-#include "filemeta.h"
+#include "engine/kafka/kafka.h"
+#include "engine/util.h"
+#include "producers/filemeta.h"
 
 extern const char streamlab_upload_html[], streamlab_upload_html_end[];
 
@@ -112,10 +112,22 @@ static enum MHD_Result on_field(void *cls, enum MHD_ValueKind kind, const char *
     return MHD_YES;
 }
 
+static void tell(const webserver_t *w, const char *filename, const char *file_type, int64_t done,
+                 int64_t total, web_upload_state_t state, const char *detail)
+{
+    if (w->o.progress)
+        w->o.progress(w->o.progress_ctx, filename, file_type, done, total, state, detail);
+}
+
+typedef struct progress_arg {
+    const webserver_t *w;
+    const char *filename;
+} progress_arg_t;
+
 static void on_progress(void *opaque, int64_t done, int64_t total)
 {
-    void **a = opaque;
-    fileview_upload_progress(a[0], a[1], NULL, done, total, FV_SENDING, "web upload");
+    const progress_arg_t *a = opaque;
+    tell(a->w, a->filename, NULL, done, total, WEB_SENDING, "web upload");
 }
 
 static enum MHD_Result finish_upload(webserver_t *w, struct MHD_Connection *c, req_t *q)
@@ -139,22 +151,22 @@ static enum MHD_Result finish_upload(webserver_t *w, struct MHD_Connection *c, r
     upload_clean_name(q->name, clean, sizeof clean);
     filemeta_kind_t kind;
     if (filemeta_detect(q->tmp, clean, &kind, mime, sizeof mime, err, sizeof err) < 0) {
-        fileview_upload_progress(w->o.view, clean, NULL, 0, q->bytes, FV_FAILED, err);
+        tell(w, clean, NULL, 0, q->bytes, WEB_FAILED, err);
         return reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, err);
     }
     uploader_t *u = uploader_new(w->k, &w->o.upload, err, sizeof err);
     upload_result_t r;
-    void *args[2] = {w->o.view, clean};
-    if (!u || uploader_send_file(u, q->tmp, clean, on_progress, args, &r, err, sizeof err) < 0) {
+    progress_arg_t args = {w, clean};
+    if (!u || uploader_send_file(u, q->tmp, clean, on_progress, &args, &r, err, sizeof err) < 0) {
         uploader_free(u);
-        fileview_upload_progress(w->o.view, clean, NULL, 0, q->bytes, FV_FAILED, err);
+        tell(w, clean, NULL, 0, q->bytes, WEB_FAILED, err);
         return reply_error(c, MHD_HTTP_BAD_GATEWAY, err);
     }
     uploader_free(u);
     char detail[160];
     snprintf(detail, sizeof detail, "%s [%d] @%lld", r.topic, (int)r.partition,
              (long long)r.last_offset);
-    fileview_upload_progress(w->o.view, r.filename, r.file_type, r.size, r.size, FV_SENT, detail);
+    tell(w, r.filename, r.file_type, r.size, r.size, WEB_SENT, detail);
     /* The original's answer: success, message and metadata (the record's own
      * fields, no content); then streamlab's: where the record went. */
     char message[600];

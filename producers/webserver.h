@@ -24,18 +24,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../engine/fileview.h"
-#include "../engine/kconf.h"
-#include "uploader.h"
+#include "engine/kafka/kconf.h"
+#include "producers/uploader.h"
 
 typedef struct webserver webserver_t;
+
+typedef enum { WEB_SENDING, WEB_SENT, WEB_FAILED } web_upload_state_t;
 
 typedef struct webserver_opts {
     const char *listen;   /* "HOST:PORT" (default 127.0.0.1:5000; port 0 = any free one) */
     int64_t max_bytes;    /* refuse bigger uploads with 413 (default 256 MiB) */
     const char *tmpdir;   /* where uploads are spooled (default $TMPDIR or /tmp) */
     upload_opts_t upload; /* pacing etc. for the uploads */
-    fileview_t *view;     /* progress for the console, or NULL */
+    /* Where each upload stands, for whoever shows it (the console), or NULL:
+     * being sent (done of total bytes), sent (detail: where it went) or
+     * failed (detail: why).  Runs on the connection's thread. */
+    void (*progress)(void *ctx, const char *filename, const char *file_type, int64_t done,
+                     int64_t total, web_upload_state_t state, const char *detail);
+    void *progress_ctx;
 } webserver_opts_t;
 
 void webserver_opts_init(webserver_opts_t *o);

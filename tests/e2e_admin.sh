@@ -6,7 +6,7 @@
 #     (-p 0/1/2: 37, 12, 25) and of records to `video_frames` (2, 0, 3);
 #     `streamlab engine --count 74 --group G` processes them (and, on Kafka, creates the
 #     seed topics);
-#   - `topics` (table) and `topics --json` list every seed topic of engine/topics.c with 3
+#   - `topics` (table) and `topics --json` list every seed topic of engine/kafka/topics.c with 3
 #     partitions (0, 1, 2); the END offsets of transactions and video_frames are the counts
 #     produced, LOG-START 0; processed_transactions holds the summary's output count;
 #   - `groups --describe G --json` (and the table): committed offsets per partition of
@@ -31,10 +31,10 @@ e2e_init "${1:-}"
 
 S=$STREAMLAB
 GROUP=$(group_name admin)
-SEED_TOPICS=$(sed -n '/topics_seed\[\] = {/,/NULL/p' engine/topics.c | grep -o '"[^"]*"' | tr -d '"' | tr '\n' ' ')
+SEED_TOPICS=$(sed -n '/topics_seed\[\] = {/,/NULL/p' engine/kafka/topics.c | grep -o '"[^"]*"' | tr -d '"' | tr '\n' ' ')
 NSEED=$(wc -w <<<"$SEED_TOPICS")
-echo "# seed topics (engine/topics.c): $NSEED: $SEED_TOPICS"
-[ "$NSEED" = 18 ] || fail "engine/topics.c names 18 seed topics" "found $NSEED: $SEED_TOPICS"
+echo "# seed topics (engine/kafka/topics.c): $NSEED: $SEED_TOPICS"
+[ "$NSEED" = 18 ] || fail "engine/kafka/topics.c names 18 seed topics" "found $NSEED: $SEED_TOPICS"
 
 # run NAME CMD...: stdout/stderr to $WORK/NAME.out/.err, at most 60 s; sets RC.
 run() {

@@ -18,15 +18,21 @@ cd "$(dirname "$0")/.."
 # (Perl regex, for the runtime's negative look-ahead), and the rule in words.
 SCOPE=() FORBID=() WHY=()
 rule() { SCOPE+=("$1") FORBID+=("$2") WHY+=("$3"); }
-rule '^engine/(dataflow|dataflow_exec|evtime|jsonw|jsonr|util)\.[ch]$' \
-    '#include "(?!(dataflow|dataflow_exec|evtime|jsonw|jsonr|util)\.h")' \
-    'the runtime (dataflow, evtime, jsonw, jsonr, util) includes only itself'
+RT='engine/[a-z_]+\.h'   # the runtime: a header directly in engine/
+rule '^engine/[a-z_]+\.[ch]$' "#include \"(?!$RT\")" \
+    'the runtime (engine/*.[ch]) includes only the runtime'
+rule '^engine/pipelines/' "#include \"(?!$RT\"|engine/pipelines/)" \
+    'the pipelines include only the runtime and engine/pipelines/'
+rule '^engine/kafka/' "#include \"(?!$RT\"|engine/pipelines/|engine/kafka/)" \
+    'the Kafka host includes only the runtime, the pipelines and engine/kafka/'
+rule '^engine/flink/' "#include \"(?!$RT\"|engine/flink/)" \
+    'the Flink client includes only the runtime and engine/flink/'
 rule '^(engine|producers)/' '#include "[^"]*tui/' 'engine/ and producers/ do not include the console (tui/)'
-rule '^producers/' '#include "[^"]*pipelines/' 'producers know no pipeline'
+rule '^producers/' '#include "engine/(pipelines|flink)/' 'producers know no pipeline and no Flink'
 rule '^tui/' '#include <librdkafka/' 'only engine/ and producers/ include librdkafka'
 rule '^(engine|producers)/' '#include <n?cursesw?(\.h|/)' 'only tui/ includes ncurses'
 
-files=$(git ls-files 'engine/*.[ch]' 'producers/*.[ch]' 'tui/*.[ch]' 2>/dev/null)
+files=$(git ls-files 'engine/*.[ch]' 'engine/**/*.[ch]' 'producers/*.[ch]' 'tui/*.[ch]' 'tui/**/*.[ch]' 2>/dev/null | sort -u)
 [ -n "$files" ] || files=$(find engine producers tui -name '*.[ch]')
 nfiles=$(wc -l <<<"$files")
 for i in "${!SCOPE[@]}"; do
@@ -49,7 +55,7 @@ done
 # The check itself must catch a wrong-way include: a made-up runtime file.
 probe=$(mktemp -d)
 mkdir -p "$probe/engine"
-printf '#include "session.h"\n' >"$probe/engine/evtime.c"
+printf '#include "tui/session.h"\n' >"$probe/engine/evtime.c"
 if grep -qP -- "${FORBID[0]}" "$probe/engine/evtime.c" && ! grep -qP -- "${FORBID[0]}" engine/evtime.c; then
     pass "the check catches a runtime file that includes the console's session.h"
 else

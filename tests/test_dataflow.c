@@ -17,10 +17,10 @@
 
 #include <jansson.h>
 
-#include "../engine/dataflow.h"
-#include "../engine/dataflow_exec.h"
-#include "../engine/evtime.h"
-#include "../engine/pipelines/pipelines.h"
+#include "engine/dataflow.h"
+#include "engine/dataflow_exec.h"
+#include "engine/evtime.h"
+#include "engine/pipelines/pipelines.h"
 #include "testlib.h"
 
 #define JAN15_MS INT64_C(1705276800000)

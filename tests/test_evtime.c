@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../engine/evtime.h"
+#include "engine/evtime.h"
 #include "testlib.h"
 
 #define DAY_MS INT64_C(86400000)

@@ -16,12 +16,12 @@
 #include <jansson.h>
 #include <zip.h>
 
-#include "../engine/dataflow_exec.h"
-#include "../engine/fileview.h"
-#include "../engine/pipelines/pipelines.h"
-#include "../producers/filemeta.h"
-#include "../producers/filesaver.h"
-#include "../producers/uploader.h"
+#include "engine/dataflow_exec.h"
+#include "tui/fileview.h"
+#include "engine/pipelines/pipelines.h"
+#include "producers/filemeta.h"
+#include "producers/filesaver.h"
+#include "producers/uploader.h"
 #include "testlib.h"
 
 /* --- helpers ----------------------------------------------------------------- */

@@ -13,10 +13,10 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "../engine/flinkmon.h"
-#include "../engine/flinkrest.h"
-#include "../engine/httpjson.h"
-#include "../engine/util.h"
+#include "engine/flink/flinkmon.h"
+#include "engine/flink/flinkrest.h"
+#include "engine/flink/httpjson.h"
+#include "engine/util.h"
 #include "testlib.h"
 
 #define RUNNING_JOB "269df26fdd0c17f93e82912f431433e3"

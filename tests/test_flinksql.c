@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/flinksql.h"
+#include "engine/flink/flinksql.h"
 #include "testlib.h"
 
 static char **stmts_for(const flinksql_opts_t *o)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tui/frameart.h"
+#include "tui/frameart.h"
 #include "testlib.h"
 
 static uint8_t *halves(int w, int h)

@@ -10,16 +10,16 @@
  *
  * The consumer's frame path (handle_frame) is static in tui/cmd_consume.c:
  * the file is included here, as tests/fuzz/fuzz_consume_frame.c does. */
-#include "../tui/cmd_consume.c"
+#include "tui/cli/cmd_consume.c"
 
 #include <dirent.h>
 
-#include "../engine/broker.h"
-#include "../engine/evtime.h"
-#include "../engine/imgcodec.h"
-#include "../engine/pipelines/pipelines.h"
-#include "../producers/filesaver.h"
-#include "../producers/webserver.h"
+#include "engine/kafka/broker.h"
+#include "engine/evtime.h"
+#include "engine/imgcodec.h"
+#include "engine/pipelines/pipelines.h"
+#include "producers/filesaver.h"
+#include "producers/webserver.h"
 #include "fuzz/upload_post.h"
 #include "testlib.h"
 

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../engine/broker.h"
-#include "../engine/consumer.h"
-#include "../engine/engine.h"
-#include "../engine/evtime.h"
-#include "../engine/util.h"
-#include "../producers/txproducer.h"
+#include "engine/kafka/broker.h"
+#include "engine/kafka/consumer.h"
+#include "engine/kafka/engine.h"
+#include "engine/evtime.h"
+#include "engine/util.h"
+#include "producers/txproducer.h"
 #include "testlib.h"
 
 #define N 10000

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../engine/evtime.h"
-#include "../engine/job.h"
-#include "../engine/replay.h"
+#include "engine/evtime.h"
+#include "engine/job.h"
+#include "engine/pipelines/replay.h"
 #include "testlib.h"
 
 #define JAN15_1000 INT64_C(1705312800000) /* 2024-01-15T10:00:00 local-as-UTC ms */
@@ -299,7 +299,7 @@ static void test_idle_partition_stops_holding_windows_after_its_timeout(void)
     pipeline_params_t p;
     pipeline_params_init(&p);
     p.workers = 2;
-    df_job_t *j = df_job_new(pipelines_find("transactions"), &p, &host, false);
+    df_job_t *j = pipeline_job(pipelines_find("transactions"), &p, &host, false);
     df_job_assign(j, "transactions", (int32_t[]){0, 1}, 2, 0);
     for (int i = 0; i < 10; i++) /* 10:00:00 .. 10:01:30, every 10 s */
         push_at(j, 0, i, JAN15_1000 + i * 10000, 1000 + i * 100);
@@ -337,7 +337,7 @@ static void test_processing_time_fires_windows_on_the_clock_without_records(void
     pipeline_params_init(&p);
     p.workers = 2;
     p.processing_time = true;
-    df_job_t *j = df_job_new(pipelines_find("transactions"), &p, &host, false);
+    df_job_t *j = pipeline_job(pipelines_find("transactions"), &p, &host, false);
     df_job_assign(j, "transactions", (int32_t[]){0}, 1, 0);
     int64_t t0 = JAN15_1000; /* processing times on the same scale, for reading */
     push_at(j, 0, 0, INT64_C(946684800000), t0 + 1000); /* a 2000 timestamp: not late */
@@ -397,7 +397,7 @@ static void feed(df_job_t *j, const char *path, int from, int to)
 static df_job_t *state_job(lines_t *out, pipeline_params_t *p)
 {
     df_host_t host = {.emit = to_lines, .opaque = out};
-    df_job_t *j = df_job_new(pipelines_find("transactions"), p, &host, true);
+    df_job_t *j = pipeline_job(pipelines_find("transactions"), p, &host, true);
     df_job_track_state(j, true);
     df_job_assign(j, "transactions", (int32_t[]){0}, 1, 0);
     return j;

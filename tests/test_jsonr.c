@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/jsonr.h"
+#include "engine/jsonr.h"
 #include "testlib.h"
 
 /* The dumped text of buf as Jansson reads it and as jsonr_load reads it. */

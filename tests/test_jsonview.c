@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tui/jsonview.h"
+#include "tui/jsonview.h"
 #include "testlib.h"
 
 static char *line(const jv_doc_t *d, int i)

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/dataflow.h"
-#include "../engine/jsonw.h"
+#include "engine/dataflow.h"
+#include "engine/jsonw.h"
 #include "testlib.h"
 
 static int same_as_jansson(const json_t *v)

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../engine/replay.h"
+#include "engine/pipelines/replay.h"
 #include "testlib.h"
 
 static char dir[64];

@@ -15,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/admin.h"
-#include "../engine/broker.h"
-#include "../engine/engine.h"
-#include "../engine/kafka.h"
-#include "../engine/util.h"
-#include "../producers/txproducer.h"
+#include "engine/kafka/admin.h"
+#include "engine/kafka/broker.h"
+#include "engine/kafka/engine.h"
+#include "engine/kafka/kafka.h"
+#include "engine/util.h"
+#include "producers/txproducer.h"
 #include "testlib.h"
 
 #define RATE 20000

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../tui/format.h"
-#include "../tui/keymap.h"
-#include "../tui/layout.h"
+#include "tui/format.h"
+#include "tui/keymap.h"
+#include "tui/layout.h"
 #include "testlib.h"
 
 /* --- helpers ---------------------------------------------------------------------- */

@@ -12,9 +12,9 @@
 
 #include <jansson.h>
 
-#include "../engine/evtime.h"
-#include "../engine/pipelines/pipelines.h"
-#include "../producers/txgen.h"
+#include "engine/evtime.h"
+#include "engine/pipelines/pipelines.h"
+#include "producers/txgen.h"
 #include "testlib.h"
 
 /* The seed's sample record (README, "Transaction Data"). */

@@ -13,11 +13,11 @@
 
 #include <jansson.h>
 
-#include "../engine/evtime.h"
-#include "../engine/imgcodec.h"
-#include "../engine/pipelines/pipelines.h"
-#include "../producers/frames.h"
-#include "../producers/vidproducer.h"
+#include "engine/evtime.h"
+#include "engine/imgcodec.h"
+#include "engine/pipelines/pipelines.h"
+#include "producers/frames.h"
+#include "producers/vidproducer.h"
 #include "testlib.h"
 
 /* --- helpers ----------------------------------------------------------------- */

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/groupdemo.h"
-#include "../tui/walkscript.h"
-#include "../tui/walkthrough.h"
+#include "engine/kafka/groupdemo.h"
+#include "tui/walkscript.h"
+#include "tui/walkthrough.h"
 #include "testlib.h"
 
 static const char *const checks[] = {"produced", "window", "none", NULL};

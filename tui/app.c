@@ -3,7 +3,7 @@
  * window with wnoutrefresh, and put it on the terminal with one doupdate().
  * The terminal is restored on q, on SIGINT/SIGTERM, and before a crash
  * report (util's fatal hook, SIGSEGV/SIGABRT). */
-#include "app.h"
+#include "tui/app.h"
 
 #include <dirent.h>
 #include <locale.h>
@@ -16,16 +16,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../engine/evtime.h"
-#include "../engine/imgcodec.h"
-#include "../engine/util.h"
-#include "../engine/flinkmon.h"
-#include "../engine/groupdemo.h"
-#include "dashboard.h"
-#include "format.h"
-#include "inspector.h"
-#include "keymap.h"
-#include "walkthrough.h"
+#include "engine/evtime.h"
+#include "engine/imgcodec.h"
+#include "engine/util.h"
+#include "engine/flink/flinkmon.h"
+#include "engine/kafka/groupdemo.h"
+#include "tui/dashboard.h"
+#include "tui/format.h"
+#include "tui/inspector.h"
+#include "tui/keymap.h"
+#include "tui/walkthrough.h"
 
 static volatile sig_atomic_t g_quit;
 static bool g_curses;

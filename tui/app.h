@@ -6,11 +6,11 @@
 #include <curses.h>
 #include <stdbool.h>
 
-#include "../engine/session.h"
-#include "../engine/vidview.h"
-#include "../engine/views.h"
-#include "frameart.h"
-#include "layout.h"
+#include "tui/session.h"
+#include "tui/vidview.h"
+#include "tui/views.h"
+#include "tui/frameart.h"
+#include "tui/layout.h"
 
 typedef struct app app_t;
 

@@ -1,5 +1,5 @@
 /* assets.c — see assets.h. */
-#include "assets.h"
+#include "tui/assets.h"
 
 #include <libgen.h>
 #include <limits.h>

@@ -5,17 +5,17 @@
  * each sink under the operator it follows.  The console's own view sinks
  * ("view:...") are left out.  Out rates are computed here from the counts of
  * successive frames (the session gives in rates only). */
-#include "dashboard.h"
+#include "tui/dashboard.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../engine/evtime.h"
-#include "../engine/flinkmon.h"
-#include "../engine/groupdemo.h"
-#include "../engine/util.h"
-#include "format.h"
+#include "engine/evtime.h"
+#include "engine/flink/flinkmon.h"
+#include "engine/kafka/groupdemo.h"
+#include "engine/util.h"
+#include "tui/format.h"
 
 /* TUI thread only: the previous frame's out counts, for out/s, and the scroll. */
 static uint64_t prev_out[SESSION_MAX_OPS];

@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-#include "app.h"
+#include "tui/app.h"
 
 /* Draws over the panes' area (rows 1 .. LINES-2). */
 void dashboard_draw(app_t *a);

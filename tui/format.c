@@ -1,5 +1,5 @@
 /* format.c — see format.h. */
-#include "format.h"
+#include "tui/format.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,11 +1,11 @@
 /* frameart.c — see frameart.h. */
-#include "frameart.h"
+#include "tui/frameart.h"
 
 #include <caca.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/util.h"
+#include "engine/util.h"
 
 struct frameart {
     caca_canvas_t *cv;

@@ -1,7 +1,7 @@
 /* inspector.c — see inspector.h.  Two screens over the panes' area: the topic
  * list (type to narrow it, Enter opens) and a topic's records (the list of a
  * partition's records newest first above, the selected record below). */
-#include "inspector.h"
+#include "tui/inspector.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "../engine/inspect.h"
-#include "../engine/util.h"
-#include "jsonview.h"
+#include "engine/kafka/inspect.h"
+#include "engine/util.h"
+#include "tui/jsonview.h"
 
 #define SHOWN_MAX 32
 #define PAGE 50 /* records per request */

@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 
-#include "app.h"
+#include "tui/app.h"
 
 typedef struct inspector inspector_t;
 

@@ -1,6 +1,6 @@
 /* jsonview.c — see jsonview.h.  Parsed with jansson (which keeps an object's
  * keys in their order); reals printed with %.15g so that 837.02 stays 837.02. */
-#include "jsonview.h"
+#include "tui/jsonview.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/util.h"
+#include "engine/util.h"
 
 #define JV_STRING_MAX 300 /* longer plain strings are cut, with a count */
 

@@ -1,5 +1,5 @@
 /* keymap.c — see keymap.h.  Keys from ARCHITECTURE.md's keyboard section. */
-#include "keymap.h"
+#include "tui/keymap.h"
 
 #include <curses.h>
 

@@ -1,5 +1,5 @@
 /* layout.c — see layout.h. */
-#include "layout.h"
+#include "tui/layout.h"
 
 int layout_compute(int cols, int rows, int zoom, rect_t out[LAYOUT_PANES])
 {

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../engine/evtime.h"
-#include "app.h"
-#include "format.h"
+#include "engine/evtime.h"
+#include "tui/app.h"
+#include "tui/format.h"
 
 /* Writes printf output at (y, x) of the pane's inside, cut to `cols` columns
  * (UTF-8 aware: one column per code point, which holds for what we print). */

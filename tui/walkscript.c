@@ -1,12 +1,12 @@
 /* walkscript.c — see walkscript.h. */
-#include "walkscript.h"
+#include "tui/walkscript.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/util.h"
+#include "engine/util.h"
 
 static char *trim(char *s)
 {

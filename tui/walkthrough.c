@@ -3,19 +3,19 @@
  * demo group's and the inspector's snapshots, compared with a baseline taken
  * when the step was entered. */
 #include <errno.h>
-#include "walkthrough.h"
+#include "tui/walkthrough.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../engine/evtime.h"
-#include "../engine/groupdemo.h"
-#include "../engine/util.h"
-#include "assets.h"
-#include "format.h"
-#include "inspector.h"
-#include "walkscript.h"
+#include "engine/evtime.h"
+#include "engine/kafka/groupdemo.h"
+#include "engine/util.h"
+#include "tui/assets.h"
+#include "tui/format.h"
+#include "tui/inspector.h"
+#include "tui/walkscript.h"
 
 /* What the checks compare against: the state when the step was entered. */
 typedef struct baseline {

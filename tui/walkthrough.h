@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "app.h"
+#include "tui/app.h"
 
 typedef struct walkthrough walkthrough_t;
 

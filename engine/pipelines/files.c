@@ -25,11 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../jsonr.h"
-#include "../evtime.h"
-#include "../fileview.h"
-#include "../util.h"
-#include "pipelines.h"
+#include "engine/jsonr.h"
+#include "engine/evtime.h"
+#include "tui/fileview.h"
+#include "engine/util.h"
+#include "engine/pipelines/pipelines.h"
 
 static const char *const fields[] = {"file_id",   "filename",  "file_type",
                                      "file_size", "file_hash", "upload_timestamp"};

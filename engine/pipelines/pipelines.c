@@ -1,7 +1,7 @@
 /* pipelines.c — the table of pipelines. */
-#include "pipelines.h"
+#include "engine/pipelines/pipelines.h"
 
-#include "../evtime.h"
+#include "engine/evtime.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -54,4 +54,22 @@ const pipeline_def_t *pipelines_find(const char *name)
         if (!strcmp(p->name, name))
             return p;
     return NULL;
+}
+
+typedef struct job_arg {
+    const pipeline_def_t *def;
+    pipeline_params_t *params;
+} job_arg_t;
+
+static df_graph_t *build_one(const df_host_t *host, void *arg)
+{
+    const job_arg_t *a = arg;
+    return a->def->build(host, a->params);
+}
+
+df_job_t *pipeline_job(const pipeline_def_t *def, pipeline_params_t *params, const df_host_t *host,
+                       bool event_clock)
+{
+    job_arg_t a = {def, params};
+    return df_job_new(build_one, &a, params->workers, host, event_clock);
 }

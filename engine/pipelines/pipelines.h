@@ -11,7 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../dataflow.h"
+#include "engine/dataflow.h"
+#include "engine/job.h"
 
 typedef struct pipeline_params {
     _Atomic double filter_amount;     /* transactions: pass when amount > this (100) */
@@ -50,6 +51,9 @@ json_t *pipeline_now_string(void);
 /* NULL-terminated by a zeroed entry. */
 extern const pipeline_def_t pipelines_all[];
 const pipeline_def_t *pipelines_find(const char *name);
+/* def's graph as a job on params->workers threads (job.h's df_job_new). */
+df_job_t *pipeline_job(const pipeline_def_t *def, pipeline_params_t *params, const df_host_t *host,
+                       bool event_clock);
 
 /* --- the transaction pipeline's pieces, exported for the unit tests ------ */
 /* Parses and validates a seed transaction. See df_parse_fn.  Accepts what the

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../jsonr.h"
-#include "../evtime.h"
-#include "../views.h"
-#include "pipelines.h"
+#include "engine/jsonr.h"
+#include "engine/evtime.h"
+#include "tui/views.h"
+#include "engine/pipelines/pipelines.h"
 
 static const struct {
     const char *name;

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../jsonr.h"
-#include "../evtime.h"
-#include "../imgcodec.h"
-#include "../vidview.h"
-#include "pipelines.h"
+#include "engine/jsonr.h"
+#include "engine/evtime.h"
+#include "engine/imgcodec.h"
+#include "tui/vidview.h"
+#include "engine/pipelines/pipelines.h"
 
 /* The reduced size brightness is measured at: 640x480 decodes at 1/4. */
 #define LUMA_MAX_W 160

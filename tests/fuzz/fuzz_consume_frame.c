@@ -8,7 +8,7 @@
  * cmd_consume.o is then not pulled from the archive (this file defines
  * everything it would).  Its stdout goes to /dev/null; the saved frames go
  * to a private directory emptied after each input. */
-#include "../../tui/cmd_consume.c"
+#include "tui/cli/cmd_consume.c"
 
 #include <dirent.h>
 

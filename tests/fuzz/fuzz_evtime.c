@@ -4,7 +4,7 @@
  * can push 0000-01-01 or 9999-12-31 across). */
 #include <string.h>
 
-#include "../../engine/evtime.h"
+#include "engine/evtime.h"
 #include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,7 +11,7 @@
  * new graph per input: no state leaks from one input to the next. */
 #include <string.h>
 
-#include "../../engine/pipelines/pipelines.h"
+#include "engine/pipelines/pipelines.h"
 #include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

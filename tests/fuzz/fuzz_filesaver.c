@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../producers/filesaver.h"
+#include "producers/filesaver.h"
 #include "fuzzlib.h"
 
 static char root[PATH_MAX], dir[PATH_MAX];

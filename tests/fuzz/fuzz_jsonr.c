@@ -4,7 +4,7 @@
  * refuses, Jansson's own answer. */
 #include <string.h>
 
-#include "../../engine/jsonr.h"
+#include "engine/jsonr.h"
 #include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

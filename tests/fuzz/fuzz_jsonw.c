@@ -4,8 +4,8 @@
  * it to that on generated values; this holds it on whatever parses). */
 #include <string.h>
 
-#include "../../engine/dataflow.h"
-#include "../../engine/jsonw.h"
+#include "engine/dataflow.h"
+#include "engine/jsonw.h"
 #include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

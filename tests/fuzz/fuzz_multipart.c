@@ -15,9 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../engine/broker.h"
-#include "../../engine/util.h"
-#include "../../producers/webserver.h"
+#include "engine/kafka/broker.h"
+#include "engine/util.h"
+#include "producers/webserver.h"
 #include "fuzzlib.h"
 #include "upload_post.h"
 

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../../engine/pipelines/pipelines.h"
+#include "engine/pipelines/pipelines.h"
 #include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

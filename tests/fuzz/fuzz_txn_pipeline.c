@@ -9,8 +9,8 @@
  * graph per input: no state leaks from one input to the next. */
 #include <string.h>
 
-#include "../../engine/pipelines/pipelines.h"
-#include "../../engine/views.h"
+#include "engine/pipelines/pipelines.h"
+#include "tui/views.h"
 #include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

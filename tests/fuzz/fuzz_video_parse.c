@@ -2,7 +2,7 @@
  * JSON, then every field, the base64 of frame_data (OpenSSL), the JPEG
  * header and the reduced-scale decode (TurboJPEG).  A frame it accepts is
  * the size it declares and carries brightness/contrast in 0-1. */
-#include "../../engine/pipelines/pipelines.h"
+#include "engine/pipelines/pipelines.h"
 #include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

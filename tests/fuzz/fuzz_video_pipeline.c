@@ -6,8 +6,8 @@
  * A new graph per input. */
 #include <string.h>
 
-#include "../../engine/pipelines/pipelines.h"
-#include "../../engine/vidview.h"
+#include "engine/pipelines/pipelines.h"
+#include "tui/vidview.h"
 #include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -14,8 +14,8 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
-#include "../../engine/evtime.h"
-#include "../../producers/vidproducer.h"
+#include "engine/evtime.h"
+#include "producers/vidproducer.h"
 
 static const char *dir;
 
