@@ -91,7 +91,12 @@ struct df_stream {
         df_filter_fn filter;
         df_key_fn key;
         void (*call)(const df_record_t *, void *);
+        df_parse_rec_fn parse_rec;
+        df_map_rec_fn map_rec;
+        df_filter_rec_fn filter_rec;
+        df_key_rec_fn key_rec;
     } fn;
+    bool rec; /* fn is the record-level form (df_*_rec) */
     const df_agg_t *agg;
     /* source */
     char *topic, *dlq_topic;
@@ -156,6 +161,7 @@ struct df_graph {
      * above 1, so a map elsewhere copies it (df_writable) rather than change
      * it under the cache.  Dropped after every push. */
     json_t *dump_value;
+    df_obj_t *dump_obj;
     char *dump_payload;
     size_t dump_len;
 };
@@ -326,6 +332,39 @@ df_stream_t *df_source(df_graph_t *g, const char *topic, const char *dlq_topic, 
     return n;
 }
 
+df_stream_t *df_source_rec(df_graph_t *g, const char *topic, const char *dlq_topic,
+                           df_parse_rec_fn parse, void *ctx)
+{
+    struct df_stream *n = df_source(g, topic, dlq_topic, NULL, ctx);
+    n->fn.parse_rec = parse;
+    n->rec = true;
+    return n;
+}
+
+df_stream_t *df_map_rec(df_stream_t *in, const char *name, df_map_rec_fn fn, void *ctx)
+{
+    struct df_stream *n = node_new(in->g, in, K_MAP, name, ctx);
+    n->fn.map_rec = fn;
+    n->rec = true;
+    return n;
+}
+
+df_stream_t *df_filter_rec(df_stream_t *in, const char *name, df_filter_rec_fn fn, void *ctx)
+{
+    struct df_stream *n = node_new(in->g, in, K_FILTER, name, ctx);
+    n->fn.filter_rec = fn;
+    n->rec = true;
+    return n;
+}
+
+df_stream_t *df_key_by_rec(df_stream_t *in, const char *name, df_key_rec_fn fn, void *ctx)
+{
+    struct df_stream *n = node_new(in->g, in, K_KEYBY, name, ctx);
+    n->fn.key_rec = fn;
+    n->rec = true;
+    return n;
+}
+
 df_stream_t *df_map(df_stream_t *in, const char *name, df_map_fn fn, void *ctx)
 {
     struct df_stream *n = node_new(in->g, in, K_MAP, name, ctx);
@@ -352,16 +391,20 @@ df_stream_t *df_key_by(df_stream_t *in, const char *name, df_key_fn fn, void *ct
  * key_by goes on (the stream returned).  Records are wrapped as
  * {"t": event_ms, "v": value}; watermark markers {"_watermark": ms,
  * "source": "<topic>/<partition>"} come from the host. */
-df_stream_t *df_key_by_repartition(df_stream_t *in, const char *name, df_key_fn fn, void *ctx,
-                                   const char *topic)
+static df_stream_t *key_by_repartition(df_stream_t *in, const char *name, df_key_fn fn,
+                                       df_key_rec_fn fn_rec, void *ctx, const char *topic)
 {
     df_graph_t *g = in->g;
     if (!g->host.repartition)
-        return df_key_by(in, name, fn, ctx);
+        return fn_rec ? df_key_by_rec(in, name, fn_rec, ctx) : df_key_by(in, name, fn, ctx);
     char n1[200];
     snprintf(n1, sizeof n1, "repartition:%s", topic);
     struct df_stream *w = node_new(g, in, K_REPART, n1, ctx);
-    w->fn.key = fn;
+    if (fn_rec)
+        w->fn.key_rec = fn_rec;
+    else
+        w->fn.key = fn;
+    w->rec = fn_rec != NULL;
     w->repart_topic = xstrdup(topic);
     add_output(g, w->repart_topic, false);
     g->reparts = xrealloc(g->reparts, (g->nreparts + 2) * sizeof *g->reparts);
@@ -372,7 +415,19 @@ df_stream_t *df_key_by_repartition(df_stream_t *in, const char *name, df_key_fn 
         if (g->nodes[i]->kind == K_SOURCE)
             dlq = g->nodes[i]->dlq_topic;
     df_stream_t *src = df_source(g, topic, dlq ? dlq : "repartition.dlq", NULL, NULL);
-    return df_key_by(src, name, fn, ctx);
+    return fn_rec ? df_key_by_rec(src, name, fn_rec, ctx) : df_key_by(src, name, fn, ctx);
+}
+
+df_stream_t *df_key_by_repartition(df_stream_t *in, const char *name, df_key_fn fn, void *ctx,
+                                   const char *topic)
+{
+    return key_by_repartition(in, name, fn, NULL, ctx, topic);
+}
+
+df_stream_t *df_key_by_repartition_rec(df_stream_t *in, const char *name, df_key_rec_fn fn,
+                                       void *ctx, const char *topic)
+{
+    return key_by_repartition(in, name, NULL, fn, ctx, topic);
 }
 
 const char *const *df_graph_repartitions(const df_graph_t *g)
@@ -508,6 +563,16 @@ void df_sink_call(df_stream_t *in, const char *name, void (*fn)(const df_record_
 const char *const *df_graph_inputs(const df_graph_t *g) { return g->inputs; }
 const char *const *df_graph_outputs(const df_graph_t *g) { return g->outputs; }
 
+json_t *df_record_json(df_record_t *r)
+{
+    if (r->obj && !r->value) {
+        r->value = r->obj->cls->to_json(r->obj);
+        df_obj_unref(r->obj);
+        r->obj = NULL;
+    }
+    return r->value;
+}
+
 /* --- running ------------------------------------------------------------- */
 
 /* r (taken) to every operator below n, through `to` (push, or replay_push). */
@@ -515,13 +580,15 @@ static void fan_out(struct df_stream *n, df_record_t *r,
                     void (*to)(struct df_stream *, df_record_t *))
 {
     if (n->ndown == 0) {
-        json_decref(r->value);
+        df_record_release(r);
         return;
     }
     for (size_t i = 0; i < n->ndown; i++) {
         df_record_t copy = *r;
-        if (i + 1 < n->ndown)
+        if (i + 1 < n->ndown) {
             json_incref(copy.value);
+            df_obj_ref(copy.obj);
+        }
         to(n->down[i], &copy);
     }
 }
@@ -535,23 +602,30 @@ static void emit(struct df_stream *n, df_record_t *r)
 static void dump_cache_clear(df_graph_t *g)
 {
     json_decref(g->dump_value);
+    df_obj_unref(g->dump_obj);
     free(g->dump_payload);
     g->dump_value = NULL;
+    g->dump_obj = NULL;
     g->dump_payload = NULL;
 }
 
+/* r's value as JSON text to topic.  The last text is kept (with a
+ * reference to its value): a value sent to two topics is written once. */
 static void host_emit(df_graph_t *g, const char *topic, const char *key, size_t keylen,
-                      json_t *value)
+                      const df_record_t *r)
 {
-    if (value == g->dump_value) {
+    if (r->obj ? r->obj == g->dump_obj : r->value == g->dump_value) {
         g->host.emit(g->host.opaque, topic, key, keylen, xstrndup(g->dump_payload, g->dump_len),
                      g->dump_len);
         return;
     }
     size_t len;
-    char *payload = jsonw_dumps(value, &len);
+    char *payload = r->obj ? jsonw_dumps_with((void (*)(const void *, jsonw_buf_t *))r->obj->cls->write,
+                                              r->obj, &len)
+                           : jsonw_dumps(r->value, &len);
     dump_cache_clear(g);
-    g->dump_value = json_incref(value);
+    g->dump_value = json_incref(r->value);
+    g->dump_obj = df_obj_ref(r->obj);
     g->dump_payload = xstrndup(payload, len);
     g->dump_len = len;
     g->host.emit(g->host.opaque, topic, key, keylen, payload, len);
@@ -578,7 +652,7 @@ static void send_dlq(struct df_stream *src, int32_t partition, int64_t offset, c
     }
     char ts[EVTIME_BUFSIZE];
     json_object_set_new(d, "failed_at", json_string(evtime_format_us(evtime_now_us(), ts)));
-    host_emit(src->g, src->dlq_topic, NULL, 0, d);
+    host_emit(src->g, src->dlq_topic, NULL, 0, &(df_record_t){.value = d});
     json_decref(d);
     COUNT(src->dlq);
 }
@@ -687,7 +761,8 @@ int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t 
         json_decref(v);
         return s->id;
     }
-    if (s->fn.parse(buf, len, &r->value, &r->event_ms, err, errsize, s->ctx) < 0) {
+    if (s->rec ? s->fn.parse_rec(buf, len, r, err, errsize, s->ctx) < 0
+               : s->fn.parse(buf, len, &r->value, &r->event_ms, err, errsize, s->ctx) < 0) {
         if (!err[0])
             snprintf(err, errsize, "unparseable record");
         return -2;
@@ -860,7 +935,7 @@ static json_t *acc_for(json_t *accs, const df_record_t *r, const df_agg_t *agg, 
 static void reduce_push(struct df_stream *n, df_record_t *r)
 {
     if (!r->key) {
-        json_decref(r->value);
+        df_record_release(r);
         return;
     }
     json_t *acc = acc_for(n->state, r, n->agg, n->ctx);
@@ -869,9 +944,10 @@ static void reduce_push(struct df_stream *n, df_record_t *r)
     mark_dirty(n, DF_NO_TIME, json_string_value(r->key));
     if (n->ttl_ms > 0)
         json_object_set_new(n->state_seen, json_string_value(r->key), json_integer(n->g->now_ms));
+    json_t *res = n->agg->result(acc, r->key, DF_NO_TIME, DF_NO_TIME, n->ctx);
+    df_record_release(r);
     df_record_t out = *r;
-    out.value = n->agg->result(acc, r->key, DF_NO_TIME, DF_NO_TIME, n->ctx);
-    json_decref(r->value);
+    out.value = res;
     emit(n, &out);
 }
 
@@ -969,15 +1045,16 @@ static proc_entry_t **proc_slot(struct df_stream *n, const char *k, bool create)
 static void process_push(struct df_stream *n, df_record_t *r)
 {
     if (!r->key) {
-        json_decref(r->value);
+        df_record_release(r);
         return;
     }
+    df_record_json(r); /* process functions read JSON */
     const char *k = json_string_value(r->key);
     proc_entry_t **pe = proc_slot(n, k, true);
     df_process_out_t out = {.n = n, .key = r->key, .event_ms = r->event_ms};
     n->proc->on_record(&out, r, &(*pe)->state, n->ctx);
     (*pe)->replay_from = -1; /* a new record: a replay is over */
-    json_decref(r->value);
+    df_record_release(r);
     set_owner(n, k, r->partition);
     mark_dirty(n, DF_NO_TIME, k);
     proc_settle(n, pe);
@@ -1049,10 +1126,11 @@ static void window_late(struct df_stream *n, df_record_t *r, int64_t start, int6
 {
     COUNT(n->late);
     if (!n->late_out) {
-        json_decref(r->value);
+        df_record_release(r);
         return;
     }
     char ts[EVTIME_BUFSIZE];
+    df_record_json(r);
     df_record_t out = *r;
     out.value = df_writable(r->value);
     json_object_set_new(out.value, "missed_window_start", json_string(evtime_format(start, ts)));
@@ -1097,7 +1175,7 @@ static void window_emit(struct df_stream *n, window_t *w, json_t *key, json_t *a
 static void window_push(struct df_stream *n, df_record_t *r)
 {
     if (!r->key || r->event_ms == DF_NO_TIME) {
-        json_decref(r->value);
+        df_record_release(r);
         return;
     }
     int64_t wm = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
@@ -1120,7 +1198,7 @@ static void window_push(struct df_stream *n, df_record_t *r)
         window_late(n, r, last_start, last_start + n->size_ms);
         return;
     }
-    json_decref(r->value);
+    df_record_release(r);
 }
 
 /* --- session windows ----------------------------------------------------- */
@@ -1144,7 +1222,7 @@ static void session_emit(struct df_stream *n, session_t *s)
 static void session_push(struct df_stream *n, df_record_t *r)
 {
     if (!r->key || r->event_ms == DF_NO_TIME) {
-        json_decref(r->value);
+        df_record_release(r);
         return;
     }
     int64_t wm = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
@@ -1210,7 +1288,7 @@ static void session_push(struct df_stream *n, df_record_t *r)
         else
             base->fired = false; /* grew past the watermark: fires again later */
     }
-    json_decref(r->value);
+    df_record_release(r);
 }
 
 static int session_order(const void *a, const void *b)
@@ -1309,29 +1387,53 @@ static void window_advance(struct df_stream *n, int64_t wm)
 
 static void pass_push(struct df_stream *n, df_record_t *r) { emit(n, r); }
 
+/* The three callbacks that see a record, in either form: false when the
+ * record is dropped (released). */
+static bool run_map(struct df_stream *n, df_record_t *r)
+{
+    if (n->rec)
+        n->fn.map_rec(r, n->ctx);
+    else
+        r->value = n->fn.map(df_record_json(r), n->ctx);
+    return r->value || r->obj;
+}
+
+static bool run_filter(struct df_stream *n, df_record_t *r)
+{
+    if (n->rec ? n->fn.filter_rec(r, n->ctx) : n->fn.filter(df_record_json(r), n->ctx))
+        return true;
+    df_record_release(r);
+    return false;
+}
+
+/* A new reference to r's key (a JSON string), or NULL (r released). */
+static json_t *run_key(struct df_stream *n, df_record_t *r)
+{
+    json_t *k = n->rec ? n->fn.key_rec(r, n->ctx) : json_incref(n->fn.key(df_record_json(r), n->ctx));
+    if (json_is_string(k))
+        return k;
+    json_decref(k);
+    df_record_release(r);
+    return NULL;
+}
+
 static void map_push(struct df_stream *n, df_record_t *r)
 {
-    r->value = n->fn.map(r->value, n->ctx);
-    if (r->value)
+    if (run_map(n, r))
         emit(n, r);
 }
 
 static void filter_push(struct df_stream *n, df_record_t *r)
 {
-    if (n->fn.filter(r->value, n->ctx))
+    if (run_filter(n, r))
         emit(n, r);
-    else
-        json_decref(r->value);
 }
 
 static void keyby_push(struct df_stream *n, df_record_t *r)
 {
-    json_t *k = n->fn.key(r->value, n->ctx);
-    if (!k) {
-        json_decref(r->value);
+    json_t *k = run_key(n, r);
+    if (!k)
         return;
-    }
-    json_incref(k);
     r->key = k;
     if (n->g->exchange) { /* a parallel job: the key's worker goes on from here */
         n->g->exchange(n->g->exchange_opaque, n->id, r);
@@ -1341,45 +1443,64 @@ static void keyby_push(struct df_stream *n, df_record_t *r)
     json_decref(k);
 }
 
+/* {"t": event_ms, "o": offset, "s": partition, "v": value}, as jsonw_dumps
+ * writes it for that object. */
+static void write_envelope(const void *rec, jsonw_buf_t *b)
+{
+    const df_record_t *r = rec;
+    jsonw_raw(b, "{\"t\":", 5);
+    jsonw_int(b, r->event_ms);
+    jsonw_raw(b, ",\"o\":", 5);
+    jsonw_int(b, r->offset);
+    jsonw_raw(b, ",\"s\":", 5);
+    jsonw_int(b, r->partition);
+    jsonw_raw(b, ",\"v\":", 5);
+    if (r->obj)
+        r->obj->cls->write(r->obj, b);
+    else
+        jsonw_value(b, r->value);
+    jsonw_raw(b, "}", 1);
+}
+
 static void repart_push(struct df_stream *n, df_record_t *r)
 {
-    json_t *k = n->fn.key(r->value, n->ctx);
-    if (!json_is_string(k)) {
-        json_decref(r->value);
+    json_t *k = run_key(n, r);
+    if (!k)
         return;
-    }
     COUNT(n->out);
-    json_t *env = json_pack("{sIsIsisO}", "t", (json_int_t)r->event_ms, "o",
-                            (json_int_t)r->offset, "s", (int)r->partition, "v", r->value);
     size_t len;
-    char *payload = jsonw_dumps(env, &len);
+    char *payload = jsonw_dumps_with(write_envelope, r, &len);
     n->g->emit_event_ms = r->event_ms;
     n->g->host.emit(n->g->host.opaque, n->repart_topic, json_string_value(k),
                     json_string_length(k), payload, len);
-    json_decref(env);
-    json_decref(r->value);
+    json_decref(k);
+    df_record_release(r);
 }
 
 static void sink_push(struct df_stream *n, df_record_t *r)
 {
     const char *key = NULL;
     size_t keylen = 0;
-    json_t *kj = n->key_field ? json_object_get(r->value, n->key_field) : r->key;
-    if (json_is_string(kj)) {
-        key = json_string_value(kj);
-        keylen = json_string_length(kj);
+    if (r->obj && n->key_field) {
+        key = r->obj->cls->field(r->obj, n->key_field, &keylen);
+    } else {
+        json_t *kj = n->key_field ? json_object_get(r->value, n->key_field) : r->key;
+        if (json_is_string(kj)) {
+            key = json_string_value(kj);
+            keylen = json_string_length(kj);
+        }
     }
     COUNT(n->out);
     n->g->emit_event_ms = r->event_ms;
-    host_emit(n->g, n->topic, key, keylen, r->value);
-    json_decref(r->value);
+    host_emit(n->g, n->topic, key, keylen, r);
+    df_record_release(r);
 }
 
 static void call_push(struct df_stream *n, df_record_t *r)
 {
     COUNT(n->out);
     n->fn.call(r, n->ctx);
-    json_decref(r->value);
+    df_record_release(r);
 }
 
 typedef struct op_class {
@@ -1834,23 +1955,17 @@ static void replay_push(struct df_stream *n, df_record_t *r)
 {
     switch (n->kind) {
     case K_MAP:
-        r->value = n->fn.map(r->value, n->ctx);
-        if (r->value)
+        if (run_map(n, r))
             fan_out(n, r, replay_push);
         return;
     case K_FILTER:
-        if (n->fn.filter(r->value, n->ctx))
+        if (run_filter(n, r))
             fan_out(n, r, replay_push);
-        else
-            json_decref(r->value);
         return;
     case K_KEYBY: {
-        json_t *k = n->fn.key(r->value, n->ctx);
-        if (!json_is_string(k)) {
-            json_decref(r->value);
+        json_t *k = run_key(n, r);
+        if (!k)
             return;
-        }
-        json_incref(k);
         r->key = k;
         fan_out(n, r, replay_push);
         json_decref(k);
@@ -1864,14 +1979,15 @@ static void replay_push(struct df_stream *n, df_record_t *r)
         if (pe && *pe && (*pe)->replay_from >= 0 && r->offset >= (*pe)->replay_from &&
             owner_of(pn, k) == r->partition) {
             df_process_out_t out = {.n = pn, .key = r->key, .event_ms = r->event_ms, .mute = true};
+            df_record_json(r);
             pn->proc->on_record(&out, r, &(*pe)->state, pn->ctx);
             proc_settle(pn, pe);
         }
-        json_decref(r->value);
+        df_record_release(r);
         return;
     }
     default:
-        json_decref(r->value);
+        df_record_release(r);
         return;
     }
 }

@@ -24,8 +24,34 @@
 
 #define DF_NO_TIME INT64_MIN
 
+/* A typed value: a pipeline's own struct for a record of a known schema,
+ * parsed without building a JSON tree and written straight into the sink's
+ * buffer.  The struct begins with this header; one allocation, reference
+ * counted like a Jansson value (shared between branches; see df_obj_writable). */
+struct jsonw_buf;
+typedef struct df_obj_class {
+    const char *name;
+    /* A new JSON value with the same content (for operators that need JSON:
+     * late side outputs, process operators, views of unknown shape). */
+    json_t *(*to_json)(const void *obj);
+    /* Appends the compact JSON text: byte for byte what jsonw_dumps writes
+     * for to_json(obj). */
+    void (*write)(const void *obj, struct jsonw_buf *b);
+    /* A string field's bytes (for a sink's key), or NULL. */
+    const char *(*field)(const void *obj, const char *name, size_t *len);
+    void *(*clone)(const void *obj); /* a private copy, refs 1 */
+    void (*free)(void *obj);
+} df_obj_class_t;
+typedef struct df_obj {
+    const df_obj_class_t *cls;
+    _Atomic int refs;
+} df_obj_t;
+
 typedef struct df_record {
-    json_t *value;    /* the record; the callee borrows it (see df_writable) */
+    /* The record: a JSON value, or a typed one (obj, and value NULL).  The
+     * callee borrows it (see df_writable). */
+    json_t *value;
+    df_obj_t *obj;
     json_t *key;      /* a JSON string set by key_by, or NULL */
     int64_t event_ms; /* event time in wall-clock ms (evtime.h), or DF_NO_TIME */
     int32_t partition;
@@ -51,6 +77,16 @@ typedef struct df_host {
  * reason in err (the record then goes to the source's dead-letter topic). */
 typedef int (*df_parse_fn)(const char *buf, size_t len, json_t **value, int64_t *event_ms,
                            char *err, size_t errsize, void *ctx);
+/* The same for a source that may make typed values: fills r->value or
+ * r->obj (a reference each) and r->event_ms. */
+typedef int (*df_parse_rec_fn)(const char *buf, size_t len, df_record_t *r, char *err,
+                               size_t errsize, void *ctx);
+/* Record-level callbacks, for pipelines with typed values: a map changes
+ * *r in place (it owns r->value / r->obj; both NULL drops the record), a
+ * key returns a new reference to a JSON string (NULL drops the record). */
+typedef void (*df_map_rec_fn)(df_record_t *r, void *ctx);
+typedef bool (*df_filter_rec_fn)(const df_record_t *r, void *ctx);
+typedef json_t *(*df_key_rec_fn)(const df_record_t *r, void *ctx);
 /* Returns a new reference to the mapped value; owns `in` (a reference). */
 typedef json_t *(*df_map_fn)(json_t *in, void *ctx);
 typedef bool (*df_filter_fn)(const json_t *value, void *ctx);
@@ -99,6 +135,14 @@ void df_graph_use_processing_time(df_graph_t *g, bool on);
 df_stream_t *df_source(df_graph_t *g, const char *topic, const char *dlq_topic, df_parse_fn parse,
                        void *ctx);
 df_stream_t *df_map(df_stream_t *in, const char *name, df_map_fn fn, void *ctx);
+/* The record-level forms (typed values; see df_parse_rec_fn). */
+df_stream_t *df_source_rec(df_graph_t *g, const char *topic, const char *dlq_topic,
+                           df_parse_rec_fn parse, void *ctx);
+df_stream_t *df_map_rec(df_stream_t *in, const char *name, df_map_rec_fn fn, void *ctx);
+df_stream_t *df_filter_rec(df_stream_t *in, const char *name, df_filter_rec_fn fn, void *ctx);
+df_stream_t *df_key_by_rec(df_stream_t *in, const char *name, df_key_rec_fn fn, void *ctx);
+df_stream_t *df_key_by_repartition_rec(df_stream_t *in, const char *name, df_key_rec_fn fn,
+                                       void *ctx, const char *topic);
 df_stream_t *df_filter(df_stream_t *in, const char *name, df_filter_fn fn, void *ctx);
 df_stream_t *df_key_by(df_stream_t *in, const char *name, df_key_fn fn, void *ctx);
 /* A key_by by something other than the input's key (e.g. a category), so
@@ -226,6 +270,40 @@ static inline json_t *df_writable(json_t *v)
     json_decref(v);
     return c;
 }
+
+/* Typed values: a new reference; drop one (frees at zero). */
+static inline df_obj_t *df_obj_ref(df_obj_t *o)
+{
+    if (o)
+        __atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
+    return o;
+}
+static inline void df_obj_unref(df_obj_t *o)
+{
+    if (o && __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        o->cls->free(o);
+}
+/* Copy on write for a typed value: o itself if nobody else holds it, else a
+ * clone (and the caller's reference to o is dropped). */
+static inline df_obj_t *df_obj_writable(df_obj_t *o)
+{
+    if (__atomic_load_n(&o->refs, __ATOMIC_ACQUIRE) <= 1)
+        return o;
+    df_obj_t *c = o->cls->clone(o);
+    df_obj_unref(o);
+    return c;
+}
+/* Drops what r holds (value or obj). */
+static inline void df_record_release(df_record_t *r)
+{
+    json_decref(r->value);
+    df_obj_unref(r->obj);
+    r->value = NULL;
+    r->obj = NULL;
+}
+/* Makes r's value JSON (a typed value is converted, and dropped); returns
+ * r->value. */
+json_t *df_record_json(df_record_t *r);
 
 /* Number in a JSON value as a double (integer or real); false if neither. */
 bool df_json_number(const json_t *v, double *out);

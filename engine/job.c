@@ -205,8 +205,7 @@ static void batch_time(df_job_t *j, batch_t *b)
         rec_t *r = &b->recs[i];
         if (r->source >= 0 &&
             !df_graph_observe_repart(g, r->source, r->partition, r->r.offset, r->now_ms)) {
-            json_decref(r->r.value); /* a second copy: not processed again */
-            r->r.value = NULL;
+            df_record_release(&r->r); /* a second copy: not processed again */
             r->source = -4;
         } else if (r->source >= 0)
             df_graph_observe(g, r->source, r->partition, r->r.event_ms, r->now_ms);
@@ -215,8 +214,7 @@ static void batch_time(df_job_t *j, batch_t *b)
             df_graph_observe_marker(g, df_graph_source_of(g, df_graph_inputs(g)[r->input]),
                                     r->partition, u % DF_REPART_PARTS, r->r.event_ms,
                                     u >= DF_REPART_PARTS, r->now_ms);
-            json_decref(r->r.value);
-            r->r.value = NULL;
+            df_record_release(&r->r);
         } else if (r->source == -2) /* a dead letter still shows its partition is alive */
             df_graph_observe(g, df_graph_source_of(g, df_graph_inputs(g)[r->input]), r->partition,
                              DF_NO_TIME, r->now_ms);

@@ -8,10 +8,7 @@
 
 #include "engine/util.h"
 
-typedef struct buf {
-    char *p;
-    size_t len, cap;
-} buf_t;
+typedef jsonw_buf_t buf_t;
 
 static void reserve(buf_t *b, size_t n)
 {
@@ -175,14 +172,25 @@ void jsonw_thread_done(void)
     scratch = (buf_t){0};
 }
 
-char *jsonw_dumps(const json_t *v, size_t *len)
+void jsonw_raw(jsonw_buf_t *b, const char *s, size_t n) { put(b, s, n); }
+void jsonw_string(jsonw_buf_t *b, const char *s, size_t n) { put_string(b, s, n); }
+void jsonw_real(jsonw_buf_t *b, double d) { put_real(b, d); }
+void jsonw_int(jsonw_buf_t *b, long long v) { put_i64(b, v); }
+void jsonw_value(jsonw_buf_t *b, const json_t *v) { put_value(b, v); }
+
+static void write_json(const void *v, jsonw_buf_t *b) { put_value(b, v); }
+
+char *jsonw_dumps(const json_t *v, size_t *len) { return jsonw_dumps_with(write_json, v, len); }
+
+char *jsonw_dumps_with(void (*write)(const void *obj, jsonw_buf_t *b), const void *obj,
+                       size_t *len)
 {
     if (!scratch.p) {
         scratch.cap = 4096;
         scratch.p = xmalloc(scratch.cap);
     }
     scratch.len = 0;
-    put_value(&scratch, v);
+    write(obj, &scratch);
     char *out = xmalloc(scratch.len + 1);
     memcpy(out, scratch.p, scratch.len);
     out[scratch.len] = '\0';

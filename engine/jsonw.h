@@ -14,6 +14,23 @@
 #include <jansson.h>
 #include <stddef.h>
 
+/* A growing output buffer, for writers of typed values (dataflow.h's
+ * df_obj_class_t.write): the pieces below write exactly what jsonw_dumps
+ * writes for the same JSON value. */
+typedef struct jsonw_buf {
+    char *p;
+    size_t len, cap;
+} jsonw_buf_t;
+void jsonw_raw(jsonw_buf_t *b, const char *s, size_t n);         /* as it is */
+void jsonw_string(jsonw_buf_t *b, const char *s, size_t n);      /* quoted, escaped */
+void jsonw_real(jsonw_buf_t *b, double d);                       /* a JSON real */
+void jsonw_int(jsonw_buf_t *b, long long v);                     /* a JSON integer */
+void jsonw_value(jsonw_buf_t *b, const json_t *v);               /* any value */
+/* Runs write(obj, buf) on the calling thread's scratch buffer and returns an
+ * exact-size malloc'd copy, as jsonw_dumps. */
+char *jsonw_dumps_with(void (*write)(const void *obj, jsonw_buf_t *b), const void *obj,
+                       size_t *len);
+
 /* A malloc'd NUL-terminated string; *len (if not NULL) gets its length.
  * Never NULL (allocation failure aborts through util_fatal). */
 char *jsonw_dumps(const json_t *v, size_t *len);
