@@ -21,7 +21,7 @@ cd "$(dirname "$0")"
 RUN_PACKAGES=(
     # build
     build-essential pkg-config
-    librdkafka-dev libjansson-dev libjemalloc-dev libyajl-dev libssl-dev libncurses-dev libcaca-dev libturbojpeg0-dev
+    librdkafka-dev libjansson-dev libjemalloc-dev libyajl-dev libjsmn-dev libssl-dev libncurses-dev libcaca-dev libturbojpeg0-dev
     # video and file uploads: FFmpeg, libmagic, the upload page, PDF/DOCX text, Flink REST
     libavformat-dev libavcodec-dev libavdevice-dev libavutil-dev libswscale-dev
     libmagic-dev libmicrohttpd-dev libpoppler-glib-dev libzip-dev libxml2-dev

@@ -62,6 +62,14 @@ df_job_t *pipeline_job(const pipeline_def_t *def, pipeline_params_t *params, con
  * fields, known or not, are kept as they came. */
 int txn_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
               size_t errsize, void *ctx);
+/* The source's parse: a typed transaction (no JSON tree) when the record is
+ * one the typed path writes back exactly, else txn_parse's JSON value or
+ * error.  See df_parse_rec_fn. */
+int txn_parse_rec(const char *buf, size_t len, df_record_t *r, char *err, size_t errsize,
+                  void *ctx);
+/* map:discount on either form: adds original_amount, discount_applied,
+ * final_amount and processing_timestamp. */
+void txn_discount_rec(df_record_t *r, void *ctx);
 /* A number as the original reads amount and quantity (float(), int()): a JSON
  * number, or a string holding a finite decimal number (blanks around it allowed).
  * 0 with *out, or -1. */

@@ -8,14 +8,21 @@
  *                                               \-> late -> sink late_transactions
  *
  * Money is summed in integer cents so totals never drift. */
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
+
 #include "engine/jsonr.h"
+#include "engine/jsonw.h"
 #include "engine/evtime.h"
+#include "engine/util.h"
 #include "tui/views.h"
 #include "engine/pipelines/pipelines.h"
 
@@ -162,6 +169,369 @@ bad:
     return -1;
 }
 
+/* --- the typed transaction ---------------------------------------------------
+ * The hot path's record: the input bytes (one copy) with each field's key and
+ * value as offsets into them, amount and quantity as numbers, and what the
+ * discount adds.  It is written back field by field, so no JSON tree is built
+ * or freed per record.  It holds only what it can write exactly as the JSON
+ * path would (txn_parse, then jsonw_dumps): plain printable-ASCII strings
+ * without escapes, numbers in JSON's own grammar, flat objects without
+ * duplicate keys.  Anything else goes the JSON path (txn_parse), which also
+ * gives every error message; tests/test_txn_typed.c and
+ * tests/fuzz/fuzz_txn_typed.c hold the two paths to the same bytes. */
+
+#define TXN_MAX_FIELDS 24
+enum { TF_STRING, TF_INT, TF_REAL, TF_LITERAL };
+enum { IX_ID, IX_USER, IX_PRODUCT, IX_CATEGORY, IX_AMOUNT, IX_QUANTITY, IX_PAYMENT, IX_TIMESTAMP,
+       IX_LOCATION, IX_KNOWN };
+
+typedef struct txn_field {
+    uint32_t k, v;       /* offsets of the key's and the value's first byte (inside quotes) */
+    uint16_t klen, vlen; /* their lengths */
+    uint8_t kind;        /* TF_* */
+    union {
+        long long i;
+        double d;
+    } num;
+} txn_field_t;
+
+typedef struct txn {
+    df_obj_t h;
+    int nf;
+    int8_t ix[IX_KNOWN]; /* the field of each known name */
+    txn_field_t f[TXN_MAX_FIELDS];
+    double amount;
+    bool discounted; /* map:discount ran: the four fields below are written */
+    double factor;
+    int64_t final_cents;
+    char processed_at[EVTIME_BUFSIZE];
+    size_t len;
+    char text[];
+} txn_t;
+
+static void txn_write(const void *obj, jsonw_buf_t *b)
+{
+    const txn_t *t = obj;
+    jsonw_raw(b, "{", 1);
+    for (int i = 0; i < t->nf; i++) {
+        const txn_field_t *f = &t->f[i];
+        if (i)
+            jsonw_raw(b, ",", 1);
+        jsonw_raw(b, "\"", 1);
+        jsonw_raw(b, t->text + f->k, f->klen);
+        jsonw_raw(b, "\":", 2);
+        switch (f->kind) {
+        case TF_STRING:
+            jsonw_raw(b, "\"", 1);
+            jsonw_raw(b, t->text + f->v, f->vlen);
+            jsonw_raw(b, "\"", 1);
+            break;
+        case TF_INT: jsonw_int(b, f->num.i); break;
+        case TF_REAL: jsonw_real(b, f->num.d); break;
+        default: jsonw_raw(b, t->text + f->v, f->vlen);
+        }
+    }
+    if (t->discounted) {
+        jsonw_raw(b, ",\"original_amount\":", 19);
+        jsonw_real(b, t->amount);
+        jsonw_raw(b, ",\"discount_applied\":", 20);
+        jsonw_real(b, t->factor);
+        jsonw_raw(b, ",\"final_amount\":", 16);
+        jsonw_real(b, t->final_cents / 100.0);
+        jsonw_raw(b, ",\"processing_timestamp\":", 24);
+        jsonw_string(b, t->processed_at, strlen(t->processed_at));
+    }
+    jsonw_raw(b, "}", 1);
+}
+
+static json_t *txn_to_json(const void *obj)
+{
+    const txn_t *t = obj;
+    json_t *v = json_object();
+    for (int i = 0; i < t->nf; i++) {
+        const txn_field_t *f = &t->f[i];
+        const char *val = t->text + f->v;
+        json_t *x;
+        switch (f->kind) {
+        case TF_STRING: x = json_stringn(val, f->vlen); break;
+        case TF_INT: x = json_integer(f->num.i); break;
+        case TF_REAL: x = json_real(f->num.d); break;
+        default: x = val[0] == 't' ? json_true() : val[0] == 'f' ? json_false() : json_null();
+        }
+        json_object_setn_new_nocheck(v, t->text + f->k, f->klen, x);
+    }
+    if (t->discounted) {
+        json_object_set_new(v, "original_amount", json_real(t->amount));
+        json_object_set_new(v, "discount_applied", json_real(t->factor));
+        json_object_set_new(v, "final_amount", json_real(t->final_cents / 100.0));
+        json_object_set_new(v, "processing_timestamp", json_string(t->processed_at));
+    }
+    return v;
+}
+
+static const char *txn_field(const void *obj, const char *name, size_t *len)
+{
+    const txn_t *t = obj;
+    size_t n = strlen(name);
+    for (int i = 0; i < t->nf; i++) {
+        const txn_field_t *f = &t->f[i];
+        if (f->kind == TF_STRING && f->klen == n && !memcmp(t->text + f->k, name, n)) {
+            *len = f->vlen;
+            return t->text + f->v;
+        }
+    }
+    return NULL;
+}
+
+static void *txn_clone(const void *obj)
+{
+    const txn_t *t = obj;
+    txn_t *c = xmalloc(sizeof *t + t->len + 1);
+    memcpy(c, t, sizeof *t + t->len + 1);
+    atomic_store_explicit(&c->h.refs, 1, memory_order_relaxed);
+    return c;
+}
+
+static void txn_free(void *obj) { free(obj); }
+
+static const df_obj_class_t txn_class = {.name = "transaction",
+                                         .to_json = txn_to_json,
+                                         .write = txn_write,
+                                         .field = txn_field,
+                                         .clone = txn_clone,
+                                         .free = txn_free};
+
+/* A string token jsonw would write back as it is: printable ASCII, no quote
+ * or backslash (JSON's escapes, control bytes and UTF-8 go the JSON path). */
+static bool plain(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e || s[i] == '\\' ||
+            s[i] == '"')
+            return false;
+    return true;
+}
+
+/* A number token in JSON's grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+ * Sets *whole when it has neither fraction nor exponent. */
+static bool json_number_token(const char *s, size_t n, bool *whole)
+{
+    size_t i = 0;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i == n)
+        return false;
+    if (s[i] == '0')
+        i++;
+    else if (s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    else
+        return false;
+    *whole = true;
+    if (i < n && s[i] == '.') {
+        *whole = false;
+        if (++i == n || !(s[i] >= '0' && s[i] <= '9'))
+            return false;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        *whole = false;
+        if (++i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (i == n || !(s[i] >= '0' && s[i] <= '9'))
+            return false;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    }
+    return i == n;
+}
+
+/* Converts a number token as jsonr does (strtoll / strtod); false when that
+ * refuses it. */
+static bool number_value(const char *s, size_t n, bool whole, txn_field_t *f)
+{
+    char buf[64];
+    if (n >= sizeof buf)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    errno = 0;
+    char *end;
+    if (whole) {
+        f->kind = TF_INT;
+        f->num.i = strtoll(buf, &end, 10);
+    } else {
+        f->kind = TF_REAL;
+        f->num.d = strtod(buf, &end);
+        if (!isfinite(f->num.d))
+            return false;
+    }
+    return !errno && !*end;
+}
+
+/* jsmn is lenient about separators ({"a":1,} passes): the bytes between two
+ * tokens must be JSON blanks around exactly the separator sep (none for 0). */
+static bool gap(const char *buf, int from, int to, char sep)
+{
+    bool seen = !sep;
+    for (int i = from; i < to; i++) {
+        if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r')
+            continue;
+        if (buf[i] != sep || seen)
+            return false;
+        seen = true;
+    }
+    return seen;
+}
+
+/* A token's bytes, quotes included. */
+static int raw_start(const jsmntok_t *t) { return t->start - (t->type == JSMN_STRING); }
+static int raw_end(const jsmntok_t *t) { return t->end + (t->type == JSMN_STRING); }
+
+static const char *const known[IX_KNOWN] = {
+    [IX_ID] = "transaction_id", [IX_USER] = "user_id",     [IX_PRODUCT] = "product",
+    [IX_CATEGORY] = "category", [IX_AMOUNT] = "amount",    [IX_QUANTITY] = "quantity",
+    [IX_PAYMENT] = "payment_method", [IX_TIMESTAMP] = "timestamp", [IX_LOCATION] = "location",
+};
+
+/* The typed record for buf, or NULL when it is not one the typed path holds
+ * exactly (the JSON path then takes it). */
+static txn_t *txn_typed(const char *buf, size_t len, int64_t *event_ms)
+{
+    if (!buf || len > 65535)
+        return NULL;
+    jsmn_parser p;
+    jsmntok_t tok[1 + 2 * TXN_MAX_FIELDS];
+    jsmn_init(&p);
+    int n = jsmn_parse(&p, buf, len, tok, sizeof tok / sizeof tok[0]);
+    if (n < 1 || tok[0].type != JSMN_OBJECT || n != 1 + 2 * tok[0].size)
+        return NULL;
+    if (tok[0].size < 1 || !gap(buf, 0, tok[0].start, 0) || !gap(buf, tok[0].end, (int)len, 0) ||
+        !gap(buf, raw_end(&tok[n - 1]), tok[0].end - 1, 0))
+        return NULL;
+    for (int i = 0; i < tok[0].size; i++) {
+        const jsmntok_t *k = &tok[1 + 2 * i], *v = &tok[2 + 2 * i];
+        int prev = i ? raw_end(&tok[2 * i]) : tok[0].start + 1;
+        if (!gap(buf, prev, raw_start(k), i ? ',' : 0) || !gap(buf, raw_end(k), raw_start(v), ':'))
+            return NULL;
+    }
+    txn_t *t = xmalloc(sizeof *t + len + 1);
+    t->h = (df_obj_t){.cls = &txn_class, .refs = 1};
+    t->nf = tok[0].size;
+    t->discounted = false;
+    t->len = len;
+    memcpy(t->text, buf, len);
+    t->text[len] = '\0';
+    memset(t->ix, -1, sizeof t->ix);
+    for (int i = 0; i < t->nf; i++) {
+        const jsmntok_t *k = &tok[1 + 2 * i], *v = &tok[2 + 2 * i];
+        txn_field_t *f = &t->f[i];
+        f->k = (uint32_t)k->start;
+        f->klen = (uint16_t)(k->end - k->start);
+        f->v = (uint32_t)v->start;
+        f->vlen = (uint16_t)(v->end - v->start);
+        const char *ks = buf + k->start, *vs = buf + v->start;
+        if (k->type != JSMN_STRING || k->size != 1 || !plain(ks, f->klen) || v->size != 0)
+            goto decline;
+        for (int j = 0; j < i; j++) /* duplicates: the JSON path refuses them */
+            if (t->f[j].klen == f->klen && !memcmp(t->text + t->f[j].k, ks, f->klen))
+                goto decline;
+        if (v->type == JSMN_STRING) {
+            if (!plain(vs, f->vlen))
+                goto decline;
+            f->kind = TF_STRING;
+        } else if (v->type == JSMN_PRIMITIVE) {
+            bool whole;
+            if ((f->vlen == 4 && !memcmp(vs, "true", 4)) || (f->vlen == 5 && !memcmp(vs, "false", 5)) ||
+                (f->vlen == 4 && !memcmp(vs, "null", 4)))
+                f->kind = TF_LITERAL;
+            else if (!json_number_token(vs, f->vlen, &whole) || !number_value(vs, f->vlen, whole, f))
+                goto decline;
+        } else {
+            goto decline;
+        }
+        for (int x = 0; x < IX_KNOWN; x++)
+            if (strlen(known[x]) == f->klen && !memcmp(known[x], ks, f->klen))
+                t->ix[x] = (int8_t)i;
+        /* the discount's names: the JSON path would replace such a field in place */
+        if ((f->klen == 15 && !memcmp(ks, "original_amount", 15)) ||
+            (f->klen == 16 && !memcmp(ks, "discount_applied", 16)) ||
+            (f->klen == 12 && !memcmp(ks, "final_amount", 12)) ||
+            (f->klen == 20 && !memcmp(ks, "processing_timestamp", 20)))
+            goto decline;
+    }
+    for (int x = 0; x < IX_KNOWN; x++) {
+        if (t->ix[x] < 0)
+            goto decline;
+        uint8_t kind = t->f[t->ix[x]].kind;
+        if (x == IX_AMOUNT ? kind != TF_INT && kind != TF_REAL
+                           : x == IX_QUANTITY ? kind != TF_INT : kind != TF_STRING)
+            goto decline;
+    }
+    const txn_field_t *a = &t->f[t->ix[IX_AMOUNT]], *q = &t->f[t->ix[IX_QUANTITY]];
+    t->amount = a->kind == TF_INT ? (double)a->num.i : a->num.d;
+    if (!isfinite(t->amount) || t->amount < 0 || t->amount > 1e12 || llabs(q->num.i) > 1000000000000000LL)
+        goto decline;
+    const txn_field_t *ts = &t->f[t->ix[IX_TIMESTAMP]];
+    if (evtime_parse(t->text + ts->v, ts->vlen, event_ms) < 0)
+        goto decline;
+    return t;
+decline:
+    free(t);
+    return NULL;
+}
+
+int txn_parse_rec(const char *buf, size_t len, df_record_t *r, char *err, size_t errsize,
+                  void *ctx)
+{
+    txn_t *t = txn_typed(buf, len, &r->event_ms);
+    if (t) {
+        r->obj = &t->h;
+        return 0;
+    }
+    return txn_parse(buf, len, &r->value, &r->event_ms, err, errsize, ctx);
+}
+
+/* --- reading a record in either form ---------------------------------------- */
+
+static const txn_t *typed(const df_record_t *r)
+{
+    return r->obj && r->obj->cls == &txn_class ? (const txn_t *)r->obj : NULL;
+}
+
+static double rec_amount(const df_record_t *r)
+{
+    const txn_t *t = typed(r);
+    if (t)
+        return t->amount;
+    double a = 0;
+    df_json_number(json_object_get(r->value, "amount"), &a);
+    return a;
+}
+
+/* A known string field's bytes ("" when absent). */
+static const char *rec_str(const df_record_t *r, int ix, size_t *len)
+{
+    const txn_t *t = typed(r);
+    if (t) {
+        *len = t->f[t->ix[ix]].vlen;
+        return t->text + t->f[t->ix[ix]].v;
+    }
+    const json_t *s = json_object_get(r->value, known[ix]);
+    *len = json_string_length(s);
+    return s ? json_string_value(s) : "";
+}
+
+static int64_t rec_final_cents(const df_record_t *r)
+{
+    const txn_t *t = typed(r);
+    if (t)
+        return t->final_cents;
+    return llround(json_real_value(json_object_get(r->value, "final_amount")) * 100.0);
+}
+
 double txn_discount_factor(const char *category)
 {
     if (!strcmp(category, "electronics"))
@@ -184,30 +554,23 @@ int64_t txn_final_cents(double amount, double factor)
     return (int64_t)llround(cents * factor + (cents * factor >= 0 ? 1e-7 : -1e-7));
 }
 
-static double amount_of(const json_t *v)
-{
-    double a = 0;
-    df_json_number(json_object_get(v, "amount"), &a);
-    return a;
-}
-
-static bool above_filter(const json_t *v, void *ctx)
+static bool above_filter(const df_record_t *r, void *ctx)
 {
     pipeline_params_t *p = ctx;
-    return amount_of(v) > atomic_load_explicit(&p->filter_amount, memory_order_relaxed);
+    return rec_amount(r) > atomic_load_explicit(&p->filter_amount, memory_order_relaxed);
 }
 
-static bool above_high_value(const json_t *v, void *ctx)
+static bool above_high_value(const df_record_t *r, void *ctx)
 {
     pipeline_params_t *p = ctx;
-    return amount_of(v) > atomic_load_explicit(&p->high_value_amount, memory_order_relaxed);
+    return rec_amount(r) > atomic_load_explicit(&p->high_value_amount, memory_order_relaxed);
 }
 
-static json_t *apply_discount(json_t *v, void *ctx)
+static json_t *apply_discount(json_t *v)
 {
-    (void)ctx;
     v = df_writable(v);
-    double amount = amount_of(v);
+    double amount = 0;
+    df_json_number(json_object_get(v, "amount"), &amount);
     double factor = txn_discount_factor(json_string_value(json_object_get(v, "category")));
     json_object_set_new(v, "original_amount", json_real(amount));
     /* The original's discount_applied is the multiplier: final = amount * it. */
@@ -217,11 +580,38 @@ static json_t *apply_discount(json_t *v, void *ctx)
     return v;
 }
 
-static json_t *field_key(const json_t *v, void *ctx) { return json_object_get(v, (const char *)ctx); }
-
-static int64_t final_cents_of(const json_t *v)
+void txn_discount_rec(df_record_t *r, void *ctx)
 {
-    return llround(json_real_value(json_object_get(v, "final_amount")) * 100.0);
+    (void)ctx;
+    if (!typed(r)) {
+        r->value = apply_discount(r->value);
+        return;
+    }
+    txn_t *t = (txn_t *)(r->obj = df_obj_writable(r->obj));
+    const txn_field_t *c = &t->f[t->ix[IX_CATEGORY]];
+    char category[32] = "";
+    if (c->vlen < sizeof category)
+        memcpy(category, t->text + c->v, c->vlen);
+    t->factor = txn_discount_factor(category);
+    t->final_cents = txn_final_cents(t->amount, t->factor);
+    evtime_format_us(evtime_now_us(), t->processed_at);
+    t->discounted = true;
+}
+
+static json_t *key_user(const df_record_t *r, void *ctx)
+{
+    (void)ctx;
+    size_t n;
+    const char *s = rec_str(r, IX_USER, &n);
+    return json_stringn(s, n);
+}
+
+static json_t *key_category(const df_record_t *r, void *ctx)
+{
+    (void)ctx;
+    size_t n;
+    const char *s = rec_str(r, IX_CATEGORY, &n);
+    return json_stringn(s, n);
 }
 
 /* User totals: the accumulator is the output record itself, updated in place. */
@@ -236,7 +626,7 @@ static void user_add(json_t *acc, const df_record_t *r, void *ctx)
 {
     (void)ctx;
     int64_t cents = llround(json_real_value(json_object_get(acc, "total_spent")) * 100.0);
-    cents += final_cents_of(r->value);
+    cents += rec_final_cents(r);
     json_real_set(json_object_get(acc, "total_spent"), cents / 100.0);
     json_t *n = json_object_get(acc, "transaction_count");
     json_integer_set(n, json_integer_value(n) + 1);
@@ -262,7 +652,7 @@ static void cat_add(json_t *acc, const df_record_t *r, void *ctx)
 {
     (void)ctx;
     json_t *c = json_object_get(acc, "cents"), *n = json_object_get(acc, "count");
-    json_integer_set(c, json_integer_value(c) + final_cents_of(r->value));
+    json_integer_set(c, json_integer_value(c) + rec_final_cents(r));
     json_integer_set(n, json_integer_value(n) + 1);
 }
 
@@ -296,18 +686,24 @@ static void copy_str(char *dst, size_t size, const json_t *v, const char *field)
     snprintf(dst, size, "%s", json_string_value(json_object_get(v, field)));
 }
 
+static void copy_field(char *dst, size_t size, const df_record_t *r, int ix)
+{
+    size_t n;
+    const char *s = rec_str(r, ix, &n);
+    snprintf(dst, size, "%.*s", (int)n, s);
+}
+
 static void view_input(const df_record_t *r, void *ctx)
 {
     pipeline_params_t *p = ctx;
     view_tx_t tx = {.event_ms = r->event_ms, .partition = r->partition};
-    copy_str(tx.id, sizeof tx.id, r->value, "transaction_id");
-    copy_str(tx.user, sizeof tx.user, r->value, "user_id");
-    copy_str(tx.product, sizeof tx.product, r->value, "product");
-    copy_str(tx.category, sizeof tx.category, r->value, "category");
-    double amount = amount_of(r->value);
-    tx.amount_cents = llround(amount * 100.0);
-    tx.passed = above_filter(r->value, p);
-    tx.high = tx.passed && above_high_value(r->value, p);
+    copy_field(tx.id, sizeof tx.id, r, IX_ID);
+    copy_field(tx.user, sizeof tx.user, r, IX_USER);
+    copy_field(tx.product, sizeof tx.product, r, IX_PRODUCT);
+    copy_field(tx.category, sizeof tx.category, r, IX_CATEGORY);
+    tx.amount_cents = llround(rec_amount(r) * 100.0);
+    tx.passed = above_filter(r, p);
+    tx.high = tx.passed && above_high_value(r, p);
     view_on_input(p->view, &tx);
 }
 
@@ -322,7 +718,7 @@ static void view_user(const df_record_t *r, void *ctx)
 static void view_window_input(const df_record_t *r, void *ctx)
 {
     pipeline_params_t *p = ctx;
-    view_on_window_input(p->view, json_string_value(r->key), r->event_ms, final_cents_of(r->value));
+    view_on_window_input(p->view, json_string_value(r->key), r->event_ms, rec_final_cents(r));
 }
 
 static void view_window_fired(const df_record_t *r, void *ctx)
@@ -345,22 +741,22 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     df_graph_set_time(g, params->out_of_orderness_ms, params->idle_timeout_ms);
     df_graph_use_processing_time(g, params->processing_time);
 
-    df_stream_t *src = df_source(g, "transactions", "transactions.dlq", txn_parse, NULL);
+    df_stream_t *src = df_source_rec(g, "transactions", "transactions.dlq", txn_parse_rec, NULL);
     /* View sinks come first on each branch point: they only read, and the
      * last branch may then change the record in place. */
     if (params->view)
         df_sink_call(src, "view:feed", view_input, params);
-    df_stream_t *passed = df_filter(src, "filter:amount", above_filter, params);
-    df_stream_t *processed = df_map(passed, "map:discount", apply_discount, NULL);
+    df_stream_t *passed = df_filter_rec(src, "filter:amount", above_filter, params);
+    df_stream_t *processed = df_map_rec(passed, "map:discount", txn_discount_rec, NULL);
     df_sink_topic(processed, "processed_transactions", "user_id");
 
-    df_stream_t *high = df_filter(processed, "filter:high_value", above_high_value, params);
+    df_stream_t *high = df_filter_rec(processed, "filter:high_value", above_high_value, params);
     df_sink_topic(high, "high_value_transactions", "user_id");
 
     /* Not the input's key: across processes these records go through a
      * repartition topic (when the engine repartitions; see df_key_by_repartition). */
-    df_stream_t *by_cat = df_key_by_repartition(processed, "key_by:category", field_key, "category",
-                                                "repartition-category_windows");
+    df_stream_t *by_cat = df_key_by_repartition_rec(processed, "key_by:category", key_category, NULL,
+                                                    "repartition-category_windows");
     if (params->view)
         df_sink_call(by_cat, "view:open_windows", view_window_input, params);
     df_window_spec_t spec = {.size_ms = params->window_ms,
@@ -377,7 +773,7 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     df_sink_topic(df_window_late(win), "late_transactions", "user_id");
 
     /* Last branch: the user totals may then change the processed record in place. */
-    df_stream_t *by_user = df_key_by(processed, "key_by:user_id", field_key, "user_id");
+    df_stream_t *by_user = df_key_by_rec(processed, "key_by:user_id", key_user, NULL);
     df_stream_t *totals = df_reduce(by_user, "reduce:user_totals", &user_totals, NULL);
     df_reduce_set_ttl(totals, params->state_ttl_ms);
     if (params->view)

@@ -166,6 +166,13 @@ int main(int argc, char **argv)
         puts_seed("fuzz_txn_parse", i, txns[i]);
     puts_seed("fuzz_txn_parse", n, "[1, 2, \"not an object\"]");
     puts_seed("fuzz_txn_parse", n + 1, "{\"transaction_id\": 5}");
+    /* the typed path against the JSON path: the same transactions, and shapes near its edges */
+    for (int i = 0; i < n; i++)
+        puts_seed("fuzz_txn_typed", i, txns[i]);
+    puts_seed("fuzz_txn_typed", n,
+              "{\"transaction_id\":\"t\",\"user_id\":\"u\",\"product\":\"p\",\"category\":\"books\","
+              "\"amount\":1.5e2,\"quantity\":-0,\"payment_method\":\"m\",\"timestamp\":"
+              "\"2024-01-15T10:00:00Z\",\"location\":\"l\",\"x\":[1],\"y\":true,\"z\":null}");
     /* jsonr against Jansson: the same transactions, and what the two could judge apart */
     for (int i = 0; i < n; i++)
         puts_seed("fuzz_jsonr", i, txns[i]);
