@@ -198,7 +198,9 @@ int cli_parse(const cli_cmd_t *cmd, int argc, char **argv, void *args, cli_kafka
             if (by[i]->letter ? c == by[i]->letter : c == 256 + (int)i)
                 o = by[i];
         if (!o) {
-            if (cmd->own_errors && optopt)
+            /* (optopt is a long option's value when its argument is missing:
+             * not a letter to print) */
+            if (cmd->own_errors && optopt > 0 && optopt < 128)
                 cli_error(cmd->name, "option -%c: unknown or missing its value", optopt);
             else if (cmd->own_errors)
                 cli_error(cmd->name, "unknown option or missing value: %s", argv[optind - 1]);
