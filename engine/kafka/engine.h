@@ -35,7 +35,7 @@ typedef struct engine_opts {
     bool until_end;     /* stop once every partition is read to its end (a bounded input) */
     /* Scale-out: windows keyed by something other than the input's key go
      * through a repartition topic streamlab-<group>-repartition-<name>, so
-     * that several processes of one group split them (see engine.c). */
+     * that several processes of one group split them (see repartition.c). */
     bool repartition;
     /* Wait this long after subscribing before reading (assigned partitions
      * stay paused meanwhile, rebalances go on): processes started together

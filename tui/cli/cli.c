@@ -1,6 +1,7 @@
 /* cli.c — see cli.h. */
 #include "tui/cli/cli.h"
 
+#include <assert.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -134,4 +135,150 @@ int cli_count(const char *cmd, const char *opt, const char *arg, long long *out)
     }
     *out = v;
     return 0;
+}
+
+/* --- options as tables ---------------------------------------------------- */
+
+const cli_table_t cli_kafka_table = {
+    27, (const cli_opt_t[]){
+            {"brokers", 'b', CLI_KAFKA, 'b', .arg = "HOST:PORT",
+             .help = "Kafka bootstrap servers (default " CLI_DEFAULT_BROKERS ")"},
+            {NULL, 'X', CLI_KAFKA, 'X', .arg = "KEY=VALUE",
+             .help = "any librdkafka property, e.g. -X security.protocol=SASL_SSL"},
+            {"timeout", 0, CLI_KAFKA, OPT_TIMEOUT, .left = "    --timeout S",
+             .help = "give up reaching the cluster after S seconds (default 10)"},
+            {"help", 'h', CLI_HELP, .help = "this help"},
+            {0}}};
+
+/* The most options one command takes (all its tables). */
+#define CLI_MAX_OPTS 64
+
+static bool takes_arg(const cli_opt_t *o)
+{
+    return o->kind != CLI_FLAG && o->kind != CLI_HELP && (o->kind != CLI_CUSTOM || o->arg);
+}
+
+static bool parsed(const cli_opt_t *o)
+{
+    return o->kind != CLI_END && o->kind != CLI_TEXT && o->kind != CLI_MORE;
+}
+
+int cli_parse(const cli_cmd_t *cmd, int argc, char **argv, void *args, cli_kafka_t *ck)
+{
+    const cli_opt_t *by[CLI_MAX_OPTS];
+    struct option lo[CLI_MAX_OPTS + 1];
+    char shorts[3 * CLI_MAX_OPTS + 1];
+    size_t n = 0, nl = 0, ns = 0;
+    for (const cli_table_t *const *t = cmd->tables; *t; t++)
+        for (const cli_opt_t *o = (*t)->opts; o->kind != CLI_END; o++) {
+            if (!parsed(o))
+                continue;
+            assert(n < CLI_MAX_OPTS);
+            by[n] = o;
+            int has = !takes_arg(o) ? no_argument : o->optional ? optional_argument
+                                                                : required_argument;
+            if (o->name)
+                lo[nl++] = (struct option){o->name, has, NULL, o->letter ? o->letter : 256 + (int)n};
+            if (o->letter) {
+                shorts[ns++] = o->letter;
+                for (int i = 0; i < has; i++)
+                    shorts[ns++] = ':';
+            }
+            n++;
+        }
+    lo[nl] = (struct option){0};
+    shorts[ns] = '\0';
+    if (cmd->own_errors)
+        opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+        const cli_opt_t *o = NULL;
+        for (size_t i = 0; i < n && !o; i++)
+            if (by[i]->letter ? c == by[i]->letter : c == 256 + (int)i)
+                o = by[i];
+        if (!o) {
+            /* (optopt is a long option's value when its argument is missing:
+             * not a letter to print) */
+            if (cmd->own_errors && optopt > 0 && optopt < 128)
+                cli_error(cmd->name, "option -%c: unknown or missing its value", optopt);
+            else if (cmd->own_errors)
+                cli_error(cmd->name, "unknown option or missing value: %s", argv[optind - 1]);
+            cli_usage(cmd, stderr);
+            return EXIT_USAGE;
+        }
+        char opt[64];
+        if (cmd->own_errors)
+            snprintf(opt, sizeof opt, "%s", argv[optind - 1]);
+        else
+            snprintf(opt, sizeof opt, "--%s", o->name ? o->name : "");
+        void *at = (char *)args + o->at;
+        double d;
+        switch (o->kind) {
+        case CLI_HELP: cli_usage(cmd, stdout); return EXIT_OK;
+        case CLI_KAFKA:
+            if (cli_kafka_opt(ck, (int)o->at, optarg) < 0)
+                return EXIT_USAGE;
+            break;
+        case CLI_FLAG: *(bool *)at = true; break;
+        case CLI_STRING: *(const char **)at = optarg; break;
+        case CLI_NUMBER:
+            if (cli_number(cmd->name, opt, optarg, at) < 0)
+                return EXIT_USAGE;
+            break;
+        case CLI_COUNT:
+            if (cli_count(cmd->name, opt, optarg, at) < 0)
+                return EXIT_USAGE;
+            break;
+        case CLI_MS:
+        case CLI_MB:
+            if (cli_number(cmd->name, opt, optarg, &d) < 0)
+                return EXIT_USAGE;
+            *(int64_t *)at = (int64_t)(d * (o->kind == CLI_MS ? 1000 : 1048576));
+            break;
+        default: break;
+        }
+        if (o->set && o->set(args, cmd->name, opt, optarg) < 0)
+            return EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* One option's rows: "  -x, --name ARG", padded to the column (two spaces
+ * when it reaches it), then its text, each further line under the column. */
+static void usage_row(FILE *out, const cli_opt_t *o, int col)
+{
+    char left[128], letter[4] = "";
+    if (o->letter)
+        snprintf(letter, sizeof letter, "-%c", o->letter);
+    if (o->left)
+        snprintf(left, sizeof left, "  %s", o->left);
+    else
+        snprintf(left, sizeof left, "  %s%s%s%s%s%s%s", letter, o->letter && o->name ? ", " : "",
+                 o->name ? "--" : "", o->name ? o->name : "",
+                 o->arg ? (o->optional ? "[=" : " ") : "", o->arg ? o->arg : "",
+                 o->arg && o->optional ? "]" : "");
+    int len = (int)strlen(left), at = o->col ? o->col : col;
+    fprintf(out, "%s%*s", left, len < at ? at - len : 2, "");
+    for (const char *s = o->help;;) {
+        const char *nl = strchr(s, '\n');
+        if (!nl) {
+            fprintf(out, "%s\n", s);
+            break;
+        }
+        fprintf(out, "%.*s\n%*s", (int)(nl - s), s, col, "");
+        s = nl + 1;
+    }
+}
+
+void cli_usage(const cli_cmd_t *cmd, FILE *out)
+{
+    fputs(cmd->usage, out);
+    for (const cli_table_t *const *t = cmd->tables; *t; t++)
+        for (const cli_opt_t *o = (*t)->opts; o->kind != CLI_END; o++) {
+            if (o->kind == CLI_TEXT)
+                fputs(o->help, out);
+            else if (o->help)
+                usage_row(out, o, (*t)->col);
+        }
 }

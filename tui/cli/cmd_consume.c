@@ -16,37 +16,6 @@
 #include "tui/cli/cli.h"
 #include "tui/frameart.h"
 
-static const char usage[] =
-    "usage: streamlab consume TOPIC... [-b HOST:PORT] [--group G] [--from-beginning]\n"
-    "                                  [--count N] [--raw] [--idle S] [--save-dir DIR]\n"
-    "                                  [--ascii [--cols N]]\n"
-    "\n"
-    "Reads the TOPICs (one or several, e.g. `consume transactions processed_transactions\n"
-    "user_aggregations`, as the original's monitor) as a member of consumer group G and\n"
-    "prints each record: topic, partition, offset, key, then the value as indented JSON\n"
-    "(as text if it is not JSON).\n"
-    "\n"
-    "  --group G          consumer group (default: a new one for this run)\n"
-    "  --from-beginning   a group without committed offsets starts at the earliest record\n"
-    "                     (default: only new records)\n"
-    "  --count N          exit after N records\n"
-    "  --idle S           exit after S seconds without a record\n"
-    "  --raw              print only each value, one per line (for scripts); with several\n"
-    "                     topics, the topic, a tab, then the value\n"
-    "  --read-committed   only records of committed transactions (what the engine's\n"
-    "                     exactly-once outputs guarantee; default: everything as it comes)\n"
-    "\n"
-    "Uploads (uploaded_documents, uploaded_videos, uploaded_images):\n"
-    "  --save-dir DIR     rebuild each file (chunks in order), check its MD5 and save it in\n"
-    "                     DIR under its cleaned name (never outside DIR); says which files\n"
-    "                     were incomplete or corrupt (nothing partial is left); exit 1 then\n"
-    "\n"
-    "Video frames (records with frame_data, e.g. video_frames, processed_video_frames):\n"
-    "  --save-dir DIR     write each frame to DIR/<frame_id>.jpg and print one line per frame\n"
-    "  --ascii            print each frame as ASCII art (libcaca; ANSI colours when stdout\n"
-    "                     is a terminal, plain characters otherwise)\n"
-    "  --cols N           width of the ASCII art in characters (default 80)\n" CLI_COMMON_HELP;
-
 static void report_line(void *opaque, const char *msg)
 {
     (void)opaque;
@@ -174,20 +143,87 @@ static void handle_frame(const kmsg_t *m, frame_out_t *fo, long long seen)
     json_decref(v);
 }
 
+typedef struct consume_args {
+    const char *group;
+    bool from_beginning, raw;
+    long long count;
+    double idle;
+    frame_out_t fo;
+    cli_kafka_t *ck;
+} consume_args_t;
+
+static int set_read_committed(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)cmd, (void)opt, (void)arg;
+    cli_kafka_opt(((consume_args_t *)args)->ck, 'X', "isolation.level=read_committed");
+    return 0;
+}
+
+static int set_cols(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    long long cols;
+    if (cli_count(cmd, opt, arg, &cols) < 0)
+        return -1;
+    if (cols < 8 || cols > 1000) {
+        cli_error(cmd, "--cols is 8-1000");
+        return -1;
+    }
+    ((consume_args_t *)args)->fo.cols = (int)cols;
+    return 0;
+}
+
+#define A(field) offsetof(consume_args_t, field)
+static const cli_table_t consume_table = {
+    21, (const cli_opt_t[]){
+            {"group", 0, CLI_STRING, A(group), .arg = "G",
+             .help = "consumer group (default: a new one for this run)"},
+            {"from-beginning", 0, CLI_FLAG, A(from_beginning),
+             .help = "a group without committed offsets starts at the earliest record\n"
+                     "(default: only new records)"},
+            {"count", 0, CLI_COUNT, A(count), .arg = "N", .help = "exit after N records"},
+            {"idle", 0, CLI_NUMBER, A(idle), .arg = "S",
+             .help = "exit after S seconds without a record"},
+            {"raw", 0, CLI_FLAG, A(raw),
+             .help = "print only each value, one per line (for scripts); with several\n"
+                     "topics, the topic, a tab, then the value"},
+            {"read-committed", 0, CLI_CUSTOM, .set = set_read_committed,
+             .help = "only records of committed transactions (what the engine's\n"
+                     "exactly-once outputs guarantee; default: everything as it comes)"},
+            {.kind = CLI_TEXT,
+             .help = "\nUploads (uploaded_documents, uploaded_videos, uploaded_images):\n"},
+            {"save-dir", 0, CLI_STRING, A(fo.save_dir), .arg = "DIR",
+             .help = "rebuild each file (chunks in order), check its MD5 and save it in\n"
+                     "DIR under its cleaned name (never outside DIR); says which files\n"
+                     "were incomplete or corrupt (nothing partial is left); exit 1 then"},
+            {.kind = CLI_TEXT,
+             .help = "\nVideo frames (records with frame_data, e.g. video_frames, "
+                     "processed_video_frames):\n"},
+            {"save-dir", 0, CLI_MORE, .arg = "DIR",
+             .help = "write each frame to DIR/<frame_id>.jpg and print one line per frame"},
+            {"ascii", 0, CLI_FLAG, A(fo.ascii),
+             .help = "print each frame as ASCII art (libcaca; ANSI colours when stdout\n"
+                     "is a terminal, plain characters otherwise)"},
+            {"cols", 0, CLI_CUSTOM, .set = set_cols, .arg = "N",
+             .help = "width of the ASCII art in characters (default 80)"},
+            {0}}};
+#undef A
+
+static const cli_cmd_t consume_cmd = {
+    .name = "consume",
+    .usage =
+    "usage: streamlab consume TOPIC... [-b HOST:PORT] [--group G] [--from-beginning]\n"
+    "                                  [--count N] [--raw] [--idle S] [--save-dir DIR]\n"
+    "                                  [--ascii [--cols N]]\n"
+    "\n"
+    "Reads the TOPICs (one or several, e.g. `consume transactions processed_transactions\n"
+    "user_aggregations`, as the original's monitor) as a member of consumer group G and\n"
+    "prints each record: topic, partition, offset, key, then the value as indented JSON\n"
+    "(as text if it is not JSON).\n"
+    "\n",
+    .tables = {&consume_table, &cli_kafka_table}};
+
 int cmd_consume(int argc, char **argv)
 {
-    enum { O_FROM = 1, O_RAW, O_IDLE, O_SAVE, O_ASCII, O_COLS };
-    static const struct option longopts[] = {{"group", required_argument, 0, 'g'},
-                                             {"from-beginning", no_argument, 0, O_FROM},
-                                             {"count", required_argument, 0, 'c'},
-                                             {"raw", no_argument, 0, O_RAW},
-                                             {"idle", required_argument, 0, O_IDLE},
-                                             {"save-dir", required_argument, 0, O_SAVE},
-                                             {"ascii", no_argument, 0, O_ASCII},
-                                             {"cols", required_argument, 0, O_COLS},
-                                             {"read-committed", no_argument, 0, 'R'},
-                                             CLI_COMMON_LONGOPTS,
-                                             {0}};
     cli_kafka_t ck;
     cli_kafka_init(&ck);
     /* Like Kafka's console consumer: everything as it arrives, unless asked
@@ -196,49 +232,18 @@ int cmd_consume(int argc, char **argv)
     char group[64];
     snprintf(group, sizeof group, "streamlab-consume-%d-%lld", (int)getpid(),
              (long long)util_wall_ms());
-    const char *grp = group;
-    bool from_beginning = false, raw = false;
-    long long count = 0;
-    double idle = 0;
-    frame_out_t fo = {.cols = 80};
-    long long cols = 80;
-    int opt, r;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        if ((r = cli_kafka_opt(&ck, opt, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r)
-            continue;
-        switch (opt) {
-        case 'g': grp = optarg; break;
-        case 'R': cli_kafka_opt(&ck, 'X', "isolation.level=read_committed"); break;
-        case O_FROM: from_beginning = true; break;
-        case O_RAW: raw = true; break;
-        case 'c':
-            if (cli_count("consume", "--count", optarg, &count) < 0)
-                return EXIT_USAGE;
-            break;
-        case O_SAVE: fo.save_dir = optarg; break;
-        case O_ASCII: fo.ascii = true; break;
-        case O_COLS:
-            if (cli_count("consume", "--cols", optarg, &cols) < 0)
-                return EXIT_USAGE;
-            if (cols < 8 || cols > 1000) {
-                cli_error("consume", "--cols is 8-1000");
-                return EXIT_USAGE;
-            }
-            fo.cols = (int)cols;
-            break;
-        case O_IDLE:
-            if (cli_number("consume", "--idle", optarg, &idle) < 0)
-                return EXIT_USAGE;
-            break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: fputs(usage, stderr); return EXIT_USAGE;
-        }
-    }
+    consume_args_t a = {.group = group, .fo = {.cols = 80}, .ck = &ck};
+    int r = cli_parse(&consume_cmd, argc, argv, &a, &ck);
+    if (r >= 0)
+        return r;
+    const char *grp = a.group;
+    bool from_beginning = a.from_beginning, raw = a.raw;
+    long long count = a.count;
+    double idle = a.idle;
+    frame_out_t fo = a.fo;
     if (optind >= argc) {
         cli_error("consume", "which topic?");
-        fputs(usage, stderr);
+        cli_usage(&consume_cmd, stderr);
         return EXIT_USAGE;
     }
     const char *const *topics = (const char *const *)argv + optind;

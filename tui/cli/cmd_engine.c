@@ -7,64 +7,207 @@
 #include "engine/pipelines/replay.h"
 #include "tui/cli/cli.h"
 
-static const char usage[] =
+typedef struct engine_args {
+    engine_opts_t eo;
+    pipeline_params_t params;
+    bool json;
+    const char *replay, *outdir;
+} engine_args_t;
+
+static int set_count(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    long long n;
+    if (cli_count(cmd, opt, arg, &n) < 0)
+        return -1;
+    ((engine_args_t *)args)->eo.count = (uint64_t)n;
+    return 0;
+}
+
+static int set_local_windows(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)cmd, (void)opt, (void)arg;
+    ((engine_args_t *)args)->eo.repartition = false;
+    return 0;
+}
+
+static int set_amount(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    engine_args_t *a = args;
+    double d;
+    if (cli_number(cmd, opt, arg, &d) < 0)
+        return -1;
+    atomic_store(!strcmp(opt, "--filter-amount") ? &a->params.filter_amount
+                                                 : &a->params.high_value_amount, d);
+    return 0;
+}
+
+static int set_min_size(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    engine_args_t *a = args;
+    long long n;
+    if (cli_count(cmd, opt, arg, &n) < 0)
+        return -1;
+    if (n > 65535) {
+        cli_error(cmd, "%s is at most 65535", opt);
+        return -1;
+    }
+    atomic_store(!strcmp(opt, "--min-width") ? &a->params.video_min_width
+                                             : &a->params.video_min_height, (int)n);
+    return 0;
+}
+
+/* --window, --session-gap: at least 1 ms */
+static int set_window(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    engine_args_t *a = args;
+    double d;
+    if (cli_number(cmd, opt, arg, &d) < 0)
+        return -1;
+    if (d < 0.001) {
+        cli_error(cmd, "%s must be at least 0.001 s", opt);
+        return -1;
+    }
+    *(!strcmp(opt, "--window") ? &a->params.window_ms : &a->params.session_gap_ms) =
+        (int64_t)(d * 1000);
+    return 0;
+}
+
+static int set_time(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)opt;
+    if (strcmp(arg, "event") && strcmp(arg, "processing")) {
+        cli_error(cmd, "--time takes event or processing, not \"%s\"", arg);
+        return -1;
+    }
+    ((engine_args_t *)args)->params.processing_time = !strcmp(arg, "processing");
+    return 0;
+}
+
+static int set_workers(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    long long n;
+    if (cli_count(cmd, opt, arg, &n) < 0)
+        return -1;
+    if (n < 1 || n > 64) {
+        cli_error(cmd, "--workers takes 1 to 64, not %lld", n);
+        return -1;
+    }
+    ((engine_args_t *)args)->params.workers = (int)n;
+    return 0;
+}
+
+static int set_checkpoint(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    double d;
+    if (cli_number(cmd, opt, arg, &d) < 0)
+        return -1;
+    ((engine_args_t *)args)->eo.checkpoint_ms = d < 0.01 ? 10 : (int64_t)(d * 1000);
+    return 0;
+}
+
+static int set_file_min_size(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    double d;
+    if (cli_number(cmd, opt, arg, &d) < 0)
+        return -1;
+    atomic_store(&((engine_args_t *)args)->params.file_min_bytes, d * 1048576.0);
+    return 0;
+}
+
+#define A(field) offsetof(engine_args_t, field)
+static const cli_table_t engine_table = {
+    25, (const cli_opt_t[]){
+            {"pipelines", 0, CLI_STRING, A(eo.pipelines), .arg = "LIST",
+             .help = "comma-separated: transactions, video, files (default\ntransactions)"},
+            {"group", 0, CLI_STRING, A(eo.group), .arg = "G",
+             .help = "consumer group (default streamlab-engine)"},
+            {"count", 0, CLI_CUSTOM, .set = set_count, .arg = "N",
+             .help = "stop after N input records, fire every open window and\n"
+                     "wait until every output is delivered"},
+            {"duration", 0, CLI_NUMBER, A(eo.duration_s), .arg = "S",
+             .help = "stop after S seconds"},
+            {"until-end", 0, CLI_FLAG, A(eo.until_end),
+             .help = "stop once every partition is read to its end, fire every\n"
+                     "open window and commit (a bounded input, like --count)"},
+            {"suffix", 0, CLI_STRING, A(eo.suffix), .arg = "S",
+             .help = "write every output topic with S appended (e.g. _b), to run\n"
+                     "two engines side by side on the same input"},
+            {"settle", 0, CLI_MS, A(eo.settle_ms), .arg = "S",
+             .help = "wait S seconds after joining the group before reading, so\n"
+                     "that processes started together split the partitions from\n"
+                     "the first record (default 0)"},
+            {"local-windows", 0, CLI_CUSTOM, .set = set_local_windows,
+             .help = "keep category windows in this process (no repartition topic\n"
+                     "streamlab-<group>-repartition-category_windows): only for a\n"
+                     "group of one process"},
+            {"json", 0, CLI_FLAG, A(json),
+             .help = "end with the summary as one JSON object on the last line"},
+            {"filter-amount", 0, CLI_CUSTOM, .set = set_amount, .arg = "X",
+             .help = "pass transactions with amount > X (default 100)"},
+            {"high-value", 0, CLI_CUSTOM, .set = set_amount, .arg = "X",
+             .help = "high_value_transactions get amount > X (default 500)"},
+            {"min-width", 0, CLI_CUSTOM, .set = set_min_size, .arg = "W",
+             .help = "video: pass frames at least W pixels wide (default 640)"},
+            {"min-height", 0, CLI_CUSTOM, .set = set_min_size, .arg = "H",
+             .help = "video: ... and H pixels high (default 480)"},
+            {"window", 0, CLI_CUSTOM, .set = set_window, .arg = "S",
+             .help = "window size in seconds (default 30)"},
+            {"window-slide", 0, CLI_MS, A(params.window_slide_ms), .arg = "S",
+             .help = "sliding windows that start every S seconds (default: tumbling)"},
+            {"state-ttl", 0, CLI_MS, A(params.state_ttl_ms), .arg = "S",
+             .help = "forget a user's running total after S seconds without one\n"
+                     "of their records (default: keep forever)"},
+            {"allowed-lateness", 0, CLI_MS, A(params.allowed_lateness_ms), .arg = "S",
+             .help = "a fired window still takes records this long, re-emitting its\n"
+                     "result with \"update\":true (default 0)"},
+            {"session-gap", 0, CLI_CUSTOM, .set = set_window, .arg = "S",
+             .help = "session windows per category that close after S seconds\n"
+                     "without a record (instead of --window/--window-slide)"},
+            {"time", 0, CLI_CUSTOM, .set = set_time, .arg = "event|processing",
+             .help = "windows on the records' timestamps (default) or on the\n"
+                     "engine's clock (records are never late then)"},
+            {"workers", 0, CLI_CUSTOM, .set = set_workers, .arg = "N",
+             .help = "threads per pipeline; records go to the worker that owns\n"
+                     "their key (default: the number of cores)"},
+            {"out-of-orderness", 0, CLI_MS, A(params.out_of_orderness_ms), .arg = "S",
+             .help = "watermark bound in seconds (default 5)"},
+            {"idle-timeout", 0, CLI_MS, A(params.idle_timeout_ms), .arg = "S",
+             .help = "an idle partition stops holding the watermark (default 10)"},
+            {"checkpoint-interval", 0, CLI_CUSTOM, .set = set_checkpoint, .arg = "S",
+             .help = "commit outputs and offsets this often (default 1)"},
+            {"at-least-once", 0, CLI_FLAG, A(eo.at_least_once),
+             .help = "commit offsets after the outputs are delivered instead of\n"
+                     "in one transaction with them (faster; a crash can repeat\n"
+                     "outputs).  Default: exactly-once (read outputs with\n"
+                     "isolation.level=read_committed, e.g. consume --read-committed)"},
+            {"instance", 0, CLI_STRING, A(eo.instance), .arg = "ID",
+             .help = "this process's id in its group, for its transactional.id\n"
+                     "streamlab-<group>-<ID> (default 0; give each process its own)"},
+            {"file-min-size", 0, CLI_CUSTOM, .set = set_file_min_size, .arg = "MB",
+             .help = "files: processed_files gets file_size > MB (default 1, the\n"
+                     "original's rule; 0 passes every file)"},
+            {"chunk-timeout", 0, CLI_MS, A(params.file_chunk_timeout_ms), .arg = "S",
+             .help = "files: an upload missing chunks this long goes to\n"
+                     "uploaded_files.dlq (default 120)"},
+            {"replay", 0, CLI_STRING, A(replay), .arg = "FILE",
+             .help = "no Kafka: run the pipelines over FILE (one JSON record per\n"
+                     "line, - for stdin) and write each output topic to"},
+            {"out", 0, CLI_STRING, A(outdir), .arg = "DIR",
+             .help = "DIR/<topic>.jsonl (default replay-out); the same input and\n"
+                     "flags give the same bytes on every run"},
+            {0}}};
+#undef A
+
+static const cli_cmd_t engine_cmd = {
+    .name = "engine",
+    .usage =
     "usage: streamlab engine [-b HOST:PORT] [--pipelines LIST] [--group G] [--count N]\n"
     "                        [--duration S] [--json] [threshold and window options]\n"
     "\n"
     "Runs the pipelines as a member of consumer group G (a new group starts at the\n"
     "earliest record) and writes their outputs back to Kafka.  Ends with a summary.\n"
-    "\n"
-    "  --pipelines LIST       comma-separated: transactions, video, files (default\n"
-    "                         transactions)\n"
-    "  --group G              consumer group (default streamlab-engine)\n"
-    "  --count N              stop after N input records, fire every open window and\n"
-    "                         wait until every output is delivered\n"
-    "  --duration S           stop after S seconds\n"
-    "  --until-end            stop once every partition is read to its end, fire every\n"
-    "                         open window and commit (a bounded input, like --count)\n"
-    "  --suffix S             write every output topic with S appended (e.g. _b), to run\n"
-    "                         two engines side by side on the same input\n"
-    "  --settle S             wait S seconds after joining the group before reading, so\n"
-    "                         that processes started together split the partitions from\n"
-    "                         the first record (default 0)\n"
-    "  --local-windows        keep category windows in this process (no repartition topic\n"
-    "                         streamlab-<group>-repartition-category_windows): only for a\n"
-    "                         group of one process\n"
-    "  --json                 end with the summary as one JSON object on the last line\n"
-    "  --filter-amount X      pass transactions with amount > X (default 100)\n"
-    "  --high-value X         high_value_transactions get amount > X (default 500)\n"
-    "  --min-width W          video: pass frames at least W pixels wide (default 640)\n"
-    "  --min-height H         video: ... and H pixels high (default 480)\n"
-    "  --window S             window size in seconds (default 30)\n"
-    "  --window-slide S       sliding windows that start every S seconds (default: tumbling)\n"
-    "  --state-ttl S          forget a user's running total after S seconds without one\n"
-    "                         of their records (default: keep forever)\n"
-    "  --allowed-lateness S   a fired window still takes records this long, re-emitting its\n"
-    "                         result with \"update\":true (default 0)\n"
-    "  --session-gap S        session windows per category that close after S seconds\n"
-    "                         without a record (instead of --window/--window-slide)\n"
-    "  --time event|processing  windows on the records' timestamps (default) or on the\n"
-    "                         engine's clock (records are never late then)\n"
-    "  --workers N            threads per pipeline; records go to the worker that owns\n"
-    "                         their key (default: the number of cores)\n"
-    "  --out-of-orderness S   watermark bound in seconds (default 5)\n"
-    "  --idle-timeout S       an idle partition stops holding the watermark (default 10)\n"
-    "  --checkpoint-interval S  commit outputs and offsets this often (default 1)\n"
-    "  --at-least-once        commit offsets after the outputs are delivered instead of\n"
-    "                         in one transaction with them (faster; a crash can repeat\n"
-    "                         outputs).  Default: exactly-once (read outputs with\n"
-    "                         isolation.level=read_committed, e.g. consume --read-committed)\n"
-    "  --instance ID          this process's id in its group, for its transactional.id\n"
-    "                         streamlab-<group>-<ID> (default 0; give each process its own)\n"
-    "  --file-min-size MB     files: processed_files gets file_size > MB (default 1, the\n"
-    "                         original's rule; 0 passes every file)\n"
-    "  --chunk-timeout S      files: an upload missing chunks this long goes to\n"
-    "                         uploaded_files.dlq (default 120)\n"
-    "  --replay FILE          no Kafka: run the pipelines over FILE (one JSON record per\n"
-    "                         line, - for stdin) and write each output topic to\n"
-    "  --out DIR              DIR/<topic>.jsonl (default replay-out); the same input and\n"
-    "                         flags give the same bytes on every run\n"
-    CLI_COMMON_HELP;
+    "\n",
+    .tables = {&engine_table, &cli_kafka_table}};
 
 static void on_stop(void *arg) { engine_stop(arg); }
 
@@ -103,190 +246,26 @@ static void print_summary(const json_t *s)
 
 int cmd_engine(int argc, char **argv)
 {
-    enum { O_JSON = 1, O_FILTER, O_HIGH, O_WINDOW, O_OOO, O_IDLE, O_CKPT, O_REPLAY, O_OUT,
-           O_SLIDE, O_LATENESS, O_TTL, O_GAP, O_TIME, O_WORKERS, O_MINW, O_MINH,
-           O_ALO, O_INSTANCE, O_SUFFIX, O_UNTIL_END, O_LOCAL_WINDOWS, O_SETTLE,
-           O_FILE_MIN, O_CHUNK_TIMEOUT };
-    static const struct option longopts[] = {{"pipelines", required_argument, 0, 'P'},
-                                             {"group", required_argument, 0, 'g'},
-                                             {"count", required_argument, 0, 'c'},
-                                             {"duration", required_argument, 0, 'd'},
-                                             {"json", no_argument, 0, O_JSON},
-                                             {"filter-amount", required_argument, 0, O_FILTER},
-                                             {"high-value", required_argument, 0, O_HIGH},
-                                             {"window", required_argument, 0, O_WINDOW},
-                                             {"out-of-orderness", required_argument, 0, O_OOO},
-                                             {"idle-timeout", required_argument, 0, O_IDLE},
-                                             {"checkpoint-interval", required_argument, 0, O_CKPT},
-                                             {"replay", required_argument, 0, O_REPLAY},
-                                             {"window-slide", required_argument, 0, O_SLIDE},
-                                             {"allowed-lateness", required_argument, 0, O_LATENESS},
-                                             {"state-ttl", required_argument, 0, O_TTL},
-                                             {"out", required_argument, 0, O_OUT},
-                                             {"session-gap", required_argument, 0, O_GAP},
-                                             {"at-least-once", no_argument, 0, O_ALO},
-                                             {"instance", required_argument, 0, O_INSTANCE},
-                                             {"suffix", required_argument, 0, O_SUFFIX},
-                                             {"until-end", no_argument, 0, O_UNTIL_END},
-                                             {"local-windows", no_argument, 0, O_LOCAL_WINDOWS},
-                                             {"settle", required_argument, 0, O_SETTLE},
-                                             {"time", required_argument, 0, O_TIME},
-                                             {"workers", required_argument, 0, O_WORKERS},
-                                             {"min-width", required_argument, 0, O_MINW},
-                                             {"min-height", required_argument, 0, O_MINH},
-                                             {"file-min-size", required_argument, 0, O_FILE_MIN},
-                                             {"chunk-timeout", required_argument, 0, O_CHUNK_TIMEOUT},
-                                             CLI_COMMON_LONGOPTS,
-                                             {0}};
     cli_kafka_t ck;
     cli_kafka_init(&ck);
-    engine_opts_t eo;
-    engine_opts_init(&eo);
-    eo.repartition = true; /* a group may have several processes */
-    pipeline_params_t params;
-    pipeline_params_init(&params);
-    bool json = false;
-    const char *replay = NULL, *outdir = "replay-out";
-    int opt, r;
-    double d;
-    long long n;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        if ((r = cli_kafka_opt(&ck, opt, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r)
-            continue;
-        switch (opt) {
-        case 'P': eo.pipelines = optarg; break;
-        case 'g': eo.group = optarg; break;
-        case 'c':
-            if (cli_count("engine", "--count", optarg, &n) < 0)
-                return EXIT_USAGE;
-            eo.count = (uint64_t)n;
-            break;
-        case 'd':
-            if (cli_number("engine", "--duration", optarg, &eo.duration_s) < 0)
-                return EXIT_USAGE;
-            break;
-        case O_JSON: json = true; break;
-        case O_FILTER:
-            if (cli_number("engine", "--filter-amount", optarg, &d) < 0)
-                return EXIT_USAGE;
-            atomic_store(&params.filter_amount, d);
-            break;
-        case O_HIGH:
-            if (cli_number("engine", "--high-value", optarg, &d) < 0)
-                return EXIT_USAGE;
-            atomic_store(&params.high_value_amount, d);
-            break;
-        case O_WINDOW:
-            if (cli_number("engine", "--window", optarg, &d) < 0)
-                return EXIT_USAGE;
-            if (d < 0.001) {
-                cli_error("engine", "--window must be at least 0.001 s");
-                return EXIT_USAGE;
-            }
-            params.window_ms = (int64_t)(d * 1000);
-            break;
-        case O_SLIDE:
-            if (cli_number("engine", "--window-slide", optarg, &d) < 0)
-                return EXIT_USAGE;
-            params.window_slide_ms = (int64_t)(d * 1000);
-            break;
-        case O_TTL:
-            if (cli_number("engine", "--state-ttl", optarg, &d) < 0)
-                return EXIT_USAGE;
-            params.state_ttl_ms = (int64_t)(d * 1000);
-            break;
-        case O_LATENESS:
-            if (cli_number("engine", "--allowed-lateness", optarg, &d) < 0)
-                return EXIT_USAGE;
-            params.allowed_lateness_ms = (int64_t)(d * 1000);
-            break;
-        case O_OOO:
-            if (cli_number("engine", "--out-of-orderness", optarg, &d) < 0)
-                return EXIT_USAGE;
-            params.out_of_orderness_ms = (int64_t)(d * 1000);
-            break;
-        case O_IDLE:
-            if (cli_number("engine", "--idle-timeout", optarg, &d) < 0)
-                return EXIT_USAGE;
-            params.idle_timeout_ms = (int64_t)(d * 1000);
-            break;
-        case O_CKPT:
-            if (cli_number("engine", "--checkpoint-interval", optarg, &d) < 0)
-                return EXIT_USAGE;
-            eo.checkpoint_ms = d < 0.01 ? 10 : (int64_t)(d * 1000);
-            break;
-        case O_GAP:
-            if (cli_number("engine", "--session-gap", optarg, &d) < 0)
-                return EXIT_USAGE;
-            if (d < 0.001) {
-                cli_error("engine", "--session-gap must be at least 0.001 s");
-                return EXIT_USAGE;
-            }
-            params.session_gap_ms = (int64_t)(d * 1000);
-            break;
-        case O_TIME:
-            if (strcmp(optarg, "event") && strcmp(optarg, "processing")) {
-                cli_error("engine", "--time takes event or processing, not \"%s\"", optarg);
-                return EXIT_USAGE;
-            }
-            params.processing_time = !strcmp(optarg, "processing");
-            break;
-        case O_WORKERS:
-            if (cli_count("engine", "--workers", optarg, &n) < 0)
-                return EXIT_USAGE;
-            if (n < 1 || n > 64) {
-                cli_error("engine", "--workers takes 1 to 64, not %lld", n);
-                return EXIT_USAGE;
-            }
-            params.workers = (int)n;
-            break;
-        case O_MINW:
-        case O_MINH:
-            if (cli_count("engine", opt == O_MINW ? "--min-width" : "--min-height", optarg, &n) < 0)
-                return EXIT_USAGE;
-            if (n > 65535) {
-                cli_error("engine", "%s is at most 65535", opt == O_MINW ? "--min-width" : "--min-height");
-                return EXIT_USAGE;
-            }
-            atomic_store(opt == O_MINW ? &params.video_min_width : &params.video_min_height, (int)n);
-            break;
-        case O_ALO: eo.at_least_once = true; break;
-        case O_INSTANCE: eo.instance = optarg; break;
-        case O_SUFFIX: eo.suffix = optarg; break;
-        case O_UNTIL_END: eo.until_end = true; break;
-        case O_LOCAL_WINDOWS: eo.repartition = false; break;
-        case O_SETTLE: {
-            double d;
-            if (cli_number("engine", "--settle", optarg, &d) < 0)
-                return EXIT_USAGE;
-            eo.settle_ms = (int64_t)(d * 1000);
-            break;
-        }
-        case O_FILE_MIN:
-            if (cli_number("engine", "--file-min-size", optarg, &d) < 0)
-                return EXIT_USAGE;
-            atomic_store(&params.file_min_bytes, d * 1048576.0);
-            break;
-        case O_CHUNK_TIMEOUT:
-            if (cli_number("engine", "--chunk-timeout", optarg, &d) < 0)
-                return EXIT_USAGE;
-            params.file_chunk_timeout_ms = (int64_t)(d * 1000);
-            break;
-        case O_REPLAY: replay = optarg; break;
-        case O_OUT: outdir = optarg; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: fputs(usage, stderr); return EXIT_USAGE;
-        }
-    }
+    engine_args_t a = {.outdir = "replay-out"};
+    engine_opts_init(&a.eo);
+    a.eo.repartition = true; /* a group may have several processes */
+    pipeline_params_init(&a.params);
+    int r = cli_parse(&engine_cmd, argc, argv, &a, &ck);
+    if (r >= 0)
+        return r;
+    engine_opts_t eo = a.eo;
+    pipeline_params_t *params = &a.params; /* (not copied: the engine keeps it) */
+    bool json = a.json;
+    const char *replay = a.replay, *outdir = a.outdir;
     if (optind < argc) {
         cli_error("engine", "unexpected argument \"%s\"", argv[optind]);
         return EXIT_USAGE;
     }
     if (replay) {
         char err[4300];
-        json_t *s = replay_run(replay, outdir, eo.pipelines, &params, err, sizeof err);
+        json_t *s = replay_run(replay, outdir, eo.pipelines, params, err, sizeof err);
         if (!s) {
             cli_error("engine", "%s", err);
             return EXIT_FAIL;
@@ -305,7 +284,7 @@ int cmd_engine(int argc, char **argv)
     if (!k)
         return EXIT_USAGE;
     char err[512];
-    engine_t *e = engine_new(k, &eo, &params, err, sizeof err);
+    engine_t *e = engine_new(k, &eo, params, err, sizeof err);
     if (!e) {
         cli_error("engine", "%s", err);
         kconf_free(k);

@@ -2,7 +2,6 @@
  * records, rates, watermarks and backpressure, from its REST API) and `streamlab flink
  * cancel` (cancel one and wait until it is CANCELED).  Both run on the calling thread;
  * the HTTP work is engine/flinkrest.c. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,42 +13,6 @@
 
 #define DEFAULT_REST "http://127.0.0.1:8081"
 
-static const char jobs_usage[] =
-    "usage: streamlab flink jobs --rest URL [--json] [--timeout S]\n"
-    "\n"
-    "Lists the jobs of a Flink cluster from its REST API: id, name, state and uptime,\n"
-    "and for each vertex (a chain of operators run as one task, sources first): its\n"
-    "parallelism, records in and out (summed over the subtasks), records/s (Flink's\n"
-    "one-minute rate), the current watermark (UTC; for a source vertex the watermark it\n"
-    "emits) and the backpressure level (ok/low/high, with the busiest subtask's share\n"
-    "of time backpressured).  Flink fetches metrics from its taskmanagers only when\n"
-    "asked, so the jobs are read twice, a second apart: the numbers are that fresh.\n"
-    "\n"
-    "  --rest URL        the jobmanager's REST API (default " DEFAULT_REST ")\n"
-    "  --json            one JSON object for scripts instead of the table\n"
-    "  --timeout S       give up on each request after S seconds (default 5)\n"
-    "  --record DIR      also save every REST reply in DIR (for test fixtures)\n"
-    "  -h, --help        this help\n"
-    "\n"
-    "Exit status: 0, 2 when the REST API does not answer, 1 on an error from Flink.\n";
-
-static const char cancel_usage[] =
-    "usage: streamlab flink cancel --rest URL [--wait S] JOB_ID\n"
-    "\n"
-    "Cancels a Flink job (PATCH /jobs/JOB_ID?mode=cancel), waits until it is CANCELED\n"
-    "(or another final state) and prints its final state.\n"
-    "\n"
-    "  --rest URL        the jobmanager's REST API (default " DEFAULT_REST ")\n"
-    "  --wait S          wait at most S seconds for the final state (default 30)\n"
-    "  --timeout S       give up on each request after S seconds (default 5)\n"
-    "  --record DIR      also save every REST reply in DIR (for test fixtures)\n"
-    "  -h, --help        this help\n"
-    "\n"
-    "Exit status: 0 when the job ends CANCELED (also when it already was), 1 when Flink\n"
-    "refuses (e.g. an unknown job id) or the job ends FINISHED or FAILED instead or is\n"
-    "not final in time, 2 for a malformed JOB_ID or when the REST API does not answer.\n";
-
-enum { O_REST = 1, O_JSON, O_TIMEOUT, O_RECORD, O_WAIT };
 
 /* "15:01:55.559" (UTC), or "-" when there is no watermark yet. */
 static const char *wm_text(int64_t ms, char *buf, size_t size)
@@ -116,50 +79,100 @@ static void print_table(const flink_jobs_t *jobs, const char *base)
         printf("\n(%d more jobs not shown)\n", jobs->more);
 }
 
-/* --rest URL / --timeout S shared by both commands: 1 handled, 0 not, -1 bad value. */
-static int rest_opt(const char *cmd, int opt, const char *base_arg, const char **base,
-                    long *timeout_ms)
+/* What both commands take. */
+typedef struct jobs_args {
+    const char *base, *record;
+    long timeout_ms;
+    bool json;
+    double wait_s;
+} jobs_args_t;
+
+static int set_timeout(void *args, const char *cmd, const char *opt, const char *arg)
 {
     double t;
-    switch (opt) {
-    case O_REST: *base = base_arg; return 1;
-    case O_TIMEOUT:
-        if (cli_number(cmd, "--timeout", base_arg, &t) < 0 || t <= 0) {
-            if (t <= 0)
-                cli_error(cmd, "--timeout must be > 0");
-            return -1;
-        }
-        *timeout_ms = (long)(t * 1000);
-        return 1;
-    default: return 0;
+    if (cli_number(cmd, opt, arg, &t) < 0)
+        return -1;
+    if (t <= 0) {
+        cli_error(cmd, "--timeout must be > 0");
+        return -1;
     }
+    ((jobs_args_t *)args)->timeout_ms = (long)(t * 1000);
+    return 0;
 }
+
+#define A(field) offsetof(jobs_args_t, field)
+#define REST_OPT                                                                                   \
+    {"rest", 0, CLI_STRING, A(base), .arg = "URL",                                                \
+     .help = "the jobmanager's REST API (default " DEFAULT_REST ")"}
+#define TIMEOUT_OPT                                                                                \
+    {"timeout", 0, CLI_CUSTOM, .set = set_timeout, .arg = "S",                                     \
+     .help = "give up on each request after S seconds (default 5)"}
+#define RECORD_OPT                                                                                 \
+    {"record", 0, CLI_STRING, A(record), .arg = "DIR",                                             \
+     .help = "also save every REST reply in DIR (for test fixtures)"}
+
+static const cli_table_t jobs_table = {
+    20, (const cli_opt_t[]){
+            REST_OPT,
+            {"json", 0, CLI_FLAG, A(json), .help = "one JSON object for scripts instead of the table"},
+            TIMEOUT_OPT,
+            RECORD_OPT,
+            {"help", 'h', CLI_HELP, .help = "this help"},
+            {.kind = CLI_TEXT,
+             .help = "\nExit status: 0, 2 when the REST API does not answer, 1 on an error from "
+                     "Flink.\n"},
+            {0}}};
+
+static const cli_table_t cancel_table = {
+    20, (const cli_opt_t[]){
+            REST_OPT,
+            {"wait", 0, CLI_NUMBER, A(wait_s), .arg = "S",
+             .help = "wait at most S seconds for the final state (default 30)"},
+            TIMEOUT_OPT,
+            RECORD_OPT,
+            {"help", 'h', CLI_HELP, .help = "this help"},
+            {.kind = CLI_TEXT,
+             .help = "\n"
+                     "Exit status: 0 when the job ends CANCELED (also when it already was), 1 when Flink\n"
+                     "refuses (e.g. an unknown job id) or the job ends FINISHED or FAILED instead or is\n"
+                     "not final in time, 2 for a malformed JOB_ID or when the REST API does not answer.\n"},
+            {0}}};
+#undef A
+
+static const cli_cmd_t jobs_cmd = {
+    .name = "flink jobs",
+    .usage =
+    "usage: streamlab flink jobs --rest URL [--json] [--timeout S]\n"
+    "\n"
+    "Lists the jobs of a Flink cluster from its REST API: id, name, state and uptime,\n"
+    "and for each vertex (a chain of operators run as one task, sources first): its\n"
+    "parallelism, records in and out (summed over the subtasks), records/s (Flink's\n"
+    "one-minute rate), the current watermark (UTC; for a source vertex the watermark it\n"
+    "emits) and the backpressure level (ok/low/high, with the busiest subtask's share\n"
+    "of time backpressured).  Flink fetches metrics from its taskmanagers only when\n"
+    "asked, so the jobs are read twice, a second apart: the numbers are that fresh.\n"
+    "\n",
+    .tables = {&jobs_table}};
+
+static const cli_cmd_t cancel_cmd = {
+    .name = "flink cancel",
+    .usage =
+    "usage: streamlab flink cancel --rest URL [--wait S] JOB_ID\n"
+    "\n"
+    "Cancels a Flink job (PATCH /jobs/JOB_ID?mode=cancel), waits until it is CANCELED\n"
+    "(or another final state) and prints its final state.\n"
+    "\n",
+    .tables = {&cancel_table}};
 
 int cmd_flink_jobs(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"rest", required_argument, 0, O_REST},
-                                             {"json", no_argument, 0, O_JSON},
-                                             {"timeout", required_argument, 0, O_TIMEOUT},
-                                             {"record", required_argument, 0, O_RECORD},
-                                             {"help", no_argument, 0, 'h'},
-                                             {0}};
-    const char *base = DEFAULT_REST, *record = NULL;
-    long timeout_ms = 5000;
-    int json = 0, opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int r = rest_opt("flink jobs", opt, optarg, &base, &timeout_ms);
-        if (r < 0)
-            return EXIT_USAGE;
-        if (r)
-            continue;
-        switch (opt) {
-        case O_JSON: json = 1; break;
-        case O_RECORD: record = optarg; break;
-        case 'h': fputs(jobs_usage, stdout); return EXIT_OK;
-        default: fputs(jobs_usage, stderr); return EXIT_USAGE;
-        }
-    }
+    jobs_args_t a = {.base = DEFAULT_REST, .timeout_ms = 5000};
+    int r = cli_parse(&jobs_cmd, argc, argv, &a, NULL);
+    if (r >= 0)
+        return r;
+    const char *base = a.base, *record = a.record;
+    long timeout_ms = a.timeout_ms;
+    int json = a.json;
     if (optind < argc) {
         cli_error("flink jobs", "unexpected argument \"%s\"", argv[optind]);
         return EXIT_USAGE;
@@ -170,7 +183,7 @@ int cmd_flink_jobs(int argc, char **argv)
     static flink_jobs_t jobs; /* ~90 KB: not on the stack */
     char err[1024];
     int rc = EXIT_OK;
-    int r = flinkrest_jobs(fr, &jobs, err, sizeof err);
+    r = flinkrest_jobs(fr, &jobs, err, sizeof err);
     /* Flink's REST API fetches metrics from the taskmanagers when asked, and answers
      * with what it had (up to metrics.fetcher.update-interval, 10 s, old or older when
      * nobody asked): the first read makes it fetch, the second a second later is fresh. */
@@ -212,36 +225,16 @@ static int valid_jid(const char *s)
 
 int cmd_flink_cancel(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"rest", required_argument, 0, O_REST},
-                                             {"wait", required_argument, 0, O_WAIT},
-                                             {"timeout", required_argument, 0, O_TIMEOUT},
-                                             {"record", required_argument, 0, O_RECORD},
-                                             {"help", no_argument, 0, 'h'},
-                                             {0}};
-    const char *base = DEFAULT_REST, *record = NULL;
-    long timeout_ms = 5000;
-    double wait_s = 30;
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-        int r = rest_opt("flink cancel", opt, optarg, &base, &timeout_ms);
-        if (r < 0)
-            return EXIT_USAGE;
-        if (r)
-            continue;
-        switch (opt) {
-        case O_WAIT:
-            if (cli_number("flink cancel", "--wait", optarg, &wait_s) < 0)
-                return EXIT_USAGE;
-            break;
-        case O_RECORD: record = optarg; break;
-        case 'h': fputs(cancel_usage, stdout); return EXIT_OK;
-        default: fputs(cancel_usage, stderr); return EXIT_USAGE;
-        }
-    }
+    jobs_args_t a = {.base = DEFAULT_REST, .timeout_ms = 5000, .wait_s = 30};
+    int r = cli_parse(&cancel_cmd, argc, argv, &a, NULL);
+    if (r >= 0)
+        return r;
+    const char *base = a.base, *record = a.record;
+    long timeout_ms = a.timeout_ms;
+    double wait_s = a.wait_s;
     if (optind + 1 != argc) {
         cli_error("flink cancel", optind < argc ? "one JOB_ID, please" : "which job? (JOB_ID)");
-        fputs(cancel_usage, stderr);
+        cli_usage(&cancel_cmd, stderr);
         return EXIT_USAGE;
     }
     const char *jid = argv[optind];
@@ -254,7 +247,7 @@ int cmd_flink_cancel(int argc, char **argv)
         flinkrest_record(fr, record);
     char err[1024];
     int rc = EXIT_OK;
-    int r = flinkrest_cancel(fr, jid, err, sizeof err);
+    r = flinkrest_cancel(fr, jid, err, sizeof err);
     if (r < 0) {
         cli_error("flink cancel", "%s", err);
         rc = r == FLINKREST_UNREACHABLE ? EXIT_UNREACHABLE : EXIT_FAIL;

@@ -12,33 +12,212 @@
 #include "tui/cli/cli.h"
 #include "tui/cli/cmd_flink.h"
 
-#define TWIN_OPTIONS_HELP                                                                          \
-    "  -b, --brokers HOST:PORT  Kafka bootstrap servers as the Flink cluster reaches them\n"     \
-    "                         (default " CLI_DEFAULT_BROKERS ")\n"                               \
-    "  --pipelines LIST       transactions, video or both (default transactions; files\n"     \
-    "                         has no twin)\n"                                                     \
-    "  --suffix S             append S to every output topic (default _flink), so both\n"        \
-    "                         engines can write side by side on one cluster\n"                   \
-    "  --group G              the Kafka source's consumer group (default streamlab-flink-twin)\n" \
-    "  --job-name NAME        the Flink job's name (default streamlab-twin<suffix>)\n"           \
-    "  --bounded              read up to the end offsets at job start, fire every window\n"      \
-    "                         and finish (like `streamlab engine --until-end`)\n"                \
-    "  --parallelism N        the job's parallelism (default: the cluster's)\n"                  \
-    "  --filter-amount X      pass transactions with amount > X (default 100)\n"                 \
-    "  --high-value X         high_value_transactions get amount > X (default 500)\n"            \
-    "  --min-width W          video: pass frames at least W pixels wide (default 640)\n"       \
-    "  --min-height H         video: ... and H pixels high (default 480)\n"                    \
-    "  --window S             window size in seconds (default 30)\n"                             \
-    "  --window-slide S       sliding (HOP) windows that start every S seconds\n"                \
-    "  --session-gap S        session windows per category (SESSION) instead\n"                  \
-    "  --out-of-orderness S   watermark bound in seconds (default 5)\n"                          \
-    "  --connector-option K=V add 'K' = 'V' to every Kafka table's WITH clause (e.g.\n"       \
-    "                         properties.security.protocol=SASL_SSL); repeatable\n"            \
-    "  --state-ttl S          forget a user's running total after S seconds of no update\n"      \
-    "                         (table.exec.state.ttl)\n"                                          \
-    "  -h, --help             this help\n"
+typedef struct {
+    flinksql_opts_t sql;
+    const char *with[32];
+    const char *gateway;
+    double timeout_s;
+    int submit; /* the options of `submit` (1) or of `sql` (0) */
+} twin_args_t;
 
-static const char sql_usage[] =
+/* (In the messages below, opt is the word of argv just read: see own_errors.) */
+
+static int set_pipelines(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)opt;
+    char err[256];
+    if (flinksql_parse_pipelines(arg, &((twin_args_t *)args)->sql.pipelines, err, sizeof err) < 0) {
+        cli_error(cmd, "--pipelines: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_with(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)opt;
+    twin_args_t *a = args;
+    if (a->sql.nwith >= sizeof a->with / sizeof *a->with) {
+        cli_error(cmd, "too many --connector-option (at most 32)");
+        return -1;
+    }
+    a->with[a->sql.nwith++] = arg;
+    a->sql.with = a->with;
+    return 0;
+}
+
+/* --min-width, --min-height */
+static int set_pixels(void *args, const char *cmd, const char *opt, const char *arg, int *out)
+{
+    (void)args;
+    double d;
+    if (cli_number(cmd, opt, arg, &d) < 0)
+        return -1;
+    if (d != (int)d || d < 0 || d > 100000) {
+        cli_error(cmd, "%s must be a whole number of pixels", opt);
+        return -1;
+    }
+    *out = (int)d;
+    return 0;
+}
+static int set_min_width(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    return set_pixels(args, cmd, opt, arg, &((twin_args_t *)args)->sql.min_width);
+}
+static int set_min_height(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    return set_pixels(args, cmd, opt, arg, &((twin_args_t *)args)->sql.min_height);
+}
+
+/* A number of the twin's: not negative. */
+static int twin_number(const char *cmd, const char *opt, const char *arg, double *d)
+{
+    if (cli_number(cmd, opt, arg, d) < 0)
+        return -1;
+    if (*d < 0) {
+        cli_error(cmd, "%s must not be negative", opt);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_parallelism(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    double d;
+    if (twin_number(cmd, opt, arg, &d) < 0)
+        return -1;
+    if (d != (int)d || d < 1 || d > 1024) {
+        cli_error(cmd, "--parallelism must be a whole number from 1 to 1024");
+        return -1;
+    }
+    ((twin_args_t *)args)->sql.parallelism = (int)d;
+    return 0;
+}
+
+static int set_window(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    double d;
+    if (twin_number(cmd, opt, arg, &d) < 0)
+        return -1;
+    if (d <= 0) {
+        cli_error(cmd, "--window must be more than 0");
+        return -1;
+    }
+    ((twin_args_t *)args)->sql.window_s = d;
+    return 0;
+}
+
+static int set_lateness(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)args;
+    double d;
+    if (twin_number(cmd, opt, arg, &d) < 0)
+        return -1;
+    if (d > 0) {
+        cli_error(cmd, "--allowed-lateness has no Flink SQL counterpart (window TVFs "
+                       "drop late records); the twin supports 0 only");
+        return -1;
+    }
+    return 0;
+}
+
+static int set_timeout(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    double d;
+    if (twin_number(cmd, opt, arg, &d) < 0)
+        return -1;
+    ((twin_args_t *)args)->timeout_s = d > 0 ? d : 120;
+    return 0;
+}
+
+static int set_time(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)args, (void)opt;
+    if (strcmp(arg, "event")) {
+        cli_error(cmd, "--time %s: the twin runs on event time only", arg);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_gateway(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)opt;
+    twin_args_t *a = args;
+    if (!a->submit) {
+        cli_error(cmd, "--gateway is an option of `streamlab flink submit`");
+        return -1;
+    }
+    a->gateway = arg;
+    return 0;
+}
+
+#define A(field) offsetof(twin_args_t, field)
+static const cli_table_t twin_table = {
+    25, (const cli_opt_t[]){
+            {"brokers", 'b', CLI_STRING, A(sql.brokers), .arg = "HOST:PORT",
+             .help = "Kafka bootstrap servers as the Flink cluster reaches them\n"
+                     "(default " CLI_DEFAULT_BROKERS ")"},
+            {"pipelines", 0, CLI_CUSTOM, .set = set_pipelines, .arg = "LIST",
+             .help = "transactions, video or both (default transactions; files\nhas no twin)"},
+            {"suffix", 0, CLI_STRING, A(sql.suffix), .arg = "S",
+             .help = "append S to every output topic (default _flink), so both\n"
+                     "engines can write side by side on one cluster"},
+            {"group", 0, CLI_STRING, A(sql.group), .arg = "G",
+             .help = "the Kafka source's consumer group (default streamlab-flink-twin)"},
+            {"job-name", 0, CLI_STRING, A(sql.job_name), .arg = "NAME",
+             .help = "the Flink job's name (default streamlab-twin<suffix>)"},
+            {"bounded", 0, CLI_FLAG, A(sql.bounded),
+             .help = "read up to the end offsets at job start, fire every window\n"
+                     "and finish (like `streamlab engine --until-end`)"},
+            {"parallelism", 0, CLI_CUSTOM, .set = set_parallelism, .arg = "N",
+             .help = "the job's parallelism (default: the cluster's)"},
+            {"filter-amount", 0, CLI_STRING, A(sql.filter_amount), .arg = "X",
+             .help = "pass transactions with amount > X (default 100)"},
+            {"high-value", 0, CLI_STRING, A(sql.high_value), .arg = "X",
+             .help = "high_value_transactions get amount > X (default 500)"},
+            {"min-width", 0, CLI_CUSTOM, .set = set_min_width, .arg = "W",
+             .help = "video: pass frames at least W pixels wide (default 640)"},
+            {"min-height", 0, CLI_CUSTOM, .set = set_min_height, .arg = "H",
+             .help = "video: ... and H pixels high (default 480)"},
+            {"window", 0, CLI_CUSTOM, .set = set_window, .arg = "S",
+             .help = "window size in seconds (default 30)"},
+            {"window-slide", 0, CLI_NUMBER, A(sql.window_slide_s), .arg = "S",
+             .help = "sliding (HOP) windows that start every S seconds"},
+            {"session-gap", 0, CLI_NUMBER, A(sql.session_gap_s), .arg = "S",
+             .help = "session windows per category (SESSION) instead"},
+            {"out-of-orderness", 0, CLI_NUMBER, A(sql.out_of_orderness_s), .arg = "S",
+             .help = "watermark bound in seconds (default 5)"},
+            {"connector-option", 0, CLI_CUSTOM, .set = set_with, .arg = "K=V",
+             .help = "add 'K' = 'V' to every Kafka table's WITH clause (e.g.\n"
+                     "properties.security.protocol=SASL_SSL); repeatable"},
+            {"state-ttl", 0, CLI_NUMBER, A(sql.state_ttl_s), .arg = "S",
+             .help = "forget a user's running total after S seconds of no update\n"
+                     "(table.exec.state.ttl)"},
+            {"help", 'h', CLI_HELP, .help = "this help"},
+            /* taken, for the same command line as the engine's, but not listed */
+            {"allowed-lateness", 0, CLI_CUSTOM, .set = set_lateness, .arg = "S"},
+            {"time", 0, CLI_CUSTOM, .set = set_time, .arg = "event"},
+            {0}}};
+
+/* submit's own; sql takes them too, unlisted (--gateway then says whose it is) */
+static const cli_table_t submit_table = {
+    25, (const cli_opt_t[]){
+            {"gateway", 0, CLI_CUSTOM, .set = set_gateway, .arg = "URL",
+             .help = "the SQL Gateway's REST endpoint (e.g. http://127.0.0.1:8083)"},
+            {"timeout", 0, CLI_CUSTOM, .set = set_timeout, .arg = "S",
+             .help = "give up waiting for one statement after S seconds (default 120)"},
+            {0}}};
+static const cli_table_t sql_unlisted_table = {
+    25, (const cli_opt_t[]){
+            {"gateway", 0, CLI_CUSTOM, .set = set_gateway, .arg = "URL"},
+            {"timeout", 0, CLI_CUSTOM, .set = set_timeout, .arg = "S"},
+            {0}}};
+#undef A
+
+static const cli_cmd_t sql_cmd = {
+    .name = "flink sql",
+    .usage =
     "usage: streamlab flink sql [-b HOST:PORT] [--pipelines transactions] [--suffix S]\n"
     "                           [--bounded] [threshold and window options]\n"
     "\n"
@@ -47,9 +226,13 @@ static const char sql_usage[] =
     "time from each record's `timestamp` with a WATERMARK, and one EXECUTE STATEMENT SET\n"
     "that computes what `streamlab engine` computes with the same flags. Run it with\n"
     "`streamlab flink submit` or paste it into Flink's SQL client.\n"
-    "\n" TWIN_OPTIONS_HELP;
+    "\n",
+    .tables = {&twin_table, &sql_unlisted_table},
+    .own_errors = true};
 
-static const char submit_usage[] =
+static const cli_cmd_t submit_cmd = {
+    .name = "flink submit",
+    .usage =
     "usage: streamlab flink submit --gateway URL [-b HOST:PORT] [sql options]\n"
     "\n"
     "Sends the Flink SQL twin (what `streamlab flink sql` prints with the same options)\n"
@@ -57,46 +240,9 @@ static const char submit_usage[] =
     "waits for it, prints the id of the job the statement set starts on stdout, and\n"
     "closes the session. Progress goes to stderr. A statement Flink rejects stops it\n"
     "with Flink's own error message and exit status 1.\n"
-    "\n"
-    "  --gateway URL          the SQL Gateway's REST endpoint (e.g. http://127.0.0.1:8083)\n"
-    "  --timeout S            give up waiting for one statement after S seconds (default 120)\n" TWIN_OPTIONS_HELP;
-
-enum {
-    O_PIPELINES = 2000, O_SUFFIX, O_GROUP, O_JOB_NAME, O_BOUNDED, O_PARALLELISM, O_FILTER,
-    O_HIGH, O_WINDOW, O_SLIDE, O_GAP, O_OOO, O_TTL, O_LATENESS, O_TIME, O_GATEWAY, O_TIMEOUT, O_WITH, O_MINW, O_MINH
-};
-
-static const struct option long_opts[] = {
-    {"brokers", required_argument, 0, 'b'},
-    {"pipelines", required_argument, 0, O_PIPELINES},
-    {"suffix", required_argument, 0, O_SUFFIX},
-    {"group", required_argument, 0, O_GROUP},
-    {"job-name", required_argument, 0, O_JOB_NAME},
-    {"bounded", no_argument, 0, O_BOUNDED},
-    {"parallelism", required_argument, 0, O_PARALLELISM},
-    {"filter-amount", required_argument, 0, O_FILTER},
-    {"high-value", required_argument, 0, O_HIGH},
-    {"window", required_argument, 0, O_WINDOW},
-    {"window-slide", required_argument, 0, O_SLIDE},
-    {"session-gap", required_argument, 0, O_GAP},
-    {"out-of-orderness", required_argument, 0, O_OOO},
-    {"state-ttl", required_argument, 0, O_TTL},
-    {"allowed-lateness", required_argument, 0, O_LATENESS},
-    {"time", required_argument, 0, O_TIME},
-    {"gateway", required_argument, 0, O_GATEWAY},
-    {"connector-option", required_argument, 0, O_WITH},
-    {"min-width", required_argument, 0, O_MINW},
-    {"min-height", required_argument, 0, O_MINH},
-    {"timeout", required_argument, 0, O_TIMEOUT},
-    {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0}};
-
-typedef struct {
-    flinksql_opts_t sql;
-    const char *with[32];
-    const char *gateway;
-    double timeout_s;
-} twin_args_t;
+    "\n",
+    .tables = {&submit_table, &twin_table},
+    .own_errors = true};
 
 /* Parses the options of `sql` (submit = 0) or `submit` (1). Returns -1 to go on, or
  * the exit status. */
@@ -105,112 +251,10 @@ static int parse(const char *cmd, int submit, int argc, char **argv, twin_args_t
     flinksql_defaults(&a->sql);
     a->gateway = NULL;
     a->timeout_s = 120;
-    const char *usage = submit ? submit_usage : sql_usage;
-    char err[256];
-    double d;
-    optind = 1;
-    opterr = 0;
-    for (;;) {
-        int c = getopt_long(argc, argv, "b:h", long_opts, NULL);
-        if (c == -1)
-            break;
-        switch (c) {
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        case 'b': a->sql.brokers = optarg; break;
-        case O_PIPELINES:
-            if (flinksql_parse_pipelines(optarg, &a->sql.pipelines, err, sizeof err) < 0) {
-                cli_error(cmd, "--pipelines: %s", err);
-                return EXIT_USAGE;
-            }
-            break;
-        case O_SUFFIX: a->sql.suffix = optarg; break;
-        case O_GROUP: a->sql.group = optarg; break;
-        case O_JOB_NAME: a->sql.job_name = optarg; break;
-        case O_BOUNDED: a->sql.bounded = true; break;
-        case O_WITH:
-            if (a->sql.nwith >= sizeof a->with / sizeof *a->with) {
-                cli_error(cmd, "too many --connector-option (at most 32)");
-                return EXIT_USAGE;
-            }
-            a->with[a->sql.nwith++] = optarg;
-            a->sql.with = a->with;
-            break;
-        case O_FILTER: a->sql.filter_amount = optarg; break;
-        case O_HIGH: a->sql.high_value = optarg; break;
-        case O_MINW:
-        case O_MINH:
-            if (cli_number(cmd, argv[optind - 1], optarg, &d) < 0)
-                return EXIT_USAGE;
-            if (d != (int)d || d < 0 || d > 100000) {
-                cli_error(cmd, "%s must be a whole number of pixels", argv[optind - 1]);
-                return EXIT_USAGE;
-            }
-            *(c == O_MINW ? &a->sql.min_width : &a->sql.min_height) = (int)d;
-            break;
-        case O_PARALLELISM:
-        case O_WINDOW:
-        case O_SLIDE:
-        case O_GAP:
-        case O_OOO:
-        case O_TTL:
-        case O_LATENESS:
-        case O_TIMEOUT:
-            if (cli_number(cmd, argv[optind - 1], optarg, &d) < 0)
-                return EXIT_USAGE;
-            if (d < 0) {
-                cli_error(cmd, "%s must not be negative", argv[optind - 1]);
-                return EXIT_USAGE;
-            }
-            if (c == O_PARALLELISM) {
-                if (d != (int)d || d < 1 || d > 1024) {
-                    cli_error(cmd, "--parallelism must be a whole number from 1 to 1024");
-                    return EXIT_USAGE;
-                }
-                a->sql.parallelism = (int)d;
-            } else if (c == O_WINDOW) {
-                if (d <= 0) {
-                    cli_error(cmd, "--window must be more than 0");
-                    return EXIT_USAGE;
-                }
-                a->sql.window_s = d;
-            } else if (c == O_SLIDE) {
-                a->sql.window_slide_s = d;
-            } else if (c == O_GAP) {
-                a->sql.session_gap_s = d;
-            } else if (c == O_OOO) {
-                a->sql.out_of_orderness_s = d;
-            } else if (c == O_TTL) {
-                a->sql.state_ttl_s = d;
-            } else if (c == O_TIMEOUT) {
-                a->timeout_s = d > 0 ? d : 120;
-            } else if (d > 0) { /* O_LATENESS */
-                cli_error(cmd, "--allowed-lateness has no Flink SQL counterpart (window TVFs "
-                               "drop late records); the twin supports 0 only");
-                return EXIT_USAGE;
-            }
-            break;
-        case O_TIME:
-            if (strcmp(optarg, "event")) {
-                cli_error(cmd, "--time %s: the twin runs on event time only", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case O_GATEWAY:
-            if (!submit) {
-                cli_error(cmd, "--gateway is an option of `streamlab flink submit`");
-                return EXIT_USAGE;
-            }
-            a->gateway = optarg;
-            break;
-        default:
-            if (optopt)
-                cli_error(cmd, "option -%c: unknown or missing its value", optopt);
-            else
-                cli_error(cmd, "unknown option or missing value: %s", argv[optind - 1]);
-            fputs(usage, stderr);
-            return EXIT_USAGE;
-        }
-    }
+    a->submit = submit;
+    int r = cli_parse(submit ? &submit_cmd : &sql_cmd, argc, argv, a, NULL);
+    if (r >= 0)
+        return r;
     if (optind < argc) {
         cli_error(cmd, "unexpected argument \"%s\"", argv[optind]);
         return EXIT_USAGE;

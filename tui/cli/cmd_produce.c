@@ -10,40 +10,6 @@
 #include "producers/vidproducer.h"
 #include "tui/cli/cli.h"
 
-static const char usage[] =
-    "usage: streamlab produce transactions [-b HOST:PORT] [--rate N] [--count N] [--seed N]\n"
-    "                                      [--duration S] [--topic T]\n"
-    "       streamlab produce video [-b HOST:PORT] [--source synthetic|FILE|/dev/videoN]\n"
-    "                               [--fps N | --interval S] [--count N] [--duration S]\n"
-    "                               [--width W --height H] [--quality Q] [--loop] [--topic T]\n"
-    "\n"
-    "Sends generated e-commerce transactions (the original project's generator) to the\n"
-    "`transactions` topic, keyed by user_id, with an idempotent acks=all producer, and\n"
-    "prints a summary of what the broker acknowledged.\n"
-    "\n"
-    "  --rate N     records per second (default 10; 0 = as fast as possible)\n"
-    "  --count N    stop after N records (default: until Ctrl-C)\n"
-    "  --seed N     generator seed, for repeatable data\n"
-    "  --topic T    write to T instead of transactions (video: instead of video_frames)\n"
-    "  --duration S stop after S seconds (as the original's --duration)\n"
-    "  --out-of-order S     jitter event times back by up to S seconds\n"
-    "  --late-fraction F    this share (0-1) is 35-65 s old: late for 30 s windows\n"
-    "  --bad-fraction F     this share (0-1) is malformed, for the dead-letter topic\n"
-    "\n"
-    "video: sends JPEG frames (base64 in the original's JSON) to `video_frames`, keyed by\n"
-    "source: sample_generator (synthetic), video_file (FILE) or webcam (/dev/videoN).\n"
-    "  --source S   synthetic (default): a moving pattern with the frame number drawn on it;\n"
-    "               FILE: any video FFmpeg reads; /dev/videoN: a V4L2 webcam\n"
-    "  --fps N      frames per second (default: the file's rate, else 5; 0 = flat out)\n"
-    "  --interval S seconds between frames, the original's option (= --fps 1/S); a FILE\n"
-    "               is sampled as the original does: one frame per S seconds of the\n"
-    "               video, the frames between are skipped\n"
-    "  --count N    stop after N frames (default: until Ctrl-C or the end of the file)\n"
-    "  --width W --height H   frame size (default: the source's; synthetic 640x480)\n"
-    "  --quality Q  JPEG quality 1-100 (default 80)\n"
-    "  --loop       start the file again at its end\n"
-    CLI_COMMON_HELP;
-
 static void on_stop(void *arg) { txprod_stop(arg); }
 
 typedef struct run {
@@ -169,110 +135,125 @@ static int produce_video(const cli_kafka_t *ck, const video_args_t *va)
     return run.rc ? EXIT_FAIL : EXIT_OK;
 }
 
+typedef struct produce_args {
+    double rate;
+    long long count, seed;
+    const char *topic;
+    video_args_t va;
+    bool video_only; /* an option of `produce video` was given */
+    double ooo, late, bad, duration;
+} produce_args_t;
+
+/* After any option of `produce video`. */
+static int video_opt(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)cmd, (void)opt, (void)arg;
+    ((produce_args_t *)args)->video_only = true;
+    return 0;
+}
+
+static int set_interval(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    produce_args_t *a = args;
+    double iv;
+    if (cli_number(cmd, opt, arg, &iv) < 0)
+        return -1;
+    if (iv <= 0) {
+        cli_error(cmd, "--interval is a number of seconds > 0 (got %s)", arg);
+        return -1;
+    }
+    a->va.fps = 1.0 / iv;
+    a->video_only = true;
+    return 0;
+}
+
+/* --late-fraction, --bad-fraction (already parsed as numbers) */
+static int check_share(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)arg;
+    produce_args_t *a = args;
+    if ((!strcmp(opt, "--late-fraction") ? a->late : a->bad) > 1) {
+        cli_error(cmd, "%s is a share between 0 and 1", opt);
+        return -1;
+    }
+    return 0;
+}
+
+#define A(field) offsetof(produce_args_t, field)
+static const cli_table_t produce_table = {
+    15, (const cli_opt_t[]){
+            {"rate", 0, CLI_NUMBER, A(rate), .arg = "N",
+             .help = "records per second (default 10; 0 = as fast as possible)"},
+            {"count", 0, CLI_COUNT, A(count), .arg = "N",
+             .help = "stop after N records (default: until Ctrl-C)"},
+            {"seed", 0, CLI_COUNT, A(seed), .arg = "N", .help = "generator seed, for repeatable data"},
+            {"topic", 0, CLI_STRING, A(topic), .arg = "T",
+             .help = "write to T instead of transactions (video: instead of video_frames)"},
+            {"duration", 0, CLI_NUMBER, A(duration), .arg = "S",
+             .help = "stop after S seconds (as the original's --duration)"},
+            {"out-of-order", 0, CLI_NUMBER, A(ooo), .arg = "S", .col = 23,
+             .help = "jitter event times back by up to S seconds"},
+            {"late-fraction", 0, CLI_NUMBER, A(late), .set = check_share, .arg = "F", .col = 23,
+             .help = "this share (0-1) is 35-65 s old: late for 30 s windows"},
+            {"bad-fraction", 0, CLI_NUMBER, A(bad), .set = check_share, .arg = "F", .col = 23,
+             .help = "this share (0-1) is malformed, for the dead-letter topic"},
+            {.kind = CLI_TEXT,
+             .help = "\n"
+                     "video: sends JPEG frames (base64 in the original's JSON) to `video_frames`, keyed by\n"
+                     "source: sample_generator (synthetic), video_file (FILE) or webcam (/dev/videoN).\n"},
+            {"source", 0, CLI_STRING, A(va.source), .set = video_opt, .arg = "S",
+             .help = "synthetic (default): a moving pattern with the frame number drawn on it;\n"
+                     "FILE: any video FFmpeg reads; /dev/videoN: a V4L2 webcam"},
+            {"fps", 0, CLI_NUMBER, A(va.fps), .set = video_opt, .arg = "N",
+             .help = "frames per second (default: the file's rate, else 5; 0 = flat out)"},
+            {"interval", 0, CLI_CUSTOM, .set = set_interval, .arg = "S",
+             .help = "seconds between frames, the original's option (= --fps 1/S); a FILE\n"
+                     "is sampled as the original does: one frame per S seconds of the\n"
+                     "video, the frames between are skipped"},
+            {"count", 0, CLI_MORE, .arg = "N",
+             .help = "stop after N frames (default: until Ctrl-C or the end of the file)"},
+            {"width", 0, CLI_COUNT, A(va.width), .set = video_opt, .left = "--width W --height H",
+             .col = 25, .arg = "W", .help = "frame size (default: the source's; synthetic 640x480)"},
+            {"height", 0, CLI_COUNT, A(va.height), .set = video_opt, .arg = "H"},
+            {"quality", 0, CLI_COUNT, A(va.quality), .set = video_opt, .arg = "Q",
+             .help = "JPEG quality 1-100 (default 80)"},
+            {"loop", 0, CLI_FLAG, A(va.loop), .set = video_opt,
+             .help = "start the file again at its end"},
+            {0}}};
+#undef A
+
+static const cli_cmd_t produce_cmd = {
+    .name = "produce",
+    .usage =
+    "usage: streamlab produce transactions [-b HOST:PORT] [--rate N] [--count N] [--seed N]\n"
+    "                                      [--duration S] [--topic T]\n"
+    "       streamlab produce video [-b HOST:PORT] [--source synthetic|FILE|/dev/videoN]\n"
+    "                               [--fps N | --interval S] [--count N] [--duration S]\n"
+    "                               [--width W --height H] [--quality Q] [--loop] [--topic T]\n"
+    "\n"
+    "Sends generated e-commerce transactions (the original project's generator) to the\n"
+    "`transactions` topic, keyed by user_id, with an idempotent acks=all producer, and\n"
+    "prints a summary of what the broker acknowledged.\n"
+    "\n",
+    .tables = {&produce_table, &cli_kafka_table}};
+
 int cmd_produce(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"rate", required_argument, 0, 'r'},
-                                             {"count", required_argument, 0, 'c'},
-                                             {"seed", required_argument, 0, 's'},
-                                             {"topic", required_argument, 0, 't'},
-                                             {"out-of-order", required_argument, 0, 'O'},
-                                             {"late-fraction", required_argument, 0, 'L'},
-                                             {"bad-fraction", required_argument, 0, 'B'},
-                                             {"source", required_argument, 0, 'S'},
-                                             {"fps", required_argument, 0, 'F'},
-                                             {"width", required_argument, 0, 'W'},
-                                             {"height", required_argument, 0, 'H'},
-                                             {"quality", required_argument, 0, 'Q'},
-                                             {"loop", no_argument, 0, 'l'},
-                                             {"interval", required_argument, 0, 'I'},
-                                             {"duration", required_argument, 0, 'D'},
-                                             CLI_COMMON_LONGOPTS,
-                                             {0}};
     cli_kafka_t ck;
     cli_kafka_init(&ck);
-    double rate = 10;
-    long long count = 0, seed = 0;
-    const char *topic = NULL;
-    video_args_t va = {.source = "synthetic", .fps = -1, .quality = 80};
-    bool video_only = false;
-    double ooo = 0, late = 0, bad = 0, duration = 0;
-    int opt, r;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        if ((r = cli_kafka_opt(&ck, opt, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r)
-            continue;
-        switch (opt) {
-        case 'r':
-            if (cli_number("produce", "--rate", optarg, &rate) < 0)
-                return EXIT_USAGE;
-            break;
-        case 'c':
-            if (cli_count("produce", "--count", optarg, &count) < 0)
-                return EXIT_USAGE;
-            break;
-        case 's':
-            if (cli_count("produce", "--seed", optarg, &seed) < 0)
-                return EXIT_USAGE;
-            break;
-        case 't': topic = optarg; break;
-        case 'S': va.source = optarg; video_only = true; break;
-        case 'F':
-            if (cli_number("produce", "--fps", optarg, &va.fps) < 0)
-                return EXIT_USAGE;
-            video_only = true;
-            break;
-        case 'W':
-        case 'H':
-            if (cli_count("produce", opt == 'W' ? "--width" : "--height", optarg,
-                          opt == 'W' ? &va.width : &va.height) < 0)
-                return EXIT_USAGE;
-            video_only = true;
-            break;
-        case 'Q':
-            if (cli_count("produce", "--quality", optarg, &va.quality) < 0)
-                return EXIT_USAGE;
-            video_only = true;
-            break;
-        case 'l': va.loop = video_only = true; break;
-        case 'I': {
-            double iv;
-            if (cli_number("produce", "--interval", optarg, &iv) < 0)
-                return EXIT_USAGE;
-            if (iv <= 0) {
-                cli_error("produce", "--interval is a number of seconds > 0 (got %s)", optarg);
-                return EXIT_USAGE;
-            }
-            va.fps = 1.0 / iv;
-            video_only = true;
-            break;
-        }
-        case 'D':
-            if (cli_number("produce", "--duration", optarg, &duration) < 0)
-                return EXIT_USAGE;
-            break;
-        case 'O':
-            if (cli_number("produce", "--out-of-order", optarg, &ooo) < 0)
-                return EXIT_USAGE;
-            break;
-        case 'L':
-        case 'B':
-            if (cli_number("produce", opt == 'L' ? "--late-fraction" : "--bad-fraction", optarg,
-                           opt == 'L' ? &late : &bad) < 0)
-                return EXIT_USAGE;
-            if ((opt == 'L' ? late : bad) > 1) {
-                cli_error("produce", "%s is a share between 0 and 1",
-                          opt == 'L' ? "--late-fraction" : "--bad-fraction");
-                return EXIT_USAGE;
-            }
-            break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: fputs(usage, stderr); return EXIT_USAGE;
-        }
-    }
+    produce_args_t a = {.rate = 10, .va = {.source = "synthetic", .fps = -1, .quality = 80}};
+    int r = cli_parse(&produce_cmd, argc, argv, &a, &ck);
+    if (r >= 0)
+        return r;
+    double rate = a.rate;
+    long long count = a.count, seed = a.seed;
+    const char *topic = a.topic;
+    video_args_t va = a.va;
+    bool video_only = a.video_only;
+    double ooo = a.ooo, late = a.late, bad = a.bad, duration = a.duration;
     if (optind >= argc) {
         cli_error("produce", "what to produce? (transactions or video)");
-        fputs(usage, stderr);
+        cli_usage(&produce_cmd, stderr);
         return EXIT_USAGE;
     }
     if (!strcmp(argv[optind], "video")) {

@@ -5,27 +5,74 @@
 #include "engine/kafka/admin.h"
 #include "tui/cli/cli.h"
 
-static const char topics_usage[] =
+typedef struct topics_args {
+    const char *describe, *create;
+    long long partitions;
+    bool json;
+} topics_args_t;
+
+static int set_partitions(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    topics_args_t *a = args;
+    if (cli_count(cmd, opt, arg, &a->partitions) < 0 || a->partitions < 1) {
+        cli_error(cmd, "--partitions must be at least 1");
+        return -1;
+    }
+    return 0;
+}
+
+static const cli_cmd_t groups_cmd;
+
+/* groups: --create and --partitions are topics' (the usage, nothing else). */
+static int not_for_groups(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)args, (void)cmd, (void)opt, (void)arg;
+    cli_usage(&groups_cmd, stderr);
+    return -1;
+}
+
+#define A(field) offsetof(topics_args_t, field)
+static const cli_table_t topics_table = {
+    22, (const cli_opt_t[]){
+            {"describe", 0, CLI_STRING, A(describe), .arg = "NAME",
+             .help = "one topic, with its configs"},
+            {"create", 0, CLI_STRING, A(create), .arg = "NAME", .help = "create a topic"},
+            {"partitions", 0, CLI_CUSTOM, .set = set_partitions, .arg = "N",
+             .help = "partitions for --create (default 3)"},
+            {"json", 0, CLI_FLAG, A(json), .help = "print JSON instead of a table"},
+            {0}}};
+
+static const cli_table_t groups_table = {
+    22, (const cli_opt_t[]){
+            {"describe", 0, CLI_STRING, A(describe), .arg = "GROUP",
+             .help = "one group's lag per partition"},
+            {"json", 0, CLI_FLAG, A(json), .help = "print JSON instead of a table"},
+            {"create", 0, CLI_CUSTOM, .set = not_for_groups, .arg = "NAME"},
+            {"partitions", 0, CLI_CUSTOM, .set = not_for_groups, .arg = "N"},
+            {0}}};
+#undef A
+
+static const cli_cmd_t topics_cmd = {
+    .name = "topics",
+    .usage =
     "usage: streamlab topics [-b HOST:PORT] [--describe NAME] [--create NAME --partitions N]\n"
     "                        [--json]\n"
     "\n"
     "Lists topics with, per partition, its leader, log-start offset and end offset (records\n"
     "before log-start were removed by retention).  --describe adds the topic's configs\n"
     "(real Kafka only); --create makes a topic with the Admin API (replication 1).\n"
-    "\n"
-    "  --describe NAME     one topic, with its configs\n"
-    "  --create NAME       create a topic\n"
-    "  --partitions N      partitions for --create (default 3)\n"
-    "  --json              print JSON instead of a table\n" CLI_COMMON_HELP;
+    "\n",
+    .tables = {&topics_table, &cli_kafka_table}};
 
-static const char groups_usage[] =
+static const cli_cmd_t groups_cmd = {
+    .name = "groups",
+    .usage =
     "usage: streamlab groups [-b HOST:PORT] [--describe GROUP] [--json]\n"
     "\n"
     "Lists consumer groups (ListGroups; real Kafka only), or for one group its committed\n"
     "offset, end offset and lag per partition (works on every broker).\n"
-    "\n"
-    "  --describe GROUP    one group's lag per partition\n"
-    "  --json              print JSON instead of a table\n" CLI_COMMON_HELP;
+    "\n",
+    .tables = {&groups_table, &cli_kafka_table}};
 
 static void print_json(json_t *v)
 {
@@ -51,63 +98,30 @@ static void print_topics(json_t *topics)
     }
 }
 
-/* Parses the shared options; returns -1 to go on, else an exit status. */
-static int parse(int argc, char **argv, const char *cmd, const char *usage, cli_kafka_t *ck,
-                 const char **describe, const char **create, long long *partitions, bool *json)
+/* Parses by cmd's tables; returns -1 to go on, else an exit status. */
+static int parse(const cli_cmd_t *cmd, int argc, char **argv, cli_kafka_t *ck, topics_args_t *a)
 {
-    enum { O_DESCRIBE = 1, O_CREATE, O_PARTITIONS, O_JSON };
-    static const struct option longopts[] = {{"describe", required_argument, 0, O_DESCRIBE},
-                                             {"create", required_argument, 0, O_CREATE},
-                                             {"partitions", required_argument, 0, O_PARTITIONS},
-                                             {"json", no_argument, 0, O_JSON},
-                                             CLI_COMMON_LONGOPTS,
-                                             {0}};
-    int opt, r;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        if ((r = cli_kafka_opt(ck, opt, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r)
-            continue;
-        switch (opt) {
-        case O_DESCRIBE: *describe = optarg; break;
-        case O_CREATE:
-            if (!create)
-                goto bad;
-            *create = optarg;
-            break;
-        case O_PARTITIONS:
-            if (!partitions)
-                goto bad;
-            if (cli_count(cmd, "--partitions", optarg, partitions) < 0 || *partitions < 1) {
-                cli_error(cmd, "--partitions must be at least 1");
-                return EXIT_USAGE;
-            }
-            break;
-        case O_JSON: *json = true; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: goto bad;
-        }
-    }
+    int r = cli_parse(cmd, argc, argv, a, ck);
+    if (r >= 0)
+        return r;
     if (optind < argc) {
-        cli_error(cmd, "unexpected argument \"%s\"", argv[optind]);
+        cli_error(cmd->name, "unexpected argument \"%s\"", argv[optind]);
         return EXIT_USAGE;
     }
     return -1;
-bad:
-    fputs(usage, stderr);
-    return EXIT_USAGE;
 }
 
 int cmd_topics(int argc, char **argv)
 {
     cli_kafka_t ck;
     cli_kafka_init(&ck);
-    const char *describe = NULL, *create = NULL;
-    long long partitions = 3;
-    bool json = false;
-    int r = parse(argc, argv, "topics", topics_usage, &ck, &describe, &create, &partitions, &json);
+    topics_args_t a = {.partitions = 3};
+    int r = parse(&topics_cmd, argc, argv, &ck, &a);
     if (r >= 0)
         return r;
+    const char *describe = a.describe, *create = a.create;
+    long long partitions = a.partitions;
+    bool json = a.json;
     kconf_t *k;
     if ((r = cli_kafka_connect(&ck, &k)))
         return r;
@@ -159,11 +173,12 @@ int cmd_groups(int argc, char **argv)
 {
     cli_kafka_t ck;
     cli_kafka_init(&ck);
-    const char *describe = NULL;
-    bool json = false;
-    int r = parse(argc, argv, "groups", groups_usage, &ck, &describe, NULL, NULL, &json);
+    topics_args_t a = {0};
+    int r = parse(&groups_cmd, argc, argv, &ck, &a);
     if (r >= 0)
         return r;
+    const char *describe = a.describe;
+    bool json = a.json;
     kconf_t *k;
     if ((r = cli_kafka_connect(&ck, &k)))
         return r;

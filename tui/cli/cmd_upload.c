@@ -15,7 +15,75 @@
 #include "producers/watchdir.h"
 #include "tui/cli/cli.h"
 
-static const char usage[] =
+typedef struct upload_args {
+    upload_opts_t uo;
+    bool paced; /* a --pace was given: the default group is dropped */
+    bool json;
+    const char *watch;
+} upload_args_t;
+
+static int set_pace(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)cmd, (void)opt;
+    upload_args_t *a = args;
+    if (!a->paced)
+        a->uo.npace = 0;
+    a->paced = true;
+    if (strcmp(arg, "none") && a->uo.npace < UPLOAD_MAX_PACE_GROUPS)
+        a->uo.pace_groups[a->uo.npace++] = arg;
+    return 0;
+}
+
+static int set_window(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    double d;
+    if (cli_number(cmd, opt, arg, &d) < 0 || d <= 0)
+        return -1;
+    ((upload_args_t *)args)->uo.window_bytes = (int64_t)(d * 1048576);
+    return 0;
+}
+
+static int set_chunk_size(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    long long n;
+    if (cli_count(cmd, opt, arg, &n) < 0)
+        return -1;
+    if (n < 3 || n % 3 || n > UPLOAD_CHUNK_BYTES) {
+        cli_error(cmd, "--chunk-size must be a multiple of 3 between 3 and %d", UPLOAD_CHUNK_BYTES);
+        return -1;
+    }
+    ((upload_args_t *)args)->uo.chunk_bytes = (size_t)n;
+    return 0;
+}
+
+#define A(field) offsetof(upload_args_t, field)
+static const cli_table_t upload_table = {
+    21, (const cli_opt_t[]){
+            {"pace", 0, CLI_CUSTOM, .set = set_pace, .arg = "GROUP",
+             .help = "do not run more than --window ahead of consumer group GROUP's\n"
+                     "committed offsets (repeatable; default streamlab-engine, the\n"
+                     "engine's group); the embedded broker keeps only ~5 MB a partition"},
+            {"pace", 0, CLI_MORE, .arg = "none", .help = "send without waiting (fine on a real cluster)"},
+            {"window", 0, CLI_CUSTOM, .set = set_window, .arg = "MB",
+             .help = "unread megabytes allowed ahead of the slowest group (default 3)"},
+            {"pace-timeout", 0, CLI_MS, A(uo.pace_timeout_ms), .arg = "S",
+             .help = "fail when the groups read nothing for S seconds (default 60)"},
+            {"max-size", 0, CLI_MB, A(uo.max_bytes), .arg = "MB",
+             .help = "refuse files larger than this (default: no limit)"},
+            {"chunk-size", 0, CLI_CUSTOM, .set = set_chunk_size, .arg = "N",
+             .help = "chunk size in bytes, a multiple of 3 (default 715776)"},
+            {"watch", 0, CLI_STRING, A(watch), .arg = "DIR",
+             .help = "upload files that appear in DIR once their size is stable,\n"
+                     "then move them to DIR/.sent/ (failed ones to DIR/.failed/)"},
+            {"topic", 0, CLI_STRING, A(uo.topic), .arg = "T",
+             .help = "send every file to T instead of its type's topic"},
+            {"json", 0, CLI_FLAG, A(json), .help = "one JSON object per file instead of a line"},
+            {0}}};
+#undef A
+
+static const cli_cmd_t upload_cmd = {
+    .name = "upload",
+    .usage =
     "usage: streamlab upload FILE... [-b HOST:PORT] [--pace GROUP|none] [--window MB]\n"
     "                                [--max-size MB] [--topic T] [--json]\n"
     "       streamlab upload --watch DIR [-b HOST:PORT] [options]\n"
@@ -24,19 +92,8 @@ static const char usage[] =
     "content, checked against its extension), keyed by its name, in the original's\n"
     "record format; files over 699 KiB go as ordered chunk records.  Prints one line per\n"
     "file: topic [partition] @offsets, size, MD5.  Exits non-zero if any file failed.\n"
-    "\n"
-    "  --pace GROUP       do not run more than --window ahead of consumer group GROUP's\n"
-    "                     committed offsets (repeatable; default streamlab-engine, the\n"
-    "                     engine's group); the embedded broker keeps only ~5 MB a partition\n"
-    "  --pace none        send without waiting (fine on a real cluster)\n"
-    "  --window MB        unread megabytes allowed ahead of the slowest group (default 3)\n"
-    "  --pace-timeout S   fail when the groups read nothing for S seconds (default 60)\n"
-    "  --max-size MB      refuse files larger than this (default: no limit)\n"
-    "  --chunk-size N     chunk size in bytes, a multiple of 3 (default 715776)\n"
-    "  --watch DIR        upload files that appear in DIR once their size is stable,\n"
-    "                     then move them to DIR/.sent/ (failed ones to DIR/.failed/)\n"
-    "  --topic T          send every file to T instead of its type's topic\n"
-    "  --json             one JSON object per file instead of a line\n" CLI_COMMON_HELP;
+    "\n",
+    .tables = {&upload_table, &cli_kafka_table}};
 
 typedef struct bar {
     const char *name;
@@ -130,74 +187,19 @@ static int on_watch_file(void *opaque, const char *path, char *err, size_t errsi
 
 int cmd_upload(int argc, char **argv)
 {
-    enum { O_PACE = 1, O_WINDOW, O_PACE_TIMEOUT, O_MAX, O_CHUNK, O_WATCH, O_JSON, O_TOPIC };
-    static const struct option longopts[] = {{"pace", required_argument, 0, O_PACE},
-                                             {"window", required_argument, 0, O_WINDOW},
-                                             {"pace-timeout", required_argument, 0, O_PACE_TIMEOUT},
-                                             {"max-size", required_argument, 0, O_MAX},
-                                             {"chunk-size", required_argument, 0, O_CHUNK},
-                                             {"watch", required_argument, 0, O_WATCH},
-                                             {"json", no_argument, 0, O_JSON},
-                                             {"topic", required_argument, 0, O_TOPIC},
-                                             CLI_COMMON_LONGOPTS,
-                                             {0}};
     cli_kafka_t ck;
     cli_kafka_init(&ck);
-    upload_opts_t uo;
-    upload_opts_init(&uo);
-    bool paced = false, json = false;
-    const char *watch = NULL;
-    int opt, r;
-    double d;
-    long long n;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        if ((r = cli_kafka_opt(&ck, opt, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r)
-            continue;
-        switch (opt) {
-        case O_PACE:
-            if (!paced)
-                uo.npace = 0;
-            paced = true;
-            if (strcmp(optarg, "none") && uo.npace < UPLOAD_MAX_PACE_GROUPS)
-                uo.pace_groups[uo.npace++] = optarg;
-            break;
-        case O_WINDOW:
-            if (cli_number("upload", "--window", optarg, &d) < 0 || d <= 0)
-                return EXIT_USAGE;
-            uo.window_bytes = (int64_t)(d * 1048576);
-            break;
-        case O_PACE_TIMEOUT:
-            if (cli_number("upload", "--pace-timeout", optarg, &d) < 0)
-                return EXIT_USAGE;
-            uo.pace_timeout_ms = (int64_t)(d * 1000);
-            break;
-        case O_MAX:
-            if (cli_number("upload", "--max-size", optarg, &d) < 0)
-                return EXIT_USAGE;
-            uo.max_bytes = (int64_t)(d * 1048576);
-            break;
-        case O_CHUNK:
-            if (cli_count("upload", "--chunk-size", optarg, &n) < 0)
-                return EXIT_USAGE;
-            if (n < 3 || n % 3 || n > UPLOAD_CHUNK_BYTES) {
-                cli_error("upload", "--chunk-size must be a multiple of 3 between 3 and %d",
-                          UPLOAD_CHUNK_BYTES);
-                return EXIT_USAGE;
-            }
-            uo.chunk_bytes = (size_t)n;
-            break;
-        case O_WATCH: watch = optarg; break;
-        case O_JSON: json = true; break;
-        case O_TOPIC: uo.topic = optarg; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: fputs(usage, stderr); return EXIT_USAGE;
-        }
-    }
+    upload_args_t a = {0};
+    upload_opts_init(&a.uo);
+    int r = cli_parse(&upload_cmd, argc, argv, &a, &ck);
+    if (r >= 0)
+        return r;
+    upload_opts_t uo = a.uo;
+    bool json = a.json;
+    const char *watch = a.watch;
     if (optind >= argc && !watch) {
         cli_error("upload", "which files? (or --watch DIR)");
-        fputs(usage, stderr);
+        cli_usage(&upload_cmd, stderr);
         return EXIT_USAGE;
     }
     kconf_t *k;

@@ -8,7 +8,52 @@
 #include "producers/webserver.h"
 #include "tui/cli/cli.h"
 
-static const char usage[] =
+typedef struct web_args {
+    webserver_opts_t wo;
+    bool paced; /* a --pace was given: the default group is dropped */
+} web_args_t;
+
+static int set_pace(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    (void)cmd, (void)opt;
+    web_args_t *a = args;
+    if (!a->paced)
+        a->wo.upload.npace = 0;
+    a->paced = true;
+    if (strcmp(arg, "none") && a->wo.upload.npace < UPLOAD_MAX_PACE_GROUPS)
+        a->wo.upload.pace_groups[a->wo.upload.npace++] = arg;
+    return 0;
+}
+
+static int set_window(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    double d;
+    if (cli_number(cmd, opt, arg, &d) < 0 || d <= 0)
+        return -1;
+    ((web_args_t *)args)->wo.upload.window_bytes = (int64_t)(d * 1048576);
+    return 0;
+}
+
+#define A(field) offsetof(web_args_t, field)
+static const cli_table_t web_table = {
+    23, (const cli_opt_t[]){
+            {"listen", 0, CLI_STRING, A(wo.listen), .arg = "HOST:PORT",
+             .help = "where to listen (default 127.0.0.1:5000, loopback only; port 0\n"
+                     "picks a free one; 0.0.0.0:5000 opens it to the network)"},
+            {"max-size", 0, CLI_MB, A(wo.max_bytes), .arg = "MB",
+             .help = "refuse larger uploads with HTTP 413 (default 256)"},
+            {"pace", 0, CLI_CUSTOM, .set = set_pace, .arg = "GROUP|none",
+             .help = "as for `streamlab upload` (default streamlab-engine)"},
+            {"window", 0, CLI_CUSTOM, .set = set_window, .arg = "MB",
+             .help = "as for `streamlab upload` (default 3)"},
+            {"topic", 0, CLI_STRING, A(wo.upload.topic), .arg = "T",
+             .help = "as for `streamlab upload`: every file to T"},
+            {0}}};
+#undef A
+
+static const cli_cmd_t web_cmd = {
+    .name = "web",
+    .usage =
     "usage: streamlab web [-b HOST:PORT] [--listen HOST:PORT] [--max-size MB]\n"
     "                     [--pace GROUP|none] [--window MB] [--topic T]\n"
     "\n"
@@ -16,63 +61,22 @@ static const char usage[] =
     "the Kafka connection status, the topic list, and where each upload landed (topic,\n"
     "partition, offset).  Routes: / , POST /upload (multipart, field \"file\"), /status,\n"
     "/topics.  Prints the address it listens on as its first line.\n"
-    "\n"
-    "  --listen HOST:PORT   where to listen (default 127.0.0.1:5000, loopback only; port 0\n"
-    "                       picks a free one; 0.0.0.0:5000 opens it to the network)\n"
-    "  --max-size MB        refuse larger uploads with HTTP 413 (default 256)\n"
-    "  --pace GROUP|none    as for `streamlab upload` (default streamlab-engine)\n"
-    "  --window MB          as for `streamlab upload` (default 3)\n"
-    "  --topic T            as for `streamlab upload`: every file to T\n" CLI_COMMON_HELP;
+    "\n",
+    .tables = {&web_table, &cli_kafka_table}};
 
 static volatile sig_atomic_t stop;
 static void on_stop(void *arg) { (void)arg, stop = 1; }
 
 int cmd_web(int argc, char **argv)
 {
-    enum { O_LISTEN = 1, O_MAX, O_PACE, O_WINDOW, O_TOPIC };
-    static const struct option longopts[] = {{"listen", required_argument, 0, O_LISTEN},
-                                             {"max-size", required_argument, 0, O_MAX},
-                                             {"pace", required_argument, 0, O_PACE},
-                                             {"window", required_argument, 0, O_WINDOW},
-                                             {"topic", required_argument, 0, O_TOPIC},
-                                             CLI_COMMON_LONGOPTS,
-                                             {0}};
     cli_kafka_t ck;
     cli_kafka_init(&ck);
-    webserver_opts_t wo;
-    webserver_opts_init(&wo);
-    bool paced = false;
-    int opt, r;
-    double d;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        if ((r = cli_kafka_opt(&ck, opt, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r)
-            continue;
-        switch (opt) {
-        case O_LISTEN: wo.listen = optarg; break;
-        case O_TOPIC: wo.upload.topic = optarg; break;
-        case O_MAX:
-            if (cli_number("web", "--max-size", optarg, &d) < 0)
-                return EXIT_USAGE;
-            wo.max_bytes = (int64_t)(d * 1048576);
-            break;
-        case O_PACE:
-            if (!paced)
-                wo.upload.npace = 0;
-            paced = true;
-            if (strcmp(optarg, "none") && wo.upload.npace < UPLOAD_MAX_PACE_GROUPS)
-                wo.upload.pace_groups[wo.upload.npace++] = optarg;
-            break;
-        case O_WINDOW:
-            if (cli_number("web", "--window", optarg, &d) < 0 || d <= 0)
-                return EXIT_USAGE;
-            wo.upload.window_bytes = (int64_t)(d * 1048576);
-            break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: fputs(usage, stderr); return EXIT_USAGE;
-        }
-    }
+    web_args_t a = {0};
+    webserver_opts_init(&a.wo);
+    int r = cli_parse(&web_cmd, argc, argv, &a, &ck);
+    if (r >= 0)
+        return r;
+    webserver_opts_t wo = a.wo;
     if (optind < argc) {
         cli_error("web", "unexpected argument \"%s\"", argv[optind]);
         return EXIT_USAGE;

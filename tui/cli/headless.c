@@ -25,7 +25,35 @@
 #include "producers/watchdir.h"
 #include "tui/cli/cli.h"
 
-static const char usage[] =
+typedef struct headless_args {
+    bool headless, json;
+    double duration, rate, drain;
+    const char *listen, *watch_dir;
+} headless_args_t;
+
+#define A(field) offsetof(headless_args_t, field)
+static const cli_table_t headless_table = {
+    21, (const cli_opt_t[]){
+            {"headless", 0, CLI_FLAG, A(headless), .help = NULL}, /* (how main sends us here) */
+            {"duration", 0, CLI_NUMBER, A(duration), .arg = "S",
+             .help = "produce for S seconds (default 10)"},
+            {"rate", 0, CLI_NUMBER, A(rate), .arg = "N",
+             .help = "transactions per second (default 1000; 0 = as fast as possible)"},
+            {"json", 0, CLI_FLAG, A(json),
+             .help = "end with the summary as one JSON object on the last line"},
+            {"listen", 0, CLI_STRING, A(listen), .arg = "HOST:PORT",
+             .help = "embedded broker address (default 127.0.0.1:0, a free port)"},
+            {"drain-timeout", 0, CLI_NUMBER, A(drain), .arg = "S",
+             .help = "after producing, wait this long for the engine to catch up\n(default 30)"},
+            {"watch-dir", 0, CLI_STRING, A(watch_dir), .arg = "DIR",
+             .help = "also upload files dropped into DIR (moved to DIR/.sent/) and\n"
+                     "run the files pipeline on them (its own engine and group)"},
+            {0}}};
+#undef A
+
+static const cli_cmd_t headless_cmd = {
+    .name = "--headless",
+    .usage =
     "usage: streamlab --headless [--duration S] [--rate N] [--json] [-b HOST:PORT]\n"
     "                            [--listen HOST:PORT] [--drain-timeout S]\n"
     "\n"
@@ -33,16 +61,8 @@ static const char usage[] =
     "engine in one process without the console: a stats line per second, then the\n"
     "engine summary with what was produced and what was lost.  Exit status 0 only when\n"
     "nothing was lost and outputs were delivered.\n"
-    "\n"
-    "  --duration S       produce for S seconds (default 10)\n"
-    "  --rate N           transactions per second (default 1000; 0 = as fast as possible)\n"
-    "  --json             end with the summary as one JSON object on the last line\n"
-    "  --listen HOST:PORT embedded broker address (default 127.0.0.1:0, a free port)\n"
-    "  --drain-timeout S  after producing, wait this long for the engine to catch up\n"
-    "                     (default 30)\n"
-    "  --watch-dir DIR    also upload files dropped into DIR (moved to DIR/.sent/) and\n"
-    "                     run the files pipeline on them (its own engine and group)\n"
-    CLI_COMMON_HELP;
+    "\n",
+    .tables = {&headless_table, &cli_kafka_table}};
 
 typedef struct worker {
     int rc;
@@ -136,50 +156,16 @@ static void stats_line(double t)
 
 int cmd_headless(int argc, char **argv)
 {
-    enum { O_JSON = 1, O_LISTEN, O_DRAIN, O_WATCH };
-    static const struct option longopts[] = {{"headless", no_argument, 0, 'H'},
-                                             {"duration", required_argument, 0, 'd'},
-                                             {"rate", required_argument, 0, 'r'},
-                                             {"json", no_argument, 0, O_JSON},
-                                             {"listen", required_argument, 0, O_LISTEN},
-                                             {"drain-timeout", required_argument, 0, O_DRAIN},
-                                             {"watch-dir", required_argument, 0, O_WATCH},
-                                             CLI_COMMON_LONGOPTS,
-                                             {0}};
     cli_kafka_t ck;
     cli_kafka_init(&ck);
-    bool json = false, external = false;
-    double duration = 10, rate = 1000, drain = 30;
-    const char *listen = "127.0.0.1:0", *watch_dir = NULL;
-    int opt, r;
-    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        if (opt == 'b')
-            external = true;
-        if ((r = cli_kafka_opt(&ck, opt, optarg)) < 0)
-            return EXIT_USAGE;
-        if (r)
-            continue;
-        switch (opt) {
-        case 'H': break;
-        case 'd':
-            if (cli_number("--headless", "--duration", optarg, &duration) < 0)
-                return EXIT_USAGE;
-            break;
-        case 'r':
-            if (cli_number("--headless", "--rate", optarg, &rate) < 0)
-                return EXIT_USAGE;
-            break;
-        case O_DRAIN:
-            if (cli_number("--headless", "--drain-timeout", optarg, &drain) < 0)
-                return EXIT_USAGE;
-            break;
-        case O_JSON: json = true; break;
-        case O_LISTEN: listen = optarg; break;
-        case O_WATCH: watch_dir = optarg; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: fputs(usage, stderr); return EXIT_USAGE;
-        }
-    }
+    const char *default_brokers = ck.brokers;
+    headless_args_t a = {.duration = 10, .rate = 1000, .drain = 30, .listen = "127.0.0.1:0"};
+    int r = cli_parse(&headless_cmd, argc, argv, &a, &ck);
+    if (r >= 0)
+        return r;
+    bool json = a.json, external = ck.brokers != default_brokers; /* -b given */
+    double duration = a.duration, rate = a.rate, drain = a.drain;
+    const char *listen = a.listen, *watch_dir = a.watch_dir;
     if (optind < argc) {
         cli_error("--headless", "unexpected argument \"%s\"", argv[optind]);
         return EXIT_USAGE;
