@@ -44,7 +44,7 @@ typedef struct df_obj_class {
 } df_obj_class_t;
 typedef struct df_obj {
     const df_obj_class_t *cls;
-    _Atomic int refs;
+    int refs; /* changed only through __atomic builtins (values cross workers) */
 } df_obj_t;
 
 typedef struct df_record {

@@ -288,7 +288,7 @@ static void *txn_clone(const void *obj)
     const txn_t *t = obj;
     txn_t *c = xmalloc(sizeof *t + t->len + 1);
     memcpy(c, t, sizeof *t + t->len + 1);
-    atomic_store_explicit(&c->h.refs, 1, memory_order_relaxed);
+    c->h.refs = 1;
     return c;
 }
 
@@ -396,6 +396,8 @@ static const char *const known[IX_KNOWN] = {
     [IX_PAYMENT] = "payment_method", [IX_TIMESTAMP] = "timestamp", [IX_LOCATION] = "location",
 };
 
+static const uint16_t known_len[IX_KNOWN] = {14, 7, 7, 8, 6, 8, 14, 9, 8};
+
 /* The typed record for buf, or NULL when it is not one the typed path holds
  * exactly (the JSON path then takes it). */
 static txn_t *txn_typed(const char *buf, size_t len, int64_t *event_ms)
@@ -453,7 +455,7 @@ static txn_t *txn_typed(const char *buf, size_t len, int64_t *event_ms)
             goto decline;
         }
         for (int x = 0; x < IX_KNOWN; x++)
-            if (strlen(known[x]) == f->klen && !memcmp(known[x], ks, f->klen))
+            if (known_len[x] == f->klen && !memcmp(known[x], ks, f->klen))
                 t->ix[x] = (int8_t)i;
         /* the discount's names: the JSON path would replace such a field in place */
         if ((f->klen == 15 && !memcmp(ks, "original_amount", 15)) ||
