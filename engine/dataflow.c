@@ -15,7 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <math.h>
+
 #include <openssl/evp.h>
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
 
 #include "engine/evtime.h"
 #include "engine/jsonw.h"
@@ -560,6 +567,14 @@ void df_sink_call(df_stream_t *in, const char *name, void (*fn)(const df_record_
     n->fn.call = fn;
 }
 
+void df_sink_call_rec(df_stream_t *in, const char *name,
+                      void (*fn)(const df_record_t *r, void *ctx), void *ctx)
+{
+    struct df_stream *n = node_new(in->g, in, K_CALL, name, ctx);
+    n->fn.call = fn;
+    n->rec = true;
+}
+
 const char *const *df_graph_inputs(const df_graph_t *g) { return g->inputs; }
 const char *const *df_graph_outputs(const df_graph_t *g) { return g->outputs; }
 
@@ -571,6 +586,259 @@ json_t *df_record_json(df_record_t *r)
         r->obj = NULL;
     }
     return r->value;
+}
+
+const char *df_record_string(const df_record_t *r, const char *name, size_t *len)
+{
+    if (r->obj)
+        return r->obj->cls->field(r->obj, name, len);
+    const json_t *s = json_object_get(r->value, name);
+    if (!json_is_string(s))
+        return NULL;
+    *len = json_string_length(s);
+    return json_string_value(s);
+}
+
+bool df_record_number(const df_record_t *r, const char *name, double *out)
+{
+    if (r->obj)
+        return r->obj->cls->number(r->obj, name, out);
+    return df_json_number(json_object_get(r->value, name), out);
+}
+
+/* --- raw JSON values ----------------------------------------------------------
+ * A repartition topic's records come back as the text a sink wrote.  When
+ * that text is canonical (exactly what jsonw writes for the value jsonr
+ * reads from it) the value is kept as its bytes: a sink copies them out, a
+ * field is read from jsmn's tokens, and a JSON tree is built only for an
+ * operator that needs one (df_record_json).  Anything else is parsed as
+ * before. */
+
+#define RAW_FIELDS 64
+#define RAW_TOKENS 512
+
+typedef struct raw_field {
+    int k, klen, v, vlen; /* the key's bytes (inside its quotes), the value's (a string's inside) */
+    jsmntype_t type;
+} raw_field_t;
+
+typedef struct raw {
+    df_obj_t h;
+    int nf;
+    raw_field_t f[RAW_FIELDS];
+    size_t len;
+    char text[];
+} raw_t;
+
+static int raw_start(const jsmntok_t *t) { return t->start - (t->type == JSMN_STRING); }
+static int raw_end(const jsmntok_t *t) { return t->end + (t->type == JSMN_STRING); }
+
+/* A string jsonw writes as it is: printable ASCII without quote or backslash. */
+static bool plain_text(const char *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e || s[i] == '\\' || s[i] == '"')
+            return false;
+    return true;
+}
+
+/* A number token as jsonw writes the value jsonr reads from it. */
+static bool canonical_number(const char *s, int n)
+{
+    char buf[64];
+    if (n <= 0 || n >= (int)sizeof buf)
+        return false;
+    memcpy(buf, s, (size_t)n);
+    buf[n] = '\0';
+    bool whole = !memchr(buf, '.', (size_t)n) && !memchr(buf, 'e', (size_t)n) && !memchr(buf, 'E', (size_t)n);
+    char *end;
+    errno = 0;
+    jsonw_buf_t *b = &(jsonw_buf_t){.p = (char[64]){0}, .cap = 64};
+    if (whole) {
+        long long v = strtoll(buf, &end, 10);
+        if (errno || *end)
+            return false;
+        jsonw_int(b, v);
+    } else {
+        double d = strtod(buf, &end);
+        if (errno || *end || !isfinite(d))
+            return false;
+        jsonw_real(b, d);
+    }
+    return b->len == (size_t)n && !memcmp(b->p, buf, (size_t)n);
+}
+
+/* The index after token i's subtree (keys have their value as one child). */
+static int skip(const jsmntok_t *t, int n, int i)
+{
+    int j = i + 1;
+    for (int c = 0; c < t[i].size && j < n; c++)
+        j = skip(t, n, j);
+    return j;
+}
+
+/* Checks the value at token i (and below) is canonical; returns the index
+ * after it, or -1. */
+static int canonical(const char *buf, const jsmntok_t *t, int n, int i)
+{
+    if (i >= n)
+        return -1;
+    const jsmntok_t *x = &t[i];
+    switch (x->type) {
+    case JSMN_STRING:
+        return plain_text(buf + x->start, x->end - x->start) ? i + 1 : -1;
+    case JSMN_PRIMITIVE: {
+        const char *s = buf + x->start;
+        int len = x->end - x->start;
+        if ((len == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) ||
+            (len == 5 && !memcmp(s, "false", 5)))
+            return i + 1;
+        return canonical_number(s, len) ? i + 1 : -1;
+    }
+    case JSMN_OBJECT:
+    case JSMN_ARRAY: {
+        bool obj = x->type == JSMN_OBJECT;
+        if (obj && x->size > RAW_FIELDS)
+            return -1;
+        int pos = x->start + 1, j = i + 1;
+        for (int c = 0; c < x->size; c++) {
+            if (c && buf[pos++] != ',')
+                return -1;
+            if (j >= n || raw_start(&t[j]) != pos)
+                return -1;
+            if (obj) {
+                const jsmntok_t *k = &t[j];
+                if (k->type != JSMN_STRING || k->size != 1 || !plain_text(buf + k->start, k->end - k->start))
+                    return -1;
+                /* a duplicate key: jsonr keeps the last one, so the text is not the value */
+                for (int p = i + 1; p < j; p = skip(t, n, p))
+                    if ((t[p].end - t[p].start == k->end - k->start &&
+                                  !memcmp(buf + t[p].start, buf + k->start, (size_t)(k->end - k->start))))
+                        return -1;
+                pos = raw_end(k);
+                if (buf[pos++] != ':' || j + 1 >= n || raw_start(&t[j + 1]) != pos)
+                    return -1;
+                j++;
+            }
+            pos = raw_end(&t[j]);
+            if ((j = canonical(buf, t, n, j)) < 0)
+                return -1;
+        }
+        return buf[pos] == (obj ? '}' : ']') && pos + 1 == x->end ? j : -1;
+    }
+    default:
+        return -1;
+    }
+}
+
+static void raw_write(const void *obj, jsonw_buf_t *b)
+{
+    const raw_t *r = obj;
+    jsonw_raw(b, r->text, r->len);
+}
+
+static json_t *raw_to_json(const void *obj)
+{
+    const raw_t *r = obj;
+    json_t *v = jsonr_load(r->text, r->len, 0, NULL);
+    return v ? v : json_null(); /* canonical text always loads */
+}
+
+static const raw_field_t *raw_find(const raw_t *r, const char *name)
+{
+    int n = (int)strlen(name);
+    for (int i = 0; i < r->nf; i++)
+        if (r->f[i].klen == n && !memcmp(r->text + r->f[i].k, name, (size_t)n))
+            return &r->f[i];
+    return NULL;
+}
+
+static const char *raw_field(const void *obj, const char *name, size_t *len)
+{
+    const raw_t *r = obj;
+    const raw_field_t *f = raw_find(r, name);
+    if (!f || f->type != JSMN_STRING)
+        return NULL;
+    *len = (size_t)f->vlen;
+    return r->text + f->v;
+}
+
+static bool raw_number(const void *obj, const char *name, double *out)
+{
+    const raw_t *r = obj;
+    const raw_field_t *f = raw_find(r, name);
+    if (!f || f->type != JSMN_PRIMITIVE)
+        return false;
+    char c = r->text[f->v];
+    if (c != '-' && (c < '0' || c > '9'))
+        return false; /* true, false, null */
+    *out = strtod(r->text + f->v, NULL); /* canonical: it ends at the token's end */
+    return true;
+}
+
+static void *raw_clone(const void *obj)
+{
+    const raw_t *r = obj;
+    raw_t *c = xmalloc(sizeof *r + r->len + 1);
+    memcpy(c, r, sizeof *r + r->len + 1);
+    c->h.refs = 1;
+    return c;
+}
+
+static const df_obj_class_t raw_class = {.name = "raw JSON",
+                                         .to_json = raw_to_json,
+                                         .write = raw_write,
+                                         .field = raw_field,
+                                         .number = raw_number,
+                                         .clone = raw_clone,
+                                         .free = free};
+
+/* A repartitioned record {"t":..,"o":..,"s":..,"v":{..}} as jsonw wrote it:
+ * fills r (a raw value) and returns true; false for anything else. */
+static bool repart_fast(const char *buf, size_t len, df_record_t *r)
+{
+    static _Thread_local jsmntok_t t[RAW_TOKENS];
+    jsmn_parser p;
+    jsmn_init(&p);
+    if (!buf || len > INT32_MAX)
+        return false;
+    int n = jsmn_parse(&p, buf, len, t, RAW_TOKENS);
+    if (n < 9 || t[0].type != JSMN_OBJECT || t[0].size != 4 || t[0].start != 0 ||
+        t[0].end != (int)len || canonical(buf, t, n, 0) != n)
+        return false;
+    static const char *const names[] = {"t", "o", "s"};
+    long long num[3];
+    for (int i = 0; i < 3; i++) {
+        const jsmntok_t *k = &t[1 + 2 * i], *v = &t[2 + 2 * i];
+        if (k->end - k->start != 1 || buf[k->start] != names[i][0] || v->type != JSMN_PRIMITIVE ||
+            !(buf[v->start] == '-' || (buf[v->start] >= '0' && buf[v->start] <= '9')) ||
+            memchr(buf + v->start, '.', (size_t)(v->end - v->start)) ||
+            memchr(buf + v->start, 'e', (size_t)(v->end - v->start)))
+            return false;
+        num[i] = strtoll(buf + v->start, NULL, 10);
+    }
+    const jsmntok_t *k = &t[7], *v = &t[8];
+    if (k->end - k->start != 1 || buf[k->start] != 'v' || v->type != JSMN_OBJECT)
+        return false;
+    size_t vlen = (size_t)(v->end - v->start);
+    raw_t *x = xmalloc(sizeof *x + vlen + 1);
+    x->h = (df_obj_t){.cls = &raw_class, .refs = 1};
+    x->len = vlen;
+    memcpy(x->text, buf + v->start, vlen);
+    x->text[vlen] = '\0';
+    x->nf = v->size;
+    for (int i = 0, j = 9; i < v->size; i++) {
+        const jsmntok_t *fk = &t[j], *fv = &t[j + 1];
+        x->f[i] = (raw_field_t){.k = fk->start - v->start, .klen = fk->end - fk->start,
+                                .v = fv->start - v->start, .vlen = fv->end - fv->start,
+                                .type = fv->type};
+        j = skip(t, n, j);
+    }
+    r->event_ms = num[0];
+    /* where upstream it came from, for df_graph_observe_repart */
+    r->offset = num[1] * DF_REPART_PARTS + num[2] % DF_REPART_PARTS;
+    r->obj = &x->h;
+    return true;
 }
 
 /* --- running ------------------------------------------------------------- */
@@ -735,6 +1003,8 @@ int df_graph_parse(df_graph_t *g, const char *topic, int32_t partition, int64_t 
     *r = (df_record_t){.partition = partition, .offset = offset, .event_ms = DF_NO_TIME};
     err[0] = '\0';
     if (!s->fn.parse) { /* a repartition topic: a wrapped record or a marker */
+        if (repart_fast(buf, len, r))
+            return s->id;
         json_t *v = buf ? jsonr_load(buf, len, 0, NULL) : NULL;
         json_t *wm = json_object_get(v, "_watermark"), *val = json_object_get(v, "v");
         const char *from = json_string_value(json_object_get(v, "source"));
@@ -938,6 +1208,8 @@ static void reduce_push(struct df_stream *n, df_record_t *r)
         df_record_release(r);
         return;
     }
+    if (!n->agg->typed)
+        df_record_json(r);
     json_t *acc = acc_for(n->state, r, n->agg, n->ctx);
     n->agg->add(acc, r, n->ctx);
     set_owner(n, json_string_value(r->key), r->partition);
@@ -1178,6 +1450,8 @@ static void window_push(struct df_stream *n, df_record_t *r)
         df_record_release(r);
         return;
     }
+    if (!n->agg->typed)
+        df_record_json(r);
     int64_t wm = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
     int64_t last_start = floor_div(r->event_ms, n->slide_ms) * n->slide_ms;
     bool taken = false;
@@ -1225,6 +1499,8 @@ static void session_push(struct df_stream *n, df_record_t *r)
         df_record_release(r);
         return;
     }
+    if (!n->agg->typed)
+        df_record_json(r);
     int64_t wm = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
     int64_t start = r->event_ms, end = r->event_ms + n->gap_ms;
     const char *k = json_string_value(r->key);
@@ -1499,6 +1775,8 @@ static void sink_push(struct df_stream *n, df_record_t *r)
 static void call_push(struct df_stream *n, df_record_t *r)
 {
     COUNT(n->out);
+    if (!n->rec)
+        df_record_json(r);
     n->fn.call(r, n->ctx);
     df_record_release(r);
 }

@@ -37,8 +37,10 @@ typedef struct df_obj_class {
     /* Appends the compact JSON text: byte for byte what jsonw_dumps writes
      * for to_json(obj). */
     void (*write)(const void *obj, struct jsonw_buf *b);
-    /* A string field's bytes (for a sink's key), or NULL. */
+    /* A top-level string field's bytes (for a sink's key), or NULL. */
     const char *(*field)(const void *obj, const char *name, size_t *len);
+    /* A top-level number field; false when there is none. */
+    bool (*number)(const void *obj, const char *name, double *out);
     void *(*clone)(const void *obj); /* a private copy, refs 1 */
     void (*free)(void *obj);
 } df_obj_class_t;
@@ -103,6 +105,10 @@ typedef struct df_agg {
     /* Folds from into into (session windows merge accumulators); may be NULL
      * for aggregations never used in session windows. */
     void (*merge)(json_t *into, const json_t *from, void *ctx);
+    /* create and add read the record in any form (df_record_string,
+     * df_record_number, a pipeline's own accessors); otherwise the runtime
+     * hands them JSON (df_record_json). */
+    bool typed;
 } df_agg_t;
 
 /* Per-operator counters, one consistent copy (see df_graph_metrics). */
@@ -226,9 +232,12 @@ size_t df_process_keys(const df_stream_t *process);
 /* Writes every record to topic as compact JSON, keyed by the string field
  * key_field of the value (or the record key when key_field is NULL). */
 void df_sink_topic(df_stream_t *in, const char *topic, const char *key_field);
-/* Calls fn for every record (a view for the console); fn borrows the record. */
+/* Calls fn for every record (a view for the console); fn borrows the record,
+ * as JSON (df_sink_call) or in any form (df_sink_call_rec). */
 void df_sink_call(df_stream_t *in, const char *name, void (*fn)(const df_record_t *r, void *ctx),
                   void *ctx);
+void df_sink_call_rec(df_stream_t *in, const char *name,
+                      void (*fn)(const df_record_t *r, void *ctx), void *ctx);
 
 /* --- running ------------------------------------------------------------- */
 /* Topics the graph's sources read (NULL-terminated, owned by the graph). */
@@ -304,6 +313,12 @@ static inline void df_record_release(df_record_t *r)
 /* Makes r's value JSON (a typed value is converted, and dropped); returns
  * r->value. */
 json_t *df_record_json(df_record_t *r);
+
+/* A top-level field of r's value in whichever form it is: a string's bytes
+ * (NULL when absent or not a string), a number (false when absent or not a
+ * number). */
+const char *df_record_string(const df_record_t *r, const char *name, size_t *len);
+bool df_record_number(const df_record_t *r, const char *name, double *out);
 
 /* Number in a JSON value as a double (integer or real); false if neither. */
 bool df_json_number(const json_t *v, double *out);

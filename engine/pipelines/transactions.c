@@ -283,6 +283,31 @@ static const char *txn_field(const void *obj, const char *name, size_t *len)
     return NULL;
 }
 
+static bool txn_number_field(const void *obj, const char *name, double *out)
+{
+    const txn_t *t = obj;
+    if (t->discounted) {
+        if (!strcmp(name, "original_amount"))
+            return *out = t->amount, true;
+        if (!strcmp(name, "discount_applied"))
+            return *out = t->factor, true;
+        if (!strcmp(name, "final_amount"))
+            return *out = t->final_cents / 100.0, true;
+    }
+    size_t n = strlen(name);
+    for (int i = 0; i < t->nf; i++) {
+        const txn_field_t *f = &t->f[i];
+        if (f->klen == n && !memcmp(t->text + f->k, name, n)) {
+            if (f->kind == TF_INT)
+                return *out = (double)f->num.i, true;
+            if (f->kind == TF_REAL)
+                return *out = f->num.d, true;
+            return false;
+        }
+    }
+    return false;
+}
+
 static void *txn_clone(const void *obj)
 {
     const txn_t *t = obj;
@@ -298,6 +323,7 @@ static const df_obj_class_t txn_class = {.name = "transaction",
                                          .to_json = txn_to_json,
                                          .write = txn_write,
                                          .field = txn_field,
+                                         .number = txn_number_field,
                                          .clone = txn_clone,
                                          .free = txn_free};
 
@@ -509,7 +535,7 @@ static double rec_amount(const df_record_t *r)
     if (t)
         return t->amount;
     double a = 0;
-    df_json_number(json_object_get(r->value, "amount"), &a);
+    df_record_number(r, "amount", &a);
     return a;
 }
 
@@ -521,9 +547,10 @@ static const char *rec_str(const df_record_t *r, int ix, size_t *len)
         *len = t->f[t->ix[ix]].vlen;
         return t->text + t->f[t->ix[ix]].v;
     }
-    const json_t *s = json_object_get(r->value, known[ix]);
-    *len = json_string_length(s);
-    return s ? json_string_value(s) : "";
+    const char *s = df_record_string(r, known[ix], len);
+    if (!s)
+        *len = 0;
+    return s ? s : "";
 }
 
 static int64_t rec_final_cents(const df_record_t *r)
@@ -531,7 +558,9 @@ static int64_t rec_final_cents(const df_record_t *r)
     const txn_t *t = typed(r);
     if (t)
         return t->final_cents;
-    return llround(json_real_value(json_object_get(r->value, "final_amount")) * 100.0);
+    double f = 0;
+    df_record_number(r, "final_amount", &f);
+    return llround(f * 100.0);
 }
 
 double txn_discount_factor(const char *category)
@@ -641,7 +670,8 @@ static json_t *user_result(json_t *acc, json_t *key, int64_t start, int64_t end,
     return json_incref(acc);
 }
 
-static const df_agg_t user_totals = {.create = user_create, .add = user_add, .result = user_result};
+static const df_agg_t user_totals = {
+    .create = user_create, .add = user_add, .result = user_result, .typed = true};
 
 /* Category windows: accumulate cents and count; the result is a new record. */
 static json_t *cat_create(const df_record_t *r, void *ctx)
@@ -679,7 +709,7 @@ static void cat_merge(json_t *into, const json_t *from, void *ctx)
 }
 
 static const df_agg_t category_totals = {
-    .create = cat_create, .add = cat_add, .result = cat_result, .merge = cat_merge};
+    .create = cat_create, .add = cat_add, .result = cat_result, .merge = cat_merge, .typed = true};
 
 /* --- the console's view (only when params->view is set) ------------------ */
 
@@ -747,7 +777,7 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     /* View sinks come first on each branch point: they only read, and the
      * last branch may then change the record in place. */
     if (params->view)
-        df_sink_call(src, "view:feed", view_input, params);
+        df_sink_call_rec(src, "view:feed", view_input, params);
     df_stream_t *passed = df_filter_rec(src, "filter:amount", above_filter, params);
     df_stream_t *processed = df_map_rec(passed, "map:discount", txn_discount_rec, NULL);
     df_sink_topic(processed, "processed_transactions", "user_id");
@@ -760,7 +790,7 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     df_stream_t *by_cat = df_key_by_repartition_rec(processed, "key_by:category", key_category, NULL,
                                                     "repartition-category_windows");
     if (params->view)
-        df_sink_call(by_cat, "view:open_windows", view_window_input, params);
+        df_sink_call_rec(by_cat, "view:open_windows", view_window_input, params);
     df_window_spec_t spec = {.size_ms = params->window_ms,
                              .slide_ms = params->window_slide_ms,
                              .allowed_lateness_ms = params->allowed_lateness_ms};
