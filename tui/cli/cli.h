@@ -15,17 +15,8 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 2 };
 #define CLI_DEFAULT_BROKERS "127.0.0.1:9092"
 #define CLI_DEFAULT_TIMEOUT_S 10
 
-/* Long options every Kafka command takes; put CLI_COMMON_LONGOPTS in its table. */
+/* cli_kafka_opt's code for --timeout (-b and -X are their letters). */
 enum { OPT_TIMEOUT = 1000 };
-#define CLI_COMMON_LONGOPTS                                                                        \
-    {"brokers", required_argument, 0, 'b'}, {"timeout", required_argument, 0, OPT_TIMEOUT},        \
-        {"help", no_argument, 0, 'h'}
-#define CLI_COMMON_SHORTOPTS "b:X:h"
-#define CLI_COMMON_HELP                                                                            \
-    "  -b, --brokers HOST:PORT  Kafka bootstrap servers (default " CLI_DEFAULT_BROKERS ")\n"       \
-    "  -X KEY=VALUE             any librdkafka property, e.g. -X security.protocol=SASL_SSL\n"    \
-    "      --timeout S          give up reaching the cluster after S seconds (default 10)\n"      \
-    "  -h, --help               this help\n"
 
 /* How many -X KEY=VALUE options a command takes. */
 #define CLI_MAX_PROPS 64
