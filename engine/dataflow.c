@@ -98,12 +98,14 @@ struct df_stream {
         df_filter_fn filter;
         df_key_fn key;
         void (*call)(const df_record_t *, void *);
+        df_tap_fn tap;
         df_parse_rec_fn parse_rec;
         df_map_rec_fn map_rec;
         df_filter_rec_fn filter_rec;
         df_key_rec_fn key_rec;
     } fn;
-    bool rec; /* fn is the record-level form (df_*_rec) */
+    bool rec; /* fn is the record-level form (df_*_rec), or a tap's any_form */
+    bool tap; /* a call sink whose fn is fn.tap */
     const df_agg_t *agg;
     /* source */
     char *topic, *dlq_topic;
@@ -565,6 +567,14 @@ void df_sink_call(df_stream_t *in, const char *name, void (*fn)(const df_record_
 {
     struct df_stream *n = node_new(in->g, in, K_CALL, name, ctx);
     n->fn.call = fn;
+}
+
+void df_sink_tap(df_stream_t *in, const char *name, df_tap_fn fn, void *ctx, bool any_form)
+{
+    struct df_stream *n = node_new(in->g, in, K_CALL, name, ctx);
+    n->fn.tap = fn;
+    n->tap = true;
+    n->rec = any_form;
 }
 
 void df_sink_call_rec(df_stream_t *in, const char *name,
@@ -1777,7 +1787,10 @@ static void call_push(struct df_stream *n, df_record_t *r)
     COUNT(n->out);
     if (!n->rec)
         df_record_json(r);
-    n->fn.call(r, n->ctx);
+    if (n->tap)
+        n->fn.tap(n->ctx, n->name, r);
+    else
+        n->fn.call(r, n->ctx);
     df_record_release(r);
 }
 

@@ -238,6 +238,11 @@ void df_sink_call(df_stream_t *in, const char *name, void (*fn)(const df_record_
                   void *ctx);
 void df_sink_call_rec(df_stream_t *in, const char *name,
                       void (*fn)(const df_record_t *r, void *ctx), void *ctx);
+/* A host's tap (the console's views): calls fn(ctx, name, r) for every
+ * record; r is borrowed, as JSON unless any_form (then read it with
+ * df_record_string / df_record_number). */
+typedef void (*df_tap_fn)(void *ctx, const char *name, const df_record_t *r);
+void df_sink_tap(df_stream_t *in, const char *name, df_tap_fn fn, void *ctx, bool any_form);
 
 /* --- running ------------------------------------------------------------- */
 /* Topics the graph's sources read (NULL-terminated, owned by the graph). */

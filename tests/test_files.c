@@ -17,6 +17,7 @@
 #include <zip.h>
 
 #include "engine/dataflow_exec.h"
+#include "tui/taps.h"
 #include "tui/fileview.h"
 #include "engine/pipelines/pipelines.h"
 #include "producers/filemeta.h"
@@ -557,22 +558,24 @@ static void test_size_category_windows_reach_the_view_when_they_close(void)
     r.host = (df_host_t){.emit = on_emit, .opaque = &r.sink};
     pipeline_params_init(&r.params);
     atomic_store(&r.params.file_min_bytes, 0.0);
-    r.params.files_view = fileview_new();
+    fileview_t *v = fileview_new();
+    console_views_t views = {.files = v, .params = &r.params}; /* as the console attaches it */
+    r.params.tap = console_tap;
+    r.params.tap_ctx = &views;
     r.g = pipeline_files(&r.host, &r.params);
     unsigned char d[] = "some bytes";
     rig_push(&r, "uploaded_documents", record("document_8", "a.txt", "document", d, 10, 0, 10, 0, 0, NULL), 1);
     rig_push(&r, "uploaded_images", record("image_9", "b.png", "image", d, 4, 0, 4, 0, 0, NULL), 2);
     fileview_snapshot_t snap;
-    fileview_snapshot(r.params.files_view, &snap);
+    fileview_snapshot(v, &snap);
     CU_ASSERT_EQUAL(snap.processed, 2u);
     CU_ASSERT_EQUAL(snap.ntypes, 2);
     df_graph_finish(r.g); /* the end of input closes the open windows */
-    fileview_snapshot(r.params.files_view, &snap);
+    fileview_snapshot(v, &snap);
     CU_ASSERT_EQUAL(snap.nwindows, 1); /* both "small": the view adds the two branches up */
     CU_ASSERT_STRING_EQUAL(snap.windows[0].category, "small");
     CU_ASSERT_EQUAL(snap.windows[0].files, 2);
     CU_ASSERT_EQUAL(snap.windows[0].bytes, 14);
-    fileview_t *v = r.params.files_view;
     rig_free(&r);
     fileview_free(v);
 }

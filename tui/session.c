@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tui/taps.h"
 #include "producers/txproducer.h"
 #include "producers/vidproducer.h"
 #include "producers/uploader.h"
@@ -54,6 +55,7 @@ struct session {
     int64_t dropped;
     /* uploads: a queue of paths for the upload thread, under up_lock */
     fileview_t *files;
+    console_views_t views; /* the three above, as the pipelines' tap */
     pthread_t upload_thread;
     bool upload_started;
     pthread_mutex_t up_lock;
@@ -472,11 +474,12 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
             goto fail;
     pipeline_params_init(&s->params);
     s->view = view_new(s->params.window_ms);
-    s->params.view = s->view;
     s->vview = vidview_new();
-    s->params.video_view = s->vview;
     s->files = fileview_new();
-    s->params.files_view = s->files;
+    s->views = (console_views_t){.txn = s->view, .video = s->vview, .files = s->files,
+                                 .params = &s->params};
+    s->params.tap = console_tap;
+    s->params.tap_ctx = &s->views;
     pthread_mutex_init(&s->up_lock, NULL);
     pthread_cond_init(&s->up_cond, NULL);
     engine_opts_init(&s->eo);

@@ -27,7 +27,6 @@
 
 #include "engine/jsonr.h"
 #include "engine/evtime.h"
-#include "tui/fileview.h"
 #include "engine/util.h"
 #include "engine/pipelines/pipelines.h"
 
@@ -632,28 +631,6 @@ static const df_process_fn_t category_windows = {.on_record = catwin_record,
                                                  .save = catwin_save,
                                                  .load = catwin_load};
 
-/* --- the console's view ---------------------------------------------------- */
-
-static void view_processed(const df_record_t *r, void *ctx)
-{
-    fileview_on_processed(((pipeline_params_t *)ctx)->files_view, r->value);
-}
-
-static void view_totals(const df_record_t *r, void *ctx)
-{
-    fileview_on_type_totals(((pipeline_params_t *)ctx)->files_view, r->value);
-}
-
-static void view_window(const df_record_t *r, void *ctx)
-{
-    fileview_on_window(((pipeline_params_t *)ctx)->files_view, r->value);
-}
-
-static void view_rejected(const df_record_t *r, void *ctx)
-{
-    fileview_on_rejected(((pipeline_params_t *)ctx)->files_view, r->value);
-}
-
 df_graph_t *pipeline_files(const df_host_t *host, pipeline_params_t *params)
 {
     df_graph_t *g = df_graph_new("files", host);
@@ -671,25 +648,25 @@ df_graph_t *pipeline_files(const df_host_t *host, pipeline_params_t *params)
         df_stream_t *keyed = df_key_by(src, "key_by:file_id", field_key, "file_id");
         df_stream_t *re = df_process(keyed, "process:reassemble", &reassembly, params);
         df_stream_t *side = df_process_side(re);
-        if (params->files_view)
-            df_sink_call(side, "view:rejected", view_rejected, params);
+        if (params->tap)
+            df_sink_tap(side, "view:rejected", params->tap, params->tap_ctx, false);
         df_sink_topic(side, "uploaded_files.dlq", NULL);
         df_stream_t *big = df_filter(re, "filter:file_size", above_min_size, params);
         df_stream_t *analysed = df_map(big, "map:analysis", analyse, NULL);
         df_stream_t *whole = df_map(analysed, "map:enrichment", enrich, NULL);
-        if (params->files_view)
-            df_sink_call(whole, "view:processed", view_processed, params);
+        if (params->tap)
+            df_sink_tap(whole, "view:processed", params->tap, params->tap_ctx, false);
         df_sink_topic(whole, "processed_files", "file_id");
         df_stream_t *by_type = df_key_by(whole, "key_by:file_type", field_key, "file_type");
         df_stream_t *totals = df_reduce(by_type, "reduce:file_type", &type_totals, NULL);
-        if (params->files_view)
-            df_sink_call(totals, "view:type_totals", view_totals, params);
+        if (params->tap)
+            df_sink_tap(totals, "view:type_totals", params->tap, params->tap_ctx, false);
         df_sink_topic(totals, "file_type_aggregations", "file_type");
         df_stream_t *by_cat = df_key_by(whole, "key_by:size_category", size_category_key, NULL);
         df_stream_t *win =
             df_process(by_cat, "process:size_windows", &category_windows, params);
-        if (params->files_view)
-            df_sink_call(win, "view:size_windows", view_window, params);
+        if (params->tap)
+            df_sink_tap(win, "view:size_windows", params->tap, params->tap_ctx, false);
     }
     return g;
 }

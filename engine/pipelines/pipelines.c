@@ -20,13 +20,12 @@ void pipeline_params_init(pipeline_params_t *p)
     p->state_ttl_ms = 0;
     p->out_of_orderness_ms = 5000;
     p->idle_timeout_ms = 10000;
-    p->view = NULL;
     atomic_init(&p->video_min_width, 640);
     atomic_init(&p->video_min_height, 480);
-    p->video_view = NULL;
     atomic_init(&p->file_min_bytes, 1024.0 * 1024.0);
     p->file_chunk_timeout_ms = 120000;
-    p->files_view = NULL;
+    p->tap = NULL;
+    p->tap_ctx = NULL;
 }
 
 const pipeline_def_t pipelines_all[] = {

@@ -26,13 +26,15 @@ typedef struct pipeline_params {
     int64_t state_ttl_ms;             /* forget a user's running total after this (0: never) */
     int64_t out_of_orderness_ms;      /* watermark bound (5 s) */
     int64_t idle_timeout_ms;          /* idle partitions stop holding watermarks (10 s) */
-    struct txn_view *view;            /* the console's view of transactions, or NULL */
     _Atomic int video_min_width;      /* video: pass frames at least this wide (640) */
     _Atomic int video_min_height;     /* video: ... and this high (480) */
-    struct vidview *video_view;       /* the console's view of video frames, or NULL */
     _Atomic double file_min_bytes;    /* files: pass when file_size > this (1 MiB, the original's) */
     int64_t file_chunk_timeout_ms;    /* files: an upload missing chunks this long -> DLQ (120 s) */
-    struct fileview *files_view;      /* the console's view of uploads, or NULL */
+    /* The host's tap (the console's views, tui/taps.c), or NULL: each
+     * pipeline calls it at its named points ("view:feed", ...), on a job
+     * worker, with tap_ctx. */
+    df_tap_fn tap;
+    void *tap_ctx;
 } pipeline_params_t;
 
 void pipeline_params_init(pipeline_params_t *p);

@@ -23,7 +23,6 @@
 #include "engine/jsonw.h"
 #include "engine/evtime.h"
 #include "engine/util.h"
-#include "tui/views.h"
 #include "engine/pipelines/pipelines.h"
 
 static const struct {
@@ -711,62 +710,6 @@ static void cat_merge(json_t *into, const json_t *from, void *ctx)
 static const df_agg_t category_totals = {
     .create = cat_create, .add = cat_add, .result = cat_result, .merge = cat_merge, .typed = true};
 
-/* --- the console's view (only when params->view is set) ------------------ */
-
-static void copy_str(char *dst, size_t size, const json_t *v, const char *field)
-{
-    snprintf(dst, size, "%s", json_string_value(json_object_get(v, field)));
-}
-
-static void copy_field(char *dst, size_t size, const df_record_t *r, int ix)
-{
-    size_t n;
-    const char *s = rec_str(r, ix, &n);
-    snprintf(dst, size, "%.*s", (int)n, s);
-}
-
-static void view_input(const df_record_t *r, void *ctx)
-{
-    pipeline_params_t *p = ctx;
-    view_tx_t tx = {.event_ms = r->event_ms, .partition = r->partition};
-    copy_field(tx.id, sizeof tx.id, r, IX_ID);
-    copy_field(tx.user, sizeof tx.user, r, IX_USER);
-    copy_field(tx.product, sizeof tx.product, r, IX_PRODUCT);
-    copy_field(tx.category, sizeof tx.category, r, IX_CATEGORY);
-    tx.amount_cents = llround(rec_amount(r) * 100.0);
-    tx.passed = above_filter(r, p);
-    tx.high = tx.passed && above_high_value(r, p);
-    view_on_input(p->view, &tx);
-}
-
-static void view_user(const df_record_t *r, void *ctx)
-{
-    pipeline_params_t *p = ctx;
-    view_on_user(p->view, json_string_value(json_object_get(r->value, "user_id")),
-                 llround(json_real_value(json_object_get(r->value, "total_spent")) * 100.0),
-                 json_integer_value(json_object_get(r->value, "transaction_count")));
-}
-
-static void view_window_input(const df_record_t *r, void *ctx)
-{
-    pipeline_params_t *p = ctx;
-    view_on_window_input(p->view, json_string_value(r->key), r->event_ms, rec_final_cents(r));
-}
-
-static void view_window_fired(const df_record_t *r, void *ctx)
-{
-    pipeline_params_t *p = ctx;
-    view_window_t w = {
-        .total_cents = llround(json_real_value(json_object_get(r->value, "total_amount")) * 100.0),
-        .count = json_integer_value(json_object_get(r->value, "transaction_count"))};
-    copy_str(w.category, sizeof w.category, r->value, "category");
-    const char *s = json_string_value(json_object_get(r->value, "window_start"));
-    const char *e = json_string_value(json_object_get(r->value, "window_end"));
-    evtime_parse(s, strlen(s), &w.start_ms);
-    evtime_parse(e, strlen(e), &w.end_ms);
-    view_on_window_fired(p->view, &w);
-}
-
 df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *params)
 {
     df_graph_t *g = df_graph_new("transactions", host);
@@ -776,8 +719,8 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     df_stream_t *src = df_source_rec(g, "transactions", "transactions.dlq", txn_parse_rec, NULL);
     /* View sinks come first on each branch point: they only read, and the
      * last branch may then change the record in place. */
-    if (params->view)
-        df_sink_call_rec(src, "view:feed", view_input, params);
+    if (params->tap)
+        df_sink_tap(src, "view:feed", params->tap, params->tap_ctx, true);
     df_stream_t *passed = df_filter_rec(src, "filter:amount", above_filter, params);
     df_stream_t *processed = df_map_rec(passed, "map:discount", txn_discount_rec, NULL);
     df_sink_topic(processed, "processed_transactions", "user_id");
@@ -789,8 +732,8 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
      * repartition topic (when the engine repartitions; see df_key_by_repartition). */
     df_stream_t *by_cat = df_key_by_repartition_rec(processed, "key_by:category", key_category, NULL,
                                                     "repartition-category_windows");
-    if (params->view)
-        df_sink_call_rec(by_cat, "view:open_windows", view_window_input, params);
+    if (params->tap)
+        df_sink_tap(by_cat, "view:open_windows", params->tap, params->tap_ctx, true);
     df_window_spec_t spec = {.size_ms = params->window_ms,
                              .slide_ms = params->window_slide_ms,
                              .allowed_lateness_ms = params->allowed_lateness_ms};
@@ -799,8 +742,8 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
             ? df_window_session(by_cat, "window:category", params->session_gap_ms,
                                 params->allowed_lateness_ms, &category_totals, NULL)
             : df_window(by_cat, "window:category", &spec, &category_totals, NULL);
-    if (params->view)
-        df_sink_call(win, "view:fired_windows", view_window_fired, params);
+    if (params->tap)
+        df_sink_tap(win, "view:fired_windows", params->tap, params->tap_ctx, false);
     df_sink_topic(win, "category_windows", "category");
     df_sink_topic(df_window_late(win), "late_transactions", "user_id");
 
@@ -808,8 +751,8 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     df_stream_t *by_user = df_key_by_rec(processed, "key_by:user_id", key_user, NULL);
     df_stream_t *totals = df_reduce(by_user, "reduce:user_totals", &user_totals, NULL);
     df_reduce_set_ttl(totals, params->state_ttl_ms);
-    if (params->view)
-        df_sink_call(totals, "view:users", view_user, params);
+    if (params->tap)
+        df_sink_tap(totals, "view:users", params->tap, params->tap_ctx, false);
     df_sink_topic(totals, "user_aggregations", "user_id");
     return g;
 }

@@ -19,7 +19,6 @@
 #include "engine/jsonr.h"
 #include "engine/evtime.h"
 #include "engine/imgcodec.h"
-#include "tui/vidview.h"
 #include "engine/pipelines/pipelines.h"
 
 /* The reduced size brightness is measured at: 640x480 decodes at 1/4. */
@@ -342,57 +341,19 @@ static json_t *res_result(json_t *acc, json_t *key, int64_t start, int64_t end, 
 static const df_agg_t resolution_stats = {
     .create = res_create, .add = res_add, .result = res_result};
 
-/* --- the console's view (only when params->video_view is set) ------------ */
-
-static void view_input(const df_record_t *r, void *ctx)
-{
-    (void)r;
-    vidview_on_input(((pipeline_params_t *)ctx)->video_view);
-}
-
-static void view_frame(const df_record_t *r, void *ctx)
-{
-    pipeline_params_t *p = ctx;
-    const json_t *v = r->value, *a = json_object_get(v, "analysis");
-    json_t *data = json_object_get(v, "frame_data");
-    vidview_on_frame(p->video_view, json_string_value(json_object_get(v, "source")),
-                     json_string_value(json_object_get(v, "frame_id")), width_of(v), height_of(v),
-                     json_string_value(json_object_get(a, "resolution_category")),
-                     json_real_value(json_object_get(a, "brightness")),
-                     json_real_value(json_object_get(a, "contrast")),
-                     json_real_value(json_object_get(a, "compression_ratio")),
-                     json_string_value(data), json_string_length(data));
-}
-
-static void view_window(const df_record_t *r, void *ctx)
-{
-    pipeline_params_t *p = ctx;
-    const json_t *v = r->value;
-    vidview_window_t w = {.frames = int_field(v, "frame_count"),
-                          .bytes = int_field(v, "total_size_bytes"),
-                          .avg_brightness = json_real_value(json_object_get(v, "avg_brightness"))};
-    snprintf(w.category, sizeof w.category, "%s",
-             json_string_value(json_object_get(v, "resolution_category")));
-    const char *s = json_string_value(json_object_get(v, "window_start"));
-    const char *e = json_string_value(json_object_get(v, "window_end"));
-    evtime_parse(s, strlen(s), &w.start_ms);
-    evtime_parse(e, strlen(e), &w.end_ms);
-    vidview_on_window(p->video_view, &w);
-}
-
 df_graph_t *pipeline_video(const df_host_t *host, pipeline_params_t *params)
 {
     df_graph_t *g = df_graph_new("video", host);
     df_graph_set_time(g, params->out_of_orderness_ms, params->idle_timeout_ms);
 
     df_stream_t *src = df_source(g, "video_frames", "video_frames.dlq", video_parse, NULL);
-    if (params->video_view)
-        df_sink_call(src, "view:video_in", view_input, params);
+    if (params->tap)
+        df_sink_tap(src, "view:video_in", params->tap, params->tap_ctx, false);
     df_stream_t *passed = df_filter(src, "filter:resolution", big_enough, params);
     df_stream_t *analysed = df_map(passed, "map:analysis", analyse, NULL);
     df_stream_t *processed = df_map(analysed, "map:enrich", enrich, NULL);
-    if (params->video_view)
-        df_sink_call(processed, "view:video_frame", view_frame, params);
+    if (params->tap)
+        df_sink_tap(processed, "view:video_frame", params->tap, params->tap_ctx, false);
     df_sink_topic(processed, "processed_video_frames", "source");
 
     df_stream_t *by_res = df_key_by(processed, "key_by:resolution", category_key, NULL);
@@ -400,8 +361,8 @@ df_graph_t *pipeline_video(const df_host_t *host, pipeline_params_t *params)
                              .slide_ms = params->window_slide_ms,
                              .allowed_lateness_ms = params->allowed_lateness_ms};
     df_stream_t *win = df_window(by_res, "window:resolution", &spec, &resolution_stats, NULL);
-    if (params->video_view)
-        df_sink_call(win, "view:video_windows", view_window, params);
+    if (params->tap)
+        df_sink_tap(win, "view:video_windows", params->tap, params->tap_ctx, false);
     df_sink_topic(win, "video_resolution_windows", "resolution_category");
 
     df_stream_t *by_src = df_key_by(processed, "key_by:source", field_key, "source");

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "engine/pipelines/pipelines.h"
-#include "tui/views.h"
+#include "tui/taps.h"
 #include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -34,7 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     txn_view_t *view = size % 2 ? view_new(params.window_ms) : NULL;
-    params.view = view;
+    console_views_t views = {.txn = view, .params = &params};
+    params.tap = view ? console_tap : NULL;
+    params.tap_ctx = &views;
     df_host_t host = {.emit = fuzz_emit_check_json, .opaque = NULL};
     df_graph_t *g = pipeline_transactions(&host, &params);
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "engine/pipelines/pipelines.h"
-#include "tui/vidview.h"
+#include "tui/taps.h"
 #include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -20,7 +20,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size % 2)
         params.window_slide_ms = 10000;
     vidview_t *view = vidview_new();
-    params.video_view = view;
+    console_views_t views = {.video = view, .params = &params};
+    params.tap = console_tap;
+    params.tap_ctx = &views;
     df_host_t host = {.emit = fuzz_emit_check_json, .opaque = NULL};
     df_graph_t *g = pipeline_video(&host, &params);
 
