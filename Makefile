@@ -4,8 +4,13 @@
 # (setup.sh test: CUnit, kcat, tmux, chromium, clang, the Kafka and Flink releases).
 
 CC       ?= cc
-PKGS     := rdkafka jansson yajl libcrypto ncursesw libturbojpeg caca libavformat libavcodec libavdevice \
+PKGS     := rdkafka jansson yajl libcrypto ncursesw libturbojpeg caca libavformat libavcodec \
             libswscale libavutil libmagic poppler-glib glib-2.0 libzip libxml-2.0 libmicrohttpd libcurl
+# Headers only: libavdevice (the camera input) is loaded when a webcam is
+# opened (producers/frames.c, load_avdevice), not linked: linked, it brought
+# ~100 more libraries into every start, and libquadmath among them slowed
+# every printf in the process.
+HDR_PKGS := libavdevice
 CFLAGS   ?= -O2 -g
 SAN      ?=
 # CFLAGS/LDLIBS may come from the command line (make asan does): what the
@@ -13,7 +18,7 @@ SAN      ?=
 # Includes name a file from the top of the tree ("engine/kafka/kconf.h"), so
 # that every #include line says which layer it reaches into (docs/architecture.md).
 ALL_CFLAGS = $(CFLAGS) $(SAN) -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -I. \
-             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+             $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS) 2>/dev/null)
 # jemalloc instead of glibc's malloc: allocation was ~28% of a replay's
 # samples (perf, Jansson's many small objects) and jemalloc cut the CPU per
 # record by about a third.  Not under a sanitizer: it brings its own malloc.

@@ -4,12 +4,14 @@
  * into packed RGB at the size asked for. */
 #include "producers/frames.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <libavcodec/avcodec.h>
-#include <libavdevice/avdevice.h>
+#include <libavdevice/version.h> /* the camera input is loaded at run time: load_avdevice */
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,12 +104,48 @@ static void av_err(char *errstr, size_t size, const char *what, const char *spec
     snprintf(errstr, size, "%s %s: %s", what, spec, e);
 }
 
+/* libavdevice (the camera input) is loaded when a webcam is opened, not
+ * linked: it brings ~100 libraries (libavfilter, pocketsphinx, LAPACK,
+ * libgfortran) into every start of the binary, and libquadmath among them
+ * registers a printf type at load, which sends every printf of the process
+ * down glibc's slow positional path (perf: printf_positional in the
+ * console's profile). */
+static char avdevice_error[256];
+
+static void load_avdevice_once(void)
+{
+    char soname[64];
+    snprintf(soname, sizeof soname, "libavdevice.so.%d", LIBAVDEVICE_VERSION_MAJOR);
+    void *h = dlopen(soname, RTLD_NOW | RTLD_GLOBAL);
+    void (*register_all)(void) = NULL;
+    if (h)
+        *(void **)&register_all = dlsym(h, "avdevice_register_all");
+    if (!register_all) {
+        snprintf(avdevice_error, sizeof avdevice_error,
+                 "the camera input needs %s (Debian: libavdevice59): %s", soname, dlerror());
+        return;
+    }
+    register_all();
+}
+
+static int load_avdevice(char *errstr, size_t errstr_size)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, load_avdevice_once);
+    if (avdevice_error[0]) {
+        snprintf(errstr, errstr_size, "%s", avdevice_error);
+        return -1;
+    }
+    return 0;
+}
+
 static int open_av(frames_t *f, const char *spec, char *errstr, size_t errstr_size)
 {
     const AVInputFormat *in = NULL;
     AVDictionary *opts = NULL;
     if (f->kind == WEBCAM) {
-        avdevice_register_all();
+        if (load_avdevice(errstr, errstr_size) < 0)
+            return -1;
         in = av_find_input_format("video4linux2");
         if (!in) {
             snprintf(errstr, errstr_size, "this FFmpeg has no video4linux2 input");
