@@ -174,7 +174,10 @@ static void draw_status(app_t *a)
         char line[512];
         snprintf(line, sizeof line,
                  " producer %s %s/s (%s sent)%s | filter > %.2f | high > %.2f | ? help  q quit | %s",
-                 st->producer_on ? "ON" : "off", fmt_count(st->producer_rate, rate, sizeof rate),
+                 st->producer_waits ? "ON, waiting for the engine to join its group,"
+                 : st->producer_on  ? "ON"
+                                    : "off",
+                 fmt_count(st->producer_rate, rate, sizeof rate),
                  fmt_count((double)st->produced, prod, sizeof prod),
                  st->video_on ? " | video ON" : "", st->filter_amount, st->high_value_amount,
                  pane_classes[a->focus].keys);

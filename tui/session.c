@@ -38,6 +38,7 @@ struct session {
     engine_t *engine;
     pthread_t engine_thread, super_thread, prod_thread, video_thread;
     atomic_bool stopping, want_producer, want_video, reachable;
+    atomic_bool engine_joined; /* latched: an engine joined its group once (reconcile_producer) */
     _Atomic double rate;
     _Atomic double late_fraction;
     txprod_t *prod; /* owned by the supervisor; its stats are atomics */
@@ -142,6 +143,18 @@ static void *producer_main(void *arg)
 static void reconcile_producer(session_t *s)
 {
     bool want = atomic_load(&s->want_producer) && atomic_load(&s->reachable);
+    /* The first start waits until the engine's group has given it its
+     * partitions (the embedded broker takes 3 s over a group's first join):
+     * at 50k/s the broker's retention (5 MB a partition) would otherwise
+     * drop records the engine never saw.  session_status says it waits. */
+    if (want && !s->prod && !atomic_load(&s->engine_joined)) {
+        pthread_mutex_lock(&s->engine_lock);
+        bool joined = engine_joined(s->engine);
+        pthread_mutex_unlock(&s->engine_lock);
+        if (!joined)
+            return;
+        atomic_store(&s->engine_joined, true);
+    }
     /* s->prod changes under the lock: session_status() reads its counters. */
     if (want && !s->prod) {
         char err[256];
@@ -586,6 +599,7 @@ void session_status(session_t *s, session_status_t *st)
     st->reachable = atomic_load(&s->reachable);
     snprintf(st->brokers, sizeof st->brokers, "%s", kconf_brokers(s->k));
     st->producer_on = atomic_load(&s->want_producer);
+    st->producer_waits = st->producer_on && !atomic_load(&s->engine_joined);
     st->producer_rate = atomic_load(&s->rate);
     st->filter_amount = atomic_load(&s->params.filter_amount);
     st->high_value_amount = atomic_load(&s->params.high_value_amount);

@@ -47,6 +47,7 @@ typedef struct session_status {
     char engine_state[600]; /* "starting", "running", "broker unreachable", an error */
     char engine_stall[384]; /* "" or why the engine reads nothing while records wait */
     bool producer_on;
+    bool producer_waits; /* on, and waiting for the engine to join its group */
     double producer_rate;
     uint64_t produced, delivered;
     bool video_on;

@@ -76,6 +76,8 @@ uint64_t engine_lost_to_retention(const engine_t *e);    /* records at new offse
  * input partitions and it read none for a few seconds.  Fills why with the
  * reason ("" when reading).  Any thread. */
 bool engine_stall(engine_t *e, char *why, size_t why_size);
+/* Whether its group has given it partitions at least once (any thread). */
+bool engine_joined(const engine_t *e);
 /* The topics the engine's group reads (inputs and repartition topics, by
  * their names in Kafka), at most max; the strings are the engine's and live
  * as long as it does.  Returns the count. */

@@ -78,6 +78,7 @@ struct engine {
     size_t npos;
     rd_kafka_t *cons, *prod;
     _Atomic bool stop;
+    _Atomic bool joined; /* the group gave it partitions once (engine_joined) */
     bool ending;     /* the last checkpoint: no new transaction after it */
     bool txn_failed; /* exactly-once: a transaction could not be committed */
     _Atomic uint64_t transactions; /* committed */

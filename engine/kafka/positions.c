@@ -85,6 +85,8 @@ void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_topic_partition_list_destroy(from);
         rd_kafka_assign(rk, parts);
         e->assigned = parts->cnt > 0;
+        if (e->assigned)
+            atomic_store(&e->joined, true);
         e->last_record_ms = util_mono_ms(); /* a stall counts from the assignment */
         if (e->settling) /* not yet: the group is still forming */
             rd_kafka_pause_partitions(rk, parts);

@@ -165,3 +165,5 @@ json_t *engine_metrics_json(const engine_t *e)
     json_object_set_new(pipes, "queue_capacity", json_integer(JOB_QUEUE));
     return pipes;
 }
+
+bool engine_joined(const engine_t *e) { return e && atomic_load(&e->joined); }
