@@ -147,13 +147,15 @@ static void test_every_template_file_is_embedded_and_every_embedded_one_exists(v
     CU_ASSERT_TRUE(files >= 30);
     free(listed);
     /* and what is embedded is the file's text */
-    CU_ASSERT_STRING_EQUAL(sqlasset_set_parallelism, "SET 'parallelism.default' = '${parallelism}'\n");
+    CU_ASSERT_STRING_EQUAL(sqlasset_set_parallelism,
+                           "SET 'parallelism.default' = '${parallelism}'\n");
 }
 
 static CU_TestInfo tests[] = {
     {"placeholders are replaced by name wherever they are",
      test_placeholders_are_replaced_by_name_wherever_they_are},
-    {"only the final newline of the file is dropped", test_only_the_final_newline_of_the_file_is_dropped},
+    {"only the final newline of the file is dropped",
+     test_only_the_final_newline_of_the_file_is_dropped},
     {"a line of only an empty placeholder is dropped with its newline",
      test_a_line_of_only_an_empty_placeholder_is_dropped_with_its_newline},
     {"an unknown placeholder is an error naming template, line and name",

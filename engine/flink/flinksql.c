@@ -1,4 +1,4 @@
-/* flinksql.c — the Flink SQL twin of the transactions pipeline (see flinksql.h).
+/* flinksql.c — the Flink SQL twin of the transactions and video pipelines (see flinksql.h).
  *
  * Where the twin matches streamlab's engine, and why it is written as it is:
  * - amount is read as DECIMAL(22, 8) (exact for the generator's two decimals) and the
@@ -101,16 +101,6 @@ static bool plain_text(const char *s)
         if (*p == '\'' || *p == '\\' || *p == '`' || (unsigned char)*p < 0x20)
             return false;
     return true;
-}
-
-/* A duration in seconds as the text of an INTERVAL's literal, exact to the ms ("5", "5.001"). */
-static void seconds_text(char *buf, size_t size, double s)
-{
-    long long ms = llround(s * 1000.0);
-    if (ms % 1000 == 0)
-        snprintf(buf, size, "%lld", ms / 1000);
-    else
-        snprintf(buf, size, "%lld.%03lld", ms / 1000, ms % 1000);
 }
 
 typedef struct {
@@ -230,11 +220,16 @@ static const char *number(twin_t *t, long long v)
     return t->failed ? NULL : keep(t, strdup(buf));
 }
 
-/* A duration for INTERVAL '...' SECOND; kept in t. */
+/* A duration in seconds for INTERVAL '...' SECOND, exact to the ms ("5", "5.001"); kept
+ * in t. */
 static const char *seconds(twin_t *t, double s)
 {
     char buf[64];
-    seconds_text(buf, sizeof buf, s);
+    long long ms = llround(s * 1000.0);
+    if (ms % 1000 == 0)
+        snprintf(buf, sizeof buf, "%lld", ms / 1000);
+    else
+        snprintf(buf, sizeof buf, "%lld.%03lld", ms / 1000, ms % 1000);
     return t->failed ? NULL : keep(t, strdup(buf));
 }
 
