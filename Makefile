@@ -30,7 +30,7 @@ BROKERS  ?= embedded kafka
 LIB_SRC  := $(wildcard engine/*.c engine/kafka/*.c engine/pipelines/*.c engine/flink/*.c \
                        producers/*.c tui/*.c) \
             $(filter-out tui/cli/main.c,$(wildcard tui/cli/*.c))
-LIB_ASM  := $(wildcard producers/*.S)
+LIB_ASM  := $(wildcard producers/*.S engine/flink/*.S)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(LIB_ASM:%.S=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -56,8 +56,11 @@ $(BUILD)/obj/%.o: %.c
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/tui/cli/main.d
 
-# The upload page is embedded in the binary (.incbin), so it runs from anywhere.
-$(BUILD)/obj/%.o: %.S assets/upload.html
+# The upload page and the Flink SQL twin's templates are embedded in the binary
+# (.incbin), so it runs from anywhere; each .S is rebuilt when what it embeds changes.
+$(BUILD)/obj/producers/webpage.o: assets/upload.html
+$(BUILD)/obj/engine/flink/sqlassets.o: $(wildcard assets/flink/*.sql)
+$(BUILD)/obj/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) -c $< -o $@
 

@@ -1,4 +1,5 @@
-/* test_flinksql.c — the Flink SQL twin's statements for given flags (engine/flinksql.c).
+/* test_flinksql.c — the Flink SQL twin's statements for given flags (engine/flink/flinksql.c,
+ * its text in assets/flink/).
  * Whether Flink computes what streamlab computes is tests/e2e_flink.sh's job; these pin
  * down the text each flag turns into. */
 #include <stdlib.h>
@@ -285,6 +286,34 @@ static void test_script_ends_every_statement_with_a_semicolon(void)
     flinksql_free(s);
 }
 
+/* Every template (assets/flink/) is filled by one of these flag sets: a misspelt
+ * placeholder in any of them fails here with the template's name, not as empty SQL. */
+static void test_every_template_fills_for_the_flags_that_use_it(void)
+{
+    const char *with[] = {"a=b", "c=d=e"};
+    for (int i = 0; i < 4; i++) {
+        flinksql_opts_t o;
+        flinksql_defaults(&o);
+        o.pipelines = FLINKSQL_TRANSACTIONS | FLINKSQL_VIDEO;
+        if (i == 1) /* every SET, the bounded line, connector options, HOP */
+            o.parallelism = 4, o.state_ttl_s = 60, o.bounded = true, o.with = with,
+            o.nwith = 2, o.window_slide_s = 10;
+        if (i == 2)
+            o.session_gap_s = 7;
+        if (i == 3)
+            o.job_name = "j";
+        char err[256] = "";
+        char **s = flinksql_statements(&o, err, sizeof err);
+        if (!s)
+            fprintf(stderr, "flags %d: %s\n", i, err);
+        CU_ASSERT_PTR_NOT_NULL(s);
+        CU_ASSERT_STRING_EQUAL(err, "");
+        for (char **p = s; p && *p; p++)
+            CU_ASSERT_PTR_NULL(strstr(*p, "${"));
+        flinksql_free(s);
+    }
+}
+
 static CU_TestInfo tests[] = {
     {"defaults give one table per topic, a view and one statement set",
      test_defaults_give_one_table_per_topic_a_view_and_one_statement_set},
@@ -302,6 +331,7 @@ static CU_TestInfo tests[] = {
     {"the video twin computes what SQL can and writes null brightness",
      test_video_twin_computes_what_sql_can_and_writes_null_brightness},
     {"the script ends every statement with a semicolon", test_script_ends_every_statement_with_a_semicolon},
+    {"every template fills for the flags that use it", test_every_template_fills_for_the_flags_that_use_it},
     CU_TEST_INFO_NULL};
 
 TESTLIB_MAIN("flinksql", tests, NULL, NULL)

@@ -1,4 +1,4 @@
-/* flinksql.c — the Flink SQL twin of the transactions pipeline (see flinksql.h).
+/* flinksql.c — the Flink SQL twin of the transactions and video pipelines (see flinksql.h).
  *
  * Where the twin matches streamlab's engine, and why it is written as it is:
  * - amount is read as DECIMAL(22, 8) (exact for the generator's two decimals) and the
@@ -16,14 +16,21 @@
  *   as streamlab's job does (instead of every 200 ms), so which records are late is a
  *   function of the input order, not of timing.
  * - records streamlab sends to transactions.dlq (not JSON, missing or mistyped fields,
- *   a bad timestamp) are skipped: SQL has no side output for them. */
+ *   a bad timestamp) are skipped: SQL has no side output for them.
+ *
+ * The SQL text is in templates, assets/flink/NAME.sql (embedded by sqlassets.S, filled by
+ * sqltpl_fill): this file chooses which template each option turns into and fills in the
+ * values. Building is one pass that keeps going after a failure (a template error, out of
+ * memory) as a no-op, so that each pipeline below reads as its list of statements. */
 #include "engine/flink/flinksql.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "engine/flink/sqlassets.h"
+#include "engine/flink/sqltpl.h"
 
 void flinksql_defaults(flinksql_opts_t *o)
 {
@@ -96,419 +103,255 @@ static bool plain_text(const char *s)
     return true;
 }
 
-/* "INTERVAL 'x' SECOND" for a duration in seconds, exact to the ms. */
-static void interval(char *buf, size_t size, double s)
-{
-    long long ms = llround(s * 1000.0);
-    if (ms % 1000 == 0)
-        snprintf(buf, size, "INTERVAL '%lld' SECOND", ms / 1000);
-    else
-        snprintf(buf, size, "INTERVAL '%lld.%03lld' SECOND", ms / 1000, ms % 1000);
-}
-
 typedef struct {
-    char **v;
+    const char **v;
     size_t n, cap;
-    bool oom;
 } list_t;
 
-static void add(list_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(list_t *l, const char *fmt, ...)
+/* The twin being built. Every string made on the way is kept (and freed) here; the
+ * lists point into them. The first failure's reason is in err. */
+typedef struct {
+    list_t stmts;   /* the statements, in order */
+    list_t inserts; /* the INSERTs of the one statement set */
+    list_t kept;    /* every string made, freed at the end */
+    char *err;
+    size_t errlen;
+    bool failed;
+} twin_t;
+
+static void out_of_memory(twin_t *t)
 {
-    if (l->oom)
+    if (!t->failed)
+        snprintf(t->err, t->errlen, "out of memory");
+    t->failed = true;
+}
+
+static void push(twin_t *t, list_t *l, const char *s)
+{
+    if (t->failed || !s)
         return;
-    if (l->n + 2 > l->cap) {
+    if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
-        char **v = realloc(l->v, cap * sizeof *v);
+        const char **v = realloc(l->v, cap * sizeof *v);
         if (!v) {
-            l->oom = true;
+            out_of_memory(t);
             return;
         }
         l->v = v, l->cap = cap;
     }
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&l->v[l->n], fmt, ap) < 0)
-        l->oom = true;
-    else
-        l->v[++l->n] = NULL;
-    va_end(ap);
+    l->v[l->n++] = s;
 }
 
-/* The WITH options every Kafka table shares. */
-static char *kafka_with(const flinksql_opts_t *o, const char *connector, const char *topic)
+/* Takes s (a new string; NULL means out of memory) into t->kept; returns it, or NULL
+ * once the build has failed. */
+static const char *keep(twin_t *t, char *s)
 {
-    char *s = NULL;
-    if (asprintf(&s,
-                 "  'connector' = '%s',\n"
-                 "  'topic' = '%s',\n"
-                 "  'properties.bootstrap.servers' = '%s'",
-                 connector, topic, o->brokers) < 0)
-        return NULL;
-    for (size_t i = 0; i < o->nwith; i++) {
-        const char *eq = strchr(o->with[i], '=');
-        char *t = NULL;
-        if (asprintf(&t, "%s,\n  '%.*s' = '%s'", s, (int)(eq - o->with[i]), o->with[i], eq + 1) < 0) {
-            free(s);
-            return NULL;
-        }
+    if (!s)
+        out_of_memory(t);
+    size_t n = t->kept.n;
+    push(t, &t->kept, s);
+    if (t->kept.n == n) {
         free(s);
-        s = t;
+        return NULL;
     }
     return s;
 }
 
-/* Columns of processed_transactions and high_value_transactions, as streamlab writes them. */
-static const char processed_columns[] =
-    "  transaction_id STRING,\n"
-    "  user_id STRING,\n"
-    "  product STRING,\n"
-    "  category STRING,\n"
-    "  amount DOUBLE,\n"
-    "  quantity BIGINT,\n"
-    "  payment_method STRING,\n"
-    "  `timestamp` STRING,\n"
-    "  location STRING,\n"
-    "  original_amount DOUBLE,\n"
-    "  discount_applied DOUBLE,\n"
-    "  final_amount DOUBLE,\n"
-    "  processing_timestamp STRING\n";
-
-/* The SELECT list that fills them from the view. */
-static const char processed_select[] =
-    "transaction_id, user_id, product, category, CAST(amount AS DOUBLE), quantity,\n"
-    "  payment_method, `timestamp`, location, CAST(amount AS DOUBLE), discount_applied,\n"
-    "  CAST(final_amount AS DOUBLE), REPLACE(CAST(LOCALTIMESTAMP AS STRING), ' ', 'T')";
-
-/* Streamlab's timestamp text: "YYYY-MM-DDTHH:MM:SS.ffffff". */
-#define WALL_TIME(col) "DATE_FORMAT(" col ", 'yyyy-MM-dd''T''HH:mm:ss.SSS') || '000'"
-
-/* The windowing TVF over VIEW for the window flags (a new string, NULL if out of
- * memory): SESSION per key column, HOP when the slide differs from the size, else TUMBLE. */
-static char *window_tvf(const char *view, const char *key, const flinksql_opts_t *o)
+/* Template NAME filled with VARS (see sqltpl.h); kept in t. */
+static const char *fill(twin_t *t, const char *name, const char *text, const sqltpl_var_t *vars,
+                        size_t nvars)
 {
-    char size[64], slide[64], gap[64], *w = NULL;
-    interval(size, sizeof size, o->window_s);
-    interval(slide, sizeof slide, o->window_slide_s);
-    interval(gap, sizeof gap, o->session_gap_s);
-    int r;
-    if (o->session_gap_s > 0)
-        r = asprintf(&w, "TABLE(SESSION(TABLE %s PARTITION BY %s,\n      DESCRIPTOR(event_time), %s))",
-                     view, key, gap);
-    else if (o->window_slide_s > 0 && fabs(o->window_slide_s - o->window_s) > 1e-9)
-        r = asprintf(&w, "TABLE(HOP(TABLE %s, DESCRIPTOR(event_time),\n      %s, %s))", view, slide,
-                     size);
-    else
-        r = asprintf(&w, "TABLE(TUMBLE(TABLE %s, DESCRIPTOR(event_time),\n      %s))", view, size);
-    return r < 0 ? NULL : w;
+    if (t->failed)
+        return NULL;
+    char *s = sqltpl_fill(name, text, vars, nvars, t->err, t->errlen);
+    if (!s) {
+        t->failed = true;
+        return NULL;
+    }
+    return keep(t, s);
 }
 
-/* The event-time column and watermark every input table has (see the top). */
-#define EVENT_TIME_COLUMNS                                                                         \
-    "  event_time AS COALESCE(TRY_CAST(REPLACE(`timestamp`, 'T', ' ') AS TIMESTAMP(3)),\n"        \
-    "                         TIMESTAMP '1970-01-01 00:00:00'),\n"                                 \
-    "  -- streamlab's watermark: max event time - out-of-orderness - 1 ms\n"                      \
-    "  WATERMARK FOR event_time AS event_time - %s\n"
+/* FILL(t, NAME, {"placeholder", value}, ...): assets/flink/NAME.sql filled in;
+ * TEXT(t, NAME): one that has no placeholder. */
+#define FILL(t, name, ...)                                                                         \
+    fill((t), #name ".sql", sqlasset_##name, (const sqltpl_var_t[]){__VA_ARGS__},                  \
+         sizeof((const sqltpl_var_t[]){__VA_ARGS__}) / sizeof(sqltpl_var_t))
+#define TEXT(t, name) fill((t), #name ".sql", sqlasset_##name, NULL, 0)
 
-/* The end of every input table's WITH clause: read from the start, the watermark
- * on every record, JSON; with --bounded, stop at the offsets of the start. */
-#define SOURCE_WITH_TAIL                                                                           \
-    "  'scan.startup.mode' = 'earliest-offset',\n"                                               \
-    "%s"                                                                                          \
-    "  'scan.watermark.emit.strategy' = 'on-event',\n"                                           \
-    "  'format' = 'json',\n"                                                                      \
-    "  'json.ignore-parse-errors' = 'true'\n"                                                     \
-    ")"
-#define SOURCE_BOUNDED(o) ((o)->bounded ? "  'scan.bounded.mode' = 'latest-offset',\n" : "")
+/* A and B run together (a topic name and its suffix); kept in t. */
+static const char *cat(twin_t *t, const char *a, const char *b)
+{
+    if (t->failed)
+        return NULL;
+    size_t na = strlen(a), nb = strlen(b);
+    char *s = malloc(na + nb + 1);
+    if (s) {
+        memcpy(s, a, na);
+        memcpy(s + na, b, nb + 1);
+    }
+    return keep(t, s);
+}
+
+/* LEAD, then the N parts with SEP between them ("" for no part); kept in t. */
+static const char *join(twin_t *t, const char *const *parts, size_t n, const char *lead,
+                        const char *sep)
+{
+    if (t->failed)
+        return NULL;
+    if (!n)
+        return "";
+    size_t len = strlen(lead) + 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(parts[i]) + strlen(sep);
+    char *s = malloc(len);
+    if (s) {
+        char *at = stpcpy(s, lead);
+        for (size_t i = 0; i < n; i++)
+            at = stpcpy(i ? stpcpy(at, sep) : at, parts[i]);
+    }
+    return keep(t, s);
+}
+
+/* A number as text for a placeholder; kept in t. */
+static const char *number(twin_t *t, long long v)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", v);
+    return t->failed ? NULL : keep(t, strdup(buf));
+}
+
+/* A duration in seconds for INTERVAL '...' SECOND, exact to the ms ("5", "5.001"); kept
+ * in t. */
+static const char *seconds(twin_t *t, double s)
+{
+    char buf[64];
+    long long ms = llround(s * 1000.0);
+    if (ms % 1000 == 0)
+        snprintf(buf, sizeof buf, "%lld", ms / 1000);
+    else
+        snprintf(buf, sizeof buf, "%lld.%03lld", ms / 1000, ms % 1000);
+    return t->failed ? NULL : keep(t, strdup(buf));
+}
+
+static void stmt(twin_t *t, const char *s)
+{
+    push(t, &t->stmts, s);
+}
+
+static void insert(twin_t *t, const char *s)
+{
+    push(t, &t->inserts, s);
+}
+
+/* The WITH options every Kafka table shares, --connector-option's last. */
+static const char *kafka_with(twin_t *t, const flinksql_opts_t *o, const char *connector,
+                              const char *topic)
+{
+    list_t opts = {0};
+    for (size_t i = 0; i < o->nwith; i++) {
+        const char *eq = strchr(o->with[i], '=');
+        const char *key = keep(t, strndup(o->with[i], (size_t)(eq - o->with[i])));
+        push(t, &opts, FILL(t, kafka_option, {"key", key}, {"value", eq + 1}));
+    }
+    const char *w = FILL(t, kafka_with, {"connector", connector}, {"topic", topic},
+                         {"brokers", o->brokers},
+                         {"options", join(t, opts.v, opts.n, ",\n", ",\n")});
+    free(opts.v);
+    return w;
+}
+
+/* The event-time column and watermark every input table has (see the top): streamlab's
+ * bound + 1 ms. */
+static const char *event_time_columns(twin_t *t, const flinksql_opts_t *o)
+{
+    return FILL(t, event_time_columns,
+                {"watermark_seconds", seconds(t, o->out_of_orderness_s + 0.001)});
+}
+
+/* The end of every input table's WITH clause: read from the start, the watermark on every
+ * record, JSON; with --bounded, stop at the offsets of the start. */
+static const char *source_tail(twin_t *t, const flinksql_opts_t *o)
+{
+    return FILL(t, source_tail, {"bounded", o->bounded ? TEXT(t, source_bounded) : ""});
+}
+
+/* The windowing TVF over VIEW for the window flags: SESSION per key column, HOP when the
+ * slide differs from the size, else TUMBLE. */
+static const char *window_tvf(twin_t *t, const flinksql_opts_t *o, const char *view,
+                              const char *key)
+{
+    if (o->session_gap_s > 0)
+        return FILL(t, window_session, {"view", view}, {"key", key},
+                    {"gap_seconds", seconds(t, o->session_gap_s)});
+    if (o->window_slide_s > 0 && fabs(o->window_slide_s - o->window_s) > 1e-9)
+        return FILL(t, window_hop, {"view", view},
+                    {"slide_seconds", seconds(t, o->window_slide_s)},
+                    {"window_seconds", seconds(t, o->window_s)});
+    return FILL(t, window_tumble, {"view", view}, {"window_seconds", seconds(t, o->window_s)});
+}
 
 /* The video pipeline's fields that SQL can compute (video.c): the resolution filter,
  * aspect ratio, pixels, orientation, resolution category, expected fps, the compression
  * ratio from the base64 length (the decoded JPEG's size), per-source totals and
  * resolution windows. Brightness and contrast need the pixels: the twin writes null. */
-static int video(list_t *l, list_t *ins, const flinksql_opts_t *o, char *err, size_t errlen)
+static void video(twin_t *t, const flinksql_opts_t *o)
 {
-    const char *sfx = o->suffix;
-    char wm[64];
-    interval(wm, sizeof wm, o->out_of_orderness_s + 0.001);
-    char *w_in = kafka_with(o, "kafka", "video_frames");
-    char *tp = NULL, *ts = NULL, *tw = NULL;
-    if (!w_in || asprintf(&tp, "processed_video_frames%s", sfx) < 0 ||
-        asprintf(&ts, "video_source_aggregations%s", sfx) < 0 ||
-        asprintf(&tw, "video_resolution_windows%s", sfx) < 0) {
-        snprintf(err, errlen, "out of memory");
-        free(w_in), free(tp), free(ts), free(tw);
-        return -1;
-    }
-    char *w_p = kafka_with(o, "kafka", tp), *w_s = kafka_with(o, "upsert-kafka", ts);
-    char *w_w = kafka_with(o, "kafka", tw);
-    add(l,
-        "CREATE TEMPORARY TABLE video_frames (\n"
-        "  frame_id STRING,\n"
-        "  `timestamp` STRING,\n"
-        "  source STRING,\n"
-        "  frame_data STRING,\n"
-        "  frame_width BIGINT,\n"
-        "  frame_height BIGINT,\n"
-        "  frame_channels BIGINT,\n"
-        "  frame_size_bytes BIGINT,\n" EVENT_TIME_COLUMNS
-        ") WITH (\n"
-        "%s,\n"
-        "  'properties.group.id' = '%s-video',\n"
-        SOURCE_WITH_TAIL,
-        wm, w_in, o->group, SOURCE_BOUNDED(o));
-    add(l,
-        "CREATE TEMPORARY VIEW processed_video_frames_view AS\n"
-        "SELECT frame_id, `timestamp`, source, frame_data, frame_width, frame_height,\n"
-        "  frame_channels, frame_size_bytes, event_time,\n"
-        "  -- the decoded JPEG's size from its base64 text\n"
-        "  CHAR_LENGTH(frame_data) / 4 * 3 - CASE WHEN frame_data LIKE '%%==' THEN 2\n"
-        "    WHEN frame_data LIKE '%%=' THEN 1 ELSE 0 END AS jpeg_bytes,\n"
-        "  -- the original's rules: resolution by pixel count, orientation by aspect ratio\n"
-        "  CASE WHEN frame_width * frame_height >= 1920 * 1080 THEN 'HD'\n"
-        "    WHEN frame_width * frame_height >= 1280 * 720 THEN 'HD_Ready'\n"
-        "    WHEN frame_width * frame_height >= 640 * 480 THEN 'SD' ELSE 'Low' END\n"
-        "    AS resolution_category,\n"
-        "  CASE WHEN frame_width >= 1920 AND frame_height >= 1080 THEN 'HD'\n"
-        "    WHEN frame_width >= 1280 AND frame_height >= 720 THEN 'HD_Ready'\n"
-        "    WHEN frame_width >= 640 AND frame_height >= 480 THEN 'SD' ELSE 'Low' END\n"
-        "    AS resolution_strict,\n"
-        "  CASE WHEN CAST(frame_width AS DOUBLE) / frame_height > 1.5 THEN 'landscape'\n"
-        "    WHEN CAST(frame_width AS DOUBLE) / frame_height < 0.8 THEN 'portrait'\n"
-        "    ELSE 'square' END AS orientation\n"
-        "FROM video_frames\n"
-        "WHERE frame_width >= %d AND frame_height >= %d\n"
-        "  AND frame_width > 0 AND frame_height > 0\n"
-        "  AND frame_id IS NOT NULL AND source IS NOT NULL AND frame_data IS NOT NULL\n"
-        "  AND frame_channels IS NOT NULL AND frame_size_bytes IS NOT NULL\n"
-        "  AND TRY_CAST(REPLACE(`timestamp`, 'T', ' ') AS TIMESTAMP(3)) IS NOT NULL",
-        o->min_width, o->min_height);
-    add(l,
-        "CREATE TEMPORARY TABLE %s (\n"
-        "  frame_id STRING,\n"
-        "  `timestamp` STRING,\n"
-        "  source STRING,\n"
-        "  frame_data STRING,\n"
-        "  frame_width BIGINT,\n"
-        "  frame_height BIGINT,\n"
-        "  frame_channels BIGINT,\n"
-        "  frame_size_bytes BIGINT,\n"
-        "  analysis ROW<aspect_ratio DOUBLE, total_pixels BIGINT, compression_ratio DOUBLE,\n"
-        "    orientation STRING, resolution_category STRING, resolution_strict STRING,\n"
-        "    jpeg_bytes BIGINT, brightness DOUBLE, contrast DOUBLE, processing_timestamp STRING>,\n"
-        "  processing_notes STRING,\n"
-        "  expected_fps INT,\n"
-        "  flink_processing_time STRING\n"
-        ") WITH (\n%s,\n"
-        "  'key.format' = 'raw',\n"
-        "  'key.fields' = 'source',\n"
-        "  'value.format' = 'json',\n"
-        "  'value.fields-include' = 'ALL'\n"
-        ")",
-        tp, w_p);
-    add(l,
-        "CREATE TEMPORARY TABLE %s (\n"
-        "  source STRING,\n"
-        "  total_frames BIGINT,\n"
-        "  total_size_bytes BIGINT,\n"
-        "  avg_width DOUBLE,\n"
-        "  avg_height DOUBLE,\n"
-        "  last_updated STRING,\n"
-        "  PRIMARY KEY (source) NOT ENFORCED\n"
-        ") WITH (\n%s,\n"
-        "  'key.format' = 'raw',\n"
-        "  'value.format' = 'json',\n"
-        "  'value.fields-include' = 'ALL'\n"
-        ")",
-        ts, w_s);
-    add(l,
-        "CREATE TEMPORARY TABLE %s (\n"
-        "  resolution_category STRING,\n"
-        "  frame_count BIGINT,\n"
-        "  total_size_bytes BIGINT,\n"
-        "  avg_brightness DOUBLE,\n"
-        "  window_start STRING,\n"
-        "  window_end STRING\n"
-        ") WITH (\n%s,\n"
-        "  'key.format' = 'raw',\n"
-        "  'key.fields' = 'resolution_category',\n"
-        "  'value.format' = 'json',\n"
-        "  'value.fields-include' = 'ALL'\n"
-        ")",
-        tw, w_w);
-    add(ins,
-        "INSERT INTO %s\n"
-        "SELECT frame_id, `timestamp`, source, frame_data, frame_width, frame_height,\n"
-        "  frame_channels, frame_size_bytes,\n"
-        "  ROW(ROUND(CAST(frame_width AS DOUBLE) / frame_height, 2), frame_width * frame_height,\n"
-        "    ROUND(CAST(jpeg_bytes AS DOUBLE) / (frame_width * frame_height * 3), 3),\n"
-        "    orientation, resolution_category, resolution_strict, CAST(jpeg_bytes AS BIGINT),\n"
-        "    CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE),\n"
-        "    REPLACE(CAST(LOCALTIMESTAMP AS STRING), ' ', 'T')),\n"
-        "  source || ' frame ' || CAST(frame_width AS STRING) || 'x' || CAST(frame_height AS STRING)\n"
-        "    || ': ' || resolution_category || ', ' || orientation\n"
-        "    || ', brightness n/a, contrast n/a (Flink SQL twin)',\n"
-        "  CASE source WHEN 'webcam' THEN 30 WHEN 'video_file' THEN 25\n"
-        "    WHEN 'sample_generator' THEN 1 ELSE 30 END,\n"
-        "  REPLACE(CAST(LOCALTIMESTAMP AS STRING), ' ', 'T')\n"
-        "FROM processed_video_frames_view",
-        tp);
-    add(ins,
-        "INSERT INTO %s\n"
-        "SELECT source, COUNT(*), SUM(frame_size_bytes),\n"
-        "  ROUND(AVG(CAST(frame_width AS DOUBLE)), 2), ROUND(AVG(CAST(frame_height AS DOUBLE)), 2),\n"
-        "  REPLACE(CAST(LOCALTIMESTAMP AS STRING), ' ', 'T')\n"
-        "FROM processed_video_frames_view\n"
-        "GROUP BY source",
-        ts);
-    char *window = window_tvf("processed_video_frames_view", "resolution_category", o);
-    add(ins,
-        "INSERT INTO %s\n"
-        "SELECT resolution_category, COUNT(*), SUM(frame_size_bytes), CAST(NULL AS DOUBLE),\n"
-        "  " WALL_TIME("window_start") ",\n"
-        "  " WALL_TIME("window_end") "\n"
-        "FROM %s\n"
-        "GROUP BY resolution_category, window_start, window_end",
-        tw, window ? window : "");
-    free(window);
-    free(w_in), free(w_p), free(w_s), free(w_w), free(tp), free(ts), free(tw);
-    return 0;
+    const char *frames = cat(t, "processed_video_frames", o->suffix);
+    const char *sources = cat(t, "video_source_aggregations", o->suffix);
+    const char *windows = cat(t, "video_resolution_windows", o->suffix);
+
+    stmt(t, FILL(t, video_source, {"event_time_columns", event_time_columns(t, o)},
+                 {"kafka_with", kafka_with(t, o, "kafka", "video_frames")}, {"group", o->group},
+                 {"source_tail", source_tail(t, o)}));
+    stmt(t, FILL(t, video_view, {"min_width", number(t, o->min_width)},
+                 {"min_height", number(t, o->min_height)}));
+    stmt(t, FILL(t, video_processed_table, {"table", frames},
+                 {"kafka_with", kafka_with(t, o, "kafka", frames)}));
+    stmt(t, FILL(t, video_sources_table, {"table", sources},
+                 {"kafka_with", kafka_with(t, o, "upsert-kafka", sources)}));
+    stmt(t, FILL(t, video_windows_table, {"table", windows},
+                 {"kafka_with", kafka_with(t, o, "kafka", windows)}));
+
+    insert(t, FILL(t, video_insert_processed, {"table", frames}));
+    insert(t, FILL(t, video_insert_sources, {"table", sources}));
+    insert(t, FILL(t, video_insert_windows, {"table", windows},
+                   {"window", window_tvf(t, o, "processed_video_frames_view",
+                                         "resolution_category")}));
 }
 
-static int transactions(list_t *l, list_t *ins, const flinksql_opts_t *o, char *err, size_t errlen)
+static void transactions(twin_t *t, const flinksql_opts_t *o)
 {
-    const char *sfx = o->suffix;
-    char wm[64];
-    interval(wm, sizeof wm, o->out_of_orderness_s + 0.001);
-
-    char *w_in = kafka_with(o, "kafka", "transactions");
-    char *topic_p = NULL, *topic_h = NULL, *topic_u = NULL, *topic_c = NULL;
-    if (!w_in || asprintf(&topic_p, "processed_transactions%s", sfx) < 0 ||
-        asprintf(&topic_h, "high_value_transactions%s", sfx) < 0 ||
-        asprintf(&topic_u, "user_aggregations%s", sfx) < 0 ||
-        asprintf(&topic_c, "category_windows%s", sfx) < 0) {
-        snprintf(err, errlen, "out of memory");
-        free(w_in), free(topic_p), free(topic_h), free(topic_u), free(topic_c);
-        return -1;
-    }
-    char *w_p = kafka_with(o, "kafka", topic_p), *w_h = kafka_with(o, "kafka", topic_h);
-    char *w_u = kafka_with(o, "upsert-kafka", topic_u), *w_c = kafka_with(o, "kafka", topic_c);
+    const char *processed = cat(t, "processed_transactions", o->suffix);
+    const char *high = cat(t, "high_value_transactions", o->suffix);
+    const char *users = cat(t, "user_aggregations", o->suffix);
+    const char *categories = cat(t, "category_windows", o->suffix);
 
     /* The input: the seed's nine fields, event time from `timestamp`. TRY_CAST keeps a
      * bad timestamp from failing the job (the row is dropped in the view); a rowtime may
      * not be NULL, hence the epoch in its place. */
-    add(l,
-        "CREATE TEMPORARY TABLE transactions (\n"
-        "  transaction_id STRING,\n"
-        "  user_id STRING,\n"
-        "  product STRING,\n"
-        "  category STRING,\n"
-        "  amount DECIMAL(22, 8),\n"
-        "  quantity BIGINT,\n"
-        "  payment_method STRING,\n"
-        "  `timestamp` STRING,\n"
-        "  location STRING,\n" EVENT_TIME_COLUMNS
-        ") WITH (\n"
-        "%s,\n"
-        "  'properties.group.id' = '%s',\n"
-        SOURCE_WITH_TAIL,
-        wm, w_in, o->group, SOURCE_BOUNDED(o));
-
+    stmt(t, FILL(t, txn_source, {"event_time_columns", event_time_columns(t, o)},
+                 {"kafka_with", kafka_with(t, o, "kafka", "transactions")}, {"group", o->group},
+                 {"source_tail", source_tail(t, o)}));
     /* Filter and discount, shared by every output (Flink reuses the common sub-plan). */
-    add(l,
-        "CREATE TEMPORARY VIEW processed_transactions_view AS\n"
-        "SELECT transaction_id, user_id, product, category, amount, quantity, payment_method,\n"
-        "  `timestamp`, location, event_time,\n"
-        "  -- the original's discount_applied: the multiplier (final = amount * it)\n"
-        "  CASE category WHEN 'electronics' THEN 0.95 WHEN 'books' THEN 0.90\n"
-        "    WHEN 'clothing' THEN 0.92 ELSE 1.0 END AS discount_applied,\n"
-        "  -- DECIMAL arithmetic, rounded half-up to the cent by the cast\n"
-        "  CAST(CASE category WHEN 'electronics' THEN amount * 0.95 WHEN 'books' THEN amount * 0.90\n"
-        "    WHEN 'clothing' THEN amount * 0.92 ELSE amount END AS DECIMAL(20, 2)) AS final_amount\n"
-        "FROM transactions\n"
-        "WHERE amount > %s\n"
-        "  AND amount <= 1000000000000\n"
-        "  AND transaction_id IS NOT NULL AND user_id IS NOT NULL AND product IS NOT NULL\n"
-        "  AND category IS NOT NULL AND quantity IS NOT NULL AND payment_method IS NOT NULL\n"
-        "  AND location IS NOT NULL\n"
-        "  AND TRY_CAST(REPLACE(`timestamp`, 'T', ' ') AS TIMESTAMP(3)) IS NOT NULL",
-        o->filter_amount);
+    stmt(t, FILL(t, txn_view, {"filter_amount", o->filter_amount}));
+    /* processed_transactions and high_value_transactions: one row type, as streamlab
+     * writes them. */
+    stmt(t, FILL(t, txn_processed_table, {"table", processed},
+                 {"kafka_with", kafka_with(t, o, "kafka", processed)}));
+    stmt(t, FILL(t, txn_processed_table, {"table", high},
+                 {"kafka_with", kafka_with(t, o, "kafka", high)}));
+    stmt(t, FILL(t, txn_user_table, {"table", users},
+                 {"kafka_with", kafka_with(t, o, "upsert-kafka", users)}));
+    stmt(t, FILL(t, txn_category_table, {"table", categories},
+                 {"kafka_with", kafka_with(t, o, "kafka", categories)}));
 
-    add(l,
-        "CREATE TEMPORARY TABLE %s (\n%s) WITH (\n%s,\n"
-        "  'key.format' = 'raw',\n"
-        "  'key.fields' = 'user_id',\n"
-        "  'value.format' = 'json',\n"
-        "  'value.fields-include' = 'ALL'\n"
-        ")",
-        topic_p, processed_columns, w_p);
-    add(l,
-        "CREATE TEMPORARY TABLE %s (\n%s) WITH (\n%s,\n"
-        "  'key.format' = 'raw',\n"
-        "  'key.fields' = 'user_id',\n"
-        "  'value.format' = 'json',\n"
-        "  'value.fields-include' = 'ALL'\n"
-        ")",
-        topic_h, processed_columns, w_h);
-    add(l,
-        "CREATE TEMPORARY TABLE %s (\n"
-        "  user_id STRING,\n"
-        "  total_spent DOUBLE,\n"
-        "  transaction_count BIGINT,\n"
-        "  last_updated STRING,\n"
-        "  PRIMARY KEY (user_id) NOT ENFORCED\n"
-        ") WITH (\n%s,\n"
-        "  'key.format' = 'raw',\n"
-        "  'value.format' = 'json',\n"
-        "  'value.fields-include' = 'ALL'\n"
-        ")",
-        topic_u, w_u);
-    add(l,
-        "CREATE TEMPORARY TABLE %s (\n"
-        "  category STRING,\n"
-        "  total_amount DOUBLE,\n"
-        "  transaction_count BIGINT,\n"
-        "  window_start STRING,\n"
-        "  window_end STRING\n"
-        ") WITH (\n%s,\n"
-        "  'key.format' = 'raw',\n"
-        "  'key.fields' = 'category',\n"
-        "  'value.format' = 'json',\n"
-        "  'value.fields-include' = 'ALL'\n"
-        ")",
-        topic_c, w_c);
-
-    char *window = window_tvf("processed_transactions_view", "category", o);
-    add(ins,
-        "INSERT INTO %s\n"
-        "SELECT %s\n"
-        "FROM processed_transactions_view",
-        topic_p, processed_select);
-    add(ins,
-        "INSERT INTO %s\n"
-        "SELECT %s\n"
-        "FROM processed_transactions_view\n"
-        "WHERE amount > %s",
-        topic_h, processed_select, o->high_value);
-    add(ins,
-        "INSERT INTO %s\n"
-        "SELECT user_id, CAST(SUM(final_amount) AS DOUBLE), COUNT(*),\n"
-        "  REPLACE(CAST(LOCALTIMESTAMP AS STRING), ' ', 'T')\n"
-        "FROM processed_transactions_view\n"
-        "GROUP BY user_id",
-        topic_u);
-    add(ins,
-        "INSERT INTO %s\n"
-        "SELECT category, CAST(SUM(final_amount) AS DOUBLE), COUNT(*),\n"
-        "  " WALL_TIME("window_start") ",\n"
-        "  " WALL_TIME("window_end") "\n"
-        "FROM %s\n"
-        "GROUP BY category, window_start, window_end",
-        topic_c, window ? window : "");
-
-    free(window);
-    free(w_in), free(w_p), free(w_h), free(w_u), free(w_c);
-    free(topic_p), free(topic_h), free(topic_u), free(topic_c);
-    return 0;
+    const char *select = TEXT(t, txn_processed_select);
+    insert(t, FILL(t, txn_insert_processed, {"table", processed}, {"processed_select", select}));
+    insert(t, FILL(t, txn_insert_high_value, {"table", high}, {"processed_select", select},
+                   {"high_value", o->high_value}));
+    insert(t, FILL(t, txn_insert_user, {"table", users}));
+    insert(t, FILL(t, txn_insert_category, {"table", categories},
+                   {"window", window_tvf(t, o, "processed_transactions_view", "category")}));
 }
 
 char **flinksql_statements(const flinksql_opts_t *o, char *err, size_t errlen)
@@ -557,46 +400,34 @@ char **flinksql_statements(const flinksql_opts_t *o, char *err, size_t errlen)
         return NULL;
     }
 
-    list_t l = {0};
-    if (o->job_name)
-        add(&l, "SET 'pipeline.name' = '%s'", o->job_name);
-    else
-        add(&l, "SET 'pipeline.name' = 'streamlab-twin%s'", o->suffix);
+    twin_t t = {.err = err, .errlen = errlen};
+    stmt(&t, FILL(&t, set_pipeline_name,
+                  {"job_name", o->job_name ? o->job_name : cat(&t, "streamlab-twin", o->suffix)}));
     if (o->parallelism > 0)
-        add(&l, "SET 'parallelism.default' = '%d'", o->parallelism);
+        stmt(&t, FILL(&t, set_parallelism, {"parallelism", number(&t, o->parallelism)}));
     if (o->state_ttl_s > 0)
-        add(&l, "SET 'table.exec.state.ttl' = '%lld ms'", llround(o->state_ttl_s * 1000.0));
-    list_t ins = {0};
-    if (((o->pipelines & FLINKSQL_TRANSACTIONS) && transactions(&l, &ins, o, err, errlen) < 0) ||
-        ((o->pipelines & FLINKSQL_VIDEO) && video(&l, &ins, o, err, errlen) < 0)) {
-        flinksql_free(l.v);
-        flinksql_free(ins.v);
-        return NULL;
-    }
+        stmt(&t, FILL(&t, set_state_ttl,
+                      {"state_ttl_ms", number(&t, llround(o->state_ttl_s * 1000.0))}));
+    if (o->pipelines & FLINKSQL_TRANSACTIONS)
+        transactions(&t, o);
+    if (o->pipelines & FLINKSQL_VIDEO)
+        video(&t, o);
     /* One statement set: one job for every output of every pipeline. */
-    size_t len = 32;
-    for (size_t i = 0; i < ins.n; i++)
-        len += strlen(ins.v[i]) + 2;
-    char *set = malloc(len);
-    if (set) {
-        char *at = set + sprintf(set, "EXECUTE STATEMENT SET\nBEGIN\n");
-        for (size_t i = 0; i < ins.n; i++)
-            at += sprintf(at, "%s;\n", ins.v[i]);
-        sprintf(at, "END");
-        add(&l, "%s", set);
-        free(set);
-    } else {
-        l.oom = true;
+    stmt(&t, FILL(&t, statement_set, {"inserts", join(&t, t.inserts.v, t.inserts.n, "", ";\n")}));
+
+    char **out = t.failed ? NULL : calloc(t.stmts.n + 1, sizeof *out);
+    for (size_t i = 0; out && i < t.stmts.n; i++) {
+        if (!(out[i] = strdup(t.stmts.v[i]))) {
+            flinksql_free(out);
+            out = NULL;
+        }
     }
-    if (ins.oom)
-        l.oom = true;
-    flinksql_free(ins.v);
-    if (l.oom) {
+    if (!out && !t.failed)
         snprintf(err, errlen, "out of memory");
-        flinksql_free(l.v);
-        return NULL;
-    }
-    return l.v;
+    for (size_t i = 0; i < t.kept.n; i++)
+        free((char *)t.kept.v[i]);
+    free(t.kept.v), free(t.stmts.v), free(t.inserts.v);
+    return out;
 }
 
 void flinksql_free(char **stmts)

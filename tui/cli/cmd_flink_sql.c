@@ -1,6 +1,6 @@
 /* cmd_flink_sql.c — `streamlab flink sql` (print the Flink SQL twin of the pipelines)
  * and `streamlab flink submit` (run it on a Flink SQL Gateway over its REST API).
- * The SQL itself comes from engine/flinksql.c. */
+ * The SQL itself comes from engine/flink/flinksql.c (its text: assets/flink/). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

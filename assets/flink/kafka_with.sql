@@ -1,0 +1,3 @@
+  'connector' = '${connector}',
+  'topic' = '${topic}',
+  'properties.bootstrap.servers' = '${brokers}'${options}

@@ -1,0 +1,1 @@
+SET 'table.exec.state.ttl' = '${state_ttl_ms} ms'

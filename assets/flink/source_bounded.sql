@@ -1,0 +1,1 @@
+  'scan.bounded.mode' = 'latest-offset',

@@ -1,0 +1,4 @@
+EXECUTE STATEMENT SET
+BEGIN
+${inserts};
+END

@@ -1,0 +1,3 @@
+INSERT INTO ${table}
+${processed_select}
+FROM processed_transactions_view

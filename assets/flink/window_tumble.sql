@@ -1,0 +1,2 @@
+TABLE(TUMBLE(TABLE ${view}, DESCRIPTOR(event_time),
+      INTERVAL '${window_seconds}' SECOND))
