@@ -226,7 +226,7 @@ position_t *position(engine_t *e, topic_stat_t *t, int32_t partition)
     return &e->pos[e->npos++];
 }
 
-static void process(engine_t *e, const rd_kafka_message_t *m)
+static void process(engine_t *e, const rd_kafka_message_t *m, int64_t now)
 {
     const char *topic = rd_kafka_topic_name(m->rkt);
     topic_stat_t *t = by_real(e, topic);
@@ -263,7 +263,6 @@ static void process(engine_t *e, const rd_kafka_message_t *m)
     }
     if (!e->first_input_us)
         e->first_input_us = util_mono_us();
-    int64_t now = evtime_now_ms();
     rd_kafka_timestamp_type_t tstype;
     int64_t ts = rd_kafka_message_timestamp(m, &tstype);
     /* The job moves the watermark after every record, as in a replay, so
@@ -357,6 +356,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
     e->cons = make_consumer(e, errstr, errstr_size);
     if (!e->cons)
         goto out;
+    e->cq = rd_kafka_queue_get_consumer(e->cons);
     rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(4);
     for (size_t i = 0; i < e->ntopics; i++)
         if (e->topics[i].input || e->topics[i].repart)
@@ -373,19 +373,31 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
     e->last_record_ms = start_ms;
     bool bounded_end = false;
     while (!atomic_load_explicit(&e->stop, memory_order_relaxed)) {
-        /* Records wait in a batch only while more are ready at once. */
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(e->cons, e->pending ? 0 : 20);
+        /* Records wait in a batch only while more are ready at once: one
+         * record with the loop's timeout, then whatever else is queued, up
+         * to ENGINE_CONSUME_BATCH, so that the work below is done per batch
+         * of records, not per record. */
+        rd_kafka_message_t *msgs[ENGINE_CONSUME_BATCH];
+        ssize_t n = rd_kafka_consume_batch_queue(e->cq, e->pending ? 0 : 20, msgs, 1);
+        if (n == 1) {
+            ssize_t more = rd_kafka_consume_batch_queue(e->cq, 0, msgs + 1, ENGINE_CONSUME_BATCH - 1);
+            n += more > 0 ? more : 0;
+        }
         bool got_record = false;
-        if (!m && e->pending) {
+        if (n <= 0 && e->pending) {
             for (size_t g = 0; g < e->njobs; g++)
                 df_job_tick(e->jobs[g], evtime_now_ms());
             e->pending = false;
             last_tick = util_mono_ms();
             continue;
         }
-        if (m) {
-            if (!m->err) {
-                process(e, m);
+        int64_t batch_now = evtime_now_ms(); /* the records' processing time */
+        uint64_t target = atomic_load_explicit(&e->target, memory_order_relaxed);
+        for (ssize_t i = 0; i < n; i++) {
+            rd_kafka_message_t *m = msgs[i];
+            if (bounded_end) { /* past the target: left unread (and uncommitted) */
+            } else if (!m->err) {
+                process(e, m, batch_now);
                 got_record = true;
             } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
                 reposition(e, m);
@@ -395,22 +407,23 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
                 util_log("engine: %s", rd_kafka_message_errstr(m));
             }
             rd_kafka_message_destroy(m);
+            if (target && !e->finishing && !bounded_end &&
+                atomic_load_explicit(&e->input_total, memory_order_relaxed) >= target) {
+                if (!e->o.repartition) {
+                    bounded_end = true;
+                    continue;
+                }
+                /* the end of our inputs; then wait for every upstream's */
+                e->finishing = true;
+                finalize_inputs(e, false);
+            }
         }
         for (size_t g = 0; g < e->njobs; g++) /* outputs are produced on this thread only */
             df_job_drain(e->jobs[g]);
         rd_kafka_poll(e->prod, 0);
         commit_ready(e);
-        uint64_t target = atomic_load_explicit(&e->target, memory_order_relaxed);
-        if (target && !e->finishing &&
-            atomic_load_explicit(&e->input_total, memory_order_relaxed) >= target) {
-            if (!e->o.repartition) {
-                bounded_end = true;
-                break;
-            }
-            /* the end of our inputs; then wait for every upstream's */
-            e->finishing = true;
-            finalize_inputs(e, false);
-        }
+        if (bounded_end)
+            break;
         int64_t now = util_mono_ms();
         if (got_record) /* (one clock read per loop, not two) */
             e->last_record_ms = now;
@@ -454,7 +467,8 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         }
         if (e->o.duration_s > 0 && now - start_ms >= (int64_t)(e->o.duration_s * 1000))
             break;
-        if (e->o.until_end && !e->finishing && !e->settling && !m && now - last_end_check >= ENGINE_END_CHECK_MS) {
+        if (e->o.until_end && !e->finishing && !e->settling && n <= 0 &&
+            now - last_end_check >= ENGINE_END_CHECK_MS) {
             last_end_check = now;
             if (caught_up(e)) {
                 if (!e->o.repartition) {
@@ -494,6 +508,9 @@ out:
         e->pending_commit = NULL;
     }
     if (e->cons) {
+        if (e->cq)
+            rd_kafka_queue_destroy(e->cq);
+        e->cq = NULL;
         rd_kafka_consumer_close(e->cons);
         rd_kafka_destroy(e->cons);
         e->cons = NULL;

@@ -28,6 +28,10 @@
  * watermark markers), the stall check, the resume of partitions a rebalance
  * left paused after --settle, and the checks for a bounded end. */
 #define ENGINE_TICK_MS 100
+/* Records taken from the consumer's queue per loop (rd_kafka_consume_batch_queue):
+ * the loop's own work (draining outputs, serving the producer, commits, clocks)
+ * is done once per batch.  512: the replay batches are 1024 (JOB_BATCH). */
+#define ENGINE_CONSUME_BATCH 512
 #define ENGINE_STALL_CHECK_MS 1000
 #define ENGINE_RESUME_MS 1000
 #define ENGINE_FINISH_CHECK_MS 200
@@ -77,6 +81,7 @@ struct engine {
     position_t *pos;
     size_t npos;
     rd_kafka_t *cons, *prod;
+    rd_kafka_queue_t *cq; /* the consumer's queue, read in batches (engine_run) */
     _Atomic bool stop;
     _Atomic bool joined; /* the group gave it partitions once (engine_joined) */
     bool ending;     /* the last checkpoint: no new transaction after it */
