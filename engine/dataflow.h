@@ -10,10 +10,15 @@
  * record through every operator before it returns; sinks hand serialized
  * records to the host (the engine or a replay) through df_host_t.
  *
- * Records carry a reference-counted Jansson value.  Values are shared between
- * branches, so an operator that changes a value must call df_writable() first
- * (copy on write).  Threading: a graph belongs to one thread; its metrics may
- * be read from any thread. */
+ * Records carry a reference-counted value: a Jansson value, or a typed one
+ * (df_obj_t: a pipeline's own struct for a known schema, like a parsed
+ * transaction, or raw JSON text read back from a repartition topic) that a
+ * sink writes straight into its buffer.  Operators built with the _rec forms
+ * read either form (df_record_string / df_record_number or the pipeline's own
+ * accessors); the others are handed JSON (df_record_json converts).  Values
+ * are shared between branches, so an operator that changes a value must call
+ * df_writable() / df_obj_writable() first (copy on write).  Threading: a graph
+ * belongs to one thread; its metrics may be read from any thread. */
 #ifndef STREAMLAB_DATAFLOW_H
 #define STREAMLAB_DATAFLOW_H
 

@@ -9,7 +9,8 @@
 # the same for the main thread alone (/proc/PID/task/PID/stat: the TUI's loop). Also the
 # records that reached `transactions` and `processed_transactions` per second in the
 # window (streamlab topics --json end offsets), the title bar's consume rate, and RSS
-# (VmRSS, VmHWM) at the end. One figure a line. About a minute.
+# (VmRSS, VmHWM) at the end.  Then 50,000/s for a minute: records lost to retention,
+# the group's lag, CPU.  One figure a line. About two minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -117,6 +118,29 @@ tm send-keys -t "$S" ']'
 wait_screen 10 'producer ON 10\.0k/s' || exit 1
 sleep 2
 measure "producer 10,000/s"
+# 50,000/s for BENCH_LONG_SECONDS (60): records lost to retention (pane 6's LOST line,
+# which counts them since the start), the group's lag sampled every second (max and
+# median), and the whole process's CPU.
+LONG=${BENCH_LONG_SECONDS:-60}
+tm send-keys -t "$S" ']'
+wait_screen 10 'producer ON 50\.0k/s' || exit 1
+p0=$(ticks "/proc/$PID/stat") w0=$(date +%s.%N)
+lags=()
+for _ in $(seq "$LONG"); do
+    sleep 1
+    l=$(lag)
+    lags+=("${l#lag }")
+done
+p1=$(ticks "/proc/$PID/stat") w1=$(date +%s.%N)
+snap
+lost=$(grep -oE 'LOST: retention removed [0-9]+' <<<"$SCREEN" | grep -oE '[0-9]+$')
+printf '%s\n' "${lags[@]}" | grep -E '^[0-9]+$' | sort -n | awk -v l="${lost:-0}" -v p="$((p1 - p0))" \
+    -v hz="$HZ" -v w0="$w0" -v w1="$w1" -v secs="$LONG" -v rate="$(title_rate)" '
+    {a[NR] = $1} END {
+        printf "producer 50,000/s for %d s: lost to retention %d; group lag max %d, median %d " \
+               "(sampled each second); CPU %.1f%% (process); title %s\n",
+               secs, l, a[NR], a[int((NR + 1) / 2)], 100 * p / hz / (w1 - w0), rate
+    }'
 awk '$1 == "VmRSS:" {printf "RSS after the run: %.1f MiB\n", $2 / 1024}' "/proc/$PID/status"
 awk '$1 == "VmHWM:" {printf "peak RSS (VmHWM): %.1f MiB\n", $2 / 1024}' "/proc/$PID/status"
 echo "threads: $(ls "/proc/$PID/task" | wc -l)"
