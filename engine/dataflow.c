@@ -1181,7 +1181,7 @@ bool df_graph_push(df_graph_t *g, const char *topic, int32_t partition, int64_t 
     if (s == -1)
         return false;
     if (s >= 0 && !df_graph_observe_repart(g, s, partition, r.offset, now_ms)) {
-        json_decref(r.value);
+        df_record_release(&r); /* a second copy: not processed again */
     } else if (s >= 0) {
         df_graph_observe(g, s, partition, r.event_ms, now_ms);
         df_graph_emit_source(g, s, &r, now_ms);
@@ -2287,11 +2287,12 @@ void df_graph_replay(df_graph_t *g, const char *topic, int32_t partition, int64_
                      const char *buf, size_t len, df_route_fn route, void *opaque)
 {
     struct df_stream *s = source_for(g, topic);
-    if (!s || !s->fn.parse || !buf)
+    if (!s || !s->fn.parse || !buf) /* (fn.parse: the union's parse_rec too) */
         return;
     df_record_t r = {.partition = partition, .offset = offset, .event_ms = DF_NO_TIME};
     char err[256];
-    if (s->fn.parse(buf, len, &r.value, &r.event_ms, err, sizeof err, s->ctx) < 0)
+    if (s->rec ? s->fn.parse_rec(buf, len, &r, err, sizeof err, s->ctx) < 0
+               : s->fn.parse(buf, len, &r.value, &r.event_ms, err, sizeof err, s->ctx) < 0)
         return;
     g->replay_route = route;
     g->replay_opaque = opaque;
