@@ -5,7 +5,7 @@
 #                           the libraries' Debian -dev packages
 #   ./setup.sh test         that, plus what the tests need (make test): CUnit, kcat,
 #                           tmux, Python's Kafka clients, ffmpeg, chromium, clang for
-#                           make fuzz, Java and Maven, then the Apache Kafka release jars
+#                           make fuzz, Java and Maven, Prometheus, then the Apache Kafka release jars
 #                           (Maven Central, ~66 MB) and Apache Flink (PyPI + Maven
 #                           Central, ~326 MB) into build/
 #   ./setup.sh              the same as ./setup.sh test
@@ -38,6 +38,9 @@ TEST_PACKAGES=(
     # a local Apache Flink for the Flink SQL twin (tests/flink/flink.sh: the PyPI wheel
     # apache-flink-libraries via pip, two jars via Maven; curl waits for its REST API)
     python3-pip curl
+    # Prometheus and promtool: they scrape --metrics and check its exposition
+    # (tests/e2e_metrics.sh); the tests start it themselves, never as a service
+    prometheus
 )
 
 check=false

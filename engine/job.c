@@ -76,6 +76,15 @@ typedef struct latency {
     _Atomic uint64_t b[LAT_BUCKETS];
 } latency_t;
 
+/* The watermark of an input partition, as the first worker last saw it
+ * (published after each batch for the metrics readers; see publish_marks). */
+#define JOB_PART_WMS 256
+typedef struct part_wm_pub {
+    const char *topic; /* owned by the first worker's graph */
+    int32_t partition;
+    _Atomic int64_t wm; /* DF_NO_TIME: none (no record yet, or not read now) */
+} part_wm_pub_t;
+
 typedef struct worker {
     struct df_job *j;
     int id;
@@ -110,6 +119,11 @@ struct df_job {
      * place) and batches whose outputs the caller handed to the host. */
     _Atomic uint64_t finished;
     uint64_t drained;
+    /* Input partitions' watermarks: slots are appended by the first worker
+     * (topic and partition set before npart_wm is raised), never removed. */
+    part_wm_pub_t part_wm[JOB_PART_WMS];
+    _Atomic size_t npart_wm;
+    bool part_seen[JOB_PART_WMS]; /* the first worker's, within one publish */
 };
 
 /* --- helpers --------------------------------------------------------------- */
@@ -371,6 +385,43 @@ static void batch_emit(df_job_t *j, batch_t *b)
     }
 }
 
+static void publish_mark(void *opaque, const char *topic, int32_t partition, int64_t wm,
+                         bool idle)
+{
+    (void)idle; /* an idle partition keeps the watermark it had */
+    df_job_t *j = opaque;
+    size_t n = atomic_load_explicit(&j->npart_wm, memory_order_relaxed), i = 0;
+    while (i < n && (j->part_wm[i].partition != partition || strcmp(j->part_wm[i].topic, topic)))
+        i++;
+    if (i == n) {
+        if (n == JOB_PART_WMS)
+            return;
+        j->part_wm[n].topic = topic;
+        j->part_wm[n].partition = partition;
+        atomic_store_explicit(&j->part_wm[n].wm, wm, memory_order_relaxed);
+        atomic_store_explicit(&j->npart_wm, n + 1, memory_order_release);
+    } else {
+        atomic_store_explicit(&j->part_wm[i].wm, wm, memory_order_relaxed);
+    }
+    j->part_seen[i] = true;
+}
+
+/* On the first worker after step 2: each input partition's watermark for
+ * df_job_partition_watermarks (the metrics); partitions no longer read get
+ * DF_NO_TIME.  A few partitions per batch: no cost worth measuring. */
+static void publish_marks(df_job_t *j, const batch_t *b)
+{
+    if (!b->tick && !b->n)
+        return; /* (the final batch: no clock to judge idleness by) */
+    size_t n = atomic_load_explicit(&j->npart_wm, memory_order_relaxed);
+    memset(j->part_seen, 0, sizeof j->part_seen);
+    int64_t now = b->tick ? b->tick_now : b->recs[b->n - 1].now_ms;
+    df_graph_source_marks(j->g[0], now, publish_mark, j);
+    for (size_t i = 0; i < n; i++)
+        if (!j->part_seen[i])
+            atomic_store_explicit(&j->part_wm[i].wm, DF_NO_TIME, memory_order_relaxed);
+}
+
 static void run_batch(df_job_t *j, worker_t *w, batch_t *b)
 {
     df_graph_t *g = j->g[w->id];
@@ -388,8 +439,10 @@ static void run_batch(df_job_t *j, worker_t *w, batch_t *b)
     }
     barrier(j);
     /* 2: time, in input order */
-    if (w->id == 0)
+    if (w->id == 0) {
         batch_time(j, b);
+        publish_marks(j, b);
+    }
     barrier(j);
     /* 3: the operators above the first key_by */
     for (size_t i = (size_t)w->id; i < b->n; i += (size_t)j->n) {
@@ -706,6 +759,38 @@ int64_t df_job_latency_us(const df_job_t *j, const char *topic, double p)
             return (int64_t)lat_value(k);
     }
     return (int64_t)lat_value(LAT_BUCKETS - 1);
+}
+
+void df_job_latency_hist(const df_job_t *j, const char *topic, const int64_t *le_us, size_t n,
+                         uint64_t *cum, uint64_t *count, double *sum_us)
+{
+    uint64_t b[LAT_BUCKETS], c;
+    lat_sum(j, topic, b, &c);
+    double sum = 0;
+    memset(cum, 0, n * sizeof *cum);
+    for (int k = 0; k < LAT_BUCKETS; k++) {
+        if (!b[k])
+            continue;
+        uint64_t v = lat_value(k);
+        sum += (double)v * (double)b[k];
+        for (size_t i = 0; i < n; i++)
+            if ((int64_t)v <= le_us[i])
+                cum[i] += b[k];
+    }
+    *count = c;
+    *sum_us = sum;
+}
+
+size_t df_job_partition_watermarks(const df_job_t *j, df_part_watermark_t *out, size_t max)
+{
+    df_job_t *m = (df_job_t *)j;
+    size_t n = atomic_load_explicit(&m->npart_wm, memory_order_acquire), k = 0;
+    for (size_t i = 0; i < n && k < max; i++) {
+        int64_t wm = atomic_load_explicit(&m->part_wm[i].wm, memory_order_relaxed);
+        if (wm != DF_NO_TIME)
+            out[k++] = (df_part_watermark_t){m->part_wm[i].topic, m->part_wm[i].partition, wm};
+    }
+    return k;
 }
 
 /* --- state ------------------------------------------------------------------ */

@@ -91,6 +91,21 @@ uint64_t df_job_blocked_us(const df_job_t *j);
  * the start; -1 when there is no sample. */
 int64_t df_job_latency_us(const df_job_t *j, const char *topic, double p);
 uint64_t df_job_latency_count(const df_job_t *j, const char *topic);
+/* The same latencies as a histogram: cum[i] = how many were at most le_us[i]
+ * (n bounds, ascending), their count and their sum in µs.  The recording
+ * buckets are 1/8 of a power of two wide; a sample counts at its bucket's
+ * middle, as in the percentiles. */
+void df_job_latency_hist(const df_job_t *j, const char *topic, const int64_t *le_us, size_t n,
+                         uint64_t *cum, uint64_t *count, double *sum_us);
+/* The watermark of each input partition the job reads (max event time -
+ * bound - 1 ms, as the first worker saw it after its last batch; partitions
+ * without one yet are left out).  Returns how many were copied. */
+typedef struct df_part_watermark {
+    const char *topic; /* owned by the job's graph */
+    int32_t partition;
+    int64_t watermark_ms;
+} df_part_watermark_t;
+size_t df_job_partition_watermarks(const df_job_t *j, df_part_watermark_t *out, size_t max);
 
 /* --- state (exactly-once restore) -------------------------------------------
  * Keyed state can be written to a changelog and put back on start: track

@@ -7,7 +7,9 @@
 #   - nothing in engine/ or producers/ includes the console (tui/);
 #   - producers know no pipeline (engine/pipelines/);
 #   - only engine/ and producers/ include librdkafka (STYLE.md rule 5);
-#   - only tui/ includes ncurses (only the TUI thread draws).
+#   - only tui/ includes ncurses (only the TUI thread draws);
+#   - libmicrohttpd only in producers/ (webserver.c) and tui/ (metricsrv.c): the
+#     engine's metrics are text (engine/kafka/metrics.c), served from above.
 # Each rule is a line of the table below; a violation names the file, the line and
 # the rule.  No broker is involved: KIND is taken like every e2e script's.
 set -uo pipefail
@@ -31,6 +33,8 @@ rule '^(engine|producers)/' '#include "[^"]*tui/' 'engine/ and producers/ do not
 rule '^producers/' '#include "engine/(pipelines|flink)/' 'producers know no pipeline and no Flink'
 rule '^tui/' '#include <librdkafka/' 'only engine/ and producers/ include librdkafka'
 rule '^(engine|producers)/' '#include <n?cursesw?(\.h|/)' 'only tui/ includes ncurses'
+rule '^(engine|tui/cli)/' '#include <microhttpd\.h>' \
+    'libmicrohttpd only in producers/ (the upload page) and tui/ (the metrics endpoint)'
 
 files=$(git ls-files 'engine/*.[ch]' 'engine/**/*.[ch]' 'producers/*.[ch]' 'tui/*.[ch]' 'tui/**/*.[ch]' 2>/dev/null | sort -u)
 [ -n "$files" ] || files=$(find engine producers tui -name '*.[ch]')

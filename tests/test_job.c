@@ -12,6 +12,7 @@
 #include "engine/evtime.h"
 #include "engine/job.h"
 #include "engine/pipelines/replay.h"
+#include "engine/util.h"
 #include "testlib.h"
 
 #define JAN15_1000 INT64_C(1705312800000) /* 2024-01-15T10:00:00 local-as-UTC ms */
@@ -326,6 +327,66 @@ static void test_idle_partition_stops_holding_windows_after_its_timeout(void)
     df_job_free(j);
 }
 
+/* One record on partition part with a Kafka timestamp ts_ms (the latency's start). */
+static void push_ts(df_job_t *j, int32_t part, int i, int64_t event_ms, int64_t now, int64_t ts_ms)
+{
+    char buf[512], ts[EVTIME_BUFSIZE];
+    int len = snprintf(buf, sizeof buf,
+                       "{\"transaction_id\":\"m%d\",\"user_id\":\"user_2\",\"product\":\"book\","
+                       "\"category\":\"books\",\"amount\":200.0,\"quantity\":1,"
+                       "\"payment_method\":\"paypal\",\"timestamp\":\"%s\",\"location\":\"city_1\"}",
+                       i, evtime_format(event_ms, ts));
+    CU_ASSERT(df_job_push(j, "transactions", part, i, buf, (size_t)len, now, ts_ms));
+}
+
+static void test_metrics_readers_give_each_partitions_watermark_and_a_latency_histogram(void)
+{
+    /* What GET /metrics reads from a job on other threads: each input
+     * partition's watermark (newest event time - 5 s - 1 ms), dropped once
+     * the partition is no longer assigned; and the latency histogram, whose
+     * buckets are cumulative and whose +Inf is the count. */
+    sink_t s = {0};
+    df_host_t host = {.emit = count_windows, .opaque = &s};
+    pipeline_params_t p;
+    pipeline_params_init(&p);
+    p.workers = 2;
+    df_job_t *j = pipeline_job(pipelines_find("transactions"), &p, &host, false);
+    df_job_assign(j, "transactions", (int32_t[]){0, 1}, 2, 0);
+    df_part_watermark_t w[8];
+    CU_ASSERT_EQUAL(df_job_partition_watermarks(j, w, 8), 0); /* no record yet */
+    int64_t wall = util_wall_ms();
+    for (int i = 0; i < 10; i++) /* 10:00:00 .. 10:01:30 on partition 0, 100 s old */
+        push_ts(j, 0, i, JAN15_1000 + i * 10000, 1000 + i * 100, wall - 100000);
+    push_ts(j, 1, 10, JAN15_1000 + 30000, 2000, wall - 100000);
+    df_job_tick(j, 2001);
+    df_job_sync(j);
+    size_t n = df_job_partition_watermarks(j, w, 8);
+    CU_ASSERT_EQUAL(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_STRING_EQUAL(w[i].topic, "transactions");
+        CU_ASSERT_EQUAL(w[i].watermark_ms, JAN15_1000 + (w[i].partition == 0 ? 90000 : 30000) - 5001);
+    }
+    /* 11 processed transactions, each written to processed_transactions at once,
+     * 100 s after their Kafka timestamp: all between 60 s and 300 s */
+    const int64_t le[] = {1000, 60000000, 300000000};
+    uint64_t cum[3], count;
+    double sum_us;
+    df_job_latency_hist(j, "processed_transactions", le, 3, cum, &count, &sum_us);
+    CU_ASSERT_EQUAL(count, 11);
+    CU_ASSERT_EQUAL(cum[0], 0);
+    CU_ASSERT_EQUAL(cum[1], 0);
+    CU_ASSERT_EQUAL(cum[2], 11);
+    CU_ASSERT(sum_us >= 11 * 100e6 * 0.93 && sum_us <= 11 * 300e6);
+    CU_ASSERT_EQUAL(df_job_latency_count(j, "processed_transactions"), count);
+    /* partition 1 revoked: its watermark is no longer shown */
+    df_job_assign(j, "transactions", (int32_t[]){0}, 1, 3000);
+    df_job_tick(j, 3001);
+    df_job_sync(j);
+    CU_ASSERT_EQUAL(df_job_partition_watermarks(j, w, 8), 1);
+    CU_ASSERT_EQUAL(w[0].partition, 0);
+    df_job_free(j);
+}
+
 static void test_processing_time_fires_windows_on_the_clock_without_records(void)
 {
     /* --time processing: event time is "now" at the source; a window fires
@@ -576,6 +637,8 @@ static CU_TestInfo tests[] = {
      test_records_shuffled_within_the_bound_give_identical_window_results},
     {"test_idle_partition_stops_holding_windows_after_its_timeout",
      test_idle_partition_stops_holding_windows_after_its_timeout},
+    {"test_metrics_readers_give_each_partitions_watermark_and_a_latency_histogram",
+     test_metrics_readers_give_each_partitions_watermark_and_a_latency_histogram},
     {"test_processing_time_fires_windows_on_the_clock_without_records",
      test_processing_time_fires_windows_on_the_clock_without_records},
     {"test_state_drained_and_loaded_into_a_new_job_continues_the_same_results",

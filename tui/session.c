@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tui/metricsrv.h"
 #include "tui/taps.h"
 #include "producers/txproducer.h"
 #include "producers/vidproducer.h"
@@ -18,6 +19,7 @@
 #include "engine/kafka/broker.h"
 #include "engine/kafka/engine.h"
 #include "engine/kafka/kconf.h"
+#include "engine/kafka/metrics.h"
 #include "engine/util.h"
 
 struct session {
@@ -68,6 +70,8 @@ struct session {
     webserver_t *web;
     webserver_opts_t web_opts;
     char web_address[300];
+    metricsrv_t *metrics; /* --metrics */
+    char metrics_address[300];
 };
 
 #define CONSOLE_GROUP "streamlab-console"
@@ -452,6 +456,28 @@ static void *upload_main(void *arg)
 
 fileview_t *session_files(session_t *s) { return s->files; }
 
+/* GET /metrics (the metrics server's thread): the engine as it is now, with
+ * what the engines it replaced saw and the supervisor's lag.  The engine lock
+ * keeps the engine from being replaced meanwhile; the engine thread takes it
+ * only to replace a failed engine, so a scrape never holds up a running one. */
+static void metrics_collect(void *ctx, FILE *out)
+{
+    session_t *s = ctx;
+    pthread_mutex_lock(&s->lock);
+    json_t *lag = json_incref(s->lag);
+    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_lock(&s->engine_lock);
+    metrics_engine_t v = {.e = s->engine, .group = CONSOLE_GROUP,
+                          .restarts = s->engine_restarts, .outages_before = s->outages_base,
+                          .lost_before = s->lost_base, .outage_s_before = s->outage_s_base,
+                          .lag = lag};
+    metrics_write(out, &v, 1);
+    pthread_mutex_unlock(&s->engine_lock);
+    json_decref(lag);
+}
+
+const char *session_metrics_address(session_t *s) { return s->metrics_address; }
+
 const char *session_web_address(session_t *s) { return s->web_address; }
 
 void session_upload(session_t *s, const char *path)
@@ -528,6 +554,14 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
         else
             util_log("--web: %s", err);
     }
+    if (o->metrics_listen) {
+        s->metrics = metricsrv_start(o->metrics_listen, metrics_collect, NULL, s, err, sizeof err);
+        if (s->metrics)
+            snprintf(s->metrics_address, sizeof s->metrics_address, "%s",
+                     metricsrv_address(s->metrics));
+        else
+            util_log("%s", err);
+    }
     return s;
 fail:
     engine_free(s->engine);
@@ -557,6 +591,7 @@ void session_stop(session_t *s)
     }
     if (s->vprod)
         stop_video(s);
+    metricsrv_stop(s->metrics); /* it reads the engine */
     webserver_stop(s->web); /* uploads pace on the engine: stop them first */
     if (s->up)
         uploader_cancel(s->up);

@@ -35,6 +35,7 @@ typedef struct session_opts {
     const char *watch_dir;  /* upload files dropped here (moved to .sent/), or NULL */
     const char *web_listen; /* serve the upload page here ("127.0.0.1:5000"), or NULL */
     const char *flink_url;  /* a Flink REST API whose jobs the dashboard shows (tui/app.c), or NULL */
+    const char *metrics_listen; /* serve GET /metrics for Prometheus here (tui/metricsrv.h), or NULL */
 } session_opts_t;
 
 #define SESSION_HISTORY 60 /* seconds of rate history */
@@ -101,6 +102,9 @@ void session_upload(session_t *s, const char *path);
 /* The upload page's address, or "" when it is off or failed (then
  * session_status().last_error says why). */
 const char *session_web_address(session_t *s);
+/* The metrics endpoint's address (--metrics), or "" when it is off or failed
+ * (then session_status().last_error says why). */
+const char *session_metrics_address(session_t *s);
 
 void session_producer_toggle(session_t *s);
 /* Starts or stops the synthetic video producer (640x480, quality 80). */

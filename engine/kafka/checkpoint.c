@@ -11,6 +11,21 @@
 #include "engine/kafka/engine_int.h"
 #include "engine/util.h"
 
+const double engine_checkpoint_le_s[ENGINE_CKPT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                             0.5,   1,    2.5,   5,    10,  30};
+
+/* A checkpoint begun at began_us (util_mono_us) is committed: the metrics. */
+static void checkpoint_done(engine_t *e, int64_t began_us)
+{
+    int64_t us = util_mono_us() - began_us;
+    size_t b = 0;
+    while (b < ENGINE_CKPT_BUCKETS && us > engine_checkpoint_le_s[b] * 1e6)
+        b++;
+    atomic_fetch_add_explicit(&e->ckpt_bucket[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->ckpt_sum_us, us > 0 ? (uint64_t)us : 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->ckpt_count, 1, memory_order_relaxed);
+}
+
 static void commit(engine_t *e, rd_kafka_topic_partition_list_t *l, bool sync)
 {
     if (l->cnt > 0) {
@@ -28,6 +43,7 @@ void commit_ready(engine_t *e)
         atomic_load_explicit(&e->inflight[(e->epoch - 1) & 1], memory_order_acquire) == 0) {
         commit(e, e->pending_commit, false);
         e->pending_commit = NULL;
+        checkpoint_done(e, e->pending_since_us);
     }
 }
 
@@ -197,6 +213,7 @@ static bool checkpoint_txn(engine_t *e, rd_kafka_topic_partition_list_t *offsets
  * before this point (the loop calls commit_ready). */
 bool checkpoint(engine_t *e, bool sync)
 {
+    int64_t began_us = util_mono_us();
     for (size_t g = 0; g < e->njobs; g++)
         df_job_sync(e->jobs[g]); /* every record read so far has made its outputs */
     if (e->o.repartition && !e->txn_failed)
@@ -211,7 +228,11 @@ bool checkpoint(engine_t *e, bool sync)
             rd_kafka_topic_partition_list_destroy(l);
             return false;
         }
-        return checkpoint_txn(e, l, sync && e->ending);
+        uint64_t before = atomic_load(&e->transactions);
+        bool ok = checkpoint_txn(e, l, sync && e->ending);
+        if (atomic_load(&e->transactions) > before)
+            checkpoint_done(e, began_us);
+        return ok;
     }
     if (sync) {
         if (e->pending_commit) {
@@ -223,6 +244,7 @@ bool checkpoint(engine_t *e, bool sync)
             return false;
         }
         commit(e, l, true);
+        checkpoint_done(e, began_us);
         return true;
     }
     commit_ready(e);
@@ -233,6 +255,7 @@ bool checkpoint(engine_t *e, bool sync)
     /* Outputs so far are in this epoch; the next ones go to the other slot
      * (every job is synced: no output is being made meanwhile). */
     e->pending_commit = l;
+    e->pending_since_us = began_us;
     e->epoch++;
     commit_ready(e);
     return true;

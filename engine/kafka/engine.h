@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/job.h"
 #include "engine/kafka/kconf.h"
 #include "engine/pipelines/pipelines.h"
 
@@ -89,6 +90,32 @@ int64_t engine_watermark(const engine_t *e); /* of the first pipeline; DF_NO_TIM
 /* Operator metrics of every pipeline (see df_graph_metrics); returns the count copied. */
 size_t engine_metrics(const engine_t *e, df_op_metrics_t *out, size_t max);
 
+/* Checkpoints completed (exactly-once: transactions committed; at-least-once:
+ * offsets committed after their outputs were delivered) and their durations,
+ * from the checkpoint's start to its commit, as a histogram: le[i] counts
+ * those of at most engine_checkpoint_le_s[i] seconds (cumulative). */
+#define ENGINE_CKPT_BUCKETS 12
+extern const double engine_checkpoint_le_s[ENGINE_CKPT_BUCKETS];
+typedef struct engine_checkpoints {
+    uint64_t count;
+    double sum_s;
+    uint64_t le[ENGINE_CKPT_BUCKETS];
+} engine_checkpoints_t;
+void engine_checkpoints(const engine_t *e, engine_checkpoints_t *out);
+
+/* Records per topic, one row per topic the engine reads or writes (any
+ * thread): inputs count new records read, outputs the ones delivered (and
+ * failed deliveries); side outputs are the dead-letter and late-record
+ * topics.  Repartition topics are left out.  Names are the pipelines' (no
+ * --suffix) and live as long as the engine.  Returns the count copied. */
+typedef enum { ENGINE_TOPIC_INPUT, ENGINE_TOPIC_OUTPUT, ENGINE_TOPIC_SIDE } engine_topic_role_t;
+typedef struct engine_topic_stats {
+    const char *topic;
+    engine_topic_role_t role;
+    uint64_t records, failed;
+} engine_topic_stats_t;
+size_t engine_topic_stats(const engine_t *e, engine_topic_stats_t *out, size_t max);
+
 /* One pipeline's job, for the console. */
 typedef struct engine_job_stats {
     const char *name; /* the pipeline's */
@@ -96,6 +123,10 @@ typedef struct engine_job_stats {
     int64_t p50_us, p99_us; /* event-to-sink latency, -1 without samples */
 } engine_job_stats_t;
 size_t engine_job_stats(const engine_t *e, engine_job_stats_t *out, size_t max);
+/* Pipeline i's job (i < the count engine_job_stats gives), for its readers
+ * (df_job_metrics, df_job_latency_hist, df_job_partition_watermarks: any
+ * thread); NULL past the end.  The engine owns it. */
+const df_job_t *engine_job(const engine_t *e, size_t i);
 
 /* Per pipeline: workers, queue depth (batches waiting, of queue_capacity)
  * and time the consumer waited for room, event-to-sink latency p50/p99

@@ -87,6 +87,12 @@ struct engine {
     bool ending;     /* the last checkpoint: no new transaction after it */
     bool txn_failed; /* exactly-once: a transaction could not be committed */
     _Atomic uint64_t transactions; /* committed */
+    /* Checkpoints done (a transaction committed, or at-least-once offsets
+     * committed) and how long each took from its start to its commit:
+     * per bucket of engine_checkpoint_le_s (not cumulative), count, sum.
+     * Written by the engine thread (checkpoint.c), read by engine_checkpoints. */
+    _Atomic uint64_t ckpt_bucket[ENGINE_CKPT_BUCKETS + 1], ckpt_count, ckpt_sum_us;
+    int64_t pending_since_us; /* at-least-once: when the pending commit's checkpoint began */
     char state_topic[300];  /* exactly-once: the changelog of keyed state */
     rd_kafka_topic_t *state_rkt;
     uint64_t state_written, restored;

@@ -167,3 +167,36 @@ json_t *engine_metrics_json(const engine_t *e)
 }
 
 bool engine_joined(const engine_t *e) { return e && atomic_load(&e->joined); }
+
+void engine_checkpoints(const engine_t *e, engine_checkpoints_t *out)
+{
+    engine_t *m = (engine_t *)e;
+    /* the count last: no bucket then holds more than it says */
+    uint64_t cum = 0;
+    for (size_t b = 0; b < ENGINE_CKPT_BUCKETS; b++) {
+        cum += atomic_load_explicit(&m->ckpt_bucket[b], memory_order_relaxed);
+        out->le[b] = cum;
+    }
+    out->sum_s = atomic_load_explicit(&m->ckpt_sum_us, memory_order_relaxed) / 1e6;
+    out->count = atomic_load_explicit(&m->ckpt_count, memory_order_relaxed);
+    if (out->count < cum)
+        out->count = cum;
+}
+
+size_t engine_topic_stats(const engine_t *e, engine_topic_stats_t *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < e->ntopics && n < max; i++) {
+        const topic_stat_t *t = &e->topics[i];
+        if (t->repart)
+            continue;
+        out[n++] = (engine_topic_stats_t){
+            .topic = t->name,
+            .role = t->input ? ENGINE_TOPIC_INPUT : t->side ? ENGINE_TOPIC_SIDE : ENGINE_TOPIC_OUTPUT,
+            .records = atomic_load(&((topic_stat_t *)t)->count),
+            .failed = atomic_load(&((topic_stat_t *)t)->failed)};
+    }
+    return n;
+}
+
+const df_job_t *engine_job(const engine_t *e, size_t i) { return i < e->njobs ? e->jobs[i] : NULL; }

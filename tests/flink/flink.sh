@@ -13,7 +13,10 @@
 #   flink.sh fetch           fetch Flink (pip download) and the two jars (Maven); once
 #   flink.sh run [DATADIR]   run jobmanager + one taskmanager (2 slots) + SQL Gateway in
 #                            the foreground; prints "REST GATEWAY" (two http:// URLs) on
-#                            stdout once both answer; Ctrl-C / TERM stops all three
+#                            stdout once both answer; Ctrl-C / TERM stops all three.
+#                            Flink's own Prometheus reporter (plugins/metrics-prometheus)
+#                            serves GET /metrics from the jobmanager (port 9249) and the
+#                            taskmanager (9250); DATADIR/prometheus-targets lists both
 #   flink.sh version         print the Flink version
 #
 # Environment (all optional):
@@ -25,6 +28,8 @@
 #   FLINK_SLOTS         task slots of the taskmanager (2)
 #   FLINK_CONF          extra config.yaml lines (newline-separated), last wins
 #   FLINK_START_TIMEOUT seconds to wait for REST and gateway (120)
+#   FLINK_PROM_PORT     the jobmanager's Prometheus reporter port (9249, or a free one
+#                       when 9249 is taken); FLINK_PROM_TM_PORT the taskmanager's (9250)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -55,10 +60,15 @@ A local Apache Flink $FLINK_VERSION session cluster (jobmanager, one taskmanager
            DATADIR (default: a new temp dir, deleted on exit). Prints one line
            "http://127.0.0.1:REST http://127.0.0.1:GATEWAY" on stdout once the REST API
            and the SQL Gateway answer; Ctrl-C / SIGTERM stops all three JVMs.
+
+           Flink's Prometheus reporter serves /metrics on 127.0.0.1:9249 (jobmanager)
+           and :9250 (taskmanager), or free ports when those are taken; DATADIR/
+           prometheus-targets lists them (docs/metrics.md).
   version  Print the Flink version.
 
 Environment: FLINK_HOME FLINK_DATA FLINK_REST_PORT FLINK_GATEWAY_PORT FLINK_TM_MEMORY
-             FLINK_JM_MEMORY FLINK_SLOTS FLINK_CONF FLINK_START_TIMEOUT
+             FLINK_JM_MEMORY FLINK_SLOTS FLINK_CONF FLINK_START_TIMEOUT FLINK_PROM_PORT
+             FLINK_PROM_TM_PORT
 EOF
 }
 
@@ -161,7 +171,7 @@ launch() {
     local name=$1 main=$2 cp=$3 jvm=$4
     shift 4
     # shellcheck disable=SC2086
-    FLINK_CONF_DIR=$DATA/conf java $jvm $JAVA_OPENS -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+    FLINK_CONF_DIR=$DATA/conf FLINK_PLUGINS_DIR=$DATA/plugins java $jvm $JAVA_OPENS -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
         -Dlog.file="$DATA/log/$name.log" -Dlog4j.configurationFile="file:$DATA/conf/log4j.properties" \
         -Dlog4j2.configurationFile="file:$DATA/conf/log4j.properties" \
         -cp "$cp" "$main" "$@" </dev/null >"$DATA/log/$name.out" 2>&1 &
@@ -188,6 +198,23 @@ cmd_run() {
     rpc=$(free_port) || die "no free port"
     port_open "$rest" && die "REST port $rest is already in use"
     port_open "$gw" && die "gateway port $gw is already in use"
+    # Flink's own Prometheus reporter: each JVM serves GET /metrics on its port, so
+    # that one Prometheus watches both engines (docs/metrics.md).  Flink loads it
+    # from its plugins directory: ours holds only this one plugin.
+    local prom_jm=${FLINK_PROM_PORT:-9249} prom_tm=${FLINK_PROM_TM_PORT:-9250}
+    if port_open "$prom_jm"; then
+        [ -z "${FLINK_PROM_PORT:-}" ] || die "Prometheus reporter port $prom_jm is already in use"
+        prom_jm=$(free_port) || die "no free port"
+    fi
+    if port_open "$prom_tm" || [ "$prom_tm" = "$prom_jm" ]; then
+        [ -z "${FLINK_PROM_TM_PORT:-}" ] || die "Prometheus reporter port $prom_tm is already in use"
+        prom_tm=$(free_port) || die "no free port"
+    fi
+    [ -d "$FLINK_HOME/plugins/metrics-prometheus" ] \
+        || die "$FLINK_HOME/plugins/metrics-prometheus is missing (tests/flink/flink.sh fetch)"
+    mkdir -p "$DATA/plugins"
+    ln -sfn "$FLINK_HOME/plugins/metrics-prometheus" "$DATA/plugins/metrics-prometheus"
+    printf '127.0.0.1:%s\n127.0.0.1:%s\n' "$prom_jm" "$prom_tm" >"$DATA/prometheus-targets"
 
     cat >"$DATA/conf/config.yaml" <<EOF
 # Written by tests/flink/flink.sh on each start; edit FLINK_CONF instead.
@@ -219,6 +246,9 @@ pekko.ask.timeout: 60 s
 pekko.tcp.timeout: 60 s
 pekko.lookup.timeout: 60 s
 heartbeat.timeout: 180000
+# Flink's Prometheus reporter (the taskmanager gets its own port with -D below).
+metrics.reporter.prom.factory.class: org.apache.flink.metrics.prometheus.PrometheusReporterFactory
+metrics.reporter.prom.port: $prom_jm
 EOF
     [ -z "${FLINK_CONF:-}" ] || printf '%s\n' "$FLINK_CONF" >>"$DATA/conf/config.yaml"
     cat >"$DATA/conf/log4j.properties" <<'EOF'
@@ -244,7 +274,8 @@ EOF
     bash_java_utils TM
     # shellcheck disable=SC2086
     launch taskmanager org.apache.flink.runtime.taskexecutor.TaskManagerRunner \
-        "$FLINK_HOME/lib/*" "$JVM_PARAMS" --configDir "$DATA/conf" $DYN_CONFIGS
+        "$FLINK_HOME/lib/*" "$JVM_PARAMS" --configDir "$DATA/conf" $DYN_CONFIGS \
+        -D "metrics.reporter.prom.port=$prom_tm"
     launch sql-gateway org.apache.flink.table.gateway.SqlGateway \
         "$FLINK_HOME/lib/*:$(echo "$FLINK_HOME"/opt/flink-sql-gateway-*.jar)" "-Xmx512m -Xms128m"
 
@@ -267,6 +298,8 @@ EOF
         sleep 0.5
     done
     say "Flink $FLINK_VERSION ready after $((SECONDS - start))s; Ctrl-C stops it"
+    say "Prometheus reporter: http://127.0.0.1:$prom_jm/metrics (jobmanager)," \
+        "http://127.0.0.1:$prom_tm/metrics (taskmanager)"
     echo "http://127.0.0.1:$rest http://127.0.0.1:$gw"
 
     # Run until one JVM exits or a signal arrives (the trap stops the others).

@@ -5,6 +5,7 @@
 
 #include "engine/kafka/engine.h"
 #include "engine/pipelines/replay.h"
+#include "tui/metricsrv.h"
 #include "tui/cli/cli.h"
 
 typedef struct engine_args {
@@ -12,6 +13,7 @@ typedef struct engine_args {
     pipeline_params_t params;
     bool json;
     const char *replay, *outdir;
+    const char *metrics; /* --metrics HOST:PORT */
 } engine_args_t;
 
 static int set_count(void *args, const char *cmd, const char *opt, const char *arg)
@@ -142,6 +144,9 @@ static const cli_table_t engine_table = {
                      "group of one process"},
             {"json", 0, CLI_FLAG, A(json),
              .help = "end with the summary as one JSON object on the last line"},
+            {"metrics", 0, CLI_STRING, A(metrics), .arg = "HOST:PORT",
+             .help = "serve GET /metrics for Prometheus while running (PORT alone:\n"
+                     "on 127.0.0.1; 0: a free port; docs/metrics.md)"},
             {"filter-amount", 0, CLI_CUSTOM, .set = set_amount, .arg = "X",
              .help = "pass transactions with amount > X (default 100)"},
             {"high-value", 0, CLI_CUSTOM, .set = set_amount, .arg = "X",
@@ -295,10 +300,25 @@ int cmd_engine(int argc, char **argv)
         kconf_free(k);
         return r;
     }
+    metricsrv_t *metrics = NULL;
+    if (a.metrics) {
+        engine_t *const engines[] = {e};
+        const char *const groups[] = {eo.group};
+        metrics = metricsrv_start_engines(a.metrics, k, engines, groups, 1, err, sizeof err);
+        if (!metrics) {
+            cli_error("engine", "%s", err);
+            engine_free(e);
+            kconf_free(k);
+            return EXIT_USAGE;
+        }
+        fprintf(stderr, "streamlab engine: metrics on http://%s/metrics\n",
+                metricsrv_address(metrics));
+    }
     cli_on_signal(on_stop, e);
     fprintf(stderr, "streamlab engine: pipelines %s, group %s, brokers %s\n", eo.pipelines,
             eo.group, kconf_brokers(k));
     int rc = engine_run(e, err, sizeof err);
+    metricsrv_stop(metrics);
     if (rc)
         cli_error("engine", "%s", err);
     else if (engine_lost_to_retention(e)) /* a result with holes is not a success */

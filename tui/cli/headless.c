@@ -24,11 +24,12 @@
 #include "producers/uploader.h"
 #include "producers/watchdir.h"
 #include "tui/cli/cli.h"
+#include "tui/metricsrv.h"
 
 typedef struct headless_args {
     bool headless, json;
     double duration, rate, drain;
-    const char *listen, *watch_dir;
+    const char *listen, *watch_dir, *metrics;
 } headless_args_t;
 
 #define A(field) offsetof(headless_args_t, field)
@@ -48,6 +49,9 @@ static const cli_table_t headless_table = {
             {"watch-dir", 0, CLI_STRING, A(watch_dir), .arg = "DIR",
              .help = "also upload files dropped into DIR (moved to DIR/.sent/) and\n"
                      "run the files pipeline on them (its own engine and group)"},
+            {"metrics", 0, CLI_STRING, A(metrics), .arg = "HOST:PORT",
+             .help = "serve GET /metrics for Prometheus while running (PORT\n"
+                     "alone: on 127.0.0.1; 0: a free port; docs/metrics.md)"},
             {0}}};
 #undef A
 
@@ -203,6 +207,7 @@ int cmd_headless(int argc, char **argv)
     eo.group = group;
     int64_t before = 0;
     pthread_t pt, et, wt, ft;
+    metricsrv_t *metrics = NULL;
     bool pstarted = false, estarted = false, wstarted = false, fstarted = false;
     if (topics_ensure(k, TOPICS_DEFAULT_PARTITIONS, err, sizeof err) < 0 ||
         topics_record_count(k, "transactions", &before, err, sizeof err) < 0 ||
@@ -232,6 +237,16 @@ int cmd_headless(int argc, char **argv)
         }
         fstarted = !pthread_create(&ft, NULL, files_engine_main, NULL);
         wstarted = !pthread_create(&wt, NULL, watch_main, NULL);
+    }
+    if (a.metrics) {
+        engine_t *const engines[] = {g_engine, g_fengine};
+        const char *const groups[] = {group, fgroup};
+        if (!(metrics = metricsrv_start_engines(a.metrics, k, engines, groups,
+                                                g_fengine ? 2 : 1, err, sizeof err))) {
+            cli_error("--headless", "%s", err);
+            goto out;
+        }
+        fprintf(stderr, "streamlab: metrics on http://%s/metrics\n", metricsrv_address(metrics));
     }
     cli_on_signal(on_stop, NULL);
     estarted = !pthread_create(&et, NULL, engine_main, NULL);
@@ -335,6 +350,7 @@ int cmd_headless(int argc, char **argv)
              ? EXIT_OK
              : EXIT_FAIL;
 out:
+    metricsrv_stop(metrics); /* it reads the engines */
     if (g_watch)
         watchdir_stop(g_watch);
     if (g_up)

@@ -40,6 +40,8 @@ static const char usage[] =
     "  --web[=HOST:PORT]         serve the upload page too (default 127.0.0.1:5000)\n"
     "  --flink URL               show a Flink cluster's jobs (its REST API, e.g.\n"
     "                            http://127.0.0.1:8081) in the engine dashboard (d)\n"
+    "  --metrics HOST:PORT       serve GET /metrics for Prometheus (PORT alone: on\n"
+    "                            127.0.0.1; docs/metrics.md)\n"
     "\n"
     "Every command takes --help; --version prints the version.  Commands that talk to\n"
     "Kafka take -b HOST:PORT (default 127.0.0.1:9092, or $STREAMLAB_BROKERS), -X key=value\n"
@@ -48,7 +50,7 @@ static const char usage[] =
 
 static int console(int argc, char **argv)
 {
-    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WALKTHROUGH, O_WATCH, O_WEB, O_FLINK };
+    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WALKTHROUGH, O_WATCH, O_WEB, O_FLINK, O_METRICS };
     static const struct option longopts[] = {{"brokers", required_argument, 0, 'b'},
                                              {"listen", required_argument, 0, O_LISTEN},
                                              {"autostart", no_argument, 0, O_AUTOSTART},
@@ -57,6 +59,7 @@ static int console(int argc, char **argv)
                                              {"watch-dir", required_argument, 0, O_WATCH},
                                              {"web", optional_argument, 0, O_WEB},
                                              {"flink", required_argument, 0, O_FLINK},
+                                             {"metrics", required_argument, 0, O_METRICS},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
     session_opts_t o = {.rate = 100};
@@ -78,6 +81,7 @@ static int console(int argc, char **argv)
         case O_WATCH: o.watch_dir = optarg; break;
         case O_WEB: o.web_listen = optarg ? optarg : "127.0.0.1:5000"; break;
         case O_FLINK: o.flink_url = optarg; break;
+        case O_METRICS: o.metrics_listen = optarg; break;
         case O_RATE:
             if (cli_number("console", "--rate", optarg, &o.rate) < 0)
                 return EXIT_USAGE;
