@@ -22,6 +22,9 @@
 #   transaction_id with amount > 100 is in processed_transactions at least once (counts of
 #   duplicates reported).  User totals are not checked: the engine keeps them in memory,
 #   and the killed engine's are gone with it (the numbers are reported, not asserted).
+# KIND=kafka runs on a Kafka of its own (own-broker), not on the one tests/run.sh shares:
+# it stops and restarts that broker.
+# run.sh: own-broker limit=600 min=1
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

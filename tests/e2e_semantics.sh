@@ -12,6 +12,7 @@
 #    (sum of window counts + late = processed), each late record was processed (it went
 #    through filter and map), each names the 30 s window it missed.  The summary's late
 #    count is what late_transactions holds, and it has latency percentiles.
+# run.sh: limit=420 min=1
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
