@@ -23,6 +23,15 @@
 #   group_name TAG       a consumer group name unique to this run.
 #   bg_track PID         a background process of the test's, stopped (TERM, then KILL
 #                        after 5 s) by bg_stop and on exit.
+#   wait_bounded PID SECONDS   waits for a background process of the script, at most
+#                        SECONDS: its exit status, or 124 when it was still running (it
+#                        is then stopped: TERM, KILL 5 s later).  No wait may be unbounded.
+#   wait_assigned FILE GROUP SECONDS   waits until an engine run with -X debug=cgrp has
+#                        its first partitions from GROUP (librdkafka's "delegating assign
+#                        of N partition(s)" line in its stderr FILE); 1 if not in time.
+#   wait_group_committed GROUP N SECONDS [TOPIC [ADDR]]   waits until GROUP's committed
+#                        offsets on TOPIC (transactions) add up to N or more (streamlab
+#                        groups --describe: every broker); 1 if not in time.
 #   extra_broker [ARGS]  one more embedded broker (streamlab broker --listen 127.0.0.1:0
 #                        ARGS), bg_track'ed; sets EXTRA_BROKER=ADDR (see below).
 #
@@ -173,6 +182,51 @@ e2e_flink() {
         FAILED*) FLINK_WHY=$l; return 1 ;;
     esac
     read -r REST GATEWAY <<<"$l"
+}
+
+wait_bounded() {
+    local pid=$1 end=$((SECONDS + $2))
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ "$SECONDS" -ge "$end" ]; then
+            echo "# wait_bounded: pid $pid still running after $2 s: stopped"
+            kill -TERM "$pid" 2>/dev/null
+            for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -KILL "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            return 124
+        fi
+        sleep 0.1
+    done
+    wait "$pid"
+}
+
+wait_assigned() {
+    local end=$((SECONDS + $3))
+    until grep -q "Group \"$2\": delegating assign of [1-9][0-9]* partition" "$1" 2>/dev/null; do
+        [ "$SECONDS" -lt "$end" ] || { echo "# wait_assigned: $2 has no partitions after $3 s"; return 1; }
+        sleep 0.1
+    done
+}
+
+# group_committed GROUP [TOPIC [ADDR]]: the sum of GROUP's committed offsets on TOPIC (0 if none).
+group_committed() {
+    timeout 30 "$STREAMLAB" groups -b "${3:-$BROKER}" --describe "$1" --json 2>/dev/null | $PY -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    print(0); sys.exit()
+print(sum(max(p.get("committed") or 0, 0) for p in d.get("partitions", []) if p.get("topic") == sys.argv[1]))' "${2:-transactions}"
+}
+
+wait_group_committed() {
+    local end=$((SECONDS + $3)) n
+    while :; do
+        n=$(group_committed "$1" "${4:-transactions}" "${5:-$BROKER}")
+        [ "${n:-0}" -ge "$2" ] && return 0
+        [ "$SECONDS" -lt "$end" ] || { echo "# wait_group_committed: $1 committed $n of $2 after $3 s"; return 1; }
+        sleep 0.3
+    done
 }
 
 group_name() { echo "e2e-$1-$$-$(date +%s%N)"; }
