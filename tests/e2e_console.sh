@@ -238,10 +238,7 @@ PYEOF
 scenario() {
     local cols=$1 rows=$2 size="$1x$2" tag="s$1x$2" addr
     if [ "$kind" = embedded ]; then
-        local port
-        port=$(free_port) || { fail "$size: a free port"; return; }
-        BROKER=127.0.0.1:$port
-        console_start "$tag" "$cols" "$rows" --listen "$BROKER"
+        console_listen "$tag" "$cols" "$rows" "6 Kafka & engine" || { fail "$size: a free port"; return; }
     else
         console_start "$tag" "$cols" "$rows" -b "$BROKER"
     fi

@@ -110,7 +110,7 @@ kcat_dump processed_files "$WORK/processed.jsonl"
 kcat_dump file_type_aggregations "$WORK/aggs.jsonl"
 # Stop the saver so that it reports what it holds, then read its lines.
 for _ in $(seq 1 100); do grep -q big200.txt "$WORK/save.out" && break; sleep 0.3; done
-kill -TERM $SAVE_PID; wait $SAVE_PID 2>/dev/null
+kill -TERM $SAVE_PID; wait_bounded "$SAVE_PID" 30 >/dev/null
 
 $PY - "$F" "$SAVE" "$WORK" >"$WORK/checks" 2>&1 <<'PYEOF' || echo "not ok - the Python checker ran: it crashed" >>"$WORK/checks"
 import base64, hashlib, json, os, sys

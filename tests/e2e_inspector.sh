@@ -37,9 +37,7 @@ command -v tmux >/dev/null || { fail "tmux is installed"; finish; exit 1; }
 . tests/lib/console.sh
 
 if [ "$kind" = embedded ]; then
-    port=$(free_port) || { fail "a free port"; finish; exit 1; }
-    BROKER=127.0.0.1:$port
-    console_start insp 80 24 --listen "$BROKER"
+    console_listen insp 80 24 "6 Kafka & engine" || { fail "a free port"; finish; exit 1; }
 else
     console_start insp 80 24 -b "$BROKER"
 fi

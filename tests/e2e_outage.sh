@@ -148,7 +148,7 @@ else
     else
         fail "the first engine commits offsets, then is killed with SIGKILL" "committed sum $C after 60 s"
     fi
-    wait "$PRODUCER"
+    wait_bounded "$PRODUCER" 120
     rc=$?
     if [ "$rc" = 0 ] && grep -q ": 3000 delivered, 0 failed" "$WORK/produce1.out"; then
         pass "produce transactions --rate 300 --count 3000 (while the engine dies) exits 0: 3000 delivered"
