@@ -13,7 +13,9 @@
 #                        on a free port (--listen 127.0.0.1:PORT ARGS); when that port was
 #                        taken meanwhile (the console exits saying "in use"), again on
 #                        another, three times at most.  Waits (60 s) until READY is on
-#                        screen or the console ended; sets BROKER=127.0.0.1:PORT.
+#                        screen or the console ended; sets BROKER=127.0.0.1:PORT.  An
+#                        argument holding @WEBPORT@ gets another free port (WEB_PORT) on
+#                        each attempt (--web=127.0.0.1:@WEBPORT@).
 # Consoles are tracked by PID and stopped on exit, then the tmux server is killed.
 
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
@@ -113,12 +115,15 @@ console_quit() {
 
 _listen_settled() { has "$1" || has_re '^EXIT=[0-9]'; }
 console_listen() {
-    local tag=$1 cols=$2 rows=$3 ready=$4 port attempt
+    local tag=$1 cols=$2 rows=$3 ready=$4 port attempt a args
     shift 4
     for attempt in 1 2 3; do
         port=$(free_port) || return 1
         BROKER=127.0.0.1:$port
-        console_start "$tag" "$cols" "$rows" --listen "$BROKER" "$@"
+        WEB_PORT=$(free_port) || return 1
+        args=()
+        for a; do args+=("${a//@WEBPORT@/$WEB_PORT}"); done
+        console_start "$tag" "$cols" "$rows" --listen "$BROKER" "${args[@]}"
         MUST_LIVE=0 wait_for 60 _listen_settled "$ready"
         if has_re '^EXIT=[1-9]' && grep -qi 'in use' <<<"$SCREEN"; then
             echo "# console_listen: port $port was taken meanwhile (attempt $attempt); another"
