@@ -45,6 +45,7 @@ for a in sys.argv[1:]:
 # --- engine --at-least-once through a kill -9 ---------------------------------------------
 G=$(group_name alo)
 "$STREAMLAB" engine -b "$BROKER" --group "$G" --suffix _alo --at-least-once --json -X debug=cgrp \
+    -X session.timeout.ms=6000 -X heartbeat.interval.ms=1000 \
     >"$WORK/alo1.out" 2>"$WORK/alo1.err" &
 alo1=$!
 bg_track "$alo1"
@@ -68,7 +69,7 @@ timeout 120 "$STREAMLAB" produce transactions -b "$BROKER" --count 3000 --rate 0
 expect_eq "3000 more after the kill" 0 "$?"
 rc=0
 timeout 180 "$STREAMLAB" engine -b "$BROKER" --group "$G" --suffix _alo --at-least-once --until-end \
-    --json >"$WORK/alo2.out" 2>"$WORK/alo2.err" || rc=$?
+    -X session.timeout.ms=6000 -X heartbeat.interval.ms=1000 --json >"$WORK/alo2.out" 2>"$WORK/alo2.err" || rc=$?
 expect_eq "the restarted at-least-once engine reads to the end (exit 0)" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 5 "$WORK/alo2.err" | sed 's/^/# engine: /'
 kcat_dump transactions "$WORK/alo_in.jsonl"

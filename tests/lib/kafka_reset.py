@@ -9,8 +9,8 @@ longer lists them and a new topic of the same name could be made.  Deleting a to
 deletes the consumer groups' committed offsets on it (the group coordinator drops the
 offsets of deleted partitions), so a script that reuses a fixed group name starts from
 nothing, as on a new broker.  Then the empty groups are deleted where the client can
-(kafka-python's DeleteGroups; a group that still has members is named, not an error:
-its members' session expires on its own).
+(kafka-python's DeleteGroups; a group whose members died without leaving is deleted once
+their session has expired, 60 s at most; one still kept then is named, not an error).
 
 Prints what it deleted; exits 1 (with why) when a topic is still there after 90 s.
 """
@@ -50,12 +50,23 @@ try:
     from kafka.admin import KafkaAdminClient
 
     k = KafkaAdminClient(bootstrap_servers=addr, request_timeout_ms=15000)
-    names = [g[0] for g in k.list_consumer_groups()]
-    if names:
+    deleted, kept = 0, []
+    # A member that died without leaving (kill -9, or a console stopped by KILL) stays
+    # until its session times out (45 s): wait for it, so that the next script's group
+    # of the same name does not wait for it in its first rebalance.
+    end = time.time() + 60
+    while True:
+        names = [g[0] for g in k.list_consumer_groups()]
+        if not names:
+            break
         res = k.delete_consumer_groups(names)
+        deleted += sum(1 for g, err in res if err.__name__ == "NoError")
         kept = [g for g, err in res if err.__name__ != "NoError"]
-        groups_note = "; %d groups deleted%s" % (
-            len(names) - len(kept), (", kept (members left): " + " ".join(kept)) if kept else "")
+        if not kept or time.time() > end:
+            break
+        time.sleep(1)
+    groups_note = "; %d groups deleted%s" % (
+        deleted, (", kept (members left after 60 s): " + " ".join(kept)) if kept else "")
     k.close()
 except Exception as e:  # the groups have no offsets left either way
     groups_note = "; groups not deleted (%s)" % str(e)[:120]
