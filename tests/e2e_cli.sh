@@ -13,7 +13,7 @@
 #   - KIND=embedded only: docker-compose -f docker-compose.yml config -q
 # Only the port check against the test's broker depends on KIND: KIND=kafka makes that
 # one check (on the real Kafka's port) and nothing else, which KIND=embedded makes already.
-# run.sh: limit=300 min.embedded=1 min.kafka=1
+# run.sh: limit=240 min.embedded=38 min.kafka=1
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -21,7 +21,7 @@
 # Screens are read with tmux capture-pane and polled against a deadline. Everything
 # runs on a tmux server of this script's own (-L socket), killed on exit; the consoles
 # this script starts are tracked by PID (each writes its PID before exec).
-# run.sh: limit=420 min=1
+# run.sh: limit=300 min.embedded=100 min.kafka=87
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

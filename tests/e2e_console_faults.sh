@@ -13,7 +13,7 @@
 #     as `streamlab groups` and `streamlab topics` give them);
 #  3. with the console's producer on (p), "down": the pane says BROKER DOWN while it
 #     lasts; "up": it says the outage count and that the engine resumed.
-# run.sh: runs=once limit=300 min=17
+# run.sh: runs=once limit=240 min=17
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -14,7 +14,7 @@
 #   --web=127.0.0.1:PORT: the upload page answers (GET /), a 1.5 MB text file posted to
 #   /upload is sent (HTTP 200) and pane 5 shows it processed by the files pipeline.
 # The keys act on the console, not on the broker: this runs once, on the embedded kind.
-# run.sh: runs=once limit=300 min=28
+# run.sh: runs=once lane=e limit=300 min=28
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

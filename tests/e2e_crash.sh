@@ -15,7 +15,7 @@
 # On the embedded broker (librdkafka's mock cluster) read_committed readers also see the
 # outputs of aborted transactions, so there the check is that the duplicates are no more
 # than one transaction's, and the final state is exact.
-# run.sh: limit=420 min=12
+# run.sh: limit=300 min=14
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

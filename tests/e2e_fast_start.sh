@@ -15,7 +15,7 @@
 # KIND=embedded: each console brings its own broker (--listen on a free port), and the
 # command-line run uses a fresh `streamlab broker`; KIND=kafka: the real broker, and the
 # command-line run's group starts at the end of what earlier tests left in transactions.
-# run.sh: limit=420 min=1
+# run.sh: limit=360 min=31
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

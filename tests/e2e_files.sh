@@ -19,7 +19,7 @@
 # --max-size, a path-traversal filename, a corrupt record, a missing chunk, a chunk timeout.
 # The drop folder (upload --watch and --headless --watch-dir), and the console: u with Tab
 # completion, pane 5 showing the upload processed and the per-type bars (tmux).
-# run.sh: limit=900 min=1
+# run.sh: limit=600 min=72
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

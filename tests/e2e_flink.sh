@@ -22,7 +22,7 @@
 # 5.0.0-2.2) gets no metadata from librdkafka's mock cluster (its admin client
 # re-bootstraps forever), so the differential part needs a real Kafka. The embedded kind
 # checks what is meaningful without Flink: the twin's SQL against the engine's flags.
-# run.sh: limit=900 min=1
+# run.sh: limit=600 min.embedded=22 min.kafka=43
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

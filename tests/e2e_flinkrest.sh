@@ -25,7 +25,7 @@
 # shows the twin's source vertex reading them (records in >= 2000), then cancels it.
 # (The embedded broker is librdkafka's mock cluster, which Flink's Java Kafka client does
 # not get metadata from, so the twin runs against real Kafka only.)
-# run.sh: runs=prefer-kafka limit=600 min=1
+# run.sh: runs=prefer-kafka limit=480 min.embedded=33 min.kafka=36
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

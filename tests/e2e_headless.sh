@@ -6,7 +6,7 @@
 # kcat then finds exactly output.processed_transactions records in processed_transactions
 # (the broker is fresh, so the topic holds only this run's records).
 # For KIND=embedded also without -b (headless starts its own broker): same summary checks.
-# run.sh: limit=300 min=1
+# run.sh: limit=240 min.embedded=19 min.kafka=11
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

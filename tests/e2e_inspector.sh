@@ -20,7 +20,7 @@
 #   - Esc twice closes the inspector; d shows the engine dashboard (operators of the
 #     transaction pipeline, the dead letter counted at its source, the engine group's
 #     lag) and Esc closes it; q exits 0.
-# run.sh: limit=300 min=1
+# run.sh: limit=240 min=24
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -9,7 +9,7 @@
 # committed, 10 more of each arrive, and the restarted engine (same group) must end
 # with transaction_count 20 and total_spent 4000.0 for both, read read_committed from
 # user_aggregations.
-# run.sh: limit=300 min=1
+# run.sh: limit=240 min=6
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -24,7 +24,7 @@
 #   and the killed engine's are gone with it (the numbers are reported, not asserted).
 # KIND=kafka runs on a Kafka of its own (own-broker), not on the one tests/run.sh shares:
 # it stops and restarts that broker.
-# run.sh: own-broker limit=600 min=1
+# run.sh: own-broker limit=420 min.embedded=7 min.kafka=11
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -20,7 +20,7 @@
 # run over all 6000 (group P).  On the embedded broker read_committed readers also see
 # the outputs of aborted transactions, so there the processed ids may repeat (at most one
 # transaction's worth), the final state and windows must be exact.
-# run.sh: limit=600 min=1
+# run.sh: limit=480 min=28
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

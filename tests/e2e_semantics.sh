@@ -14,7 +14,7 @@
 #    The summary's late count is what late_transactions holds, and it has latency
 #    percentiles.
 # 3. `produce --late-fraction 0.05` stamps about 5% of 3000 records 35-65 s back.
-# run.sh: limit=420 min=1
+# run.sh: limit=300 min=24
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

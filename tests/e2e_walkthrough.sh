@@ -20,7 +20,7 @@
 # The upload step needs the file pipeline (issue 6). Until `streamlab upload` exists
 # (it is built on another branch) this script checks only that the step asks for u and
 # says so in a "# TODO" line; once it exists, the step is done like the others.
-# run.sh: limit=300 min=1
+# run.sh: limit=300 min=58
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

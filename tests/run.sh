@@ -21,9 +21,13 @@
 #                 once (tests/lib/service.sh) and resets after each script
 #                 (tests/lib/kafka_reset.py: every topic deleted, and with them the
 #                 groups' offsets)
+#   lane=e        (runs=once) run it in lane e instead of lane k (below)
 # One Flink (tests/lib/service.sh flink) is started in the background at the beginning
 # and given to the scripts through E2E_FLINK (its ready file; tests/lib/e2e.sh
-# e2e_flink).  Each line of the summary gives the script's time; the end, the total.
+# e2e_flink).  With both kinds, two lanes run side by side: lane e (the CUnit suites,
+# then the embedded half) and lane k (the kafka half on the shared Kafka, then the
+# runs=once scripts), each one script at a time.  Each line of the summary gives the
+# script's time; the end, the total.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -40,7 +44,10 @@ RUN_START=$SECONDS
 
 fmt_time() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
 
-# count LOGFILE LABEL EXITCODE SECONDS [LIMIT MIN]
+# count LOGFILE LABEL EXITCODE SECONDS [LIMIT MIN]: prints the suite's line and appends
+# "passed failed" to $COUNTS (one file per lane: the lanes are subshells).
+COUNTS=$logdir/counts.main
+tally() { echo "$1 $2" >>"$COUNTS"; }
 count() {
     local log=$1 label=$2 rc=$3 secs=$4 limit=${5:-$UNIT_LIMIT} min=${6:-0} line p f
     local t="($(fmt_time "$secs"))"
@@ -48,13 +55,13 @@ count() {
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
         echo "FAIL $label: stopped at its limit of ${limit} s $t; see $log"
         grep -E '^not ok' "$log" | head -10 | sed 's/^/       /'
-        failed=$((failed + 1))
+        tally 0 1
         return
     fi
     line=$(grep -E '^[A-Za-z0-9_ .:/-]*: ?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
     if [ -z "$line" ]; then
         echo "FAIL $label: no result line (exit $rc) $t; see $log"
-        failed=$((failed + 1))
+        tally 0 1
         return
     fi
     p=$(sed -E 's/.* ([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$line")
@@ -62,10 +69,10 @@ count() {
     if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi   # a crash after the counts still fails
     if [ $((p + f)) -lt "$min" ]; then
         echo "FAIL $label: $((p + f)) checks made, at least $min expected (exit $rc) $t; see $log"
-        passed=$((passed + p)) failed=$((failed + f + 1))
+        tally "$p" $((f + 1))
         return
     fi
-    passed=$((passed + p)) failed=$((failed + f))
+    tally "$p" "$f"
     if [ "$f" = 0 ]; then echo "ok   $label: $p passed $t"; else
         echo "FAIL $label: $p passed, $f failed $t; see $log"
         grep -E '^(not ok|.*FAILED|.*Test: .*\.\.\.FAILED)' "$log" | head -20 | sed 's/^/       /'
@@ -86,20 +93,21 @@ directive() {
 }
 
 # --- shared services -------------------------------------------------------------
+# tests/lib/service.sh KIND runs in its own process group; its pid is in $SVC/KIND.pid.
 SVC=
-SVC_PIDS=()
 services_stop() {
-    local p
-    for p in "${SVC_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-    for p in "${SVC_PIDS[@]}"; do
+    local f p
+    for f in "$SVC"/*.pid; do [ -e "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null; done
+    for f in "$SVC"/*.pid; do
+        [ -e "$f" ] || continue
+        p=$(cat "$f")
         for _ in $(seq 1 700); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -KILL -- "-$p" 2>/dev/null
-        wait "$p" 2>/dev/null
     done
-    SVC_PIDS=()
     [ -z "$SVC" ] || rm -rf "$SVC"
 }
-trap services_stop EXIT
+lanes_stop() { local p; for p in ${LANE_PIDS:-}; do kill -TERM -- "-$p" 2>/dev/null; done; }
+trap 'lanes_stop; services_stop' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -107,18 +115,17 @@ trap 'exit 143' TERM
 service_start() {
     rm -f "$SVC/$1.ready"
     setsid bash tests/lib/service.sh "$1" "$SVC/$1.ready" "$SVC/$1" \
-        </dev/null >"$logdir/service-$1.log" 2>&1 &
-    SVC_PIDS+=($!)
-    eval "SVC_PID_$1=$!"
+        </dev/null >>"$logdir/service-$1.log" 2>&1 &
+    echo $! >"$SVC/$1.pid"
 }
 service_stop() { # KIND
     local p
-    p=$(eval echo "\${SVC_PID_$1:-}")
-    [ -n "$p" ] || return 0
+    [ -e "$SVC/$1.pid" ] || return 0
+    p=$(cat "$SVC/$1.pid")
     kill -TERM "$p" 2>/dev/null
     for _ in $(seq 1 700); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$p" 2>/dev/null
-    wait "$p" 2>/dev/null
+    rm -f "$SVC/$1.pid"
 }
 # service_wait KIND SECONDS: prints the ready line; 1 when it failed or did not come.
 service_wait() {
@@ -136,7 +143,7 @@ service_wait() {
     return 1
 }
 
-# --- the CUnit suites --------------------------------------------------------------
+rm -f "$logdir"/counts.*
 if [ -n "$BROKERS" ]; then
     SVC=$(mktemp -d "${TMPDIR:-/tmp}/streamlab-services.XXXXXX")
     # Flink's three JVMs take a minute to come up; they do it while the rest runs.
@@ -145,85 +152,139 @@ if [ -n "$BROKERS" ]; then
 fi
 case " $BROKERS " in *" kafka "*) service_start kafka ;; esac
 
-for t in "$@"; do
-    name=$(basename "$t")
-    log=$logdir/$name.log
-    t0=$SECONDS
-    timeout -k 10 "$UNIT_LIMIT" "$t" >"$log" 2>&1
-    rc=$?
-    count "$log" "$name" "$rc" $((SECONDS - t0))
+# --- the plan ------------------------------------------------------------------------
+# Two lanes run side by side when both kinds run: lane e (the CUnit suites, then the
+# embedded half) and lane k (the kafka half on the shared Kafka, and the scripts that run
+# once).  Lane k takes the scripts in reverse order, so that a script never runs in both
+# lanes at the same time.  With one kind, one lane.
+PLAN_E=() PLAN_K=()
+plan_error=0
+two_lanes=0
+case " $BROKERS " in *" embedded "*" kafka "*|*" kafka "*" embedded "*) two_lanes=1 ;; esac
+for s in tests/e2e_*.sh; do
+    [ -e "$s" ] || continue
+    base=$(basename "$s" .sh)
+    if ! grep -q '^# run\.sh:' "$s"; then
+        echo "FAIL $base: no \"# run.sh:\" line (limit= and min= are required)"
+        plan_error=$((plan_error + 1))
+        continue
+    fi
+    if [ -z "$(directive "$s" limit)" ] || [ -z "$(directive "$s" min)$(directive "$s" min.embedded)$(directive "$s" min.kafka)" ]; then
+        echo "FAIL $base: its \"# run.sh:\" line lacks limit= or min="
+        plan_error=$((plan_error + 1))
+        continue
+    fi
+    runs=$(directive "$s" runs each)
+    case $runs in
+        each)
+            for kind in $BROKERS; do
+                if [ "$kind" = kafka ]; then PLAN_K+=("$s kafka"); else PLAN_E+=("$s embedded"); fi
+            done ;;
+        once)
+            [ -n "$BROKERS" ] || continue
+            if [ "$two_lanes" = 1 ] && [ "$(directive "$s" lane k)" = k ]; then PLAN_K+=("$s embedded")
+            elif [ "$BROKERS" = kafka ]; then PLAN_K+=("$s embedded")
+            else PLAN_E+=("$s embedded"); fi ;;
+        prefer-kafka)
+            case " $BROKERS " in
+                *" kafka "*) PLAN_K+=("$s kafka") ;;
+                *" embedded "*) PLAN_E+=("$s embedded") ;;
+            esac ;;
+        *) echo "FAIL $base: runs=$runs is not each, once or prefer-kafka"; plan_error=$((plan_error + 1)) ;;
+    esac
 done
+[ "$plan_error" = 0 ] || echo "0 $plan_error" >"$logdir/counts.plan"
 
-# --- the end-to-end scripts ----------------------------------------------------------
-first_kind=${BROKERS%% *}
 KAFKA=
 reset_kafka() { # LABEL: the shared Kafka made fresh again; a failure is counted
     local out
     if out=$(timeout -k 10 150 /usr/bin/python3 tests/lib/kafka_reset.py "$KAFKA" 2>&1); then
-        echo "$out" | sed 's/^/# kafka reset: /' >>"$logdir/kafka-reset.log"
+        echo "$out" | sed "s/^/# kafka reset $1: /" >>"$logdir/kafka-reset.log"
         return 0
     fi
     echo "FAIL kafka reset $1: $(tail -2 <<<"$out" | tr '\n' ' '); restarting the shared Kafka"
-    failed=$((failed + 1))
+    tally 0 1
     service_stop kafka
     service_start kafka
-    KAFKA=$(service_wait kafka 240) || { echo "FAIL the shared Kafka restarts: $KAFKA"; failed=$((failed + 1)); KAFKA=; }
+    KAFKA=$(service_wait kafka 240) || { echo "FAIL the shared Kafka restarts: $KAFKA"; tally 0 1; KAFKA=; }
 }
 
-for kind in $BROKERS; do
-    if [ "$kind" = kafka ]; then
-        t0=$SECONDS
-        if KAFKA=$(service_wait kafka 300); then
-            echo "ok   the shared Kafka is ready on $KAFKA (waited $(fmt_time $((SECONDS - t0))))"
-            reset_kafka "before the kafka half"
-        else
-            echo "FAIL the shared Kafka starts: $KAFKA; see $logdir/service-kafka.log"
-            failed=$((failed + 1))
-            KAFKA=
-        fi
+# run_e2e SCRIPT KIND
+run_e2e() {
+    local s=$1 kind=$2 base limit min name log shared= t0 rc
+    base=$(basename "$s" .sh)
+    limit=$(directive "$s" limit)
+    min=$(directive "$s" "min.$kind" "$(directive "$s" min)")
+    name="$base [$kind]"
+    log=$logdir/$base-$kind.log
+    if [ "$kind" = kafka ] && [ -z "$(directive "$s" own-broker)" ]; then
+        [ -n "$KAFKA" ] || { echo "FAIL $name: no shared Kafka"; tally 0 1; return; }
+        shared=$KAFKA
     fi
-    for s in tests/e2e_*.sh; do
-        [ -e "$s" ] || continue
-        base=$(basename "$s" .sh)
-        if ! grep -q '^# run\.sh:' "$s"; then
-            echo "FAIL $base: no \"# run.sh:\" line (limit= and min= are required)"
-            failed=$((failed + 1))
-            continue
-        fi
-        runs=$(directive "$s" runs each)
-        case $runs in
-            each) ;;
-            once) [ "$kind" = "$first_kind" ] || continue ;;
-            prefer-kafka)
-                case " $BROKERS " in
-                    *" kafka "*) [ "$kind" = kafka ] || continue ;;
-                    *) ;;
-                esac ;;
-            *) echo "FAIL $base: runs=$runs is not each, once or prefer-kafka"; failed=$((failed + 1)); continue ;;
-        esac
-        limit=$(directive "$s" limit)
-        min=$(directive "$s" "min.$kind" "$(directive "$s" min)")
-        if [ -z "$limit" ] || [ -z "$min" ]; then
-            echo "FAIL $base: its \"# run.sh:\" line lacks limit= or min="
-            failed=$((failed + 1))
-            continue
-        fi
-        run_kind=$kind
-        [ "$runs" = once ] && run_kind=embedded
-        name="$base [$run_kind]"
-        log=$logdir/$base-$run_kind.log
-        shared=
-        if [ "$run_kind" = kafka ] && [ -z "$(directive "$s" own-broker)" ]; then
-            [ -n "$KAFKA" ] || { echo "FAIL $name: no shared Kafka"; failed=$((failed + 1)); continue; }
-            shared=$KAFKA
-        fi
+    t0=$SECONDS
+    E2E_KAFKA=$shared timeout -k 30 "$limit" bash "$s" "$kind" >"$log" 2>&1
+    rc=$?
+    count "$log" "$name" "$rc" $((SECONDS - t0)) "$limit" "${min:-1}"
+    [ -z "$shared" ] || reset_kafka "after $base"
+}
+
+lane_e() {
+    local t name log t0 rc e
+    COUNTS=$logdir/counts.e
+    for t in "$@"; do
+        name=$(basename "$t")
+        log=$logdir/$name.log
         t0=$SECONDS
-        E2E_KAFKA=$shared timeout -k 30 "$limit" bash "$s" "$run_kind" >"$log" 2>&1
+        timeout -k 10 "$UNIT_LIMIT" "$t" >"$log" 2>&1
         rc=$?
-        count "$log" "$name" "$rc" $((SECONDS - t0)) "$limit" "$min"
-        [ -z "$shared" ] || reset_kafka "after $base"
+        count "$log" "$name" "$rc" $((SECONDS - t0))
     done
-    if [ "$kind" = kafka ]; then service_stop kafka; fi
+    for e in "${PLAN_E[@]}"; do run_e2e ${e% *} ${e##* }; done
+    echo "lane e (CUnit suites, embedded half) done after $(fmt_time $((SECONDS - RUN_START)))"
+}
+lane_k() {
+    local t0=$SECONDS i e
+    COUNTS=$logdir/counts.k
+    if [ "${#PLAN_K[@]}" = 0 ]; then return; fi
+    case " $BROKERS " in
+        *" kafka "*)
+            if KAFKA=$(service_wait kafka 300); then
+                echo "ok   the shared Kafka is ready on $KAFKA (waited $(fmt_time $((SECONDS - t0))))"
+                reset_kafka "before the kafka half"
+            else
+                echo "FAIL the shared Kafka starts: $KAFKA; see $logdir/service-kafka.log"
+                tally 0 1
+                KAFKA=
+            fi ;;
+    esac
+    for ((i = ${#PLAN_K[@]} - 1; i >= 0; i--)); do
+        e=${PLAN_K[$i]}
+        run_e2e ${e% *} ${e##* }
+    done
+    service_stop kafka
+    echo "lane k (kafka half, scripts run once) done after $(fmt_time $((SECONDS - RUN_START)))"
+}
+
+if [ "$two_lanes" = 1 ]; then
+    set -m # each lane in a process group of its own: lanes_stop can stop it whole
+    lane_e "$@" &
+    pe=$!
+    lane_k &
+    pk=$!
+    set +m
+    LANE_PIDS="$pe $pk"
+    wait "$pe"
+    wait "$pk"
+    LANE_PIDS=
+else
+    lane_e "$@"
+    lane_k
+fi
+
+passed=0 failed=0
+for f in "$logdir"/counts.*; do
+    [ -e "$f" ] || continue
+    while read -r p f2; do passed=$((passed + p)) failed=$((failed + f2)); done <"$f"
 done
 
 case " $BROKERS " in
