@@ -5,6 +5,7 @@
 # (tests/e2e_*.sh KIND) print "ok - ..." / "not ok - ..." lines and end the same
 # way.  The last line is "N passed, N failed".
 #
+# E2E_ONLY="e2e_a e2e_b" runs only those end-to-end scripts.
 # Each e2e script says how run.sh runs it, in one header line:
 #   # run.sh: limit=SECONDS min=N [min.embedded=N min.kafka=N] [runs=...] [own-broker]
 #   limit=S       its time limit (timeout -k 30 S): past it, it is stopped and counted as
@@ -24,9 +25,9 @@
 #   lane=e        (runs=once) run it in lane e instead of lane k (below)
 # One Flink (tests/lib/service.sh flink) is started in the background at the beginning
 # and given to the scripts through E2E_FLINK (its ready file; tests/lib/e2e.sh
-# e2e_flink).  With both kinds, two lanes run side by side: lane e (the CUnit suites,
-# then the embedded half) and lane k (the kafka half on the shared Kafka, then the
-# runs=once scripts), each one script at a time.  Each line of the summary gives the
+# e2e_flink).  With both kinds, two lanes run side by side: lane e (the embedded half)
+# and lane k (the CUnit suites while the shared Kafka starts, then the kafka half and
+# the runs=once scripts), each one suite at a time.  Each line of the summary gives the
 # script's time; the end, the total.
 set -u
 cd "$(dirname "$0")/.."
@@ -153,17 +154,18 @@ fi
 case " $BROKERS " in *" kafka "*) service_start kafka ;; esac
 
 # --- the plan ------------------------------------------------------------------------
-# Two lanes run side by side when both kinds run: lane e (the CUnit suites, then the
-# embedded half) and lane k (the kafka half on the shared Kafka, and the scripts that run
-# once).  Lane k takes the scripts in reverse order, so that a script never runs in both
+# Two lanes run side by side when both kinds run: lane e (the embedded half) and lane k
+# (the CUnit suites, the kafka half on the shared Kafka, and the scripts that run once).  Lane k takes the scripts in reverse order, so that a script never runs in both
 # lanes at the same time.  With one kind, one lane.
 PLAN_E=() PLAN_K=()
 plan_error=0
 two_lanes=0
-case " $BROKERS " in *" embedded "*" kafka "*|*" kafka "*" embedded "*) two_lanes=1 ;; esac
+case " $BROKERS " in *" embedded "*) case " $BROKERS " in *" kafka "*) two_lanes=1 ;; esac ;; esac
 for s in tests/e2e_*.sh; do
     [ -e "$s" ] || continue
     base=$(basename "$s" .sh)
+    # E2E_ONLY="e2e_cli e2e_docs": only these scripts (a quick loop; make test runs all)
+    if [ -n "${E2E_ONLY:-}" ]; then case " $E2E_ONLY " in *" $base "*) ;; *) continue ;; esac; fi
     if ! grep -q '^# run\.sh:' "$s"; then
         echo "FAIL $base: no \"# run.sh:\" line (limit= and min= are required)"
         plan_error=$((plan_error + 1))
@@ -228,9 +230,8 @@ run_e2e() {
     [ -z "$shared" ] || reset_kafka "after $base"
 }
 
-lane_e() {
-    local t name log t0 rc e
-    COUNTS=$logdir/counts.e
+run_unit() { # the CUnit suites
+    local t name log t0 rc
     for t in "$@"; do
         name=$(basename "$t")
         log=$logdir/$name.log
@@ -239,12 +240,19 @@ lane_e() {
         rc=$?
         count "$log" "$name" "$rc" $((SECONDS - t0))
     done
-    for e in "${PLAN_E[@]}"; do run_e2e ${e% *} ${e##* }; done
-    echo "lane e (CUnit suites, embedded half) done after $(fmt_time $((SECONDS - RUN_START)))"
 }
-lane_k() {
-    local t0=$SECONDS i e
+lane_e() {
+    local e
+    COUNTS=$logdir/counts.e
+    [ "${#PLAN_E[@]}" -gt 0 ] || return 0
+    for e in "${PLAN_E[@]}"; do run_e2e ${e% *} ${e##* }; done
+    echo "lane e (embedded half) done after $(fmt_time $((SECONDS - RUN_START)))"
+}
+lane_k() { # [CUNIT SUITES...]: they run first, while the shared Kafka starts
+    local t0 i e
     COUNTS=$logdir/counts.k
+    run_unit "$@"
+    t0=$SECONDS
     if [ "${#PLAN_K[@]}" = 0 ]; then return; fi
     case " $BROKERS " in
         *" kafka "*)
@@ -262,14 +270,14 @@ lane_k() {
         run_e2e ${e% *} ${e##* }
     done
     service_stop kafka
-    echo "lane k (kafka half, scripts run once) done after $(fmt_time $((SECONDS - RUN_START)))"
+    echo "lane k (CUnit suites, kafka half, scripts run once) done after $(fmt_time $((SECONDS - RUN_START)))"
 }
 
 if [ "$two_lanes" = 1 ]; then
     set -m # each lane in a process group of its own: lanes_stop can stop it whole
-    lane_e "$@" &
+    lane_e &
     pe=$!
-    lane_k &
+    lane_k "$@" &
     pk=$!
     set +m
     LANE_PIDS="$pe $pk"
@@ -277,7 +285,9 @@ if [ "$two_lanes" = 1 ]; then
     wait "$pk"
     LANE_PIDS=
 else
-    lane_e "$@"
+    COUNTS=$logdir/counts.u
+    run_unit "$@"
+    lane_e
     lane_k
 fi
 
