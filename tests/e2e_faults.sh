@@ -12,7 +12,7 @@
 # once, every user's final total and count equal to the sums over their transactions.
 # Then "rtt 300" slows every response and "error 0 7 3" fails the next three Produce
 # requests: 500 more transactions still arrive, each once.
-# run.sh: runs=once limit=240 min=19
+# run.sh: runs=once lane=e limit=240 min=19
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -193,10 +193,13 @@ if kind == "kafka":
     ok("group K: the same fired category windows (%d)" % len(wa), wa == wk and len(wa) > 8,
        "only one: %s, only K: %s" % (list(missing)[:2], list(extra)[:2]))
 else:
-    # the aborted transaction's window results show up too (as its processed records do)
-    ok("group K: the same fired category windows (%d), repeated at most by the aborted transaction (%d)"
-       % (len(wa), sum(extra.values())), not missing and len(wa) > 8 and sum(extra.values()) <= 8,
-       "missing %s, repeated %s" % (list(missing)[:2], list(extra)[:2]))
+    # the aborted transaction's window results show up too (as its processed records do):
+    # one more copy of windows that the 1-process run fired, none other.  (How many depends
+    # on how far the killed process had got in its open transaction: not asserted.)
+    ok("group K: the same fired category windows (%d); %d of them once more, from the aborted transaction"
+       % (len(wa), sum(extra.values())),
+       not missing and len(wa) > 8 and set(extra) <= set(wa) and all(n == 1 for n in extra.values()),
+       "missing %s, repeated %s" % (list(missing)[:2], [(w, n) for w, n in extra.items() if n > 1 or w not in wa][:2]))
 PY
 tap_from "$WORK/scale.checks"
 finish
