@@ -13,11 +13,16 @@ PKGS     := rdkafka jansson yajl libcrypto ncursesw libturbojpeg caca libavforma
 HDR_PKGS := libavdevice
 CFLAGS   ?= -O2 -g
 SAN      ?=
+# CI builds with -Werror: a warning fails CI (.ci/run is only `make test`; CI systems
+# set CI in the environment).  Local builds keep warnings as warnings; WERROR=1 asks
+# for -Werror here too, WERROR=0 turns it off in CI.
+WERROR   ?= $(if $(filter-out 0 false,$(CI)),1,0)
 # CFLAGS/LDLIBS may come from the command line (make asan does): what the
 # build needs goes in ALL_* so that it is never dropped.
 # Includes name a file from the top of the tree ("engine/kafka/kconf.h"), so
 # that every #include line says which layer it reaches into (docs/architecture.md).
-ALL_CFLAGS = $(CFLAGS) $(SAN) -std=c11 -Wall -Wextra -D_GNU_SOURCE -pthread -I. \
+ALL_CFLAGS = $(CFLAGS) $(SAN) -std=c11 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
+             -D_GNU_SOURCE -pthread -I. \
              $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS) 2>/dev/null)
 # jemalloc instead of glibc's malloc: allocation was ~28% of a replay's
 # samples (perf, Jansson's many small objects) and jemalloc cut the CPU per

@@ -22,6 +22,7 @@
 # Both kinds: topics, topics --create, groups, groups --describe pointed at a port where
 #   nothing listens (--timeout 2) say "cannot reach" and exit 2 (produce, engine and
 #   consume are checked so in e2e_cli.sh).
+# run.sh: limit=240 min.embedded=50 min.kafka=58
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -12,6 +12,7 @@
 # multiplier and final_amount = amount * it, half-up to the cent; every bad record is
 # in transactions.dlq once, with error, topic, partition, offset (pointing at it) and its
 # bytes in original (UTF-8) or original_base64; the summary's dlq is the number of bad ones.
+# run.sh: limit=240 min=12
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

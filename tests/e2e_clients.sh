@@ -10,6 +10,7 @@
 #   committed offsets `streamlab groups --describe` must then show.  (A group
 #   rejoined right after a member left waits out the session timeout on the
 #   mock, so check_clients' three-read group check is for real Kafka only.)
+# run.sh: limit=240 min.embedded=5 min.kafka=7
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tests/lib/tap.sh

@@ -25,6 +25,7 @@
 #     in the same order per input partition (the DLQ record names its input partition
 #     and offset);
 #   - the engines' JSON summaries: the same counts.
+# run.sh: limit=300 min=23
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -21,6 +21,7 @@
 # Screens are read with tmux capture-pane and polled against a deadline. Everything
 # runs on a tmux server of this script's own (-L socket), killed on exit; the consoles
 # this script starts are tracked by PID (each writes its PID before exec).
+# run.sh: limit=300 min.embedded=100 min.kafka=87
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -237,10 +238,7 @@ PYEOF
 scenario() {
     local cols=$1 rows=$2 size="$1x$2" tag="s$1x$2" addr
     if [ "$kind" = embedded ]; then
-        local port
-        port=$(free_port) || { fail "$size: a free port"; return; }
-        BROKER=127.0.0.1:$port
-        console_start "$tag" "$cols" "$rows" --listen "$BROKER"
+        console_listen "$tag" "$cols" "$rows" "6 Kafka & engine" || { fail "$size: a free port"; return; }
     else
         console_start "$tag" "$cols" "$rows" -b "$BROKER"
     fi

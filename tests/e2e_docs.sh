@@ -16,6 +16,7 @@
 # a file (docs/records.md may be missing: it is written in another branch).
 #
 # Nothing here needs a broker: KIND=kafka runs the same checks.
+# run.sh: runs=once limit=180 min=12
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

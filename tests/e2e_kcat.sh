@@ -9,6 +9,7 @@
 # the user's totals), category_windows (30 s tumbling windows on event time, aligned to
 # the epoch, over the processed records' final_amount). Also `streamlab consume`, of one
 # topic and of three at once (each record labelled with its topic).
+# run.sh: limit=300 min=26
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -11,6 +11,7 @@
 #  log start - committed position, summed over the partitions; what it read plus what was
 #  lost plus the first 1000 is every record produced.  4. `--headless --rate 0`: a producer
 #  far ahead of the engine; the run must exit non-zero and say why.
+# run.sh: runs=once lane=e limit=300 min=11
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -20,6 +20,7 @@
 # run over all 6000 (group P).  On the embedded broker read_committed readers also see
 # the outputs of aborted transactions, so there the processed ids may repeat (at most one
 # transaction's worth), the final state and windows must be exact.
+# run.sh: limit=480 min=28
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -57,16 +58,20 @@ for n in 1 2 3; do
 done
 
 # --- kill -9 of one of two processes ----------------------------------------------------
+# -X debug=cgrp: librdkafka says on stderr when the group gives a process partitions.
 for i in 1 2; do
     "$STREAMLAB" engine -b "$BROKER" --group "$G-k" --instance "$i" --suffix _k --window 1 \
-        --json "${X[@]}" >"$WORK/k.$i.out" 2>"$WORK/k.$i.err" &
+        --json "${X[@]}" -X debug=cgrp >"$WORK/k.$i.out" 2>"$WORK/k.$i.err" &
     eval "k$i=\$!"
     bg_track $!
 done
-sleep 5 # the group settles
+# The group has formed when both processes have partitions of their own.
+wait_assigned "$WORK/k.1.err" "$G-k" 90 && wait_assigned "$WORK/k.2.err" "$G-k" 90
+check "both processes of group K have partitions" test $? = 0
 "$STREAMLAB" produce transactions -b "$BROKER" --count 3000 --rate 600 --seed 12 \
     --out-of-order 2 >"$WORK/prod2.out" 2>&1 &
 prod=$!
+bg_track "$prod"
 for _ in $(seq 60); do
     n=$(timeout 30 kcat -b "$BROKER" -C -t processed_transactions_k -o beginning -e -q \
         -X isolation.level=read_committed 2>/dev/null | wc -l)
@@ -76,7 +81,7 @@ done
 kill -9 "$k2"
 wait "$k2" 2>/dev/null
 rc=0
-wait "$prod" || rc=$?
+wait_bounded "$prod" 120 || rc=$?
 expect_eq "the producer sends 3000 more transactions (exit 0)" 0 "$rc"
 # The survivor notices (session timeout), restores the killed one's state (on a real
 # Kafka once the broker has aborted the killed one's open transaction) and catches up:
@@ -94,7 +99,7 @@ done
 expect_eq "the survivor alone committed an output for every transaction ($want)" "$want" "$have"
 kill -TERM "$k1"
 rc=0
-wait "$k1" || rc=$?
+wait_bounded "$k1" 60 || rc=$?
 expect_eq "the surviving process stops cleanly (exit 0)" 0 "$rc"
 rc=0
 timeout 150 "$STREAMLAB" engine -b "$BROKER" --group "$G-k" --instance 3 --suffix _k --window 1 \
@@ -188,10 +193,13 @@ if kind == "kafka":
     ok("group K: the same fired category windows (%d)" % len(wa), wa == wk and len(wa) > 8,
        "only one: %s, only K: %s" % (list(missing)[:2], list(extra)[:2]))
 else:
-    # the aborted transaction's window results show up too (as its processed records do)
-    ok("group K: the same fired category windows (%d), repeated at most by the aborted transaction (%d)"
-       % (len(wa), sum(extra.values())), not missing and len(wa) > 8 and sum(extra.values()) <= 8,
-       "missing %s, repeated %s" % (list(missing)[:2], list(extra)[:2]))
+    # the aborted transaction's window results show up too (as its processed records do):
+    # one more copy of windows that the 1-process run fired, none other.  (How many depends
+    # on how far the killed process had got in its open transaction: not asserted.)
+    ok("group K: the same fired category windows (%d); %d of them once more, from the aborted transaction"
+       % (len(wa), sum(extra.values())),
+       not missing and len(wa) > 8 and set(extra) <= set(wa) and all(n == 1 for n in extra.values()),
+       "missing %s, repeated %s" % (list(missing)[:2], [(w, n) for w, n in extra.items() if n > 1 or w not in wa][:2]))
 PY
 tap_from "$WORK/scale.checks"
 finish

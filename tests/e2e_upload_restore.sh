@@ -11,6 +11,7 @@
 # processed_files (read_committed) holds each of the four files once, the big one with the
 # content_hash of its whole content, and uploaded_files.dlq stays empty.  Without the
 # restore the engine would see chunk 5 first and send the upload to the dlq.
+# run.sh: limit=240 min=8
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

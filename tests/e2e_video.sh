@@ -14,6 +14,7 @@
 # --min-width 320 --min-height 240 processes the small frames too (as Low). Then `streamlab consume --save-dir` writes N
 # JPEGs of 640x480 and `consume --ascii` prints a frame as text.  `produce video --interval
 # 0.2 --topic video_frames_sampled` of a 25 fps file sends its frames 0 5 10 15 20 only.
+# run.sh: limit=300 min=38
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -8,6 +8,7 @@
 # frame number counts); processed_video_frames fills on the wire (kcat); 4 then Enter
 # zooms the pane to the full screen with wider art; Enter returns; `v` again stops the
 # producer (the pane says "producer off"); q exits 0.
+# run.sh: limit=240 min=11
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -10,6 +10,7 @@
 # cleaned; the spool directory is empty afterwards (no partial file).  The answers keep the
 # original's shapes: /upload success, message, metadata; /status status, bootstrap_servers;
 # /topics a list of names.
+# run.sh: limit=300 min=21
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh

@@ -9,6 +9,13 @@
 #   expect NAME SECONDS FUNC ARGS...   a check (the screen is printed when it fails)
 #   key KEYS... / typed TEXT    send keys / literal text
 #   console_quit NAME     q, then EXIT=0 on the shell
+#   console_listen TAG COLS ROWS READY ARGS...   console_start with its own embedded broker
+#                        on a free port (--listen 127.0.0.1:PORT ARGS); when that port was
+#                        taken meanwhile (the console exits saying "in use"), again on
+#                        another, three times at most.  Waits (60 s) until READY is on
+#                        screen or the console ended; sets BROKER=127.0.0.1:PORT.  An
+#                        argument holding @WEBPORT@ gets another free port (WEB_PORT) on
+#                        each attempt (--web=127.0.0.1:@WEBPORT@).
 # Consoles are tracked by PID and stopped on exit, then the tmux server is killed.
 
 export LANG=C.UTF-8 LC_ALL=C.UTF-8
@@ -104,4 +111,26 @@ console_start() {
 console_quit() {
     key q
     expect "$1: q exits with status 0" 30 has_re '^EXIT=0$'
+}
+
+_listen_settled() { has "$1" || has_re '^EXIT=[0-9]'; }
+console_listen() {
+    local tag=$1 cols=$2 rows=$3 ready=$4 port attempt a args
+    shift 4
+    for attempt in 1 2 3; do
+        port=$(free_port) || return 1
+        BROKER=127.0.0.1:$port
+        WEB_PORT=$(free_port) || return 1
+        args=()
+        for a; do args+=("${a//@WEBPORT@/$WEB_PORT}"); done
+        console_start "$tag" "$cols" "$rows" --listen "$BROKER" "${args[@]}"
+        MUST_LIVE=0 wait_for 60 _listen_settled "$ready"
+        if has_re '^EXIT=[1-9]' && grep -qi 'in use' <<<"$SCREEN"; then
+            echo "# console_listen: port $port was taken meanwhile (attempt $attempt); another"
+            tm kill-session -t "$S" 2>/dev/null
+            continue
+        fi
+        return 0
+    done
+    return 1
 }
