@@ -147,8 +147,11 @@ static void draw_title(app_t *a)
     char clock[16], rate[16];
     double rs = st->nhistory ? st->consume_rate[st->nhistory - 1] : 0;
     char left[1024];
-    snprintf(left, sizeof left, " streamlab | %s %s%s | engine: %s | %s rec/s",
-             st->embedded ? "embedded broker" : "Kafka", st->brokers,
+    char taken[160] = "";
+    if (st->listen_taken[0])
+        snprintf(taken, sizeof taken, " (%s was taken)", st->listen_taken);
+    snprintf(left, sizeof left, " streamlab | %s %s%s%s | engine: %s | %s rec/s",
+             st->embedded ? "embedded broker" : "Kafka", st->brokers, taken,
              st->reachable ? "" : " (broker unreachable)",
              st->engine_stall[0] ? "stalled (pane 6 says why)" : st->engine_state,
              fmt_count(rs, rate, sizeof rate));
@@ -497,6 +500,21 @@ int app_run(const session_opts_t *o)
         return 1;
     }
     a->session = s;
+    /* The default address was taken: one line on stderr says where the broker
+     * is and how to attach kcat; now when stderr is not this terminal, else
+     * once the terminal is given back (so that it stays in the scrollback). */
+    char taken_line[1024] = "";
+    session_status(s, &a->st);
+    if (a->st.listen_taken[0])
+        snprintf(taken_line, sizeof taken_line,
+                 "streamlab: %s was taken; the embedded broker listens on %s "
+                 "(attach: kcat -b %s -L)\n",
+                 a->st.listen_taken, a->st.brokers, a->st.brokers);
+    session_status_release(&a->st);
+    if (taken_line[0] && !isatty(2)) {
+        fputs(taken_line, stderr);
+        fflush(stderr);
+    }
     if (o->flink_url) { /* its thread does the HTTP; the dashboard copies its snapshot */
         a->flink = flinkmon_new(o->flink_url, 1000, 2000);
         a->flink_snap = xcalloc(1, sizeof *a->flink_snap);
@@ -570,6 +588,8 @@ int app_run(const session_opts_t *o)
         if (a->panes[i].win)
             delwin(a->panes[i].win);
     restore_terminal();
+    if (taken_line[0] && isatty(2))
+        fputs(taken_line, stderr);
     session_status_release(&a->st);
     walkthrough_free(a->walk);
     inspector_free(a->insp);

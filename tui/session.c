@@ -22,6 +22,7 @@
 
 struct session {
     session_opts_t o;
+    char listen_taken[128]; /* the default address, when it was taken (see session_start) */
     /* The engine; the engine thread replaces it after a failed run, under
      * engine_lock, which every other thread holds while it reads it. */
     pthread_mutex_t engine_lock;
@@ -477,6 +478,14 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
     if (!brokers) {
         s->broker = broker_start(o->listen ? o->listen : BROKER_DEFAULT_LISTEN, 1, 3, errstr,
                                  errstr_size);
+        /* The default address taken (another streamlab, a Kafka): take a free
+         * port as headless does, and say so; an address the user asked for
+         * with --listen is kept or fails. */
+        if (!s->broker && !o->listen) {
+            s->broker = broker_start("127.0.0.1:0", 1, 3, errstr, errstr_size);
+            if (s->broker)
+                snprintf(s->listen_taken, sizeof s->listen_taken, "%s", BROKER_DEFAULT_LISTEN);
+        }
         if (!s->broker)
             goto fail;
         brokers = broker_address(s->broker);
@@ -598,6 +607,7 @@ void session_status(session_t *s, session_status_t *st)
     st->embedded = s->broker != NULL;
     st->reachable = atomic_load(&s->reachable);
     snprintf(st->brokers, sizeof st->brokers, "%s", kconf_brokers(s->k));
+    snprintf(st->listen_taken, sizeof st->listen_taken, "%s", s->listen_taken);
     st->producer_on = atomic_load(&s->want_producer);
     st->producer_waits = st->producer_on && !atomic_load(&s->engine_joined);
     st->producer_rate = atomic_load(&s->rate);

@@ -26,7 +26,8 @@ typedef struct session session_t;
 
 typedef struct session_opts {
     const char *brokers; /* NULL: start the embedded broker */
-    const char *listen;  /* embedded broker address (default 127.0.0.1:9092) */
+    const char *listen;  /* embedded broker address; NULL: 127.0.0.1:9092, or a free port
+                            when that one is taken (session_status says so) */
     char **props;        /* -X key=value, nprops of them */
     int nprops;
     double rate;    /* producer records/s when started */
@@ -44,6 +45,8 @@ typedef struct session_opts {
 typedef struct session_status {
     bool embedded, reachable;
     char brokers[256];
+    char listen_taken[128]; /* "127.0.0.1:9092": the default address was taken and the
+                               embedded broker took brokers instead; else empty */
     char engine_state[600]; /* "starting", "running", "broker unreachable", an error */
     char engine_stall[384]; /* "" or why the engine reads nothing while records wait */
     bool producer_on;

@@ -288,7 +288,7 @@ static rd_kafka_t *make_consumer(engine_t *e, char *errstr, size_t errstr_size)
                               "fetch.error.backoff.ms", "10",
                               "enable.auto.commit", "false", "enable.partition.eof", "false",
                               "fetch.wait.max.ms", "10", "queued.min.messages", "200000",
-                              "allow.auto.create.topics", "true", NULL};
+                              "allow.auto.create.topics", "false", NULL};
     rd_kafka_conf_t *conf = kafka_conf(e->k, defaults, errstr, errstr_size);
     if (!conf)
         return NULL;
