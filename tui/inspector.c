@@ -262,6 +262,7 @@ int inspector_key(inspector_t *in, app_t *a, int key)
         return PANE_IGNORED;
     if (key == KEY_RESIZE)
         return PANE_IGNORED;
+    in->message_until = 0; /* a key puts the message away */
     if (in->input != IN_NONE)
         return input_key(in, key);
     return in->mode == M_TOPICS ? topics_key(in, key) : records_key(in, key);
@@ -283,16 +284,33 @@ void inspector_tick(inspector_t *in, app_t *a)
     if (!answered(in))
         return;
     if (in->want_offset != -1) {
+        /* An offset out of the partition lands on its nearest end (the reader
+         * clamps it) and says why: below the log start, retention removed it. */
+        int64_t want = in->want_offset, at = want;
+        if (want >= 0 && want < in->snap.lo)
+            at = in->snap.lo;
+        else if (want >= 0 && want >= in->snap.hi)
+            at = in->snap.hi - 1;
         in->sel = 0;
         for (int i = 0; i < in->snap.nrecs; i++)
-            if (in->snap.recs[i].offset == in->want_offset)
+            if (in->snap.recs[i].offset == at)
                 in->sel = i;
-        if (in->want_offset >= 0 && in->snap.nrecs &&
-            in->snap.recs[in->sel].offset != in->want_offset)
-            snprintf(in->message, sizeof in->message, "offset %lld is not in partition %d (%lld-%lld)",
-                     (long long)in->want_offset, in->snap.partition, (long long)in->snap.lo,
+        if (want >= 0 && in->snap.hi <= in->snap.lo)
+            snprintf(in->message, sizeof in->message, "offset %lld: partition %d holds no record",
+                     (long long)want, in->snap.partition);
+        else if (want >= 0 && want < in->snap.lo)
+            snprintf(in->message, sizeof in->message,
+                     "offset %lld was removed by retention; the oldest is %lld", (long long)want,
+                     (long long)in->snap.lo);
+        else if (want >= 0 && want >= in->snap.hi)
+            snprintf(in->message, sizeof in->message,
+                     "offset %lld is not written yet; the newest is %lld", (long long)want,
                      (long long)in->snap.hi - 1);
-        in->message_until = util_mono_ms() + 4000;
+        else if (want >= 0 && in->snap.nrecs && in->snap.recs[in->sel].offset != want)
+            snprintf(in->message, sizeof in->message, "offset %lld is not in partition %d (%lld-%lld)",
+                     (long long)want, in->snap.partition, (long long)in->snap.lo,
+                     (long long)in->snap.hi - 1);
+        in->message_until = util_mono_ms() + 6000;
         in->want_offset = -1;
     }
     if (in->sel >= in->snap.nrecs)
@@ -493,9 +511,9 @@ void inspector_draw(inspector_t *in, app_t *a)
         snprintf(line, sizeof line, "%s%s_", in->input == IN_SEARCH ? "search values for: " : "go to offset: ",
                  in->text);
         put(w, h - 2, 2, width, A_BOLD, line);
-    } else if (in->message[0]) {
+    } else if (in->message[0] && util_mono_ms() < in->message_until) {
+        /* kept for its few seconds (or until a key): one frame was too short to read */
         put(w, h - 2, 2, width, app_attr(a, C_WARN), in->message);
-        in->message[0] = '\0';
     } else if (in->mode == M_RECORDS) {
         put(w, h - 2, 2, width, app_attr(a, C_DIM),
             "Up/Dn record  Left/Right partition  / search  g offset  f follow  Esc back");
