@@ -8,6 +8,10 @@
 #     kcat -L reaches that address; after q one stderr line says where the broker
 #     listened and how to attach kcat.  `--listen` on the held address still fails
 #     ("Address already in use", exit 1): an address the user asked for is kept.
+#   - the inspector's g below the log start: 12,000 records of 1 KB to late_transactions
+#     [0] make retention remove the oldest (log start L > 5); i, late_transactions, g 5
+#     Enter says "offset 5 was removed by retention; the oldest is L", selects offset L,
+#     and the message is still there 2 s later.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -75,4 +79,42 @@ expect "--listen 127.0.0.1:9092 (taken) fails: the address the user asked for is
 expect "--listen on a taken address says so" 5 has "Address already in use"
 
 bg_stop
+
+# --- the inspector's g below the log start ------------------------------------------------
+port=$(free_port)
+BROKER=127.0.0.1:$port
+console_start insp 120 40 --listen "$BROKER"
+MUST_LIVE=1
+if expect "inspector: the console opens" 60 six_panes; then
+    $PY -c 'import sys
+for i in range(12000): sys.stdout.write("%06d %s\n" % (i, "x" * 1000))' |
+        timeout 60 kcat -P -b "$BROKER" -t late_transactions -p 0 2>"$WORK/kcat.err"
+    lo=$(timeout 30 "$STREAMLAB" topics -b "$BROKER" --json | $PY -c 'import json,sys
+print([p["log_start"] for t in json.load(sys.stdin) if t["topic"] == "late_transactions"
+       for p in t["partitions"] if p["partition"] == 0][0])')
+    if [ "${lo:-0}" -gt 5 ]; then
+        pass "retention removed the oldest records of late_transactions[0] (log start $lo)"
+    else
+        fail "retention removed the oldest records of late_transactions[0]" "log start ${lo:-?}"
+    fi
+    key i
+    expect "inspector: i opens the topic list" 20 has_all "Inspector" "TOPIC"
+    typed late_transactions
+    key Enter
+    expect "inspector: late_transactions opens at partition 0" 20 has "late_transactions  partition 0 of 3"
+    key g
+    typed 5
+    key Enter
+    expect "inspector: g 5 says offset 5 was removed by retention and names the oldest" 20 \
+        has "offset 5 was removed by retention; the oldest is $lo"
+    expect "inspector: g 5 lands on the oldest record (offset $lo)" 10 has "offset: $lo"
+    sleep 2
+    expect "inspector: the message is still there 2 s later" 1 \
+        has "offset 5 was removed by retention; the oldest is $lo"
+    key Escape
+    key Escape
+    MUST_LIVE=0
+    console_quit "inspector"
+fi
+
 finish
