@@ -87,7 +87,7 @@ json_t *engine_summary(const engine_t *e)
                          ? (e->last_delivery_us - e->first_input_us) / 1e6
                          : 0.0;
     json_t *s = json_pack("{sosos:Is:Is:fs:fs:I}", "input", in, "output", out, "dlq",
-                          (json_int_t)engine_dlq_count(e), "late", (json_int_t)late, "elapsed_s",
+                          (json_int_t)engine_dlq_count(e), "late", (json_int_t)late, "processing_s",
                           round(elapsed * 1000) / 1000, "rate",
                           elapsed > 0 ? round(input / elapsed) : 0.0, "delivery_failed",
                           (json_int_t)failed);
@@ -100,7 +100,8 @@ json_t *engine_summary(const engine_t *e)
     json_object_set_new(s, "mode", json_string(e->o.at_least_once ? "at-least-once"
                                                                   : "exactly-once"));
     if (!e->o.at_least_once) {
-        json_object_set_new(s, "transactions", json_integer((json_int_t)atomic_load(
+        /* Kafka transactions committed (not records: those are under "input") */
+        json_object_set_new(s, "kafka_transactions_committed", json_integer((json_int_t)atomic_load(
                                                    &((engine_t *)e)->transactions)));
         json_object_set_new(s, "state_restored", json_integer((json_int_t)e->restored));
         json_object_set_new(s, "records_replayed", json_integer((json_int_t)e->replayed));
