@@ -12,6 +12,12 @@
 #     [0] make retention remove the oldest (log start L > 5); i, late_transactions, g 5
 #     Enter says "offset 5 was removed by retention; the oldest is L", selects offset L,
 #     and the message is still there 2 s later.
+#   - uploads in the console (u): a file that cannot be sent puts "upload of NAME FAILED:
+#     <why>" on the status line, in red (tmux capture -e: SGR 31), where it said
+#     "uploading" before; a file of 1 KB says on the status line where it landed and that
+#     it is not analysed because only files over 1 MB are (the original's rule), naming
+#     --file-min-size; pane 5 shows that detail whole (wrapped, not cut) at 160 columns,
+#     zoomed; with --file-min-size 0 the same file gets no such note.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -115,6 +121,58 @@ print([p["log_start"] for t in json.load(sys.stdin) if t["topic"] == "late_trans
     key Escape
     MUST_LIVE=0
     console_quit "inspector"
+fi
+
+# --- uploads say what happened ------------------------------------------------------------
+status() { sed -n "${ROWS}p" <<<"$SCREEN"; }
+status_has() { grep -qF -- "$1" <<<"$(status)"; }
+printf 'hello newcomer\n%.0s' $(seq 1 60) >"$WORK/small.txt"
+port=$(free_port)
+console_start up 160 48 --listen "127.0.0.1:$port"
+MUST_LIVE=1
+if expect "uploads: the console opens" 60 six_panes; then
+    key u
+    typed "$WORK/no-such-file.pdf"
+    key Enter
+    expect "uploads: a file that cannot be sent: the status line says FAILED and why" 30 \
+        status_has "upload of no-such-file.pdf FAILED: "
+    red=$(tm capture-pane -p -e -t "$S" | sed -n "${ROWS}p")
+    if grep -q $'\e\[[0-9;]*31[;m]' <<<"$red"; then
+        pass "uploads: the failure is in red on the status line"
+    else
+        fail "uploads: the failure is in red on the status line" "$(cat -v <<<"$red" | head -c 300)"
+    fi
+    key u
+    typed "$WORK/small.txt"
+    key Enter
+    expect "uploads: a 1 KB file: the status line says where it landed and why it is not analysed" 60 \
+        status_has "small.txt sent -> uploaded_documents"
+    expect "uploads: ... only files over 1 MB are analysed (the original's rule), --file-min-size changes it" 5 \
+        status_has "not analysed: only files over 1 MB are, the original's rule; --file-min-size MB changes it"
+    key 5
+    key Enter
+    flat() { tr -s ' \n│' ' ' <<<"$SCREEN"; }
+    detail_whole() { grep -qF "the original's rule; --file-min-size MB changes it" <<<"$(flat)"; }
+    expect "uploads: zoomed pane 5 shows the detail whole (wrapped, not cut)" 10 detail_whole
+    key Enter
+    MUST_LIVE=0
+    console_quit "uploads"
+fi
+port=$(free_port)
+console_start up0 160 48 --listen "127.0.0.1:$port" --file-min-size 0
+MUST_LIVE=1
+if expect "uploads --file-min-size 0: the console opens" 60 six_panes; then
+    key u
+    typed "$WORK/small.txt"
+    key Enter
+    expect "uploads --file-min-size 0: the 1 KB file is sent" 60 status_has "small.txt sent -> uploaded_documents"
+    if status_has "not analysed"; then
+        fail "uploads --file-min-size 0: no \"not analysed\" note" "$(status)"
+    else
+        pass "uploads --file-min-size 0: no \"not analysed\" note"
+    fi
+    MUST_LIVE=0
+    console_quit "uploads --file-min-size 0"
 fi
 
 finish

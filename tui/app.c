@@ -21,6 +21,7 @@
 #include "engine/util.h"
 #include "engine/flink/flinkmon.h"
 #include "engine/kafka/groupdemo.h"
+#include "producers/uploader.h"
 #include "tui/dashboard.h"
 #include "tui/format.h"
 #include "tui/inspector.h"
@@ -170,9 +171,11 @@ static void draw_status(app_t *a)
     move(LINES - 1, 0);
     clrtoeol();
     if (a->message[0] && util_mono_ms() < a->message_until) {
-        attron(app_attr(a, C_WARN));
-        mvprintw(LINES - 1, 0, " %s", a->message);
-        attroff(app_attr(a, C_WARN));
+        int attr = a->message_plain ? (int)A_BOLD : app_attr(a, C_WARN);
+        attron(attr);
+        mvaddch(LINES - 1, 0, ' ');
+        addnstr(a->message, COLS - 2);
+        attroff(attr);
     } else {
         char line[512];
         snprintf(line, sizeof line,
@@ -347,7 +350,43 @@ static void ask_upload(app_t *a)
         return;
     session_upload(a->session, path);
     a->focus = 4;
+    upload_clean_name(path, a->upload_name, sizeof a->upload_name);
     snprintf(a->message, sizeof a->message, "uploading %.100s (progress in pane 5)", path);
+    a->message_plain = true;
+}
+
+/* The status line follows the upload asked for with u to its outcome: its
+ * progress while it is sent, then where it landed, or (in red) why it failed. */
+static void follow_upload(app_t *a)
+{
+    if (!a->upload_name[0])
+        return;
+    const fileview_snapshot_t *f = a->files;
+    const fileview_upload_t *u = NULL;
+    for (int i = 0; i < f->nrecent && !u; i++)
+        if (!strcmp(f->recent[i].filename, a->upload_name))
+            u = &f->recent[i];
+    if (!u)
+        return;
+    int64_t now = util_mono_ms();
+    if (u->state == FV_SENDING) {
+        if (u->size > 0)
+            snprintf(a->message, sizeof a->message, "uploading %s: %d%% (progress in pane 5)",
+                     u->filename, (int)(100 * u->done / u->size));
+        a->message_plain = true;
+        a->message_until = now + 1500;
+        return;
+    }
+    if (u->state == FV_FAILED) {
+        snprintf(a->message, sizeof a->message, "upload of %s FAILED: %s", u->filename, u->detail);
+        a->message_plain = false;
+    } else {
+        snprintf(a->message, sizeof a->message, "%s %s %s", u->filename,
+                 u->state == FV_PROCESSED ? "processed" : "sent", u->detail);
+        a->message_plain = true;
+    }
+    a->message_until = now + 15000;
+    a->upload_name[0] = '\0';
 }
 
 static bool threshold_is_high_value(const app_t *a) { return a->focus == 1; }
@@ -531,6 +570,7 @@ int app_run(const session_opts_t *o)
             relayout(a);
         } else if (c != ERR) {
             a->message[0] = '\0';
+            a->message_plain = false;
             a->message_until = util_mono_ms() + 3000;
             if (help) {
                 help = false;
@@ -565,6 +605,7 @@ int app_run(const session_opts_t *o)
         if (a->insp)
             inspector_tick(a->insp, a);
         fileview_snapshot(session_files(s), a->files);
+        follow_upload(a);
         if (COLS < LAYOUT_MIN_COLS || LINES < LAYOUT_MIN_ROWS) {
             draw_too_small();
         } else {

@@ -37,6 +37,40 @@ static void put(pane_t *p, int y, int x, int cols, int attr, const char *fmt, ..
     wattroff(p->win, attr);
 }
 
+/* Writes text at (y, x), wrapped at spaces to the pane's inner width; the
+ * lines after the first start at column `indent`.  Stops at row `last`.
+ * Returns the rows used (at least 1). */
+static int put_wrap(pane_t *p, int y, int x, int indent, int last, int attr, const char *text)
+{
+    int w = getmaxx(p->win) - 1, rows = 0;
+    const char *t = text;
+    for (int col = x; *t && y + rows <= last; col = indent) {
+        int room = w - col;
+        if (room < 1)
+            break;
+        /* the longest prefix within room code points, cut at a space if it must be */
+        int n = 0, bytes = 0, cut = -1;
+        for (const unsigned char *c = (const unsigned char *)t; *c; c++) {
+            if ((*c & 0xC0) != 0x80) {
+                if (n == room)
+                    break;
+                n++;
+                if (*c == ' ')
+                    cut = bytes;
+            }
+            bytes++;
+        }
+        if (t[bytes] && cut > 0)
+            bytes = cut;
+        put(p, y + rows, col, 0, attr, "%.*s", bytes, t);
+        rows++;
+        t += bytes;
+        while (*t == ' ')
+            t++;
+    }
+    return rows ? rows : 1;
+}
+
 static int inner_rows(pane_t *p) { return getmaxy(p->win) - 2; }
 static int inner_cols(pane_t *p) { return getmaxx(p->win) - 2; }
 
@@ -311,9 +345,16 @@ static void files_draw(pane_t *p, app_t *a)
             put(p, y++, 1, 0, attr, "%-20.20s %-8s %9s %-10s %3d%% %s", u->filename, u->file_type,
                 size_text(u->size, s1, sizeof s1), "", (int)(100 * u->done / u->size), bar);
         } else {
-            put(p, y++, 1, 0, attr, "%-20.20s %-8s %9s %-10s %-9s %s", u->filename, u->file_type,
+            /* The detail (an error, why a file was not analysed) is wrapped, not
+             * cut: under DETAIL when there is room there, else on its own rows. */
+            put(p, y, 1, 0, attr, "%-20.20s %-8s %9s %-10s %-9s ", u->filename, u->file_type,
                 u->size ? size_text(u->size, s1, sizeof s1) : "", u->size_category,
-                state_text(u), u->state == FV_PROCESSED ? u->info : u->detail);
+                state_text(u));
+            const char *d = u->state == FV_PROCESSED ? u->info : u->detail;
+            int at = 1 + 20 + 1 + 8 + 1 + 9 + 1 + 10 + 1 + 9 + 1;
+            if (w - at < 24)
+                y++, at = 3;
+            y += put_wrap(p, y, at, at, inner_rows(p) - 3, attr, d);
         }
     }
     if (y + 2 > inner_rows(p))

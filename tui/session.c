@@ -388,11 +388,21 @@ static int upload_path(session_t *s, const char *path, char *err, size_t errsize
         fileview_upload_progress(s->files, name, NULL, 0, 0, FV_FAILED, err);
         return -1;
     }
-    char detail[160];
-    snprintf(detail, sizeof detail, "-> %s [%d] @%lld%s", r.topic, (int)r.partition,
-             (long long)r.last_offset, r.size > 1048576 ? "" : " (<= 1 MB: not processed)");
+    /* The files pipeline analyses only files over its minimum (the original's
+     * rule: over 1 MB); a smaller one is stored but not analysed: say why and
+     * how to change it. */
+    double min = atomic_load(&s->params.file_min_bytes);
+    bool analysed = (double)r.size > min;
+    char detail[320], mb[32];
+    snprintf(mb, sizeof mb, "%g MB", min / 1048576.0);
+    snprintf(detail, sizeof detail, "-> %s [%d] @%lld", r.topic, (int)r.partition,
+             (long long)r.last_offset);
+    if (!analysed)
+        snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
+                 " (not analysed: only files over %s are, the original's rule; "
+                 "--file-min-size MB changes it)", mb);
     fileview_upload_progress(s->files, r.filename, r.file_type, r.size, r.size,
-                             r.size > 1048576 ? FV_SENT : FV_SMALL, detail);
+                             analysed ? FV_SENT : FV_SMALL, detail);
     return 0;
 }
 
@@ -495,6 +505,8 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
         if (kconf_add(s->k, o->props[i], errstr, errstr_size) < 0)
             goto fail;
     pipeline_params_init(&s->params);
+    if (o->file_min_mb >= 0)
+        atomic_store(&s->params.file_min_bytes, o->file_min_mb * 1048576.0);
     s->view = view_new(s->params.window_ms);
     s->vview = vidview_new();
     s->files = fileview_new();

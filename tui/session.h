@@ -36,6 +36,7 @@ typedef struct session_opts {
     const char *watch_dir;  /* upload files dropped here (moved to .sent/), or NULL */
     const char *web_listen; /* serve the upload page here ("127.0.0.1:5000"), or NULL */
     const char *flink_url;  /* a Flink REST API whose jobs the dashboard shows (tui/app.c), or NULL */
+    double file_min_mb;     /* files over this many MB are analysed; < 0: the default (1) */
 } session_opts_t;
 
 #define SESSION_HISTORY 60 /* seconds of rate history */

@@ -39,6 +39,8 @@ static const char usage[] =
     "  --walkthrough             open with the guided tour (w in the console)\n"
     "  --watch-dir DIR           upload files dropped into DIR (moved to DIR/.sent/)\n"
     "  --web[=HOST:PORT]         serve the upload page too (default 127.0.0.1:5000)\n"
+    "  --file-min-size MB        analyse uploaded files over MB (default 1, the original's\n"
+    "                            rule; 0 analyses every file)\n"
     "  --flink URL               show a Flink cluster's jobs (its REST API, e.g.\n"
     "                            http://127.0.0.1:8081) in the engine dashboard (d)\n"
     "\n"
@@ -49,7 +51,7 @@ static const char usage[] =
 
 static int console(int argc, char **argv)
 {
-    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WALKTHROUGH, O_WATCH, O_WEB, O_FLINK };
+    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WALKTHROUGH, O_WATCH, O_WEB, O_FLINK, O_MINSIZE };
     static const struct option longopts[] = {{"brokers", required_argument, 0, 'b'},
                                              {"listen", required_argument, 0, O_LISTEN},
                                              {"autostart", no_argument, 0, O_AUTOSTART},
@@ -58,9 +60,10 @@ static int console(int argc, char **argv)
                                              {"watch-dir", required_argument, 0, O_WATCH},
                                              {"web", optional_argument, 0, O_WEB},
                                              {"flink", required_argument, 0, O_FLINK},
+                                             {"file-min-size", required_argument, 0, O_MINSIZE},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
-    session_opts_t o = {.rate = 100};
+    session_opts_t o = {.rate = 100, .file_min_mb = -1};
     char *props[CLI_MAX_PROPS];
     int opt;
     while ((opt = getopt_long(argc, argv, "b:X:h", longopts, NULL)) != -1) {
@@ -79,6 +82,10 @@ static int console(int argc, char **argv)
         case O_WATCH: o.watch_dir = optarg; break;
         case O_WEB: o.web_listen = optarg ? optarg : "127.0.0.1:5000"; break;
         case O_FLINK: o.flink_url = optarg; break;
+        case O_MINSIZE:
+            if (cli_number("console", "--file-min-size", optarg, &o.file_min_mb) < 0)
+                return EXIT_USAGE;
+            break;
         case O_RATE:
             if (cli_number("console", "--rate", optarg, &o.rate) < 0)
                 return EXIT_USAGE;
