@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/evtime.h"
+#include "engine/kafka/engine.h"
 #include "tui/app.h"
 #include "tui/format.h"
 
@@ -69,6 +70,20 @@ static int put_wrap(pane_t *p, int y, int x, int indent, int last, int attr, con
             t++;
     }
     return rows ? rows : 1;
+}
+
+/* s in exactly w columns: cut in the middle (fmt_middle) or padded with spaces. */
+static char *pad_cell(const char *s, int w, char *buf, size_t size)
+{
+    fmt_middle(s, w, buf, size);
+    int cols = 0;
+    for (const unsigned char *c = (const unsigned char *)buf; *c; c++)
+        cols += (*c & 0xC0) != 0x80;
+    size_t len = strlen(buf);
+    while (cols < w && len + 1 < size)
+        buf[len++] = ' ', cols++;
+    buf[len] = '\0';
+    return buf;
 }
 
 static int inner_rows(pane_t *p) { return getmaxy(p->win) - 2; }
@@ -419,36 +434,75 @@ static void kafka_draw(pane_t *p, app_t *a)
         put(p, y++, 1, 0, app_attr(a, C_WARN),
             "engine restarted %llu time%s from its last commit (a transaction failed)",
             (unsigned long long)st->engine_restarts, st->engine_restarts == 1 ? "" : "s");
-    int64_t lost = (int64_t)st->lost_to_retention > st->dropped_unread
-                       ? (int64_t)st->lost_to_retention
-                       : st->dropped_unread;
-    if (lost > 0)
-        put(p, y++, 1, 0, app_attr(a, C_WARN),
-            "LOST: retention removed %lld records the engine had not read (broker keeps "
-            "~100k/partition)", (long long)lost);
-    /* Topics with data: end offsets per partition. */
-    put(p, y++, 1, 0, A_UNDERLINE, "%-24s %-18s %s", "TOPIC", "END OFFSETS", "LOG START");
+    if (st->lost_session > 0) { /* kept for the whole session, with the time of the last loss */
+        char when[16], line[256];
+        snprintf(line, sizeof line,
+                 "LOST: retention removed %lld records the engine had not read (this session; "
+                 "the last at %s; broker keeps ~100k/partition)",
+                 (long long)st->lost_session, fmt_clock(st->lost_last_ms, when, sizeof when));
+        y += put_wrap(p, y, 1, 3, inner_rows(p) - 1, app_attr(a, C_WARN), line);
+    }
+    /* Topics with data: end offsets per partition.  Columns as wide as their
+     * content (a long name keeps its start and end around a "…"); the
+     * engine's own state and repartition topics listed last, dim, under
+     * "internal". */
+    typedef struct {
+        const char *name;
+        char ends[64], starts[64];
+        bool internal;
+    } trow_t;
+    trow_t rows[64];
+    int nrows = 0, wn = 5, we = 11;
     size_t i, j;
     json_t *t, *part;
-    int shown = 0;
     json_array_foreach(st->topics, i, t)
     {
-        char ends[64] = "", starts[64] = "";
+        if (nrows == 64)
+            break;
+        trow_t *r = &rows[nrows];
+        r->ends[0] = r->starts[0] = '\0';
         long long total = 0;
         json_array_foreach(json_object_get(t, "partitions"), j, part)
         {
             long long e = (long long)json_integer_value(json_object_get(part, "end"));
             long long s = (long long)json_integer_value(json_object_get(part, "log_start"));
             total += e;
-            snprintf(ends + strlen(ends), sizeof ends - strlen(ends), "%s%lld", j ? "/" : "", e);
-            snprintf(starts + strlen(starts), sizeof starts - strlen(starts), "%s%lld", j ? "/" : "", s);
+            snprintf(r->ends + strlen(r->ends), sizeof r->ends - strlen(r->ends), "%s%lld", j ? "/" : "", e);
+            snprintf(r->starts + strlen(r->starts), sizeof r->starts - strlen(r->starts), "%s%lld",
+                     j ? "/" : "", s);
         }
-        if (total == 0 || y > inner_rows(p) - 1)
+        if (total == 0)
             continue;
-        put(p, y++, 1, 0, 0, "%-24.24s %-18.18s %s", json_string_value(json_object_get(t, "topic")),
-            ends, starts);
-        shown++;
+        r->name = json_string_value(json_object_get(t, "topic"));
+        r->internal = engine_topic_is_internal(r->name);
+        if ((int)strlen(r->name) > wn)
+            wn = (int)strlen(r->name);
+        if ((int)strlen(r->ends) > we)
+            we = (int)strlen(r->ends);
+        nrows++;
     }
+    int room = inner_cols(p) - 2 - we - 1 - 9; /* the name's share of the row */
+    if (wn > room)
+        wn = room > 12 ? room : 12;
+    put(p, y++, 1, 0, A_UNDERLINE, "%-*s %-*s %s", wn, "TOPIC", we, "END OFFSETS", "LOG START");
+    int shown = 0;
+    bool headed = false;
+    for (int pass = 0; pass < 2; pass++)
+        for (int r = 0; r < nrows && y <= inner_rows(p) - 1; r++) {
+            if (rows[r].internal != (pass == 1))
+                continue;
+            if (!headed && pass == 1) {
+                put(p, y++, 1, 0, app_attr(a, C_DIM),
+                    "internal (the engine's state and repartition topics):");
+                headed = true;
+                if (y > inner_rows(p) - 1)
+                    break;
+            }
+            char name[256];
+            put(p, y++, 1, 0, rows[r].internal ? app_attr(a, C_DIM) : 0, "%s %-*s %s",
+                pad_cell(rows[r].name, wn, name, sizeof name), we, rows[r].ends, rows[r].starts);
+            shown++;
+        }
     if (!st->topics) {
         put(p, y++, 1, 0, app_attr(a, C_WARN), "broker unreachable: retrying");
         if (st->last_error[0])

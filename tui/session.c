@@ -23,6 +23,7 @@
 struct session {
     session_opts_t o;
     char listen_taken[128]; /* the default address, when it was taken (see session_start) */
+    int64_t lost_session, lost_last_ms; /* see session_status_t (under lock) */
     /* The engine; the engine thread replaces it after a failed run, under
      * engine_lock, which every other thread holds while it reads it. */
     pthread_mutex_t engine_lock;
@@ -675,6 +676,15 @@ void session_status(session_t *s, session_status_t *st)
     st->topics = json_incref(s->topics);
     st->lag = json_incref(s->lag);
     st->dropped_unread = s->dropped;
+    int64_t lost = (int64_t)st->lost_to_retention > st->dropped_unread
+                       ? (int64_t)st->lost_to_retention
+                       : st->dropped_unread;
+    if (lost > s->lost_session) {
+        s->lost_session = lost;
+        s->lost_last_ms = util_wall_ms();
+    }
+    st->lost_session = s->lost_session;
+    st->lost_last_ms = s->lost_last_ms;
     pthread_mutex_unlock(&s->lock);
     util_last_log(st->last_error, sizeof st->last_error);
 }

@@ -67,6 +67,10 @@ typedef struct session_status {
     json_t *lag;    /* admin_group_lag() of the engine's group or NULL; same */
     int64_t dropped_unread; /* records retention removed before the engine read them */
     uint64_t lost_to_retention; /* the same, as the engine itself saw it (gaps it skipped) */
+    /* The most either count has shown this session, and when it last grew
+     * (wall ms; 0: never): what the console keeps on screen once the engine
+     * has caught up and the log start is behind its commits again. */
+    int64_t lost_session, lost_last_ms;
     /* Broker outages as the engine saw them: how many, their total length, and
      * whether one is going on now (then for how long so far). */
     uint64_t outages;

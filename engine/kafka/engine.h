@@ -108,4 +108,14 @@ json_t *engine_metrics_json(const engine_t *e);
  * "elapsed_s":S,"rate":R,...}.  New reference, caller owns it. */
 json_t *engine_summary(const engine_t *e);
 
+/* The name of a group's internal topic ("state", "repartition-<name>"):
+ * streamlab-<group>-<what>, with "streamlab-" once when the group already
+ * starts with it (streamlab-console-state, not streamlab-streamlab-console-state).
+ * Names written before issue 19 doubled the prefix: state kept under such a
+ * name is not read back (see docs/exactly-once.md). */
+void engine_internal_topic(char *out, size_t size, const char *group, const char *what);
+/* Whether a topic is internal: Kafka's own (__...) or a group's state or
+ * repartition topic named by engine_internal_topic. */
+bool engine_topic_is_internal(const char *topic);
+
 #endif
