@@ -12,6 +12,13 @@
 #     [0] make retention remove the oldest (log start L > 5); i, late_transactions, g 5
 #     Enter says "offset 5 was removed by retention; the oldest is L", selects offset L,
 #     and the message is still there 2 s later.
+#   - internal topics: with the producer on (--autostart), kcat -L lists
+#     streamlab-console-state and no name with "streamlab-streamlab-"; `streamlab engine
+#     --group streamlab-newcomer` on the same broker makes
+#     streamlab-newcomer-repartition-category_windows; pane 6 lists them under "internal
+#     (the engine's own):", in the dim colour (SGR 34), a long name cut in the middle ("…"
+#     between its start and end) at 160 columns and whole when zoomed; the inspector's
+#     list says "internal" in its KIND column for them.
 #   - uploads in the console (u): a file that cannot be sent puts "upload of NAME FAILED:
 #     <why>" on the status line, in red (tmux capture -e: SGR 31), where it said
 #     "uploading" before; a file of 1 KB says on the status line where it landed and that
@@ -121,6 +128,49 @@ print([p["log_start"] for t in json.load(sys.stdin) if t["topic"] == "late_trans
     key Escape
     MUST_LIVE=0
     console_quit "inspector"
+fi
+
+# --- internal topics: named once, marked --------------------------------------------------
+port=$(free_port)
+console_start internal 160 48 --listen "127.0.0.1:$port" --autostart
+MUST_LIVE=1
+if expect "internal: the console opens" 60 six_panes; then
+    expect "internal: pane 6 groups the engine's topics under \"internal\"" 90 \
+        has "internal (the engine's own):"
+    timeout 120 "$STREAMLAB" engine -b "127.0.0.1:$port" --group streamlab-newcomer --count 100 \
+        >"$WORK/engine.out" 2>&1 </dev/null
+    names=$(timeout 10 kcat -b "127.0.0.1:$port" -L 2>/dev/null | sed -n 's/^ *topic "\([^"]*\)".*/\1/p')
+    grep -qx "streamlab-newcomer-repartition-category_windows" <<<"$names" &&
+        pass "internal: group streamlab-newcomer's repartition topic is streamlab-newcomer-repartition-category_windows" ||
+        fail "internal: group streamlab-newcomer's repartition topic is streamlab-newcomer-repartition-category_windows" "$(tr '\n' ' ' <<<"$names")"
+    grep -qx "streamlab-console-state" <<<"$names" &&
+        pass "internal: the state topic is streamlab-console-state" ||
+        fail "internal: the state topic is streamlab-console-state" "$(tr '\n' ' ' <<<"$names")"
+    if grep -q "streamlab-streamlab-" <<<"$names"; then
+        fail "internal: no topic is named streamlab-streamlab-…" "$(grep streamlab-streamlab- <<<"$names" | head -3 | tr '\n' ' ')"
+    else
+        pass "internal: no topic is named streamlab-streamlab-…"
+    fi
+    expect "internal: at 160 columns the long name is cut in the middle" 10 \
+        has_re 'streamlab-[a-z_-]*…[a-z_-]*(state|windows) '
+    dim=$(tm capture-pane -p -e -t "$S" | grep -F "streamlab-" | grep -v "group streamlab" | head -1)
+    if grep -q $'\e\[[0-9;]*34m' <<<"$dim"; then
+        pass "internal: their rows are dim (blue)"
+    else
+        fail "internal: their rows are dim (blue)" "$(cat -v <<<"$dim" | head -c 300)"
+    fi
+    key 6
+    key Enter
+    expect "internal: zoomed, pane 6 shows the whole name" 10 \
+        has "streamlab-newcomer-repartition-category_windows"
+    key Enter
+    key i
+    expect "internal: the inspector's list has a KIND column" 20 has_all "TOPIC" "KIND"
+    kind_row() { grep -qE 'streamlab-console-state +internal' <<<"$SCREEN"; }
+    expect "internal: the inspector says internal for streamlab-console-state" 10 kind_row
+    key Escape
+    MUST_LIVE=0
+    console_quit "internal"
 fi
 
 # --- uploads say what happened ------------------------------------------------------------

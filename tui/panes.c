@@ -493,7 +493,7 @@ static void kafka_draw(pane_t *p, app_t *a)
                 continue;
             if (!headed && pass == 1) {
                 put(p, y++, 1, 0, app_attr(a, C_DIM),
-                    "internal (the engine's state and repartition topics):");
+                    "internal (the engine's own):");
                 headed = true;
                 if (y > inner_rows(p) - 1)
                     break;
