@@ -19,6 +19,11 @@
 #     (the engine's own):", in the dim colour (SGR 34), a long name cut in the middle ("…"
 #     between its start and end) at 160 columns and whole when zoomed; the inspector's
 #     list says "internal" in its KIND column for them.
+#   - latency over the last 10 s: 3000 transactions wait 12 s on a broker before the
+#     console (-b, --autostart) reads them, so their latency is over 10 s; pane 6 first
+#     shows a p50 over 10,000 ms, then, with only live records in the last 10 s, a p99
+#     under 5,000 ms (a latency since the start would keep the backlog's for ever); the
+#     line says "(10 s)".
 #   - uploads in the console (u): a file that cannot be sent puts "upload of NAME FAILED:
 #     <why>" on the status line, in red (tmux capture -e: SGR 31), where it said
 #     "uploading" before; a file of 1 KB says on the status line where it landed and that
@@ -171,6 +176,31 @@ if expect "internal: the console opens" 60 six_panes; then
     key Escape
     MUST_LIVE=0
     console_quit "internal"
+fi
+
+# --- latency over a sliding window --------------------------------------------------------
+extra_broker
+LB=$EXTRA_BROKER
+if [ -n "$LB" ]; then
+    "$STREAMLAB" produce transactions -b "$LB" --count 3000 --rate 0 >/dev/null 2>&1
+    sleep 12
+    console_start latency 160 48 -b "$LB" --autostart
+    MUST_LIVE=1
+    lat_ms() { grep -oE 'transactions: .*latency \(10 s\) p50 [0-9.]+ ms p99 [0-9.]+ ms' <<<"$SCREEN" | head -1; }
+    p50_over() { local l; l=$(lat_ms); [ -n "$l" ] && awk -v m="$1" '{for(i=1;i<=NF;i++) if($i=="p50") exit !($(i+1) > m)}' <<<"$l"; }
+    p99_under() { local l; l=$(lat_ms); [ -n "$l" ] && awk -v m="$1" '{for(i=1;i<=NF;i++) if($i=="p99") exit !($(i+1) < m)}' <<<"$l"; }
+    if expect "latency: the console opens" 60 six_panes; then
+        key 6
+        key Enter # zoomed: pane 6 alone, its lines whole
+        expect "latency: the backlog shows: p50 over 10,000 ms (last 10 s)" 90 p50_over 10000
+        expect "latency: once only live records were output in the last 10 s, p99 under 5,000 ms" 60 \
+            p99_under 5000
+        MUST_LIVE=0
+        console_quit "latency"
+    fi
+    bg_stop
+else
+    fail "latency: an extra broker starts"
 fi
 
 # --- uploads say what happened ------------------------------------------------------------

@@ -196,12 +196,12 @@ static void build(app_t *a, row_t *rows, int *n)
         char bar[64] = "";
         for (int i = 0; i < j->queue_capacity && i < 16; i++)
             strcat(bar, i < j->queue_depth ? "\xE2\x96\x88" : "\xE2\x96\x91");
-        char lat[64] = "no samples";
+        char lat[64] = "no output";
         if (j->p50_us >= 0)
             snprintf(lat, sizeof lat, "p50 %.1f ms  p99 %.1f ms", j->p50_us / 1000.0,
                      j->p99_us / 1000.0);
         add(rows, n, j->queue_depth >= j->queue_capacity ? app_attr(a, C_WARN) : 0,
-            "  %-13s %d worker%s  queue %s %d/%d  latency %s", j->name, j->workers,
+            "  %-13s %d worker%s  queue %s %d/%d  latency (last 10 s) %s", j->name, j->workers,
             j->workers == 1 ? " " : "s", bar, j->queue_depth, j->queue_capacity, lat);
     }
     add(rows, n, 0, "%s", "");

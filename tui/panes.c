@@ -525,13 +525,15 @@ static void kafka_draw(pane_t *p, app_t *a)
      * is (backpressure), and how long a record takes to reach its outputs. */
     for (int k = 0; k < st->njobs && y < inner_rows(p); k++) {
         const engine_job_stats_t *j = &st->jobs[k];
-        char lat[64] = "latency: no samples yet";
+        char lat[64] = "latency (10 s): no output";
         if (j->p50_us >= 0)
-            snprintf(lat, sizeof lat, "latency p50 %.1f ms p99 %.1f ms", j->p50_us / 1000.0,
+            snprintf(lat, sizeof lat, "latency (10 s) p50 %.1f ms p99 %.1f ms", j->p50_us / 1000.0,
                      j->p99_us / 1000.0);
-        put(p, y++, 1, 0, j->queue_depth >= j->queue_capacity ? app_attr(a, C_WARN) : 0,
-            "%s: %d worker%s, queue %d/%d, %s", j->name, j->workers, j->workers == 1 ? "" : "s",
-            j->queue_depth, j->queue_capacity, lat);
+        char line[256];
+        snprintf(line, sizeof line, "%s: %d worker%s, queue %d/%d, %s", j->name, j->workers,
+                 j->workers == 1 ? "" : "s", j->queue_depth, j->queue_capacity, lat);
+        y += put_wrap(p, y, 1, 3, inner_rows(p) - 1,
+                      j->queue_depth >= j->queue_capacity ? app_attr(a, C_WARN) : 0, line);
     }
     /* Operators. */
     if (y < inner_rows(p))

@@ -93,8 +93,10 @@ size_t engine_metrics(const engine_t *e, df_op_metrics_t *out, size_t max);
 typedef struct engine_job_stats {
     const char *name; /* the pipeline's */
     int workers, queue_depth, queue_capacity;
-    int64_t p50_us, p99_us; /* event-to-sink latency, -1 without samples */
+    int64_t p50_us, p99_us; /* event-to-sink latency over the last ENGINE_LATENCY_WINDOW_MS,
+                               -1 without an output then */
 } engine_job_stats_t;
+#define ENGINE_LATENCY_WINDOW_MS 10000
 size_t engine_job_stats(const engine_t *e, engine_job_stats_t *out, size_t max);
 
 /* Per pipeline: workers, queue depth (batches waiting, of queue_capacity)

@@ -120,9 +120,10 @@ size_t engine_job_stats(const engine_t *e, engine_job_stats_t *out, size_t max)
         out[n] = (engine_job_stats_t){.name = df_graph_name(df_job_graph(j)),
                                       .workers = df_job_workers(j),
                                       .queue_depth = df_job_queue_depth(j),
-                                      .queue_capacity = JOB_QUEUE,
-                                      .p50_us = df_job_latency_us(j, NULL, 50),
-                                      .p99_us = df_job_latency_us(j, NULL, 99)};
+                                      .queue_capacity = JOB_QUEUE};
+        /* the last seconds, not since the start: a burst long over must not
+         * stay in the figures for the rest of the session */
+        df_job_latency_recent_us(j, ENGINE_LATENCY_WINDOW_MS, &out[n].p50_us, &out[n].p99_us);
     }
     return n;
 }
