@@ -19,6 +19,10 @@
 #     (the engine's own):", in the dim colour (SGR 34), a long name cut in the middle ("…"
 #     between its start and end) at 160 columns and whole when zoomed; the inspector's
 #     list says "internal" in its KIND column for them.
+#   - the dashboard's operator tree (d): each operator one level under the one it reads
+#     from: map:discount under filter:amount, sink:high_value_transactions under
+#     filter:high_value, map:enrich under map:analysis, window:category:late under
+#     window:category (its side output), key_by:category level with filter:high_value.
 #   - latency over the last 10 s: 3000 transactions wait 12 s on a broker before the
 #     console (-b, --autostart) reads them, so their latency is over 10 s; pane 6 first
 #     shows a p50 over 10,000 ms, then, with only live records in the last 10 s, a p99
@@ -174,6 +178,33 @@ if expect "internal: the console opens" 60 six_panes; then
     kind_row() { grep -qE 'streamlab-console-state +internal' <<<"$SCREEN"; }
     expect "internal: the inspector says internal for streamlab-console-state" 10 kind_row
     key Escape
+    key d
+    expect "tree: d opens the dashboard" 10 has "OPERATORS"
+    # level NAME: the column of the arrow in front of NAME (-1: not found)
+    level() { $PY -c 'import sys
+name = sys.argv[1]
+for l in sys.stdin.read().splitlines():
+    t = l.replace("\u2502", " ")
+    i = t.find("\u2514\u25b6" + name + " ")
+    if i >= 0:
+        print(i); break
+else:
+    print(-1)' "$1" <<<"$SCREEN"; }
+    under() { # under CHILD PARENT: CHILD's arrow one column right of PARENT's
+        local c p
+        c=$(level "$1"); p=$(level "$2")
+        [ "$c" -ge 0 ] && [ "$p" -ge 0 ] && [ "$c" = $((p + 1)) ]
+    }
+    same() { local c p; c=$(level "$1"); p=$(level "$2"); [ "$c" -ge 0 ] && [ "$c" = "$p" ]; }
+    expect "tree: map:discount one level under filter:amount" 10 under map:discount filter:amount
+    expect "tree: sink:high_value_transactions under filter:high_value" 5 \
+        under sink:high_value_transactions filter:high_value
+    expect "tree: key_by:category level with filter:high_value (both read map:discount)" 5 \
+        same key_by:category filter:high_value
+    expect "tree: window:category:late (a side output) under window:category" 5 \
+        under window:category:late window:category
+    expect "tree: map:enrich under map:analysis" 5 under map:enrich map:analysis
+    key d
     MUST_LIVE=0
     console_quit "internal"
 fi

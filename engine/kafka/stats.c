@@ -50,7 +50,11 @@ size_t engine_metrics(const engine_t *e, df_op_metrics_t *out, size_t max)
     size_t n = 0;
     for (size_t g = 0; g < e->njobs && n < max; g++) {
         size_t total = df_job_metrics(e->jobs[g], out + n, max - n);
-        n += total < max - n ? total : max - n;
+        total = total < max - n ? total : max - n;
+        for (size_t i = n; i < n + total; i++) /* parents index the whole array */
+            if (out[i].parent >= 0)
+                out[i].parent += (int)n;
+        n += total;
     }
     return n;
 }
