@@ -28,6 +28,8 @@
 #     shows a p50 over 10,000 ms, then, with only live records in the last 10 s, a p99
 #     under 5,000 ms (a latency since the start would keep the backlog's for ever); the
 #     line says "(10 s)".
+#   - text whole: at 160 columns pane 5's hint is wrapped ("images);" on screen); zoomed,
+#     pane 6 shows whole operator names (sink:processed_transactions).
 #   - uploads in the console (u): a file that cannot be sent puts "upload of NAME FAILED:
 #     <why>" on the status line, in red (tmux capture -e: SGR 31), where it said
 #     "uploading" before; a file of 1 KB says on the status line where it landed and that
@@ -172,6 +174,8 @@ if expect "internal: the console opens" 60 six_panes; then
     key Enter
     expect "internal: zoomed, pane 6 shows the whole name" 10 \
         has "streamlab-newcomer-repartition-category_windows"
+    expect "operators: zoomed, pane 6 shows whole operator names (sink:processed_transactions)" 10 \
+        has_re "sink:processed_transactions +[0-9]"
     key Enter
     key i
     expect "internal: the inspector's list has a KIND column" 20 has_all "TOPIC" "KIND"
@@ -242,6 +246,8 @@ port=$(free_port)
 console_start up 160 48 --listen "127.0.0.1:$port"
 MUST_LIVE=1
 if expect "uploads: the console opens" 60 six_panes; then
+    expect "hints: pane 5's hint is wrapped at 160 columns, not cut (\"images);\" shows)" 10 \
+        has "images);"
     key u
     typed "$WORK/no-such-file.pdf"
     key Enter

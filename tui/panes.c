@@ -89,9 +89,10 @@ static char *pad_cell(const char *s, int w, char *buf, size_t size)
 static int inner_rows(pane_t *p) { return getmaxy(p->win) - 2; }
 static int inner_cols(pane_t *p) { return getmaxx(p->win) - 2; }
 
-static void hint(pane_t *p, app_t *a, int y, const char *text)
+/* A hint, wrapped (never cut); returns the rows it took. */
+static int hint(pane_t *p, app_t *a, int y, const char *text)
 {
-    put(p, y, 2, 0, app_attr(a, C_HINT), "%s", text);
+    return put_wrap(p, y, 2, 2, inner_rows(p), app_attr(a, C_HINT), text);
 }
 
 /* --- 1 Transactions ------------------------------------------------------ */
@@ -267,10 +268,10 @@ static void video_draw(pane_t *p, app_t *a)
 {
     int rows = inner_rows(p), cols = inner_cols(p);
     if (!a->video_rgb) {
-        hint(p, a, 2, a->st.video_on ? "waiting for the first processed frame..."
-                                     : "press v to start the video producer");
+        int used = hint(p, a, 2, a->st.video_on ? "waiting for the first processed frame..."
+                                                : "press v to start the video producer");
         if (a->video.seen)
-            hint(p, a, 3, "frames arrive but none passes the 640x480 filter yet");
+            hint(p, a, 2 + used, "frames arrive but none passes the 640x480 filter yet");
         return;
     }
     bool side = cols >= 50; /* room for a figures column */
@@ -342,9 +343,8 @@ static void files_draw(pane_t *p, app_t *a)
         (unsigned long long)f->processed, (unsigned long long)f->rejected,
         web[0] ? "  web http://" : "", web);
     if (f->nrecent == 0) {
-        hint(p, a, y + 1, "press u to upload a file (documents, videos, images);");
-        hint(p, a, y + 2, "files over 1 MB are analysed by the files pipeline");
-        y += 4;
+        y += 1 + hint(p, a, y + 1, "press u to upload a file (documents, videos, images);");
+        y += hint(p, a, y, "files over 1 MB are analysed by the files pipeline") + 1;
     } else {
         put(p, y++, 1, 0, A_UNDERLINE, "%-20s %-8s %9s %-10s %-9s %s", "FILE", "TYPE", "SIZE",
             "CATEGORY", "STATE", "DETAIL");
@@ -382,7 +382,7 @@ static void files_draw(pane_t *p, app_t *a)
             max = f->types[i].bytes;
     put(p, y++, 1, 0, A_UNDERLINE, "%-9s %5s %9s %s", "TYPE", "FILES", "BYTES", "(file_type_aggregations)");
     if (f->ntypes == 0 && y <= inner_rows(p))
-        hint(p, a, y++, "no processed files yet");
+        y += hint(p, a, y, "no processed files yet");
     int bw = w - 30 > 4 ? w - 30 : 4;
     for (int i = 0; i < f->ntypes && y <= inner_rows(p); i++) {
         const fileview_type_t *t = &f->types[i];
@@ -396,7 +396,7 @@ static void files_draw(pane_t *p, app_t *a)
     put(p, y++, 1, 0, A_UNDERLINE, "%-8s %-10s %5s %9s %9s", "WINDOW", "CATEGORY", "FILES", "BYTES",
         "AVG");
     if (f->nwindows == 0 && y <= inner_rows(p))
-        hint(p, a, y++, "a window shows here once its 30 s are over");
+        y += hint(p, a, y, "a window shows here once its 30 s are over");
     for (int i = 0; i < f->nwindows && y <= inner_rows(p); i++) {
         const fileview_window_t *wd = &f->windows[i];
         char clock[16];
@@ -509,7 +509,7 @@ static void kafka_draw(pane_t *p, app_t *a)
             put(p, y++, 1, 0, app_attr(a, C_DIM), "%s", st->last_error);
     }
     else if (!shown)
-        hint(p, a, y++, "no records yet (p starts the producer)");
+        y += hint(p, a, y, "no records yet (p starts the producer)");
     /* The engine's consumer group. */
     if (st->lag && y < inner_rows(p)) {
         char lagline[256] = "";
@@ -536,12 +536,22 @@ static void kafka_draw(pane_t *p, app_t *a)
                       j->queue_depth >= j->queue_capacity ? app_attr(a, C_WARN) : 0, line);
     }
     /* Operators. */
+    /* Operators: the name column as wide as the longest name, within what the
+     * numbers leave (a longer one keeps its start and end around a "…"). */
+    int wo = 8;
+    for (int k = 0; k < st->nops; k++)
+        if (strncmp(st->ops[k].name, "view:", 5) && (int)strlen(st->ops[k].name) > wo)
+            wo = (int)strlen(st->ops[k].name);
+    int oroom = inner_cols(p) - 2 - 28;
+    if (wo > oroom)
+        wo = oroom > 12 ? oroom : 12;
     if (y < inner_rows(p))
-        put(p, y++, 1, 0, A_UNDERLINE, "%-22s %9s %9s %7s", "OPERATOR", "IN", "OUT", "IN/s");
+        put(p, y++, 1, 0, A_UNDERLINE, "%-*s %9s %9s %7s", wo, "OPERATOR", "IN", "OUT", "IN/s");
     for (int k = 0; k < st->nops && y <= inner_rows(p); k++) {
         if (!strncmp(st->ops[k].name, "view:", 5))
             continue;
-        put(p, y++, 1, 0, 0, "%-22.22s %9llu %9llu %7s", st->ops[k].name,
+        char name[256];
+        put(p, y++, 1, 0, 0, "%s %9llu %9llu %7s", pad_cell(st->ops[k].name, wo, name, sizeof name),
             (unsigned long long)st->ops[k].in, (unsigned long long)st->ops[k].out,
             fmt_count(st->ops_rate_in[k], c1, sizeof c1));
     }
