@@ -564,21 +564,36 @@ fail:
     return NULL;
 }
 
+/* With STREAMLAB_LOG=FILE, how long each step of the stop took (quit must be
+ * quick whatever ran before: tests/bench_quit.sh reads these lines). */
+static void quit_step(int64_t *t, const char *what)
+{
+    int64_t now = util_mono_ms();
+    const char *log = getenv("STREAMLAB_LOG");
+    if (log && *log)
+        util_log("quit: %s %lld ms", what, (long long)(now - *t));
+    *t = now;
+}
+
 void session_stop(session_t *s)
 {
     if (!s)
         return;
+    int64_t t = util_mono_ms();
     atomic_store(&s->want_producer, false);
     atomic_store(&s->want_video, false);
     atomic_store(&s->stopping, true);
     pthread_join(s->super_thread, NULL); /* stops the producer on its way out */
+    quit_step(&t, "supervisor");
     if (s->prod) {
         txprod_stop(s->prod);
         pthread_join(s->prod_thread, NULL);
         txprod_free(s->prod);
     }
+    quit_step(&t, "producer");
     if (s->vprod)
         stop_video(s);
+    quit_step(&t, "video");
     webserver_stop(s->web); /* uploads pace on the engine: stop them first */
     if (s->up)
         uploader_cancel(s->up);
@@ -588,6 +603,7 @@ void session_stop(session_t *s)
     if (s->upload_started)
         pthread_join(s->upload_thread, NULL);
     uploader_free(s->up);
+    quit_step(&t, "uploads");
     watchdir_free(s->watch);
     for (size_t i = 0; i < s->nqueue; i++)
         free(s->queue[i]);
@@ -596,7 +612,9 @@ void session_stop(session_t *s)
     engine_stop(s->engine);
     pthread_mutex_unlock(&s->engine_lock);
     pthread_join(s->engine_thread, NULL);
+    quit_step(&t, "engine thread");
     engine_free(s->engine);
+    quit_step(&t, "engine");
     view_free(s->view);
     vidview_free(s->vview);
     fileview_free(s->files);
@@ -606,6 +624,7 @@ void session_stop(session_t *s)
     json_decref(s->lag);
     kconf_free(s->k);
     broker_stop(s->broker);
+    quit_step(&t, "broker");
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->engine_lock);
     free(s);
