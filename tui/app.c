@@ -632,10 +632,17 @@ int app_run(const session_opts_t *o)
     if (taken_line[0] && isatty(2))
         fputs(taken_line, stderr);
     session_status_release(&a->st);
+    int64_t t = util_mono_ms();
     walkthrough_free(a->walk);
     inspector_free(a->insp);
+    int64_t t_insp = util_mono_ms();
     groupdemo_free(a->group); /* its consumers leave before the broker stops */
+    int64_t t_group = util_mono_ms();
     flinkmon_free(a->flink);
+    if (getenv("STREAMLAB_LOG") && *getenv("STREAMLAB_LOG")) /* see session_stop */
+        util_log("quit: inspector %lld ms, demo group %lld ms, flink monitor %lld ms",
+                 (long long)(t_insp - t), (long long)(t_group - t_insp),
+                 (long long)(util_mono_ms() - t_group));
     free(a->flink_snap);
     session_stop(s);
     vidview_snapshot_release(&a->video);
