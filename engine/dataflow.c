@@ -1975,8 +1975,13 @@ size_t df_graph_metrics(const df_graph_t *g, df_op_metrics_t *out, size_t max)
             .late = READ(n->late),
             .dlq = READ(n->dlq),
             .watermark_ms = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed),
+            .parent = -1,
         };
     }
+    for (size_t i = 0; i < g->nnodes && i < max; i++) /* the tree, for the dashboard */
+        for (size_t d = 0; d < g->nodes[i]->ndown; d++)
+            if ((size_t)g->nodes[i]->down[d]->id < max)
+                out[g->nodes[i]->down[d]->id].parent = (int)i;
     return g->nnodes;
 }
 

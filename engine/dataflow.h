@@ -122,6 +122,7 @@ typedef struct df_op_metrics {
     uint64_t in, out;
     int64_t watermark_ms; /* windows and sources; DF_NO_TIME if none yet */
     uint64_t late, dlq;
+    int parent; /* the operator it reads from (its index in the same array), -1: a source */
 } df_op_metrics_t;
 
 df_graph_t *df_graph_new(const char *name, const df_host_t *host);

@@ -69,6 +69,12 @@ typedef struct batch {
 } batch_t;
 
 #define LAT_BUCKETS 512
+#define LAT_RECENT 16 /* seconds of cumulative histograms kept for the sliding window */
+
+typedef struct lat_snap {
+    int64_t at_ms;
+    uint64_t b[LAT_BUCKETS];
+} lat_snap_t;
 
 typedef struct latency {
     const char *topic;
@@ -113,6 +119,11 @@ struct df_job {
     _Atomic int depth;
     latency_t *lat;
     size_t nlat;
+    /* df_job_latency_recent_us: the cumulative histogram once a second, so
+     * that the last seconds are a difference of two (its readers only) */
+    pthread_mutex_t recent_mu;
+    struct lat_snap *recent;
+    int nrecent;
     out_t *scratch; /* batch_emit's: the outputs of every worker, then sort space */
     size_t nscratch;
     /* Batches done (the first worker stores it after their outputs are in
@@ -530,6 +541,7 @@ df_job_t *df_job_new(df_build_fn build, void *arg, int workers, const df_host_t 
     for (const char *const *t = df_graph_outputs(j->g[0]); *t; t++)
         j->lat[k++].topic = *t;
     pthread_mutex_init(&j->mu, NULL);
+    pthread_mutex_init(&j->recent_mu, NULL);
     pthread_cond_init(&j->work, NULL);
     pthread_cond_init(&j->done, NULL);
     if (j->n > 1)
@@ -673,6 +685,8 @@ void df_job_free(df_job_t *j)
     free(j->inbox);
     free(j->scratch);
     free(j->lat);
+    free(j->recent);
+    pthread_mutex_destroy(&j->recent_mu);
     free(j->threads);
     free(j->g);
     free(j->w);
@@ -791,6 +805,53 @@ size_t df_job_partition_watermarks(const df_job_t *j, df_part_watermark_t *out, 
             out[k++] = (df_part_watermark_t){m->part_wm[i].topic, m->part_wm[i].partition, wm};
     }
     return k;
+}
+
+static int64_t percentile(const uint64_t *b, uint64_t c, double p)
+{
+    uint64_t want = (uint64_t)((double)c * p / 100.0 + 0.5), seen = 0;
+    if (want < 1)
+        want = 1;
+    for (int k = 0; k < LAT_BUCKETS; k++) {
+        seen += b[k];
+        if (seen >= want)
+            return (int64_t)lat_value(k);
+    }
+    return (int64_t)lat_value(LAT_BUCKETS - 1);
+}
+
+void df_job_latency_recent_us(const df_job_t *cj, int64_t window_ms, int64_t *p50, int64_t *p99)
+{
+    df_job_t *j = (df_job_t *)cj; /* the snapshots are the readers' own */
+    uint64_t cur[LAT_BUCKETS], c;
+    lat_sum(j, NULL, cur, &c);
+    int64_t now = util_mono_ms();
+    pthread_mutex_lock(&j->recent_mu);
+    if (!j->recent)
+        j->recent = xcalloc(LAT_RECENT, sizeof *j->recent);
+    /* one snapshot a second, oldest first */
+    if (!j->nrecent || now - j->recent[j->nrecent - 1].at_ms >= 1000) {
+        if (j->nrecent == LAT_RECENT)
+            memmove(j->recent, j->recent + 1, (LAT_RECENT - 1) * sizeof *j->recent);
+        else
+            j->nrecent++;
+        j->recent[j->nrecent - 1].at_ms = now;
+        memcpy(j->recent[j->nrecent - 1].b, cur, sizeof cur);
+    }
+    /* the base: the newest snapshot at least window_ms old (the oldest while
+     * the job is younger than that) */
+    const lat_snap_t *base = &j->recent[0];
+    for (int i = 0; i < j->nrecent; i++)
+        if (now - j->recent[i].at_ms >= window_ms)
+            base = &j->recent[i];
+    uint64_t d[LAT_BUCKETS], n = 0;
+    for (int k = 0; k < LAT_BUCKETS; k++) {
+        d[k] = cur[k] >= base->b[k] ? cur[k] - base->b[k] : 0;
+        n += d[k];
+    }
+    pthread_mutex_unlock(&j->recent_mu);
+    *p50 = n ? percentile(d, n, 50) : -1;
+    *p99 = n ? percentile(d, n, 99) : -1;
 }
 
 /* --- state ------------------------------------------------------------------ */

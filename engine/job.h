@@ -106,6 +106,10 @@ typedef struct df_part_watermark {
     int64_t watermark_ms;
 } df_part_watermark_t;
 size_t df_job_partition_watermarks(const df_job_t *j, df_part_watermark_t *out, size_t max);
+/* The same over all outputs of about the last window_ms (at most 15 s; one
+ * second granularity): p50 and p99 in µs, -1 when no output was made then.
+ * For a display read about once a second; any thread (a mutex of its own). */
+void df_job_latency_recent_us(const df_job_t *j, int64_t window_ms, int64_t *p50, int64_t *p99);
 
 /* --- state (exactly-once restore) -------------------------------------------
  * Keyed state can be written to a changelog and put back on start: track

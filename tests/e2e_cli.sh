@@ -6,6 +6,15 @@
 #   - an unknown command exits 2; bad option values exit 2 with a message naming them
 #   - -b 127.0.0.1:<nothing listening> --timeout 2: produce, engine, consume (and
 #     --headless) say "cannot reach" and exit 2, well within 15 s
+#   - -b on a port where nothing listens, default --timeout (10 s): topics fails as soon as
+#     the address has refused for 2 s (within 8 s), exit 2, with one clear message (it says
+#     "connection refused") and none of librdkafka's log lines; a broker that starts 1 s
+#     after the command is still reached (exit 0)
+#   - `consume no_such_topic` exits 2 at once naming the topics that exist, closest first
+#     (`consume transactons`: "transactions" first), and the topic is not created;
+#     `groups --describe` of a group nobody used exits 1 saying it does not exist
+#   - `topics` and `groups --describe` columns are as wide as their content (a topic name
+#     of 40 characters keeps its columns apart)
 #   - `streamlab broker --listen` on a taken port (the test's broker's, and a plain
 #     listening socket's) exits non-zero saying the address is in use
 #   - `streamlab broker` prints its bootstrap address as the first stdout line (port 0
@@ -109,6 +118,70 @@ for c in "produce transactions --count 5" "engine --count 5" "consume transactio
             "exit $RC (124 = still running after 15 s), stderr: $(grep -v 'kafka FAIL\|kafka ERROR' "$WORK/unreach.err" | head -c 200)"
     fi
 done
+
+# --- a refused connection fails after 2 s, quietly ------------------------------------
+run refused 8 "$S" topics -b "127.0.0.1:$NOPORT"
+if [ "$RC" = 2 ] && grep -q "connection refused" "$WORK/refused.err"; then
+    pass "topics -b <nothing there> (default --timeout 10): fails within 8 s saying \"connection refused\", exit 2"
+else
+    fail "topics -b <nothing there> (default --timeout 10): fails within 8 s saying \"connection refused\", exit 2" \
+        "exit $RC (124 = still running after 8 s), stderr: $(head -c 300 "$WORK/refused.err")"
+fi
+if grep -q "kafka " "$WORK/refused.err"; then
+    fail "the refusal prints no librdkafka log line" "$(grep "kafka " "$WORK/refused.err" | head -3)"
+else
+    pass "the refusal prints no librdkafka log line"
+fi
+expect_eq "the refusal is one message and its hint (2 lines on stderr)" 2 "$(wc -l <"$WORK/refused.err")"
+LATE=$(free_port)
+( sleep 1; exec "$S" broker --listen "127.0.0.1:$LATE" >/dev/null 2>&1 ) &
+bg_track $!
+run late 30 "$S" topics -b "127.0.0.1:$LATE"
+expect_eq "a broker that starts 1 s after topics is still reached (exit 0)" 0 "$RC"
+[ "$RC" = 0 ] || head -5 "$WORK/late.err" | sed 's/^/#   /'
+bg_stop
+
+# --- reading never hangs on, nor creates, an unknown topic -------------------------------
+run seed 60 "$S" produce transactions -b "$BROKER" --count 5 --rate 0
+GHOST=no_such_topic_$$
+run ghost 20 "$S" consume "$GHOST" -b "$BROKER"
+expect_eq "consume $GHOST exits 2 (not a wait)" 2 "$RC"
+grep -q "no topic \"$GHOST\"" "$WORK/ghost.err" && grep -q "transactions" "$WORK/ghost.err" &&
+    pass "consume $GHOST says there is no such topic and lists those that exist" ||
+    fail "consume $GHOST says there is no such topic and lists those that exist" "$(head -c 300 "$WORK/ghost.err")"
+run typo 20 "$S" consume transactons -b "$BROKER"
+first=$(sed -n 2p "$WORK/typo.err" | awk '{print $1}')
+expect_eq "consume transactons: exit 2" 2 "$RC"
+expect_eq "consume transactons: the closest topic is named first" transactions "$first"
+sleep 1
+run list 30 "$S" topics -b "$BROKER" --json
+if grep -q "\"$GHOST\"" "$WORK/list.out"; then
+    fail "consume $GHOST did not create the topic" "topics lists it"
+elif [ "$RC" != 0 ]; then
+    fail "consume $GHOST did not create the topic" "topics --json exit $RC"
+else
+    pass "consume $GHOST did not create the topic"
+fi
+run nogroup 30 "$S" groups -b "$BROKER" --describe "nosuchgroup_$$"
+expect_eq "groups --describe <a group nobody used> exits 1" 1 "$RC"
+grep -q "does not exist" "$WORK/nogroup.err" &&
+    pass "groups --describe <a group nobody used> says it does not exist" ||
+    fail "groups --describe <a group nobody used> says it does not exist" "$(cat "$WORK/nogroup.out" "$WORK/nogroup.err" | head -c 300)"
+
+# --- columns as wide as their content ------------------------------------------------------
+LONGT=a_topic_name_of_exactly_forty_characters
+[ ${#LONGT} = 40 ] || echo "# (the long name is ${#LONGT} characters)"
+printf 'k\tv\n' | timeout 30 kcat -b "$BROKER" -P -t "$LONGT" -K $'\t' -X allow.auto.create.topics=true 2>/dev/null
+run wide 30 "$S" topics -b "$BROKER"
+row=$(grep "^$LONGT " "$WORK/wide.out" | head -1)
+if [ "$(awk '{print NF}' <<<"$row")" = 5 ] && [ "$(awk '{print $1}' <<<"$row")" = "$LONGT" ]; then
+    pass "topics: a 40-character name keeps its own column (5 fields on its row)"
+else
+    fail "topics: a 40-character name keeps its own column (5 fields on its row)" "row: [$row]"
+fi
+head=$(head -1 "$WORK/wide.out")
+col_end=$(($(awk '{print index($0, "PARTITION")}' <<<"$head") - 1))
+expect_eq "topics: the TOPIC column is as wide as the longest name (+2)" $((${#LONGT} + 2)) "$col_end"
 
 # --- streamlab broker ----------------------------------------------------------------
 # A taken port: the test's broker's own.

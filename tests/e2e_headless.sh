@@ -7,6 +7,8 @@
 # (the broker is fresh, so the topic holds only this run's records).
 # For KIND=embedded also without -b (headless starts its own broker): same summary checks.
 # run.sh: limit=240 min.embedded=19 min.kafka=11
+# The summary names what it counts: kafka_transactions_committed (not "transactions" next
+# to input.transactions), wall_s (the run's wall time) and processing_s.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -54,6 +56,20 @@ ok("input.transactions == produced.transactions (a fresh broker, an idempotent p
 ok("output.processed_transactions > 0", isinstance(pt, int) and pt > 0, "got %r" % (pt,))
 ok("dlq == 0 and delivery_failed == 0", g("dlq") == 0 and g("delivery_failed") == 0,
    "dlq %r, delivery_failed %r" % (g("dlq"), g("delivery_failed")))
+# Names that say what they count (issue 19): Kafka transactions committed are not records.
+ok("no top-level \"transactions\" next to input.transactions (records)", "transactions" not in s,
+   "transactions %r" % (s.get("transactions"),))
+if s.get("mode") == "exactly-once":
+    ok("kafka_transactions_committed counts the engine's Kafka transactions (> 0)",
+       isinstance(s.get("kafka_transactions_committed"), int) and s["kafka_transactions_committed"] > 0,
+       "got %r" % (s.get("kafka_transactions_committed"),))
+wall, proc = s.get("wall_s"), s.get("processing_s")
+ok("wall_s is the run's wall time (>= --duration %g)" % duration,
+   isinstance(wall, (int, float)) and wall >= duration, "wall_s %r" % (wall,))
+ok("processing_s (first input to last output) is within the run",
+   isinstance(proc, (int, float)) and isinstance(wall, (int, float)) and 0 <= proc <= wall,
+   "processing_s %r, wall_s %r" % (proc, wall))
+ok("no elapsed_s (it did not say what it measured)", "elapsed_s" not in s, "")
 print("PT=%s" % pt)
 EOF
 }

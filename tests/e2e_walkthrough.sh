@@ -13,6 +13,13 @@
 # several purchases, four output topics with records, a window that fired, late
 # records in late_transactions, the demo group's partitions split between two members,
 # processed frames, processed files.
+# Issue 19: step 1's figure says what it counts ("N topics, M with records (pane 6)"):
+# n on step 2 before p asks for a second n ("step 2 is not
+# done yet") and stays; the filter threshold set to 500 during step 6 makes step 7 done
+# without asking again (it accepts a threshold already set); the high-value threshold
+# set to 810 during step 8 makes step 9 say "above 810"; steps 5 and 12 (the inspector,
+# the demo group: not in a pane) say "look at: the figures below", not a pane; w after
+# Esc asks to resume or start again, r resumes.
 # Also: Esc hides the box and w brings it back at the same step; b goes back one step;
 # every step's text fits (the box's last line "n next  b back  Esc leave" is on screen);
 # q exits 0.
@@ -72,8 +79,18 @@ for ((n = 1; n <= M; n++)); do
     if [ "$n" -lt "$M" ]; then
         expect "step $n: the box ends with its keys line at 80x24" 5 has "n next  b back  Esc leave"
     fi
+    if [ "$c" = inspect ] || [ "$c" = group ]; then
+        expect "step $n: the box names no pane that does not show it" 5 has "look at: the figures below"
+    fi
     case $c in
-        produced) key p ;;
+        topics)
+            expect "step $n: the figure says what it counts (all topics; those pane 6 lists)" 30 \
+                has_re "[0-9]+ topics, [0-9]+ with records \(pane 6\)" ;;
+        produced)
+            key n
+            expect "step $n: n before it is done asks for a second n" 10 has "step $n is not done yet"
+            expect "step $n: ... and stays on step $n" 2 on_step "$n"
+            key p ;;
         inspect)
             key i
             typed transactions
@@ -85,13 +102,12 @@ for ((n = 1; n <= M; n++)); do
             key Escape
             sleep 0.3
             key Escape ;;
-        filter)
-            key t
-            expect "step $n: t asks for the filter threshold" 10 has "filter amount threshold (now"
-            typed 500
-            key Enter ;;
+        filter) ;; # set during the previous step: accepted as it is
         late) key l ;;
         group) key c ;;
+        sinks)
+            expect "step $n: the text follows the high-value threshold (above 810)" 10 \
+                has "high_value_transactions (above 810)" ;;
         video) key v ;;
         upload)
             expect "step $n: the upload step names the sample file" 5 has "streamlab-sample.txt"
@@ -101,12 +117,27 @@ for ((n = 1; n <= M; n++)); do
             key Enter ;;
     esac
     expect "step $n/$M \"$t\": ✓ appears ($c)" "$(budget "$c")" done_on "$n" || true
+    case $c in
+        map) # the next step asks for 500: give it now, from pane 1
+            key t
+            expect "step $n: t asks for the filter threshold" 10 has "filter amount threshold (now"
+            typed 500
+            key Enter ;;
+        keyed) # pane 2 is focused: t sets the high-value threshold
+            key t
+            expect "step $n: t in pane 2 asks for the high-value threshold" 10 has "threshold (now"
+            typed 810
+            key Enter
+            expect "step $n: the status line says high > 810" 10 has "high > 810.00" ;;
+    esac
     # Esc leaves and w resumes at the same step (checked on the third step and the last).
     if [ "$n" = 3 ] || [ "$n" = "$M" ]; then
         key Escape
         expect "step $n: Esc hides the walkthrough (the panes show)" 10 box_gone
         key w
-        expect "step $n: w brings it back at step $n" 10 on_step "$n"
+        expect "step $n: w asks to resume or start again" 10 has_all "resume at that step" "start again"
+        key r
+        expect "step $n: r brings it back at step $n" 10 on_step "$n"
     fi
     if [ "$n" = 4 ]; then
         key b

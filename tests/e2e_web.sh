@@ -5,7 +5,10 @@
 # tests/lib/cdp_upload.py, opens the page, sees Kafka connected and the topic list, picks
 # a PNG made here with ffmpeg and waits for the page's success message; the test then
 # finds the record in processed_files (an engine with --file-min-size 0 runs) with the
-# PNG's MD5 and size.  With curl: an unsupported type gives 415, a body over --max-size
+# PNG's MD5 and size.  Then (issue 19) a 3 MB file named .png that is not one
+# (random bytes): the page says "Not sent" with the reason, makes no request, paints its
+# bar red; a 1.5 MB text file over --max-size 1: the page shows "Failed (HTTP 413)" and
+# the server's reason, its bar red.  With curl: an unsupported type gives 415, a body over --max-size
 # 413, a truncated multipart body 400, no file field 400, a path-traversal filename is
 # cleaned; the spool directory is empty afterwards (no partial file).  The answers keep the
 # original's shapes: /upload success, message, metadata; /status status, bootstrap_servers;
@@ -42,7 +45,10 @@ fi
 pass "streamlab web listens on loopback ($WEB)"
 
 ffmpeg -v error -f lavfi -i testsrc=s=400x300 -frames:v 1 "$WORK/browser.png" </dev/null
-timeout 180 $PY tests/lib/cdp_upload.py "http://$WEB/" "$WORK/browser.png" "$WORK/chromium" \
+head -c 3000000 /dev/urandom >"$WORK/random.png"
+head -c 1500000 /dev/urandom | base64 | head -c 1500000 >"$WORK/large.txt"
+timeout 240 $PY tests/lib/cdp_upload.py "http://$WEB/" "$WORK/browser.png" "$WORK/chromium" \
+    "$WORK/random.png" "$WORK/large.txt" \
     >"$WORK/cdp.out" 2>"$WORK/cdp.err" || echo "not ok - the browser driver ran: exit $?" >>"$WORK/cdp.out"
 tap_from <(grep -v '^RESULT ' "$WORK/cdp.out")
 md5=$(md5sum <"$WORK/browser.png" | cut -d' ' -f1)

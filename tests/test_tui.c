@@ -3,7 +3,7 @@
  * layout_compute: every terminal size from the brief tiles the area between the
  * title row and the status row exactly (each cell covered once), in 3 columns when
  * cols >= 150 and 2 otherwise; smaller than 80x24 is refused; zoom fills the area.
- * format: fmt_count, fmt_money, fmt_clock, fmt_sparkline, fmt_bar.
+ * format: fmt_count, fmt_money, fmt_clock, fmt_sparkline, fmt_bar, fmt_middle.
  * keymap: every key of ARCHITECTURE.md's keyboard section, and the rate steps. */
 #include <curses.h>
 #include <stdint.h>
@@ -300,6 +300,19 @@ static void test_fmt_bar(void)
 }
 
 /* Bars as wide as a zoomed pane on a 200-column terminal (155 cells). */
+static void test_fmt_middle_keeps_start_and_end(void)
+{
+    char b[64];
+    EXPECT_STR(fmt_middle("transactions", 20, b, sizeof b), "transactions"); /* fits: as it is */
+    EXPECT_STR(fmt_middle("sink:processed_transactions", 16, b, sizeof b), "sink:pro…actions");
+    CU_ASSERT_EQUAL(codepoints(fmt_middle("sink:processed_transactions", 16, b, sizeof b)), 16);
+    /* two names that share their start stay apart */
+    char c[64];
+    fmt_middle("streamlab-console-state", 12, b, sizeof b);
+    fmt_middle("streamlab-console-repartition-category_windows", 12, c, sizeof c);
+    CU_ASSERT_STRING_NOT_EQUAL(b, c);
+}
+
 static void test_fmt_bar_wide(void)
 {
     char b[1024];
@@ -401,6 +414,8 @@ static CU_TestInfo tests[] = {
     {"fmt_sparkline", test_fmt_sparkline},
     {"fmt_bar", test_fmt_bar},
     {"fmt_bar: wide bars are whole in a buffer big enough", test_fmt_bar_wide},
+    {"fmt_middle: a long name keeps its start and end around an ellipsis",
+     test_fmt_middle_keeps_start_and_end},
     {"keymap: every documented key", test_keymap_keys},
     {"keymap: the table", test_keymap_table},
     {"keymap: producer rate steps", test_keymap_rate_steps},

@@ -21,6 +21,7 @@
 #include "engine/util.h"
 #include "engine/flink/flinkmon.h"
 #include "engine/kafka/groupdemo.h"
+#include "producers/uploader.h"
 #include "tui/dashboard.h"
 #include "tui/format.h"
 #include "tui/inspector.h"
@@ -147,8 +148,11 @@ static void draw_title(app_t *a)
     char clock[16], rate[16];
     double rs = st->nhistory ? st->consume_rate[st->nhistory - 1] : 0;
     char left[1024];
-    snprintf(left, sizeof left, " streamlab | %s %s%s | engine: %s | %s rec/s",
-             st->embedded ? "embedded broker" : "Kafka", st->brokers,
+    char taken[160] = "";
+    if (st->listen_taken[0])
+        snprintf(taken, sizeof taken, " (%s was taken)", st->listen_taken);
+    snprintf(left, sizeof left, " streamlab | %s %s%s%s | engine: %s | %s rec/s",
+             st->embedded ? "embedded broker" : "Kafka", st->brokers, taken,
              st->reachable ? "" : " (broker unreachable)",
              st->engine_stall[0] ? "stalled (pane 6 says why)" : st->engine_state,
              fmt_count(rs, rate, sizeof rate));
@@ -167,9 +171,11 @@ static void draw_status(app_t *a)
     move(LINES - 1, 0);
     clrtoeol();
     if (a->message[0] && util_mono_ms() < a->message_until) {
-        attron(app_attr(a, C_WARN));
-        mvprintw(LINES - 1, 0, " %s", a->message);
-        attroff(app_attr(a, C_WARN));
+        int attr = a->message_plain ? (int)A_BOLD : app_attr(a, C_WARN);
+        attron(attr);
+        mvaddch(LINES - 1, 0, ' ');
+        addnstr(a->message, COLS - 2);
+        attroff(attr);
     } else {
         char line[512];
         snprintf(line, sizeof line,
@@ -344,7 +350,43 @@ static void ask_upload(app_t *a)
         return;
     session_upload(a->session, path);
     a->focus = 4;
+    upload_clean_name(path, a->upload_name, sizeof a->upload_name);
     snprintf(a->message, sizeof a->message, "uploading %.100s (progress in pane 5)", path);
+    a->message_plain = true;
+}
+
+/* The status line follows the upload asked for with u to its outcome: its
+ * progress while it is sent, then where it landed, or (in red) why it failed. */
+static void follow_upload(app_t *a)
+{
+    if (!a->upload_name[0])
+        return;
+    const fileview_snapshot_t *f = a->files;
+    const fileview_upload_t *u = NULL;
+    for (int i = 0; i < f->nrecent && !u; i++)
+        if (!strcmp(f->recent[i].filename, a->upload_name))
+            u = &f->recent[i];
+    if (!u)
+        return;
+    int64_t now = util_mono_ms();
+    if (u->state == FV_SENDING) {
+        if (u->size > 0)
+            snprintf(a->message, sizeof a->message, "uploading %s: %d%% (progress in pane 5)",
+                     u->filename, (int)(100 * u->done / u->size));
+        a->message_plain = true;
+        a->message_until = now + 1500;
+        return;
+    }
+    if (u->state == FV_FAILED) {
+        snprintf(a->message, sizeof a->message, "upload of %s FAILED: %s", u->filename, u->detail);
+        a->message_plain = false;
+    } else {
+        snprintf(a->message, sizeof a->message, "%s %s %s", u->filename,
+                 u->state == FV_PROCESSED ? "processed" : "sent", u->detail);
+        a->message_plain = true;
+    }
+    a->message_until = now + 15000;
+    a->upload_name[0] = '\0';
 }
 
 static bool threshold_is_high_value(const app_t *a) { return a->focus == 1; }
@@ -497,6 +539,21 @@ int app_run(const session_opts_t *o)
         return 1;
     }
     a->session = s;
+    /* The default address was taken: one line on stderr says where the broker
+     * is and how to attach kcat; now when stderr is not this terminal, else
+     * once the terminal is given back (so that it stays in the scrollback). */
+    char taken_line[1024] = "";
+    session_status(s, &a->st);
+    if (a->st.listen_taken[0])
+        snprintf(taken_line, sizeof taken_line,
+                 "streamlab: %s was taken; the embedded broker listens on %s "
+                 "(attach: kcat -b %s -L)\n",
+                 a->st.listen_taken, a->st.brokers, a->st.brokers);
+    session_status_release(&a->st);
+    if (taken_line[0] && !isatty(2)) {
+        fputs(taken_line, stderr);
+        fflush(stderr);
+    }
     if (o->flink_url) { /* its thread does the HTTP; the dashboard copies its snapshot */
         a->flink = flinkmon_new(o->flink_url, 1000, 2000);
         a->flink_snap = xcalloc(1, sizeof *a->flink_snap);
@@ -513,6 +570,7 @@ int app_run(const session_opts_t *o)
             relayout(a);
         } else if (c != ERR) {
             a->message[0] = '\0';
+            a->message_plain = false;
             a->message_until = util_mono_ms() + 3000;
             if (help) {
                 help = false;
@@ -547,6 +605,7 @@ int app_run(const session_opts_t *o)
         if (a->insp)
             inspector_tick(a->insp, a);
         fileview_snapshot(session_files(s), a->files);
+        follow_upload(a);
         if (COLS < LAYOUT_MIN_COLS || LINES < LAYOUT_MIN_ROWS) {
             draw_too_small();
         } else {
@@ -570,11 +629,20 @@ int app_run(const session_opts_t *o)
         if (a->panes[i].win)
             delwin(a->panes[i].win);
     restore_terminal();
+    if (taken_line[0] && isatty(2))
+        fputs(taken_line, stderr);
     session_status_release(&a->st);
+    int64_t t = util_mono_ms();
     walkthrough_free(a->walk);
     inspector_free(a->insp);
+    int64_t t_insp = util_mono_ms();
     groupdemo_free(a->group); /* its consumers leave before the broker stops */
+    int64_t t_group = util_mono_ms();
     flinkmon_free(a->flink);
+    if (getenv("STREAMLAB_LOG") && *getenv("STREAMLAB_LOG")) /* see session_stop */
+        util_log("quit: inspector %lld ms, demo group %lld ms, flink monitor %lld ms",
+                 (long long)(t_insp - t), (long long)(t_group - t_insp),
+                 (long long)(util_mono_ms() - t_group));
     free(a->flink_snap);
     session_stop(s);
     vidview_snapshot_release(&a->video);

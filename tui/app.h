@@ -49,8 +49,10 @@ struct app {
     int focus, zoom;   /* zoom: pane index or -1 */
     enum view_sort sort;
     char filter[64];   /* feed filter text */
-    char message[160]; /* shown on the status line for a few seconds */
+    char message[600]; /* shown on the status line for a few seconds */
     int64_t message_until;
+    bool message_plain; /* news, not a warning: drawn without the warning colour */
+    char upload_name[96]; /* an upload asked for with u, until its outcome is on the status line */
     pane_t panes[LAYOUT_PANES];
     /* Pane 4: the newest processed frame, decoded once per new frame. */
     vidview_snapshot_t video;

@@ -23,19 +23,6 @@ static double out_rate[SESSION_MAX_OPS];
 static int64_t prev_ms;
 static int dash_scroll;
 
-static int depth_of(const char *name, int prev_depth)
-{
-    if (!strncmp(name, "source:", 7))
-        return 0;
-    if (!strncmp(name, "sink:", 5))
-        return prev_depth + 1;
-    if (!strncmp(name, "key_by:", 7))
-        return 2;
-    if (!strncmp(name, "window:", 7) || !strncmp(name, "reduce:", 7))
-        return strstr(name + 7, ":late") || strstr(name + 7, ":side") ? 4 : 3;
-    return 1; /* filter, map, process */
-}
-
 typedef struct row {
     char text[512];
     int attr;
@@ -196,12 +183,12 @@ static void build(app_t *a, row_t *rows, int *n)
         char bar[64] = "";
         for (int i = 0; i < j->queue_capacity && i < 16; i++)
             strcat(bar, i < j->queue_depth ? "\xE2\x96\x88" : "\xE2\x96\x91");
-        char lat[64] = "no samples";
+        char lat[64] = "no output";
         if (j->p50_us >= 0)
             snprintf(lat, sizeof lat, "p50 %.1f ms  p99 %.1f ms", j->p50_us / 1000.0,
                      j->p99_us / 1000.0);
         add(rows, n, j->queue_depth >= j->queue_capacity ? app_attr(a, C_WARN) : 0,
-            "  %-13s %d worker%s  queue %s %d/%d  latency %s", j->name, j->workers,
+            "  %-13s %d worker%s  queue %s %d/%d  latency (last 10 s) %s", j->name, j->workers,
             j->workers == 1 ? " " : "s", bar, j->queue_depth, j->queue_capacity, lat);
     }
     add(rows, n, 0, "%s", "");
@@ -209,17 +196,39 @@ static void build(app_t *a, row_t *rows, int *n)
     int lw = COLS - 3 - 51 < 24 ? 24 : COLS - 3 - 51 > 44 ? 44 : COLS - 3 - 51;
     add(rows, n, (int)(A_BOLD | A_UNDERLINE), "%-*s %7s %7s %6s %6s %8s %5s %5s", lw, "OPERATORS",
         "IN", "OUT", "IN/s", "OUT/s", "WATERMRK", "LATE", "DLQ");
-    int depth = 0;
-    bool flink_shown = false;
+    /* The job graph as Flink draws it: each operator under the one it reads
+     * from, one level deeper, in depth-first order (children in the order the
+     * pipeline made them). */
+    int order[SESSION_MAX_OPS], level[SESSION_MAX_OPS], norder = 0;
+    int stack[SESSION_MAX_OPS], sdepth[SESSION_MAX_OPS], ns = 0, parent[SESSION_MAX_OPS];
     for (int i = 0; i < st->nops; i++) {
+        parent[i] = st->ops[i].parent >= 0 && st->ops[i].parent < st->nops ? st->ops[i].parent : -1;
+        /* a side output ("window:category:late") hangs under its operator, the
+         * nearest one before it named without the last ":part" */
+        const char *colon = strrchr(st->ops[i].name, ':');
+        if (parent[i] < 0 && strncmp(st->ops[i].name, "source:", 7) && colon)
+            for (int j = i - 1; j >= 0 && parent[i] < 0; j--)
+                if (strlen(st->ops[j].name) == (size_t)(colon - st->ops[i].name) &&
+                    !strncmp(st->ops[j].name, st->ops[i].name, (size_t)(colon - st->ops[i].name)))
+                    parent[i] = j;
+    }
+    for (int r = st->nops - 1; r >= 0; r--)
+        if (parent[r] < 0)
+            stack[ns] = r, sdepth[ns++] = 0;
+    while (ns > 0 && norder < SESSION_MAX_OPS) {
+        int i = stack[--ns], d = sdepth[ns];
+        order[norder] = i, level[norder++] = d;
+        for (int c = st->nops - 1; c >= 0; c--)
+            if (parent[c] == i && c != i && ns < SESSION_MAX_OPS)
+                stack[ns] = c, sdepth[ns++] = d + 1;
+    }
+    bool flink_shown = false;
+    for (int k = 0; k < norder; k++) {
+        int i = order[k], d = level[k];
         const df_op_metrics_t *o = &st->ops[i];
         if (!strncmp(o->name, "view:", 5))
             continue;
-        bool sink = !strncmp(o->name, "sink:", 5);
-        int d = depth_of(o->name, depth);
-        if (!sink) /* a sink does not deepen what follows */
-            depth = d;
-        if (!strncmp(o->name, "source:", 7) && i > 0) {
+        if (!strncmp(o->name, "source:", 7) && k > 0) {
             /* Flink's jobs right under streamlab's first pipeline (transactions), whose
              * twin they usually are. */
             if (a->flink && !flink_shown) {
@@ -228,9 +237,12 @@ static void build(app_t *a, row_t *rows, int *n)
             }
             add(rows, n, 0, "%s", "");
         }
-        char label[256];
+        bool sink = !strncmp(o->name, "sink:", 5);
+        char label[256], name[200];
+        int room = lw - d - (d ? 2 : 0); /* a long name keeps its start and end */
+        fmt_middle(o->name, room > 8 ? room : 8, name, sizeof name);
         snprintf(label, sizeof label, "%*s%s%s", d, "", d ? "\xE2\x94\x94\xE2\x96\xB6" : "",
-                 o->name);
+                 name);
         int attr = o->dlq ? app_attr(a, C_WARN)
                    : sink ? app_attr(a, C_PASSED)
                    : !strncmp(o->name, "source:", 7) ? (int)A_BOLD

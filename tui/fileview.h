@@ -22,7 +22,7 @@ typedef struct fileview_upload {
     char file_type[12];
     char size_category[12];
     char info[96];   /* key metadata ("640x480 3 ch", "12 words", "25 fps 50 frames") */
-    char detail[160]; /* where it landed, or why it failed */
+    char detail[320]; /* where it landed, or why it failed */
     int64_t size, done;
     fileview_state_t state;
 } fileview_upload_t;

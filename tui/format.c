@@ -89,3 +89,15 @@ char *fmt_bar(double value, double max, int width, char *buf, size_t size)
     buf[o] = '\0';
     return buf;
 }
+
+char *fmt_middle(const char *s, int width, char *buf, size_t size)
+{
+    int n = (int)strlen(s);
+    if (width < 1 || n <= width) {
+        snprintf(buf, size, "%s", s);
+        return buf;
+    }
+    int tail = (width - 1) / 2, head = width - 1 - tail;
+    snprintf(buf, size, "%.*s\u2026%s", head, s, s + n - tail);
+    return buf;
+}

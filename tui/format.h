@@ -17,4 +17,8 @@ char *fmt_sparkline(const double *values, int n, int width, char *buf, size_t si
 /* A bar of `value/max * width` cells ('█' and a partial eighth). */
 char *fmt_bar(double value, double max, int width, char *buf, size_t size);
 
+/* s in at most `width` columns (ASCII): as it is when it fits, else its
+ * start and end around a "…" in the middle ("sink:proc…actions"), so that
+ * names sharing a prefix stay apart. */
+char *fmt_middle(const char *s, int width, char *buf, size_t size);
 #endif

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/kafka/engine.h"
 #include "engine/kafka/inspect.h"
 #include "engine/util.h"
+#include "tui/format.h"
 #include "tui/jsonview.h"
 
 #define SHOWN_MAX 32
@@ -95,12 +97,15 @@ static int matching(const inspector_t *in, json_t **out, int max)
         if (name && !strcmp(name, in->filter) && n < max)
             out[n++] = t;
     }
-    json_array_foreach(in->snap.topics, i, t)
-    {
-        const char *name = json_string_value(json_object_get(t, "topic"));
-        if (name && strcmp(name, in->filter) && strstr(name, in->filter) && n < max)
-            out[n++] = t;
-    }
+    /* then the other matches: the user's topics, then the internal ones */
+    for (int internal = 0; internal < 2; internal++)
+        json_array_foreach(in->snap.topics, i, t)
+        {
+            const char *name = json_string_value(json_object_get(t, "topic"));
+            if (name && strcmp(name, in->filter) && strstr(name, in->filter) && n < max &&
+                engine_topic_is_internal(name) == (internal == 1))
+                out[n++] = t;
+        }
     return n;
 }
 
@@ -262,6 +267,7 @@ int inspector_key(inspector_t *in, app_t *a, int key)
         return PANE_IGNORED;
     if (key == KEY_RESIZE)
         return PANE_IGNORED;
+    in->message_until = 0; /* a key puts the message away */
     if (in->input != IN_NONE)
         return input_key(in, key);
     return in->mode == M_TOPICS ? topics_key(in, key) : records_key(in, key);
@@ -283,16 +289,33 @@ void inspector_tick(inspector_t *in, app_t *a)
     if (!answered(in))
         return;
     if (in->want_offset != -1) {
+        /* An offset out of the partition lands on its nearest end (the reader
+         * clamps it) and says why: below the log start, retention removed it. */
+        int64_t want = in->want_offset, at = want;
+        if (want >= 0 && want < in->snap.lo)
+            at = in->snap.lo;
+        else if (want >= 0 && want >= in->snap.hi)
+            at = in->snap.hi - 1;
         in->sel = 0;
         for (int i = 0; i < in->snap.nrecs; i++)
-            if (in->snap.recs[i].offset == in->want_offset)
+            if (in->snap.recs[i].offset == at)
                 in->sel = i;
-        if (in->want_offset >= 0 && in->snap.nrecs &&
-            in->snap.recs[in->sel].offset != in->want_offset)
-            snprintf(in->message, sizeof in->message, "offset %lld is not in partition %d (%lld-%lld)",
-                     (long long)in->want_offset, in->snap.partition, (long long)in->snap.lo,
+        if (want >= 0 && in->snap.hi <= in->snap.lo)
+            snprintf(in->message, sizeof in->message, "offset %lld: partition %d holds no record",
+                     (long long)want, in->snap.partition);
+        else if (want >= 0 && want < in->snap.lo)
+            snprintf(in->message, sizeof in->message,
+                     "offset %lld was removed by retention; the oldest is %lld", (long long)want,
+                     (long long)in->snap.lo);
+        else if (want >= 0 && want >= in->snap.hi)
+            snprintf(in->message, sizeof in->message,
+                     "offset %lld is not written yet; the newest is %lld", (long long)want,
                      (long long)in->snap.hi - 1);
-        in->message_until = util_mono_ms() + 4000;
+        else if (want >= 0 && in->snap.nrecs && in->snap.recs[in->sel].offset != want)
+            snprintf(in->message, sizeof in->message, "offset %lld is not in partition %d (%lld-%lld)",
+                     (long long)want, in->snap.partition, (long long)in->snap.lo,
+                     (long long)in->snap.hi - 1);
+        in->message_until = util_mono_ms() + 6000;
         in->want_offset = -1;
     }
     if (in->sel >= in->snap.nrecs)
@@ -372,9 +395,19 @@ static void draw_topics(inspector_t *in, app_t *a, WINDOW *w, int h, int width)
     put(w, 1, 2, width, A_BOLD, line);
     put(w, 1, 2 + (int)strlen(line) + 2, width - (int)strlen(line) - 2, app_attr(a, C_DIM),
         "(type to narrow, Up/Down, Enter opens, Esc closes)");
-    put(w, 2, 2, width, A_UNDERLINE, "TOPIC                          PARTITIONS   RECORDS  END OFFSETS");
     json_t *list[256];
     int n = matching(in, list, 256);
+    /* the name column as wide as the longest name, within half the width
+     * (a longer one keeps its start and end around a "…") */
+    int wn = 5;
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(json_string_value(json_object_get(list[i], "topic"))) > wn)
+            wn = (int)strlen(json_string_value(json_object_get(list[i], "topic")));
+    if (wn > width / 2)
+        wn = width / 2 > 12 ? width / 2 : 12;
+    snprintf(line, sizeof line, "%-*s  %-8s  %10s %9s  %s", wn, "TOPIC", "KIND", "PARTITIONS",
+             "RECORDS", "END OFFSETS");
+    put(w, 2, 2, width, A_UNDERLINE, line);
     if (!in->snap.topics)
         put(w, 3, 2, width, app_attr(a, C_DIM),
             in->snap.status[0] ? in->snap.status : "reading the topic list...");
@@ -389,10 +422,15 @@ static void draw_topics(inspector_t *in, app_t *a, WINDOW *w, int h, int width)
             records += e - json_integer_value(json_object_get(p, "log_start"));
             snprintf(ends + strlen(ends), sizeof ends - strlen(ends), "%s%lld", j ? "/" : "", e);
         }
-        snprintf(line, sizeof line, "%-30.30s %10zu %9lld  %s",
-                 json_string_value(json_object_get(list[i], "topic")), json_array_size(parts),
-                 records, ends);
-        put(w, 3 + i, 2, width, i == in->tsel ? A_REVERSE : 0, line);
+        const char *name = json_string_value(json_object_get(list[i], "topic"));
+        bool internal = engine_topic_is_internal(name);
+        char cell[256];
+        fmt_middle(name, wn, cell, sizeof cell);
+        int pad = wn - (int)strlen(name);
+        snprintf(line, sizeof line, "%s%*s  %-8s  %10zu %9lld  %s", cell, pad > 0 ? pad : 0, "",
+                 internal ? "internal" : "", json_array_size(parts), records, ends);
+        put(w, 3 + i, 2, width,
+            i == in->tsel ? (int)A_REVERSE : internal ? app_attr(a, C_DIM) : 0, line);
     }
 }
 
@@ -493,9 +531,9 @@ void inspector_draw(inspector_t *in, app_t *a)
         snprintf(line, sizeof line, "%s%s_", in->input == IN_SEARCH ? "search values for: " : "go to offset: ",
                  in->text);
         put(w, h - 2, 2, width, A_BOLD, line);
-    } else if (in->message[0]) {
+    } else if (in->message[0] && util_mono_ms() < in->message_until) {
+        /* kept for its few seconds (or until a key): one frame was too short to read */
         put(w, h - 2, 2, width, app_attr(a, C_WARN), in->message);
-        in->message[0] = '\0';
     } else if (in->mode == M_RECORDS) {
         put(w, h - 2, 2, width, app_attr(a, C_DIM),
             "Up/Dn record  Left/Right partition  / search  g offset  f follow  Esc back");

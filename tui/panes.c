@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/evtime.h"
+#include "engine/kafka/engine.h"
 #include "tui/app.h"
 #include "tui/format.h"
 
@@ -37,12 +38,61 @@ static void put(pane_t *p, int y, int x, int cols, int attr, const char *fmt, ..
     wattroff(p->win, attr);
 }
 
+/* Writes text at (y, x), wrapped at spaces to the pane's inner width; the
+ * lines after the first start at column `indent`.  Stops at row `last`.
+ * Returns the rows used (at least 1). */
+static int put_wrap(pane_t *p, int y, int x, int indent, int last, int attr, const char *text)
+{
+    int w = getmaxx(p->win) - 1, rows = 0;
+    const char *t = text;
+    for (int col = x; *t && y + rows <= last; col = indent) {
+        int room = w - col;
+        if (room < 1)
+            break;
+        /* the longest prefix within room code points, cut at a space if it must be */
+        int n = 0, bytes = 0, cut = -1;
+        for (const unsigned char *c = (const unsigned char *)t; *c; c++) {
+            if ((*c & 0xC0) != 0x80) {
+                if (n == room)
+                    break;
+                n++;
+                if (*c == ' ')
+                    cut = bytes;
+            }
+            bytes++;
+        }
+        if (t[bytes] && cut > 0)
+            bytes = cut;
+        put(p, y + rows, col, 0, attr, "%.*s", bytes, t);
+        rows++;
+        t += bytes;
+        while (*t == ' ')
+            t++;
+    }
+    return rows ? rows : 1;
+}
+
+/* s in exactly w columns: cut in the middle (fmt_middle) or padded with spaces. */
+static char *pad_cell(const char *s, int w, char *buf, size_t size)
+{
+    fmt_middle(s, w, buf, size);
+    int cols = 0;
+    for (const unsigned char *c = (const unsigned char *)buf; *c; c++)
+        cols += (*c & 0xC0) != 0x80;
+    size_t len = strlen(buf);
+    while (cols < w && len + 1 < size)
+        buf[len++] = ' ', cols++;
+    buf[len] = '\0';
+    return buf;
+}
+
 static int inner_rows(pane_t *p) { return getmaxy(p->win) - 2; }
 static int inner_cols(pane_t *p) { return getmaxx(p->win) - 2; }
 
-static void hint(pane_t *p, app_t *a, int y, const char *text)
+/* A hint, wrapped (never cut); returns the rows it took. */
+static int hint(pane_t *p, app_t *a, int y, const char *text)
 {
-    put(p, y, 2, 0, app_attr(a, C_HINT), "%s", text);
+    return put_wrap(p, y, 2, 2, inner_rows(p), app_attr(a, C_HINT), text);
 }
 
 /* --- 1 Transactions ------------------------------------------------------ */
@@ -218,10 +268,10 @@ static void video_draw(pane_t *p, app_t *a)
 {
     int rows = inner_rows(p), cols = inner_cols(p);
     if (!a->video_rgb) {
-        hint(p, a, 2, a->st.video_on ? "waiting for the first processed frame..."
-                                     : "press v to start the video producer");
+        int used = hint(p, a, 2, a->st.video_on ? "waiting for the first processed frame..."
+                                                : "press v to start the video producer");
         if (a->video.seen)
-            hint(p, a, 3, "frames arrive but none passes the 640x480 filter yet");
+            hint(p, a, 2 + used, "frames arrive but none passes the 640x480 filter yet");
         return;
     }
     bool side = cols >= 50; /* room for a figures column */
@@ -293,9 +343,8 @@ static void files_draw(pane_t *p, app_t *a)
         (unsigned long long)f->processed, (unsigned long long)f->rejected,
         web[0] ? "  web http://" : "", web);
     if (f->nrecent == 0) {
-        hint(p, a, y + 1, "press u to upload a file (documents, videos, images);");
-        hint(p, a, y + 2, "files over 1 MB are analysed by the files pipeline");
-        y += 4;
+        y += 1 + hint(p, a, y + 1, "press u to upload a file (documents, videos, images);");
+        y += hint(p, a, y, "files over 1 MB are analysed by the files pipeline") + 1;
     } else {
         put(p, y++, 1, 0, A_UNDERLINE, "%-20s %-8s %9s %-10s %-9s %s", "FILE", "TYPE", "SIZE",
             "CATEGORY", "STATE", "DETAIL");
@@ -311,9 +360,16 @@ static void files_draw(pane_t *p, app_t *a)
             put(p, y++, 1, 0, attr, "%-20.20s %-8s %9s %-10s %3d%% %s", u->filename, u->file_type,
                 size_text(u->size, s1, sizeof s1), "", (int)(100 * u->done / u->size), bar);
         } else {
-            put(p, y++, 1, 0, attr, "%-20.20s %-8s %9s %-10s %-9s %s", u->filename, u->file_type,
+            /* The detail (an error, why a file was not analysed) is wrapped, not
+             * cut: under DETAIL when there is room there, else on its own rows. */
+            put(p, y, 1, 0, attr, "%-20.20s %-8s %9s %-10s %-9s ", u->filename, u->file_type,
                 u->size ? size_text(u->size, s1, sizeof s1) : "", u->size_category,
-                state_text(u), u->state == FV_PROCESSED ? u->info : u->detail);
+                state_text(u));
+            const char *d = u->state == FV_PROCESSED ? u->info : u->detail;
+            int at = 1 + 20 + 1 + 8 + 1 + 9 + 1 + 10 + 1 + 9 + 1;
+            if (w - at < 24)
+                y++, at = 3;
+            y += put_wrap(p, y, at, at, inner_rows(p) - 3, attr, d);
         }
     }
     if (y + 2 > inner_rows(p))
@@ -326,7 +382,7 @@ static void files_draw(pane_t *p, app_t *a)
             max = f->types[i].bytes;
     put(p, y++, 1, 0, A_UNDERLINE, "%-9s %5s %9s %s", "TYPE", "FILES", "BYTES", "(file_type_aggregations)");
     if (f->ntypes == 0 && y <= inner_rows(p))
-        hint(p, a, y++, "no processed files yet");
+        y += hint(p, a, y, "no processed files yet");
     int bw = w - 30 > 4 ? w - 30 : 4;
     for (int i = 0; i < f->ntypes && y <= inner_rows(p); i++) {
         const fileview_type_t *t = &f->types[i];
@@ -340,7 +396,7 @@ static void files_draw(pane_t *p, app_t *a)
     put(p, y++, 1, 0, A_UNDERLINE, "%-8s %-10s %5s %9s %9s", "WINDOW", "CATEGORY", "FILES", "BYTES",
         "AVG");
     if (f->nwindows == 0 && y <= inner_rows(p))
-        hint(p, a, y++, "a window shows here once its 30 s are over");
+        y += hint(p, a, y, "a window shows here once its 30 s are over");
     for (int i = 0; i < f->nwindows && y <= inner_rows(p); i++) {
         const fileview_window_t *wd = &f->windows[i];
         char clock[16];
@@ -378,43 +434,82 @@ static void kafka_draw(pane_t *p, app_t *a)
         put(p, y++, 1, 0, app_attr(a, C_WARN),
             "engine restarted %llu time%s from its last commit (a transaction failed)",
             (unsigned long long)st->engine_restarts, st->engine_restarts == 1 ? "" : "s");
-    int64_t lost = (int64_t)st->lost_to_retention > st->dropped_unread
-                       ? (int64_t)st->lost_to_retention
-                       : st->dropped_unread;
-    if (lost > 0)
-        put(p, y++, 1, 0, app_attr(a, C_WARN),
-            "LOST: retention removed %lld records the engine had not read (broker keeps "
-            "~100k/partition)", (long long)lost);
-    /* Topics with data: end offsets per partition. */
-    put(p, y++, 1, 0, A_UNDERLINE, "%-24s %-18s %s", "TOPIC", "END OFFSETS", "LOG START");
+    if (st->lost_session > 0) { /* kept for the whole session, with the time of the last loss */
+        char when[16], line[256];
+        snprintf(line, sizeof line,
+                 "LOST: retention removed %lld records the engine had not read (this session; "
+                 "the last at %s; broker keeps ~100k/partition)",
+                 (long long)st->lost_session, fmt_clock(st->lost_last_ms, when, sizeof when));
+        y += put_wrap(p, y, 1, 3, inner_rows(p) - 1, app_attr(a, C_WARN), line);
+    }
+    /* Topics with data: end offsets per partition.  Columns as wide as their
+     * content (a long name keeps its start and end around a "…"); the
+     * engine's own state and repartition topics listed last, dim, under
+     * "internal". */
+    typedef struct {
+        const char *name;
+        char ends[64], starts[64];
+        bool internal;
+    } trow_t;
+    trow_t rows[64];
+    int nrows = 0, wn = 5, we = 11;
     size_t i, j;
     json_t *t, *part;
-    int shown = 0;
     json_array_foreach(st->topics, i, t)
     {
-        char ends[64] = "", starts[64] = "";
+        if (nrows == 64)
+            break;
+        trow_t *r = &rows[nrows];
+        r->ends[0] = r->starts[0] = '\0';
         long long total = 0;
         json_array_foreach(json_object_get(t, "partitions"), j, part)
         {
             long long e = (long long)json_integer_value(json_object_get(part, "end"));
             long long s = (long long)json_integer_value(json_object_get(part, "log_start"));
             total += e;
-            snprintf(ends + strlen(ends), sizeof ends - strlen(ends), "%s%lld", j ? "/" : "", e);
-            snprintf(starts + strlen(starts), sizeof starts - strlen(starts), "%s%lld", j ? "/" : "", s);
+            snprintf(r->ends + strlen(r->ends), sizeof r->ends - strlen(r->ends), "%s%lld", j ? "/" : "", e);
+            snprintf(r->starts + strlen(r->starts), sizeof r->starts - strlen(r->starts), "%s%lld",
+                     j ? "/" : "", s);
         }
-        if (total == 0 || y > inner_rows(p) - 1)
+        if (total == 0)
             continue;
-        put(p, y++, 1, 0, 0, "%-24.24s %-18.18s %s", json_string_value(json_object_get(t, "topic")),
-            ends, starts);
-        shown++;
+        r->name = json_string_value(json_object_get(t, "topic"));
+        r->internal = engine_topic_is_internal(r->name);
+        if ((int)strlen(r->name) > wn)
+            wn = (int)strlen(r->name);
+        if ((int)strlen(r->ends) > we)
+            we = (int)strlen(r->ends);
+        nrows++;
     }
+    int room = inner_cols(p) - 2 - we - 1 - 9; /* the name's share of the row */
+    if (wn > room)
+        wn = room > 12 ? room : 12;
+    put(p, y++, 1, 0, A_UNDERLINE, "%-*s %-*s %s", wn, "TOPIC", we, "END OFFSETS", "LOG START");
+    int shown = 0;
+    bool headed = false;
+    for (int pass = 0; pass < 2; pass++)
+        for (int r = 0; r < nrows && y <= inner_rows(p) - 1; r++) {
+            if (rows[r].internal != (pass == 1))
+                continue;
+            if (!headed && pass == 1) {
+                put(p, y++, 1, 0, app_attr(a, C_DIM),
+                    "internal (the engine's own):");
+                headed = true;
+                if (y > inner_rows(p) - 1)
+                    break;
+            }
+            char name[256];
+            put(p, y++, 1, 0, rows[r].internal ? app_attr(a, C_DIM) : 0, "%s %-*s %s",
+                pad_cell(rows[r].name, wn, name, sizeof name), we, rows[r].ends, rows[r].starts);
+            shown++;
+        }
     if (!st->topics) {
         put(p, y++, 1, 0, app_attr(a, C_WARN), "broker unreachable: retrying");
         if (st->last_error[0])
             put(p, y++, 1, 0, app_attr(a, C_DIM), "%s", st->last_error);
     }
     else if (!shown)
-        hint(p, a, y++, "no records yet (p starts the producer)");
+        y += hint(p, a, y, "no records yet (p starts the producer)");
     /* The engine's consumer group. */
     if (st->lag && y < inner_rows(p)) {
         char lagline[256] = "";
@@ -430,21 +525,33 @@ static void kafka_draw(pane_t *p, app_t *a)
      * is (backpressure), and how long a record takes to reach its outputs. */
     for (int k = 0; k < st->njobs && y < inner_rows(p); k++) {
         const engine_job_stats_t *j = &st->jobs[k];
-        char lat[64] = "latency: no samples yet";
+        char lat[64] = "latency (10 s): no output";
         if (j->p50_us >= 0)
-            snprintf(lat, sizeof lat, "latency p50 %.1f ms p99 %.1f ms", j->p50_us / 1000.0,
+            snprintf(lat, sizeof lat, "latency (10 s) p50 %.1f ms p99 %.1f ms", j->p50_us / 1000.0,
                      j->p99_us / 1000.0);
-        put(p, y++, 1, 0, j->queue_depth >= j->queue_capacity ? app_attr(a, C_WARN) : 0,
-            "%s: %d worker%s, queue %d/%d, %s", j->name, j->workers, j->workers == 1 ? "" : "s",
-            j->queue_depth, j->queue_capacity, lat);
+        char line[256];
+        snprintf(line, sizeof line, "%s: %d worker%s, queue %d/%d, %s", j->name, j->workers,
+                 j->workers == 1 ? "" : "s", j->queue_depth, j->queue_capacity, lat);
+        y += put_wrap(p, y, 1, 3, inner_rows(p) - 1,
+                      j->queue_depth >= j->queue_capacity ? app_attr(a, C_WARN) : 0, line);
     }
     /* Operators. */
+    /* Operators: the name column as wide as the longest name, within what the
+     * numbers leave (a longer one keeps its start and end around a "…"). */
+    int wo = 8;
+    for (int k = 0; k < st->nops; k++)
+        if (strncmp(st->ops[k].name, "view:", 5) && (int)strlen(st->ops[k].name) > wo)
+            wo = (int)strlen(st->ops[k].name);
+    int oroom = inner_cols(p) - 2 - 28;
+    if (wo > oroom)
+        wo = oroom > 12 ? oroom : 12;
     if (y < inner_rows(p))
-        put(p, y++, 1, 0, A_UNDERLINE, "%-22s %9s %9s %7s", "OPERATOR", "IN", "OUT", "IN/s");
+        put(p, y++, 1, 0, A_UNDERLINE, "%-*s %9s %9s %7s", wo, "OPERATOR", "IN", "OUT", "IN/s");
     for (int k = 0; k < st->nops && y <= inner_rows(p); k++) {
         if (!strncmp(st->ops[k].name, "view:", 5))
             continue;
-        put(p, y++, 1, 0, 0, "%-22.22s %9llu %9llu %7s", st->ops[k].name,
+        char name[256];
+        put(p, y++, 1, 0, 0, "%s %9llu %9llu %7s", pad_cell(st->ops[k].name, wo, name, sizeof name),
             (unsigned long long)st->ops[k].in, (unsigned long long)st->ops[k].out,
             fmt_count(st->ops_rate_in[k], c1, sizeof c1));
     }

@@ -24,6 +24,8 @@
 
 struct session {
     session_opts_t o;
+    char listen_taken[128]; /* the default address, when it was taken (see session_start) */
+    int64_t lost_session, lost_last_ms; /* see session_status_t (under lock) */
     /* The engine; the engine thread replaces it after a failed run, under
      * engine_lock, which every other thread holds while it reads it. */
     pthread_mutex_t engine_lock;
@@ -391,11 +393,21 @@ static int upload_path(session_t *s, const char *path, char *err, size_t errsize
         fileview_upload_progress(s->files, name, NULL, 0, 0, FV_FAILED, err);
         return -1;
     }
-    char detail[160];
-    snprintf(detail, sizeof detail, "-> %s [%d] @%lld%s", r.topic, (int)r.partition,
-             (long long)r.last_offset, r.size > 1048576 ? "" : " (<= 1 MB: not processed)");
+    /* The files pipeline analyses only files over its minimum (the original's
+     * rule: over 1 MB); a smaller one is stored but not analysed: say why and
+     * how to change it. */
+    double min = atomic_load(&s->params.file_min_bytes);
+    bool analysed = (double)r.size > min;
+    char detail[320], mb[32];
+    snprintf(mb, sizeof mb, "%g MB", min / 1048576.0);
+    snprintf(detail, sizeof detail, "-> %s [%d] @%lld", r.topic, (int)r.partition,
+             (long long)r.last_offset);
+    if (!analysed)
+        snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
+                 " (not analysed: only files over %s are, the original's rule; "
+                 "--file-min-size MB changes it)", mb);
     fileview_upload_progress(s->files, r.filename, r.file_type, r.size, r.size,
-                             r.size > 1048576 ? FV_SENT : FV_SMALL, detail);
+                             analysed ? FV_SENT : FV_SMALL, detail);
     return 0;
 }
 
@@ -503,6 +515,14 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
     if (!brokers) {
         s->broker = broker_start(o->listen ? o->listen : BROKER_DEFAULT_LISTEN, 1, 3, errstr,
                                  errstr_size);
+        /* The default address taken (another streamlab, a Kafka): take a free
+         * port as headless does, and say so; an address the user asked for
+         * with --listen is kept or fails. */
+        if (!s->broker && !o->listen) {
+            s->broker = broker_start("127.0.0.1:0", 1, 3, errstr, errstr_size);
+            if (s->broker)
+                snprintf(s->listen_taken, sizeof s->listen_taken, "%s", BROKER_DEFAULT_LISTEN);
+        }
         if (!s->broker)
             goto fail;
         brokers = broker_address(s->broker);
@@ -512,6 +532,8 @@ session_t *session_start(const session_opts_t *o, char *errstr, size_t errstr_si
         if (kconf_add(s->k, o->props[i], errstr, errstr_size) < 0)
             goto fail;
     pipeline_params_init(&s->params);
+    if (o->file_min_mb >= 0)
+        atomic_store(&s->params.file_min_bytes, o->file_min_mb * 1048576.0);
     s->view = view_new(s->params.window_ms);
     s->vview = vidview_new();
     s->files = fileview_new();
@@ -576,22 +598,37 @@ fail:
     return NULL;
 }
 
+/* With STREAMLAB_LOG=FILE, how long each step of the stop took (quit must be
+ * quick whatever ran before: tests/bench_quit.sh reads these lines). */
+static void quit_step(int64_t *t, const char *what)
+{
+    int64_t now = util_mono_ms();
+    const char *log = getenv("STREAMLAB_LOG");
+    if (log && *log)
+        util_log("quit: %s %lld ms", what, (long long)(now - *t));
+    *t = now;
+}
+
 void session_stop(session_t *s)
 {
     if (!s)
         return;
+    int64_t t = util_mono_ms();
     atomic_store(&s->want_producer, false);
     atomic_store(&s->want_video, false);
     atomic_store(&s->stopping, true);
     pthread_join(s->super_thread, NULL); /* stops the producer on its way out */
+    quit_step(&t, "supervisor");
     if (s->prod) {
         txprod_stop(s->prod);
         pthread_join(s->prod_thread, NULL);
         txprod_free(s->prod);
     }
+    quit_step(&t, "producer");
     if (s->vprod)
         stop_video(s);
     metricsrv_stop(s->metrics); /* it reads the engine */
+    quit_step(&t, "video");
     webserver_stop(s->web); /* uploads pace on the engine: stop them first */
     if (s->up)
         uploader_cancel(s->up);
@@ -601,6 +638,7 @@ void session_stop(session_t *s)
     if (s->upload_started)
         pthread_join(s->upload_thread, NULL);
     uploader_free(s->up);
+    quit_step(&t, "uploads");
     watchdir_free(s->watch);
     for (size_t i = 0; i < s->nqueue; i++)
         free(s->queue[i]);
@@ -609,7 +647,9 @@ void session_stop(session_t *s)
     engine_stop(s->engine);
     pthread_mutex_unlock(&s->engine_lock);
     pthread_join(s->engine_thread, NULL);
+    quit_step(&t, "engine thread");
     engine_free(s->engine);
+    quit_step(&t, "engine");
     view_free(s->view);
     vidview_free(s->vview);
     fileview_free(s->files);
@@ -619,6 +659,7 @@ void session_stop(session_t *s)
     json_decref(s->lag);
     kconf_free(s->k);
     broker_stop(s->broker);
+    quit_step(&t, "broker");
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->engine_lock);
     free(s);
@@ -633,6 +674,7 @@ void session_status(session_t *s, session_status_t *st)
     st->embedded = s->broker != NULL;
     st->reachable = atomic_load(&s->reachable);
     snprintf(st->brokers, sizeof st->brokers, "%s", kconf_brokers(s->k));
+    snprintf(st->listen_taken, sizeof st->listen_taken, "%s", s->listen_taken);
     st->producer_on = atomic_load(&s->want_producer);
     st->producer_waits = st->producer_on && !atomic_load(&s->engine_joined);
     st->producer_rate = atomic_load(&s->rate);
@@ -688,6 +730,15 @@ void session_status(session_t *s, session_status_t *st)
     st->topics = json_incref(s->topics);
     st->lag = json_incref(s->lag);
     st->dropped_unread = s->dropped;
+    int64_t lost = (int64_t)st->lost_to_retention > st->dropped_unread
+                       ? (int64_t)st->lost_to_retention
+                       : st->dropped_unread;
+    if (lost > s->lost_session) {
+        s->lost_session = lost;
+        s->lost_last_ms = util_wall_ms();
+    }
+    st->lost_session = s->lost_session;
+    st->lost_last_ms = s->lost_last_ms;
     pthread_mutex_unlock(&s->lock);
     util_last_log(st->last_error, sizeof st->last_error);
 }

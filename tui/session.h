@@ -26,7 +26,8 @@ typedef struct session session_t;
 
 typedef struct session_opts {
     const char *brokers; /* NULL: start the embedded broker */
-    const char *listen;  /* embedded broker address (default 127.0.0.1:9092) */
+    const char *listen;  /* embedded broker address; NULL: 127.0.0.1:9092, or a free port
+                            when that one is taken (session_status says so) */
     char **props;        /* -X key=value, nprops of them */
     int nprops;
     double rate;    /* producer records/s when started */
@@ -36,6 +37,7 @@ typedef struct session_opts {
     const char *web_listen; /* serve the upload page here ("127.0.0.1:5000"), or NULL */
     const char *flink_url;  /* a Flink REST API whose jobs the dashboard shows (tui/app.c), or NULL */
     const char *metrics_listen; /* serve GET /metrics for Prometheus here (tui/metricsrv.h), or NULL */
+    double file_min_mb;     /* files over this many MB are analysed; < 0: the default (1) */
 } session_opts_t;
 
 #define SESSION_HISTORY 60 /* seconds of rate history */
@@ -45,6 +47,8 @@ typedef struct session_opts {
 typedef struct session_status {
     bool embedded, reachable;
     char brokers[256];
+    char listen_taken[128]; /* "127.0.0.1:9092": the default address was taken and the
+                               embedded broker took brokers instead; else empty */
     char engine_state[600]; /* "starting", "running", "broker unreachable", an error */
     char engine_stall[384]; /* "" or why the engine reads nothing while records wait */
     bool producer_on;
@@ -64,6 +68,10 @@ typedef struct session_status {
     json_t *lag;    /* admin_group_lag() of the engine's group or NULL; same */
     int64_t dropped_unread; /* records retention removed before the engine read them */
     uint64_t lost_to_retention; /* the same, as the engine itself saw it (gaps it skipped) */
+    /* The most either count has shown this session, and when it last grew
+     * (wall ms; 0: never): what the console keeps on screen once the engine
+     * has caught up and the log start is behind its commits again. */
+    int64_t lost_session, lost_last_ms;
     /* Broker outages as the engine saw them: how many, their total length, and
      * whether one is going on now (then for how long so far). */
     uint64_t outages;

@@ -22,6 +22,7 @@ typedef struct baseline {
     uint64_t delivered, input, late, fired, video, files, map_out;
     int64_t late_topic;
     double filter;
+    uint64_t dropped; /* filter:amount's drops */
 } baseline_t;
 
 struct walkthrough {
@@ -35,6 +36,8 @@ struct walkthrough {
     uint64_t dropped_at_change;
     bool filter_changed;
     char figure[2][256]; /* the current step's live figure */
+    bool skip_armed; /* n on a step not done: the next n skips it */
+    bool asking;     /* w on a tour begun: resume or start again? */
 };
 
 const char *const walk_check_ids[] = {"topics", "produced", "consumed", "partitions", "inspect",
@@ -73,6 +76,12 @@ static int64_t topic_end(const app_t *a, const char *topic, int *nparts)
     return -1;
 }
 
+static uint64_t filter_dropped(const app_t *a)
+{
+    const df_op_metrics_t *m = op(a, "filter:amount");
+    return m && m->in > m->out ? m->in - m->out : 0;
+}
+
 static void take_baseline(walkthrough_t *w, app_t *a)
 {
     baseline_t *b = &w->base;
@@ -85,16 +94,14 @@ static void take_baseline(walkthrough_t *w, app_t *a)
                       .files = session_files_processed(a->session),
                       .map_out = m ? m->out : 0,
                       .late_topic = topic_end(a, "late_transactions", NULL),
-                      .filter = a->st.filter_amount};
+                      .filter = a->st.filter_amount,
+                      .dropped = filter_dropped(a)};
     w->filter_seen = a->st.filter_amount;
     w->filter_changed = false;
 }
 
-static uint64_t filter_dropped(const app_t *a)
-{
-    const df_op_metrics_t *m = op(a, "filter:amount");
-    return m && m->in > m->out ? m->in - m->out : 0;
-}
+/* The filter step asks for this threshold (assets/walkthrough.txt). */
+#define WALK_FILTER_ASKED 500.0
 
 #define FIG(i, ...) snprintf(w->figure[i], sizeof w->figure[i], __VA_ARGS__)
 
@@ -109,8 +116,18 @@ static bool check(walkthrough_t *w, app_t *a, const char *id)
     if (!strcmp(id, "topics")) {
         int n = 0, nparts = 0;
         n = (int)json_array_size(st->topics);
+        int with = 0; /* pane 6 lists only the topics that hold records */
+        size_t i, j;
+        json_t *t, *p;
+        json_array_foreach(st->topics, i, t)
+        {
+            int64_t e = 0;
+            json_array_foreach(json_object_get(t, "partitions"), j, p)
+                e += json_integer_value(json_object_get(p, "end"));
+            with += e > 0;
+        }
         int64_t end = topic_end(a, "transactions", &nparts);
-        FIG(0, "%d topics", n);
+        FIG(0, "%d topics, %d with records (pane 6)", n, with);
         FIG(1, "transactions: %d partitions", end >= 0 ? nparts : 0);
         return end >= 0 && nparts == 3;
     }
@@ -181,6 +198,15 @@ static bool check(walkthrough_t *w, app_t *a, const char *id)
             fmt_count(w->filter_changed ? (double)(dropped - w->dropped_at_change) : 0, c3,
                       sizeof c3));
         (void)c1, (void)c2;
+        /* Done once the threshold is raised and records are dropped under it;
+         * one already at 500 or above when the step began counts as raised
+         * (the step asks for 500: it is there already). */
+        if (!w->filter_changed && st->filter_amount >= WALK_FILTER_ASKED) {
+            FIG(0, "threshold %.2f (already at least %.0f)", st->filter_amount, WALK_FILTER_ASKED);
+            FIG(1, "dropped since this step: %s", fmt_count((double)(dropped - b->dropped), c3,
+                                                              sizeof c3));
+            return dropped >= b->dropped + 10;
+        }
         return w->filter_changed && st->filter_amount > b->filter &&
                dropped >= w->dropped_at_change + 10;
     }
@@ -290,6 +316,7 @@ static void write_sample(app_t *a)
 static void enter(walkthrough_t *w, app_t *a, int step)
 {
     w->cur = step;
+    w->skip_armed = false;
     take_baseline(w, a);
     const walk_step_t *s = &w->script->steps[step];
     if (s->pane >= 1 && s->pane <= LAYOUT_PANES)
@@ -338,6 +365,8 @@ void walkthrough_show(walkthrough_t *w, app_t *a)
     w->visible = true;
     if (w->cur < 0)
         enter(w, a, 0);
+    else if (w->cur > 0) /* a tour begun: resume it or start again */
+        w->asking = true;
     else if (w->script->steps[w->cur].pane >= 1)
         a->focus = w->script->steps[w->cur].pane - 1;
 }
@@ -346,10 +375,36 @@ int walkthrough_key(walkthrough_t *w, app_t *a, int key)
 {
     if (!w->visible)
         return PANE_IGNORED;
+    if (w->asking) {
+        if (key == 'r' || key == '\n' || key == KEY_ENTER) {
+            w->asking = false;
+            enter(w, a, w->cur);
+        } else if (key == 's') {
+            w->asking = false;
+            memset(w->done, 0, (size_t)w->script->n * sizeof *w->done);
+            enter(w, a, 0);
+        } else if (key == 27 || key == 'w') {
+            w->asking = false;
+            w->visible = false;
+        }
+        return PANE_HANDLED;
+    }
+    if (key != 'n')
+        w->skip_armed = false;
     switch (key) {
     case 'n':
-        if (w->cur + 1 < w->script->n)
-            enter(w, a, w->cur + 1);
+        if (w->cur + 1 >= w->script->n)
+            return PANE_HANDLED;
+        if (!w->done[w->cur] && !w->skip_armed) {
+            /* a step not done is skipped on purpose, not by a key pressed twice */
+            w->skip_armed = true;
+            snprintf(a->message, sizeof a->message,
+                     "step %d is not done yet (%s): n again skips it", w->cur + 1,
+                     w->script->steps[w->cur].action);
+            a->message_plain = true;
+            return PANE_HANDLED;
+        }
+        enter(w, a, w->cur + 1);
         return PANE_HANDLED;
     case 'b':
         if (w->cur > 0)
@@ -392,6 +447,30 @@ static void line_at(WINDOW *win, int y, int x, int attr, const char *text)
     wattroff(win, attr);
 }
 
+/* A step's text with the live values in: {filter} and {high}, the thresholds
+ * now (so that a text never says 500 after the user changed it). */
+static void live_text(const app_t *a, const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    while (*in && n + 1 < size) {
+        const char *name = NULL;
+        double v = 0;
+        if (!strncmp(in, "{filter}", 8))
+            name = "{filter}", v = a->st.filter_amount;
+        else if (!strncmp(in, "{high}", 6))
+            name = "{high}", v = a->st.high_value_amount;
+        if (name) {
+            int k = snprintf(out + n, size - n, "%g", v);
+            n += k > 0 && (size_t)k < size - n ? (size_t)k : 0;
+            in += strlen(name);
+        } else {
+            out[n++] = *in++;
+            out[n] = '\0';
+        }
+    }
+}
+
 void walkthrough_draw(walkthrough_t *w, app_t *a)
 {
     if (!w->visible || w->cur < 0)
@@ -417,6 +496,24 @@ void walkthrough_draw(walkthrough_t *w, app_t *a)
 
     char lines[40][256];
     int bottom = bh - 2; /* last inside row */
+    if (w->asking) {
+        int n = 0;
+        for (int i = 0; i < w->script->n; i++)
+            n += w->done[i];
+        char q[256];
+        snprintf(q, sizeof q,
+                 "You left the walkthrough at step %d of %d (%d done): \"%s\".", w->cur + 1,
+                 w->script->n, n, s->title);
+        int nq = walk_wrap(q, tw, lines, 6);
+        for (int i = 0; i < nq && i < 6; i++)
+            line_at(win, 2 + i, 2, 0, lines[i]);
+        line_at(win, 3 + nq, 2, app_attr(a, C_HIGH) | A_BOLD, "r or Enter  resume at that step");
+        line_at(win, 4 + nq, 2, app_attr(a, C_HIGH) | A_BOLD, "s           start again from step 1");
+        line_at(win, 5 + nq, 2, app_attr(a, C_DIM), "Esc         leave");
+        wnoutrefresh(win);
+        delwin(win);
+        return;
+    }
     line_at(win, bottom, 2, app_attr(a, C_DIM),
             w->cur + 1 < w->script->n ? "n next  b back  Esc leave" : "b back  Esc leave");
     bool ok = w->done[w->cur];
@@ -431,10 +528,15 @@ void walkthrough_draw(walkthrough_t *w, app_t *a)
     char look[96];
     if (s->pane >= 1)
         snprintf(look, sizeof look, "look at: %s", a->panes[s->pane - 1].cls->title);
+    else if (w->cur + 1 < w->script->n)
+        snprintf(look, sizeof look, "look at: the figures below");
     else
         snprintf(look, sizeof look, "w: the walkthrough again, any time");
     line_at(win, bottom - 4, 2, app_attr(a, C_HINT), look);
-    int na = walk_wrap(s->action, tw - 2, lines, 4);
+    char action[1024], body[4096];
+    live_text(a, s->action, action, sizeof action);
+    live_text(a, s->body, body, sizeof body);
+    int na = walk_wrap(action, tw - 2, lines, 4);
     if (na > 4)
         na = 4;
     int ay = bottom - 4 - na;
@@ -445,7 +547,7 @@ void walkthrough_draw(walkthrough_t *w, app_t *a)
     }
     line_at(win, 1, 2, A_BOLD, s->title);
     int room = ay - 1 - 3; /* rows 3 .. ay-2 */
-    int nb = walk_wrap(s->body, tw, lines, 40);
+    int nb = walk_wrap(body, tw, lines, 40);
     for (int i = 0; i < nb && i < 40 && i < room; i++)
         line_at(win, 3 + i, 2, 0, lines[i]);
     wnoutrefresh(win);

@@ -103,6 +103,36 @@ json_t *admin_topics(const kconf_t *k, const char *only, char *errstr, size_t er
     return out;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *admin_topic_names(const kconf_t *k, char *errstr, size_t errstr_size)
+{
+    rd_kafka_t *rk = client(k, RD_KAFKA_PRODUCER, NULL, errstr, errstr_size);
+    if (!rk)
+        return NULL;
+    const struct rd_kafka_metadata *md = metadata(rk, k, errstr, errstr_size);
+    if (!md) {
+        rd_kafka_destroy(rk);
+        return NULL;
+    }
+    const char **names = xcalloc((size_t)md->topic_cnt + 1, sizeof *names);
+    size_t n = 0;
+    for (int i = 0; i < md->topic_cnt; i++)
+        if (!md->topics[i].err && strncmp(md->topics[i].topic, "__", 2))
+            names[n++] = md->topics[i].topic;
+    qsort(names, n, sizeof *names, by_name);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(out, json_string(names[i]));
+    free(names);
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_destroy(rk);
+    return out;
+}
+
 /* Runs one admin request whose result arrives on q; returns the event or NULL. */
 static rd_kafka_event_t *wait_event(rd_kafka_queue_t *q, const kconf_t *k, const char *what,
                                     char *errstr, size_t errstr_size)

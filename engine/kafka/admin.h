@@ -17,6 +17,10 @@
  * only: one topic name, or NULL for all.  NULL with errstr on failure. */
 json_t *admin_topics(const kconf_t *k, const char *only, char *errstr, size_t errstr_size);
 
+/* ["topic",...]: the names of the cluster's topics, sorted, from one metadata
+ * request for all topics (creates none); internal topics ("__...") left out.
+ * NULL with errstr on failure. */
+json_t *admin_topic_names(const kconf_t *k, char *errstr, size_t errstr_size);
 /* {"name":value,...} of a topic's configs (DescribeConfigs).  NULL with errstr;
  * on a cluster without DescribeConfigs (the embedded broker) errstr says so. */
 json_t *admin_topic_configs(const kconf_t *k, const char *topic, char *errstr, size_t errstr_size);

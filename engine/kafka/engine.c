@@ -188,7 +188,7 @@ engine_t *engine_new(const kconf_t *k, const engine_opts_t *o, pipeline_params_t
             ts->repart = true;
             ts->input = false; /* read as the real name: see real_name */
             ts->out_name = xmalloc(strlen(o->group) + strlen(*t) + 16);
-            sprintf(ts->out_name, "streamlab-%s-%s", o->group, *t);
+            engine_internal_topic(ts->out_name, strlen(o->group) + strlen(*t) + 16, o->group, *t);
         }
     }
     atomic_store(&e->target, o->count);
@@ -213,6 +213,22 @@ void engine_free(engine_t *e)
 }
 
 void engine_stop(engine_t *e) { atomic_store(&e->stop, true); }
+
+void engine_internal_topic(char *out, size_t size, const char *group, const char *what)
+{
+    /* "streamlab-" once: the console's group is streamlab-console, the
+     * engine's default streamlab-engine */
+    bool ours = !strncmp(group, "streamlab-", 10) || !strcmp(group, "streamlab");
+    snprintf(out, size, "%s%s-%s", ours ? "" : "streamlab-", group, what);
+}
+
+bool engine_topic_is_internal(const char *topic)
+{
+    size_t n = strlen(topic);
+    bool state = n > 16 && !strcmp(topic + n - 6, "-state");
+    return !strncmp(topic, "__", 2) ||
+           (!strncmp(topic, "streamlab-", 10) && (strstr(topic, "-repartition-") || state));
+}
 
 void engine_set_target(engine_t *e, uint64_t count) { atomic_store(&e->target, count); }
 
@@ -288,7 +304,7 @@ static rd_kafka_t *make_consumer(engine_t *e, char *errstr, size_t errstr_size)
                               "fetch.error.backoff.ms", "10",
                               "enable.auto.commit", "false", "enable.partition.eof", "false",
                               "fetch.wait.max.ms", "10", "queued.min.messages", "200000",
-                              "allow.auto.create.topics", "true", NULL};
+                              "allow.auto.create.topics", "false", NULL};
     rd_kafka_conf_t *conf = kafka_conf(e->k, defaults, errstr, errstr_size);
     if (!conf)
         return NULL;
@@ -345,7 +361,7 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         goto out;
     }
     if (!e->o.at_least_once) {
-        snprintf(e->state_topic, sizeof e->state_topic, "streamlab-%s-state", e->o.group);
+        engine_internal_topic(e->state_topic, sizeof e->state_topic, e->o.group, "state");
         e->state_rkt = rd_kafka_topic_new(e->prod, e->state_topic, NULL);
         for (size_t g = 0; g < e->njobs; g++)
             df_job_track_state(e->jobs[g], true);

@@ -120,8 +120,10 @@ size_t engine_topic_stats(const engine_t *e, engine_topic_stats_t *out, size_t m
 typedef struct engine_job_stats {
     const char *name; /* the pipeline's */
     int workers, queue_depth, queue_capacity;
-    int64_t p50_us, p99_us; /* event-to-sink latency, -1 without samples */
+    int64_t p50_us, p99_us; /* event-to-sink latency over the last ENGINE_LATENCY_WINDOW_MS,
+                               -1 without an output then */
 } engine_job_stats_t;
+#define ENGINE_LATENCY_WINDOW_MS 10000
 size_t engine_job_stats(const engine_t *e, engine_job_stats_t *out, size_t max);
 /* Pipeline i's job (i < the count engine_job_stats gives), for its readers
  * (df_job_metrics, df_job_latency_hist, df_job_partition_watermarks: any
@@ -138,5 +140,15 @@ json_t *engine_metrics_json(const engine_t *e);
 /* The summary: {"input":{topic:N},"output":{topic:N},"dlq":N,"late":N,
  * "elapsed_s":S,"rate":R,...}.  New reference, caller owns it. */
 json_t *engine_summary(const engine_t *e);
+
+/* The name of a group's internal topic ("state", "repartition-<name>"):
+ * streamlab-<group>-<what>, with "streamlab-" once when the group already
+ * starts with it (streamlab-console-state, not streamlab-streamlab-console-state).
+ * Names written before issue 19 doubled the prefix: state kept under such a
+ * name is not read back (see docs/exactly-once.md). */
+void engine_internal_topic(char *out, size_t size, const char *group, const char *what);
+/* Whether a topic is internal: Kafka's own (__...) or a group's state or
+ * repartition topic named by engine_internal_topic. */
+bool engine_topic_is_internal(const char *topic);
 
 #endif

@@ -1,12 +1,18 @@
 /* kconf.c — see kconf.h and kafka.h. */
 #include "engine/kafka/kconf.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "engine/kafka/kafka.h"
 #include "engine/util.h"
@@ -86,6 +92,18 @@ fail:
     return NULL;
 }
 
+/* Whether the defaults or the -X properties set key. */
+static bool has_prop(const kconf_t *k, const char *const *defaults, const char *key)
+{
+    for (size_t i = 0; defaults && defaults[i]; i += 2)
+        if (!strcmp(defaults[i], key))
+            return true;
+    for (size_t i = 0; i < k->nprops; i++)
+        if (!strcmp(k->props[2 * i], key))
+            return true;
+    return false;
+}
+
 rd_kafka_t *kafka_client(const kconf_t *k, rd_kafka_type_t type, const char *const *defaults,
                          void *opaque,
                          void (*dr_msg_cb)(rd_kafka_t *, const rd_kafka_message_t *, void *),
@@ -94,6 +112,13 @@ rd_kafka_t *kafka_client(const kconf_t *k, rd_kafka_type_t type, const char *con
     rd_kafka_conf_t *conf = kafka_conf(k, defaults, errstr, errstr_size);
     if (!conf)
         return NULL;
+    /* Reading never creates a topic (librdkafka's consumer default, said
+     * out loud; a caller's defaults or -X may still turn it on). */
+    if (type == RD_KAFKA_CONSUMER && !has_prop(k, defaults, "allow.auto.create.topics") &&
+        rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", errstr, errstr_size)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
     if (opaque)
         rd_kafka_conf_set_opaque(conf, opaque);
     if (dr_msg_cb)
@@ -104,8 +129,84 @@ rd_kafka_t *kafka_client(const kconf_t *k, rd_kafka_type_t type, const char *con
     return rk;
 }
 
+/* One TCP connect to host:port, waiting up to wait_ms: 1 when it was refused
+ * (every address the name resolves to refused it), 0 otherwise (it
+ * connected, it is still pending, or the name does not resolve: librdkafka
+ * will say what is wrong then). */
+static int refused(const char *host, const char *port, int wait_ms)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+    if (getaddrinfo(host, port, &hints, &res) || !res)
+        return 0;
+    int all_refused = 1;
+    for (struct addrinfo *ai = res; ai && all_refused; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+        if (fd < 0) {
+            all_refused = 0;
+            break;
+        }
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        int r = connect(fd, ai->ai_addr, ai->ai_addrlen), e = r < 0 ? errno : 0;
+        if (r < 0 && e == EINPROGRESS) {
+            struct pollfd p = {.fd = fd, .events = POLLOUT};
+            if (poll(&p, 1, wait_ms) == 1) {
+                socklen_t len = sizeof e;
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len);
+            } else {
+                e = 0; /* no answer yet: not a refusal */
+            }
+        }
+        all_refused = e == ECONNREFUSED;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return all_refused;
+}
+
+/* 1 when every address of the bootstrap list ("host:port,host:port", an
+ * optional "proto://" each) refuses connections. */
+static int all_refuse(const char *brokers)
+{
+    char *list = xstrdup(brokers), *save = NULL;
+    int n = 0, nrefused = 0;
+    for (char *b = strtok_r(list, ",", &save); b; b = strtok_r(NULL, ",", &save)) {
+        while (*b == ' ')
+            b++;
+        char *scheme = strstr(b, "://");
+        if (scheme)
+            b = scheme + 3;
+        char *colon = strrchr(b, ':');
+        const char *port = colon ? colon + 1 : "9092";
+        if (colon)
+            *colon = '\0';
+        if (*b == '[') { /* [v6]:port */
+            b++;
+            b[strcspn(b, "]")] = '\0';
+        }
+        n++;
+        nrefused += refused(b, port, 200);
+    }
+    free(list);
+    return n > 0 && nrefused == n;
+}
+
 int kconf_probe(const kconf_t *k, char *errstr, size_t errstr_size)
 {
+    /* A refused connection is a clear answer: fail once every address has kept
+     * refusing for KCONF_REFUSED_MS (librdkafka would retry for the whole
+     * timeout, logging each refusal). */
+    int64_t start = util_mono_ms();
+    while (all_refuse(k->brokers)) {
+        int64_t waited = util_mono_ms() - start;
+        if (waited >= KCONF_REFUSED_MS || waited >= k->timeout_ms) {
+            snprintf(errstr, errstr_size,
+                     "cannot reach a Kafka broker at %s: connection refused for %d s "
+                     "(nothing listens there)",
+                     k->brokers, (int)((waited + 500) / 1000));
+            return -1;
+        }
+        util_sleep_ms(100);
+    }
     rd_kafka_t *rk = kafka_client(k, RD_KAFKA_PRODUCER, NULL, NULL, NULL, errstr, errstr_size);
     if (!rk)
         return -1;

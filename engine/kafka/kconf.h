@@ -24,7 +24,14 @@ const char *kconf_brokers(const kconf_t *k);
 int kconf_timeout_ms(const kconf_t *k);
 
 /* Checks that the cluster answers a metadata request within the timeout.
+ * When every bootstrap address keeps refusing connections for
+ * KCONF_REFUSED_MS (nothing listens there) it fails then, without waiting
+ * for the timeout and without librdkafka's log lines; a broker that
+ * accepts but does not answer is still given the whole timeout.
  * Returns 0, or -1 with a readable reason in errstr. */
+/* How long a bootstrap address may refuse before kconf_probe gives up: a
+ * broker still starting gets that long to open its port. */
+#define KCONF_REFUSED_MS 2000
 int kconf_probe(const kconf_t *k, char *errstr, size_t errstr_size);
 
 #endif

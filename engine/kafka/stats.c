@@ -50,7 +50,11 @@ size_t engine_metrics(const engine_t *e, df_op_metrics_t *out, size_t max)
     size_t n = 0;
     for (size_t g = 0; g < e->njobs && n < max; g++) {
         size_t total = df_job_metrics(e->jobs[g], out + n, max - n);
-        n += total < max - n ? total : max - n;
+        total = total < max - n ? total : max - n;
+        for (size_t i = n; i < n + total; i++) /* parents index the whole array */
+            if (out[i].parent >= 0)
+                out[i].parent += (int)n;
+        n += total;
     }
     return n;
 }
@@ -87,7 +91,7 @@ json_t *engine_summary(const engine_t *e)
                          ? (e->last_delivery_us - e->first_input_us) / 1e6
                          : 0.0;
     json_t *s = json_pack("{sosos:Is:Is:fs:fs:I}", "input", in, "output", out, "dlq",
-                          (json_int_t)engine_dlq_count(e), "late", (json_int_t)late, "elapsed_s",
+                          (json_int_t)engine_dlq_count(e), "late", (json_int_t)late, "processing_s",
                           round(elapsed * 1000) / 1000, "rate",
                           elapsed > 0 ? round(input / elapsed) : 0.0, "delivery_failed",
                           (json_int_t)failed);
@@ -100,7 +104,8 @@ json_t *engine_summary(const engine_t *e)
     json_object_set_new(s, "mode", json_string(e->o.at_least_once ? "at-least-once"
                                                                   : "exactly-once"));
     if (!e->o.at_least_once) {
-        json_object_set_new(s, "transactions", json_integer((json_int_t)atomic_load(
+        /* Kafka transactions committed (not records: those are under "input") */
+        json_object_set_new(s, "kafka_transactions_committed", json_integer((json_int_t)atomic_load(
                                                    &((engine_t *)e)->transactions)));
         json_object_set_new(s, "state_restored", json_integer((json_int_t)e->restored));
         json_object_set_new(s, "records_replayed", json_integer((json_int_t)e->replayed));
@@ -119,9 +124,10 @@ size_t engine_job_stats(const engine_t *e, engine_job_stats_t *out, size_t max)
         out[n] = (engine_job_stats_t){.name = df_graph_name(df_job_graph(j)),
                                       .workers = df_job_workers(j),
                                       .queue_depth = df_job_queue_depth(j),
-                                      .queue_capacity = JOB_QUEUE,
-                                      .p50_us = df_job_latency_us(j, NULL, 50),
-                                      .p99_us = df_job_latency_us(j, NULL, 99)};
+                                      .queue_capacity = JOB_QUEUE};
+        /* the last seconds, not since the start: a burst long over must not
+         * stay in the figures for the rest of the session */
+        df_job_latency_recent_us(j, ENGINE_LATENCY_WINDOW_MS, &out[n].p50_us, &out[n].p99_us);
     }
     return n;
 }

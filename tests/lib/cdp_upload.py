@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""cdp_upload.py URL FILE PROFILE_DIR — drives Debian's chromium (headless) through the
+"""cdp_upload.py URL FILE PROFILE_DIR [REJECTED TOO_BIG] — drives Debian's chromium (headless) through the
 DevTools protocol: opens the upload page at URL, checks that it shows Kafka as connected
 and lists the upload topics, chooses FILE in the page's file input (as a user's pick
-does), and waits for the page's per-file result line.  Prints "ok - ..." / "not ok - ..."
+does), and waits for the page's per-file result line.  With REJECTED (a file whose
+name or first bytes the server would refuse): the page says "Not sent: <why>" without a
+request to /upload, its bar red; with TOO_BIG (a text file over the server's --max-size):
+the page shows the server's reason after "Failed (HTTP 413)", its bar red.  Prints "ok - ..." / "not ok - ..."
 lines (tests/lib/e2e.sh tap_from reads them) and, last, "RESULT <the result text>"."""
 import json, os, re, subprocess, sys, time, urllib.request
 import websocket  # python3-websocket
 
 url, path, profile = sys.argv[1], sys.argv[2], sys.argv[3]
+rejected = sys.argv[4] if len(sys.argv) > 4 else None
+too_big = sys.argv[5] if len(sys.argv) > 5 else None
 
 def ok(name, cond, why=""):
     print(("ok - " + name) if cond else ("not ok - %s: %s" % (name, why)), flush=True)
@@ -76,13 +81,36 @@ try:
     doc = call("DOM.getDocument")
     node = call("DOM.querySelector", nodeId=doc["root"]["nodeId"], selector="#picker")
     call("DOM.setFileInputFiles", files=[os.path.abspath(path)], nodeId=node["nodeId"])
-    result = wait_for("(r => r && !r.textContent.startsWith('uploading') ? r.textContent : '')"
-                      "(document.querySelector('.result'))", 120)
+    done = ("(r => r && !r.textContent.startsWith('uploading') && !r.textContent.startsWith('checking')"
+            " ? r.textContent : '')(document.querySelector('.result'))")
+    result = wait_for(done, 120)
     ok("the page shows the upload's success message", bool(result) and result.startswith("Uploaded"),
        repr(result))
     width = js("document.querySelector('.bar > div').style.width")
     ok("the progress bar is full", width == "100%", repr(width))
     print("RESULT %s" % result, flush=True)
+    red = "rgb(170, 17, 17)"
+    bar_colour = "getComputedStyle(document.querySelector('.bar > div')).backgroundColor"
+    uploads = "performance.getEntriesByType('resource').filter(e => e.name.endsWith('/upload')).length"
+    if rejected:
+        sent_before = js(uploads)
+        call("DOM.setFileInputFiles", files=[os.path.abspath(rejected)], nodeId=node["nodeId"])
+        text = wait_for("(r => r.startsWith('Not sent') || r.startsWith('Failed') ? r : '')"
+                        "(document.querySelector('.result').textContent)", 30)
+        ok("a file the server would refuse: the page says why and does not send it",
+           bool(text) and text.startswith("Not sent: ") and "first bytes" in text, repr(text))
+        time.sleep(1)
+        ok("... no request to /upload was made for it", js(uploads) == sent_before,
+           "%r requests before, %r after" % (sent_before, js(uploads)))
+        ok("... its bar is red, not the blue of a success", js(bar_colour) == red, repr(js(bar_colour)))
+    if too_big:
+        call("DOM.setFileInputFiles", files=[os.path.abspath(too_big)], nodeId=node["nodeId"])
+        text = wait_for("(r => r.startsWith('Failed') ? r : '')"
+                        "(document.querySelector('.result').textContent)", 60)
+        ok("a file the server refuses (over --max-size): the server's reason on the page",
+           bool(text) and text.startswith("Failed (HTTP 413): ") and "larger than the limit" in text,
+           repr(text))
+        ok("... its bar is red", js(bar_colour) == red, repr(js(bar_colour)))
     ws.close()
 finally:
     proc.terminate()

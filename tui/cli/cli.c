@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/kafka/admin.h"
 #include "engine/util.h"
 
 void cli_kafka_init(cli_kafka_t *c)
@@ -79,6 +80,92 @@ int cli_kafka_connect(const cli_kafka_t *c, kconf_t **out)
     }
     *out = k;
     return 0;
+}
+
+size_t cli_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t *row = xcalloc(lb + 1, sizeof *row);
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    size_t d = row[lb];
+    free(row);
+    return d;
+}
+
+typedef struct ranked {
+    const char *name;
+    size_t dist;
+} ranked_t;
+
+static int by_distance(const void *a, const void *b)
+{
+    const ranked_t *x = a, *y = b;
+    if (x->dist != y->dist)
+        return x->dist < y->dist ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+int cli_topics_exist(const kconf_t *k, const char *cmd, const char *const *topics, size_t n)
+{
+    char err[512];
+    json_t *names = admin_topic_names(k, err, sizeof err);
+    if (!names) {
+        cli_error(cmd, "%s", err);
+        return EXIT_UNREACHABLE;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (topics[i][0] == '^')
+            continue;
+        bool found = false;
+        size_t nn = json_array_size(names);
+        for (size_t j = 0; j < nn && !found; j++)
+            found = !strcmp(json_string_value(json_array_get(names, j)), topics[i]);
+        if (found)
+            continue;
+        ranked_t *r = xcalloc(nn + 1, sizeof *r);
+        for (size_t j = 0; j < nn; j++) {
+            r[j].name = json_string_value(json_array_get(names, j));
+            r[j].dist = cli_distance(topics[i], r[j].name);
+        }
+        qsort(r, nn, sizeof *r, by_distance);
+        fprintf(stderr, "streamlab %s: no topic \"%s\" on %s (nothing was created); ", cmd,
+                topics[i], kconf_brokers(k));
+        if (!nn)
+            fputs("it has no topics yet\n", stderr);
+        else
+            fputs("it has, closest first:\n ", stderr);
+        for (size_t j = 0, col = 1; j < nn; j++) {
+            size_t len = strlen(r[j].name) + 1;
+            if (col + len > 78) {
+                fputs("\n ", stderr);
+                col = 1;
+            }
+            fprintf(stderr, " %s", r[j].name);
+            col += len;
+        }
+        if (nn)
+            fputc('\n', stderr);
+        free(r);
+        rc = EXIT_USAGE;
+    }
+    json_decref(names);
+    return rc;
 }
 
 static void (*stop_fn)(void *);

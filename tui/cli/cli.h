@@ -40,6 +40,16 @@ int cli_probe(const kconf_t *k);
  * the exit status to return (EXIT_USAGE, EXIT_UNREACHABLE) with nothing to free. */
 int cli_kafka_connect(const cli_kafka_t *c, kconf_t **out);
 
+/* Checks that each of the n topics exists on the cluster (one metadata
+ * request; none is created).  A name starting with '^' (a subscription
+ * pattern) is not checked.  Returns 0, or prints for the first unknown one
+ * "streamlab CMD: no topic \"T\" on B; it has: closest, next, ..." (the
+ * existing topics, closest name first) and returns EXIT_USAGE; EXIT_UNREACHABLE
+ * when the names could not be read. */
+int cli_topics_exist(const kconf_t *k, const char *cmd, const char *const *topics, size_t n);
+/* The edit distance (Levenshtein) of two strings, for "closest first". */
+size_t cli_distance(const char *a, const char *b);
+
 /* SIGINT/SIGTERM call on_stop (must be async-signal-safe) — a second one exits. */
 void cli_on_signal(void (*on_stop)(void *), void *arg);
 bool cli_stopping(void);

@@ -270,6 +270,13 @@ int cmd_consume(int argc, char **argv)
         filesaver_free(saver);
         return r;
     }
+    /* An unknown topic is an error, never an endless wait (nor, on a broker
+     * that auto-creates, a new topic). */
+    if ((r = cli_topics_exist(k, "consume", topics, ntopics))) {
+        kconf_free(k);
+        filesaver_free(saver);
+        return r;
+    }
     kconsumer_t *c = kconsumer_new_topics(k, topics, ntopics, grp, from_beginning, err, sizeof err);
     if (!c) {
         cli_error("consume", "%s", err);

@@ -1,9 +1,11 @@
 /* cmd_engine.c — `streamlab engine`: pipelines in a consumer group. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/kafka/engine.h"
+#include "engine/util.h"
 #include "engine/pipelines/replay.h"
 #include "tui/metricsrv.h"
 #include "tui/cli/cli.h"
@@ -230,9 +232,10 @@ static void print_summary(const json_t *s)
            (long long)json_integer_value(json_object_get(s, "dlq")),
            (long long)json_integer_value(json_object_get(s, "late")),
            (long long)json_integer_value(json_object_get(s, "delivery_failed")));
-    printf("elapsed %.3f s (first input to last output), %.0f records/s\n",
-           json_real_value(json_object_get(s, "elapsed_s")),
-           json_real_value(json_object_get(s, "rate")));
+    printf("processing %.3f s (first input to last output), %.0f records/s; the run took %.1f s\n",
+           json_real_value(json_object_get(s, "processing_s")),
+           json_real_value(json_object_get(s, "rate")),
+           json_real_value(json_object_get(s, "wall_s")));
     json_int_t lost = json_integer_value(json_object_get(s, "lost_to_retention"));
     if (lost)
         printf("LOST: %lld records were removed by the broker's retention before the engine "
@@ -242,9 +245,9 @@ static void print_summary(const json_t *s)
         printf("broker outages: %lld, %.1f s in all (the engine waited and resumed)\n",
                (long long)outages, json_real_value(json_object_get(s, "outage_s")));
     const char *mode = json_string_value(json_object_get(s, "mode"));
-    if (mode && json_object_get(s, "transactions"))
-        printf("delivery: %s, %lld transactions committed\n", mode,
-               (long long)json_integer_value(json_object_get(s, "transactions")));
+    if (mode && json_object_get(s, "kafka_transactions_committed"))
+        printf("delivery: %s, %lld Kafka transactions committed\n", mode,
+               (long long)json_integer_value(json_object_get(s, "kafka_transactions_committed")));
     else if (mode)
         printf("delivery: %s\n", mode);
 }
@@ -317,13 +320,16 @@ int cmd_engine(int argc, char **argv)
     cli_on_signal(on_stop, e);
     fprintf(stderr, "streamlab engine: pipelines %s, group %s, brokers %s\n", eo.pipelines,
             eo.group, kconf_brokers(k));
+    int64_t t0 = util_mono_ms();
     int rc = engine_run(e, err, sizeof err);
     metricsrv_stop(metrics);
+    double wall = (util_mono_ms() - t0) / 1e3;
     if (rc)
         cli_error("engine", "%s", err);
     else if (engine_lost_to_retention(e)) /* a result with holes is not a success */
         rc = -1;
     json_t *s = engine_summary(e);
+    json_object_set_new(s, "wall_s", json_real(round(wall * 10) / 10)); /* the run's wall time */
     print_summary(s);
     if (json) {
         char *line = json_dumps(s, JSON_COMPACT | JSON_REAL_PRECISION(15));

@@ -1,6 +1,7 @@
 /* cmd_topics.c — `streamlab topics` and `streamlab groups`: what is on the cluster. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/kafka/admin.h"
 #include "tui/cli/cli.h"
@@ -81,21 +82,68 @@ static void print_json(json_t *v)
     free(s);
 }
 
+/* The width of a column: its heading or the longest value of key in rows
+ * (an array of objects), whichever is wider. */
+static int width_of(json_t *rows, const char *key, int w)
+{
+    size_t i;
+    json_t *r;
+    char num[32];
+    json_array_foreach(rows, i, r)
+    {
+        json_t *v = json_object_get(r, key);
+        int len = json_is_string(v) ? (int)strlen(json_string_value(v))
+                                    : snprintf(num, sizeof num, "%lld",
+                                               (long long)json_integer_value(v));
+        if (len > w)
+            w = len;
+    }
+    return w;
+}
+
+/* The same over every topic's partitions. */
+static int part_width(json_t *topics, const char *key, const char *heading)
+{
+    int w = (int)strlen(heading);
+    size_t i;
+    json_t *t;
+    json_array_foreach(topics, i, t) w = width_of(json_object_get(t, "partitions"), key, w);
+    return w;
+}
+
 static void print_topics(json_t *topics)
 {
-    printf("%-28s %9s %6s %12s %12s\n", "TOPIC", "PARTITION", "LEADER", "LOG-START", "END");
+    int wt = width_of(topics, "topic", 5), wp = part_width(topics, "partition", "PARTITION"),
+        wl = part_width(topics, "leader", "LEADER"), ws = part_width(topics, "log_start", "LOG-START"),
+        we = part_width(topics, "end", "END");
+    printf("%-*s  %*s  %*s  %*s  %*s\n", wt, "TOPIC", wp, "PARTITION", wl, "LEADER", ws,
+           "LOG-START", we, "END");
     size_t i, j;
     json_t *t, *p;
     json_array_foreach(topics, i, t)
     {
         json_array_foreach(json_object_get(t, "partitions"), j, p)
-            printf("%-28s %9lld %6lld %12lld %12lld\n",
-                   json_string_value(json_object_get(t, "topic")),
-                   (long long)json_integer_value(json_object_get(p, "partition")),
-                   (long long)json_integer_value(json_object_get(p, "leader")),
-                   (long long)json_integer_value(json_object_get(p, "log_start")),
+            printf("%-*s  %*lld  %*lld  %*lld  %*lld\n", wt,
+                   json_string_value(json_object_get(t, "topic")), wp,
+                   (long long)json_integer_value(json_object_get(p, "partition")), wl,
+                   (long long)json_integer_value(json_object_get(p, "leader")), ws,
+                   (long long)json_integer_value(json_object_get(p, "log_start")), we,
                    (long long)json_integer_value(json_object_get(p, "end")));
     }
+}
+
+/* No commit and no member (or Kafka's "Dead"): nobody has used the group. */
+static bool group_unknown(json_t *v)
+{
+    json_t *st = json_object_get(v, "state"), *mem = json_object_get(v, "members");
+    bool no_state = !json_is_string(st) || !strcmp(json_string_value(st), "Dead");
+    bool no_members = !json_is_integer(mem) || json_integer_value(mem) == 0;
+    bool commits = false;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(v, "partitions"), i, p)
+        commits |= json_is_integer(json_object_get(p, "committed"));
+    return no_state && no_members && !commits;
 }
 
 /* Parses by cmd's tables; returns -1 to go on, else an exit status. */
@@ -188,7 +236,18 @@ int cmd_groups(int argc, char **argv)
     if (!v) {
         cli_error("groups", "%s", err);
         rc = EXIT_FAIL;
+    } else if (describe && group_unknown(v)) {
+        /* An answer about nothing is no answer: say so, and fail. */
+        if (json) {
+            json_object_set_new(v, "exists", json_false());
+            print_json(v);
+        }
+        cli_error("groups", "group \"%s\" does not exist on %s: it has no members and no "
+                            "committed offsets", describe, kconf_brokers(k));
+        rc = EXIT_FAIL;
     } else if (json) {
+        if (describe)
+            json_object_set_new(v, "exists", json_true());
         print_json(v);
     } else if (!describe) {
         size_t i;
@@ -204,15 +263,25 @@ int cmd_groups(int argc, char **argv)
                json_is_string(st) ? json_string_value(st)
                                   : "unknown (the embedded broker has no DescribeGroups)",
                members, (long long)json_integer_value(json_object_get(v, "lag")));
-        printf("%-28s %9s %12s %12s %10s\n", "TOPIC", "PARTITION", "COMMITTED", "END", "LAG");
+        json_t *parts = json_object_get(v, "partitions");
+        int wt = width_of(parts, "topic", 5), wp = width_of(parts, "partition", 9),
+            wc = width_of(parts, "committed", 9), we = width_of(parts, "end", 3),
+            wl = width_of(parts, "lag", 3);
+        printf("%-*s  %*s  %*s  %*s  %*s\n", wt, "TOPIC", wp, "PARTITION", wc, "COMMITTED", we,
+               "END", wl, "LAG");
         size_t i;
         json_t *p;
-        json_array_foreach(json_object_get(v, "partitions"), i, p)
-            printf("%-28s %9lld %12lld %12lld %10lld\n", json_string_value(json_object_get(p, "topic")),
-                   (long long)json_integer_value(json_object_get(p, "partition")),
-                   (long long)json_integer_value(json_object_get(p, "committed")),
-                   (long long)json_integer_value(json_object_get(p, "end")),
+        json_array_foreach(parts, i, p) {
+            json_t *c = json_object_get(p, "committed");
+            char committed[32] = "-";
+            if (json_is_integer(c))
+                snprintf(committed, sizeof committed, "%lld", (long long)json_integer_value(c));
+            printf("%-*s  %*lld  %*s  %*lld  %*lld\n", wt,
+                   json_string_value(json_object_get(p, "topic")), wp,
+                   (long long)json_integer_value(json_object_get(p, "partition")), wc, committed,
+                   we, (long long)json_integer_value(json_object_get(p, "end")), wl,
                    (long long)json_integer_value(json_object_get(p, "lag")));
+        }
     }
     json_decref(v);
     kconf_free(k);

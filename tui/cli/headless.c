@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -175,6 +176,7 @@ int cmd_headless(int argc, char **argv)
         return EXIT_USAGE;
     }
     char err[512];
+    int64_t run_t0 = util_mono_ms();
     broker_t *b = NULL;
     if (!external) {
         b = broker_start(listen, 1, TOPICS_DEFAULT_PARTITIONS, err, sizeof err);
@@ -292,6 +294,8 @@ int cmd_headless(int argc, char **argv)
     uint64_t seen = engine_input_count(g_engine);
     uint64_t lost = seen >= target ? 0 : target - seen;
     json_t *s = engine_summary(g_engine);
+    /* the run's wall time, next to processing_s (first input to last output) */
+    json_object_set_new(s, "wall_s", json_real(round((util_mono_ms() - run_t0) / 1e2) / 10));
     /* Retention: records of this run gone before the engine read them show
      * as the log start passing where the topic ended when the run began
      * (the engine may never have been there to see the gap itself). */

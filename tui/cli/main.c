@@ -32,12 +32,15 @@ static const char usage[] =
     "thresholds (? lists them).\n"
     "  -b, --brokers HOST:PORT   use this cluster instead of the embedded broker\n"
     "  -X KEY=VALUE              any librdkafka property\n"
-    "  --listen HOST:PORT        the embedded broker's address (default 127.0.0.1:9092)\n"
+    "  --listen HOST:PORT        the embedded broker's address (default 127.0.0.1:9092, or a\n"
+    "                            free port when that is taken; an address given here is kept)\n"
     "  --autostart               start the transaction producer at once\n"
     "  --rate N                  its rate (default 100/s)\n"
     "  --walkthrough             open with the guided tour (w in the console)\n"
     "  --watch-dir DIR           upload files dropped into DIR (moved to DIR/.sent/)\n"
     "  --web[=HOST:PORT]         serve the upload page too (default 127.0.0.1:5000)\n"
+    "  --file-min-size MB        analyse uploaded files over MB (default 1, the original's\n"
+    "                            rule; 0 analyses every file)\n"
     "  --flink URL               show a Flink cluster's jobs (its REST API, e.g.\n"
     "                            http://127.0.0.1:8081) in the engine dashboard (d)\n"
     "  --metrics HOST:PORT       serve GET /metrics for Prometheus (PORT alone: on\n"
@@ -50,7 +53,8 @@ static const char usage[] =
 
 static int console(int argc, char **argv)
 {
-    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WALKTHROUGH, O_WATCH, O_WEB, O_FLINK, O_METRICS };
+    enum { O_LISTEN = 1, O_AUTOSTART, O_RATE, O_WALKTHROUGH, O_WATCH, O_WEB, O_FLINK, O_METRICS,
+           O_MINSIZE };
     static const struct option longopts[] = {{"brokers", required_argument, 0, 'b'},
                                              {"listen", required_argument, 0, O_LISTEN},
                                              {"autostart", no_argument, 0, O_AUTOSTART},
@@ -60,9 +64,10 @@ static int console(int argc, char **argv)
                                              {"web", optional_argument, 0, O_WEB},
                                              {"flink", required_argument, 0, O_FLINK},
                                              {"metrics", required_argument, 0, O_METRICS},
+                                             {"file-min-size", required_argument, 0, O_MINSIZE},
                                              {"help", no_argument, 0, 'h'},
                                              {0}};
-    session_opts_t o = {.rate = 100};
+    session_opts_t o = {.rate = 100, .file_min_mb = -1};
     char *props[CLI_MAX_PROPS];
     int opt;
     while ((opt = getopt_long(argc, argv, "b:X:h", longopts, NULL)) != -1) {
@@ -82,6 +87,10 @@ static int console(int argc, char **argv)
         case O_WEB: o.web_listen = optarg ? optarg : "127.0.0.1:5000"; break;
         case O_FLINK: o.flink_url = optarg; break;
         case O_METRICS: o.metrics_listen = optarg; break;
+        case O_MINSIZE:
+            if (cli_number("console", "--file-min-size", optarg, &o.file_min_mb) < 0)
+                return EXIT_USAGE;
+            break;
         case O_RATE:
             if (cli_number("console", "--rate", optarg, &o.rate) < 0)
                 return EXIT_USAGE;
