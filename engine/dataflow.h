@@ -313,6 +313,8 @@ int64_t df_graph_watermark(const df_graph_t *g);
 /* Copies up to max operator metrics into out; returns how many operators there are. */
 size_t df_graph_metrics(const df_graph_t *g, df_op_metrics_t *out, size_t max);
 uint64_t df_graph_dlq_count(const df_graph_t *g);
+/* Records late for a window (a pattern operator's late records are counted
+ * in its own metrics only). */
 uint64_t df_graph_late_count(const df_graph_t *g);
 
 /* Copy on write: returns v itself if nobody else holds it, else a deep copy
