@@ -1496,18 +1496,18 @@ static int64_t pat_within(const struct df_stream *n)
 /* The key's state, made when create; NULL when it has none. */
 static pat_key_t *pat_key(struct df_stream *n, const char *key, bool create)
 {
-    proc_entry_t **pe = proc_slot(n, key, create);
-    if (!*pe)
+    proc_entry_t *e = *proc_slot(n, key, create);
+    if (!e)
         return NULL;
-    if (!(*pe)->state) {
+    if (!e->state) {
         pat_key_t *k = xcalloc(1, sizeof *k);
-        k->key = (*pe)->key;
+        k->key = e->key;
         k->jkey = json_string(key);
-        (*pe)->state = k;
+        e->state = k;
         if (n->nkeys > n->nbuckets * 2)
-            proc_grow(n);
+            proc_grow(n); /* moves the slots, not the entries */
     }
-    return (*pe)->state;
+    return e->state;
 }
 
 /* Forgets the key when nothing is left of it (nor points to it). */

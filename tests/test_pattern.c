@@ -29,12 +29,13 @@ typedef struct msg {
 } msg_t;
 
 static msg_t outs[256];
-static size_t nouts;
+static size_t nouts, nalerts; /* nalerts: every alert, kept or not */
 
 static void host_emit(void *opaque, const char *topic, const char *key, size_t keylen,
                       char *payload, size_t len)
 {
     (void)opaque;
+    nalerts += !strcmp(topic, "alerts");
     if (nouts < sizeof outs / sizeof *outs) {
         msg_t *m = &outs[nouts++];
         snprintf(m->topic, sizeof m->topic, "%s", topic);
@@ -50,7 +51,7 @@ static void outs_clear(void)
 {
     for (size_t i = 0; i < nouts; i++)
         json_decref(outs[i].json);
-    nouts = 0;
+    nouts = nalerts = 0;
 }
 
 /* The ids of every alert so far, "a+b" each, separated by spaces. */
@@ -330,6 +331,26 @@ static void test_pattern_forgets_a_key_once_its_partial_match_is_past_the_bound(
     CU_ASSERT_EQUAL(df_pattern_held(pat), 0);
 }
 
+/* Enough keys to grow the key table several times (ASan checks the slots). */
+static void test_pattern_keeps_every_key_apart_across_many_keys(void)
+{
+    fresh();
+    char k[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(k, sizeof k, "u%d", i);
+        rec(k, "a", 5, i, false);
+    }
+    for (int i = 0; i < 2000; i++) {
+        snprintf(k, sizeof k, "u%d", i);
+        rec(k, "b", i % 2 ? 900 : 100, 10 * SEC + i, false);
+    }
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 2000);
+    CU_ASSERT_EQUAL(df_pattern_held(pat), 4000);
+    df_graph_finish(g);
+    CU_ASSERT_EQUAL(nalerts, 1000); /* the odd ones */
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 0);
+}
+
 /* --- state: changelog and restore ------------------------------------------- */
 
 typedef struct piece {
@@ -443,6 +464,8 @@ static CU_TestInfo tests[] = {
      test_pattern_of_three_stages_keeps_overlapping_partial_matches},
     {"test_pattern_forgets_a_key_once_its_partial_match_is_past_the_bound",
      test_pattern_forgets_a_key_once_its_partial_match_is_past_the_bound},
+    {"test_pattern_keeps_every_key_apart_across_many_keys",
+     test_pattern_keeps_every_key_apart_across_many_keys},
     {"test_pattern_state_saved_and_loaded_gives_the_same_matches",
      test_pattern_state_saved_and_loaded_gives_the_same_matches},
     {"test_pattern_state_is_a_tombstone_once_a_key_has_none",
