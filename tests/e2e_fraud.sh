@@ -17,6 +17,7 @@
 #    are committed, the second half is produced, and B restarted (same group) restores
 #    its pattern state (partial matches and held records) from its changelog and gives
 #    the same alerts.
+# 4. `--headless --fraud-fraction` (the producer injects pairs): alerts flow.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -210,4 +211,17 @@ import json
 print(sorted((g['user_id'], g['first_transaction_id'], g['second_transaction_id'], g['first_amount'], g['second_amount'], g['first_timestamp'], g['second_timestamp']) for g in map(json.loads, open('$WORK/replay/fraud_alerts.jsonl'))))")
 expect_eq "engine --replay gives the alerts of Kafka mode" "$r_ids" "$a_ids"
 tap_from "$WORK/checks"
+
+# 4. --headless with injected pairs (its own embedded broker): alerts flow.  Chance
+# alone gives about 2 in 1000 records (0.01 x 0.2); 5% injection about 25 in 1000.
+rc=0
+timeout 120 "$STREAMLAB" --headless --duration 3 --fraud-fraction 0.05 --json \
+    >"$WORK/h.out" 2>"$WORK/h.err" || rc=$?
+expect_eq "--headless --fraud-fraction 0.05 exits 0" 0 "$rc"
+h=$($PY -c "import json; print(json.loads(open('$WORK/h.out').read().splitlines()[-1])['output'].get('fraud_alerts', 0))" 2>/dev/null || echo 0)
+if [ "${h:-0}" -gt 15 ]; then
+    pass "--headless --fraud-fraction 0.05: fraud_alerts flow ($h in 3 s)"
+else
+    fail "--headless --fraud-fraction 0.05: fraud_alerts flow" "${h:-?} alerts"
+fi
 finish
