@@ -18,6 +18,9 @@
 #    its pattern state (partial matches and held records) from its changelog and gives
 #    the same alerts.
 # 4. `--headless --fraud-fraction` (the producer injects pairs): alerts flow.
+# 5. The console (tmux): p and f (injected card testing) make alerts appear under the
+#    feed, in red; F sets the thresholds and the bound live; the inspector opened on
+#    fraud_alerts follows an alert to its first (1) and second (2) transaction.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . tests/lib/tap.sh
@@ -213,15 +216,82 @@ expect_eq "engine --replay gives the alerts of Kafka mode" "$r_ids" "$a_ids"
 tap_from "$WORK/checks"
 
 # 4. --headless with injected pairs (its own embedded broker): alerts flow.  Chance
-# alone gives about 2 in 1000 records (0.01 x 0.2); 5% injection about 25 in 1000.
+# alone gives about 2 in 1000 records (0.01 x 0.2); 20% injection starts 100 pairs in
+# 1000, of which those whose large one (1-5 s later) is due within the 3 s come out.
 rc=0
-timeout 120 "$STREAMLAB" --headless --duration 3 --fraud-fraction 0.05 --json \
+timeout 120 "$STREAMLAB" --headless --duration 3 --fraud-fraction 0.2 --json \
     >"$WORK/h.out" 2>"$WORK/h.err" || rc=$?
-expect_eq "--headless --fraud-fraction 0.05 exits 0" 0 "$rc"
+expect_eq "--headless --fraud-fraction 0.2 exits 0" 0 "$rc"
 h=$($PY -c "import json; print(json.loads(open('$WORK/h.out').read().splitlines()[-1])['output'].get('fraud_alerts', 0))" 2>/dev/null || echo 0)
-if [ "${h:-0}" -gt 15 ]; then
-    pass "--headless --fraud-fraction 0.05: fraud_alerts flow ($h in 3 s)"
+if [ "${h:-0}" -gt 20 ]; then
+    pass "--headless --fraud-fraction 0.2: fraud_alerts flow ($h in 3 s)"
 else
-    fail "--headless --fraud-fraction 0.05: fraud_alerts flow" "${h:-?} alerts"
+    fail "--headless --fraud-fraction 0.2: fraud_alerts flow" "${h:-?} alerts"
+fi
+
+# 5. the console
+if command -v tmux >/dev/null; then
+    . tests/lib/console.sh
+    if [ "$KIND" = embedded ]; then
+        port=$(free_port) || { fail "a free port"; finish; exit 1; }
+        CB=127.0.0.1:$port
+        console_start fraud 120 32 --listen "$CB"
+    else
+        CB=$BROKER
+        console_start fraud 120 32 -b "$CB"
+    fi
+    expect "the console opens" 60 has "6 Kafka & engine"
+    expect "pane 1 shows the fraud alerts' line with the thresholds" 20 \
+        has "FRAUD ALERTS 0  < 20.00 then > 800.00 within 60 s"
+    key p
+    key f
+    expect "f turns injected card testing on" 10 has "card testing ON"
+    expect "alerts appear under the feed, both transactions on each line" 90 \
+        has_re 'FRAUD ALERTS [1-9]' 
+    snap
+    if has_re 'user_[0-9]+ +[0-9.,]+ → [0-9.,]+ \(\+[0-9.]+ s\) txn_'; then pass "an alert line shows both amounts and ids and the gap"; else fail "an alert line shows both amounts and ids and the gap"; dump_screen; fi
+    if tm capture-pane -e -p -t "$S" | grep -F 'FRAUD ALERTS' | grep -q $'\e\[[0-9;]*31m'; then
+        pass "the alerts are in colour (red)"
+    else
+        fail "the alerts are in colour (red)"
+    fi
+    key F
+    expect "F asks for the fraud thresholds" 10 has "fraud: small large within-seconds (now 20.00 800.00 60)"
+    typed "25 700 30"
+    key Enter
+    expect "the thresholds change live" 10 has "< 25.00 then > 700.00 within 30 s"
+    key f
+    key i
+    expect "i opens the inspector" 20 has_all "Inspector" "TOPIC"
+    typed fraud_alerts
+    key Enter
+    expect "Enter opens fraud_alerts" 20 has "fraud_alerts  partition 0 of 3"
+    for _ in 1 2 3; do
+        wait_for 10 has_re '"first_transaction_id": "' && break
+        key Right
+    done
+    expect "an alert's JSON shows its two transaction ids" 10 has_re '"second_transaction_id": "'
+    snap
+    id1=$(grep -oE '"first_transaction_id": "[^"]+"' <<<"$SCREEN" | head -1 | sed 's/.*: "//; s/"$//')
+    id2=$(grep -oE '"second_transaction_id": "[^"]+"' <<<"$SCREEN" | head -1 | sed 's/.*: "//; s/"$//')
+    key 1
+    expect "1 follows the alert to its first transaction ($id1)" 60 \
+        has_all "transactions  partition" "\"transaction_id\": \"$id1\""
+    key Escape
+    expect "Esc goes back to the topic list (still narrowed to fraud_alerts)" 10 has "topic: fraud_alerts_"
+    key Enter
+    for _ in 1 2 3; do
+        wait_for 10 has "\"second_transaction_id\": \"$id2\"" && break
+        key Right
+    done
+    key 2
+    expect "2 follows the alert to its second transaction ($id2)" 60 \
+        has_all "transactions  partition" "\"transaction_id\": \"$id2\""
+    key Escape
+    sleep 0.3
+    key Escape
+    console_quit console
+else
+    fail "tmux is installed (the console part)"
 fi
 finish

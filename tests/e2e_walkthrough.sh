@@ -91,6 +91,7 @@ for ((n = 1; n <= M; n++)); do
             typed 500
             key Enter ;;
         late) key l ;;
+        fraud) key f ;;
         group) key c ;;
         video) key v ;;
         upload)
