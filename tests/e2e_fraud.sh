@@ -281,9 +281,11 @@ if command -v tmux >/dev/null; then
     expect "Esc goes back to the topic list (still narrowed to fraud_alerts)" 10 has "topic: fraud_alerts_"
     key Enter
     for _ in 1 2 3; do
-        wait_for 10 has "\"second_transaction_id\": \"$id2\"" && break
+        wait_for 10 has_re '"second_transaction_id": "' && break
         key Right
     done
+    snap # (new alerts came meanwhile: the one shown now)
+    id2=$(grep -oE '"second_transaction_id": "[^"]+"' <<<"$SCREEN" | head -1 | sed 's/.*: "//; s/"$//')
     key 2
     expect "2 follows the alert to its second transaction ($id2)" 60 \
         has_all "transactions  partition" "\"transaction_id\": \"$id2\""
