@@ -33,13 +33,16 @@ if [ "$KIND" = embedded ]; then
     e2e_init embedded 0
     echo "# the differential test needs KIND=kafka: Flink's Kafka client gets no metadata from the embedded broker (librdkafka's mock cluster); here the twin's SQL is checked against the engine's flags"
     sql=$("$STREAMLAB" flink sql -b 10.0.0.1:9093 --filter-amount 120.5 --high-value 700 \
-        --window 60 --out-of-orderness 2 --suffix _x --bounded 2>&1)
+        --window 60 --out-of-orderness 2 --suffix _x --bounded --fraud-small 25 \
+        --fraud-large 700.5 --fraud-within 30 2>&1)
     check "flink sql exits 0" test $? = 0
     for want in "'properties.bootstrap.servers' = '10.0.0.1:9093'" "WHERE amount > 120.5" \
                 "WHERE amount > 700;" "INTERVAL '60' SECOND" "event_time - INTERVAL '2.001' SECOND" \
                 "INSERT INTO processed_transactions_x" "INSERT INTO category_windows_x" \
                 "'connector' = 'upsert-kafka'" "'scan.bounded.mode' = 'latest-offset'" \
-                "EXECUTE STATEMENT SET"; do
+                "EXECUTE STATEMENT SET" "INSERT INTO fraud_alerts_x" "MATCH_RECOGNIZE (" \
+                "PATTERN (A B) WITHIN INTERVAL '30.001' SECOND" "A AS A.amount < 25" \
+                "B AS B.amount > 700.5" "AFTER MATCH SKIP PAST LAST ROW"; do
         case $sql in *"$want"*) pass "flink sql with the engine's flags has: $want" ;;
             *) fail "flink sql with the engine's flags has: $want" ;; esac
     done
