@@ -48,8 +48,8 @@ static void test_defaults_give_one_table_per_topic_a_view_and_one_statement_set(
     flinksql_defaults(&o);
     char **s = stmts_for(&o);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    /* SET name, input, view, 5 outputs, statement set */
-    CU_ASSERT_EQUAL(count(s), 9);
+    /* SET name, input, view, 5 outputs, the pattern's view, statement set */
+    CU_ASSERT_EQUAL(count(s), 10);
     CU_ASSERT_TRUE(has(find(s, "SET 'pipeline.name'"), "'streamlab-twin_flink'"));
     CU_ASSERT_PTR_NOT_NULL(find(s, "CREATE TEMPORARY TABLE transactions ("));
     CU_ASSERT_PTR_NOT_NULL(find(s, "CREATE TEMPORARY VIEW processed_transactions_view"));
@@ -268,7 +268,7 @@ static void test_video_twin_computes_what_sql_can_and_writes_null_brightness(voi
     CU_ASSERT_EQUAL(inserts, 8);
     CU_ASSERT_TRUE(has(set, "CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)"));
     CU_ASSERT_TRUE(has(set, "TABLE(TUMBLE(TABLE processed_video_frames_view"));
-    CU_ASSERT_EQUAL(count(s), 14);
+    CU_ASSERT_EQUAL(count(s), 15);
     flinksql_free(s);
 }
 
@@ -337,9 +337,17 @@ static void test_fraud_alerts_are_match_recognize_with_the_bound_one_ms_wider(vo
     CU_ASSERT_TRUE(has(ins, "PATTERN (A B) WITHIN INTERVAL '30.001' SECOND"));
     CU_ASSERT_TRUE(has(ins, "A AS A.amount < 25.5"));
     CU_ASSERT_TRUE(has(ins, "B AS B.amount > 700"));
-    /* before the amount filter: the source itself, not the filtered view */
+    /* before the amount filter: every valid transaction, not the filtered view */
     CU_ASSERT_PTR_NULL(strstr(ins, "processed_transactions_view"));
+    CU_ASSERT_TRUE(has(ins, "FROM valid_transactions\nMATCH_RECOGNIZE"));
+    CU_ASSERT_PTR_NULL(strstr(find(s, "CREATE TEMPORARY VIEW valid_transactions"), "amount > 100"));
+    /* `pattern` is a keyword in Flink SQL */
+    CU_ASSERT_TRUE(has(find(s, "CREATE TEMPORARY TABLE fraud_alerts_flink ("), "`pattern` STRING"));
     CU_ASSERT_TRUE(has(find(s, "CREATE TEMPORARY TABLE fraud_alerts_flink ("), "'key.fields' = 'user_id'"));
+    flinksql_free(s);
+    o.fraud_within_s = 120; /* three leading digits */
+    s = stmts_for(&o);
+    CU_ASSERT_TRUE(has(find(s, "EXECUTE STATEMENT SET"), "WITHIN INTERVAL '120.001' SECOND(3)"));
     flinksql_free(s);
     char err[256];
     o.fraud_small = "2e1";

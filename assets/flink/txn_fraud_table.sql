@@ -1,6 +1,6 @@
 CREATE TEMPORARY TABLE ${table} (
   user_id STRING,
-  pattern STRING,
+  `pattern` STRING,
   first_transaction_id STRING,
   second_transaction_id STRING,
   first_amount DOUBLE,

@@ -362,9 +362,15 @@ static void transactions(twin_t *t, const flinksql_opts_t *o)
      * Flink's WITHIN is exclusive (a partial match is dropped when an event comes
      * `bound` or more after its start) and streamlab's bound inclusive (last - first <=
      * bound): event times are whole ms, so bound + 1 ms says the same. */
+    stmt(t, TEXT(t, txn_valid_view));
+    /* (an interval's leading field has 2 digits unless it says more: SECOND(3) for 100 s) */
+    char digits[16] = "";
+    double within = o->fraud_within_s + 0.001;
+    if (within >= 100)
+        snprintf(digits, sizeof digits, "(%d)", (int)floor(log10(within)) + 1);
     insert(t, FILL(t, txn_insert_fraud, {"table", fraud}, {"fraud_small", o->fraud_small},
-                   {"fraud_large", o->fraud_large},
-                   {"within_seconds", seconds(t, o->fraud_within_s + 0.001)}));
+                   {"fraud_large", o->fraud_large}, {"within_seconds", seconds(t, within)},
+                   {"within_precision", digits}));
 }
 
 char **flinksql_statements(const flinksql_opts_t *o, char *err, size_t errlen)
