@@ -101,7 +101,8 @@ static void tx_draw(pane_t *p, app_t *a)
     if (v->nfeed == 0) {
         hint(p, a, 4, a->st.producer_on ? "waiting for the first transaction..."
                                         : "press p to start the transaction producer");
-        alerts_draw(p, a, inner_rows(p) - alert_rows(p, a) + 1);
+        if (inner_rows(p) - alert_rows(p, a) + 1 > 4) /* below the hint */
+            alerts_draw(p, a, inner_rows(p) - alert_rows(p, a) + 1);
         return;
     }
     int y = 3, last = inner_rows(p) - alert_rows(p, a);
