@@ -86,7 +86,7 @@ typedef struct pat_rec {
  * match that is still alive began (run[i] begins one when alive[i]). */
 typedef struct pat_key {
     const char *key; /* its hash entry's */
-    json_t *jkey;
+    bool live;       /* holds something (counted in pat_live); else kept for reuse */
     pat_rec_t *held;
     size_t nheld, hcap;
     pat_rec_t run[DF_PATTERN_MAX];
@@ -176,6 +176,7 @@ struct df_stream {
     const df_pattern_t *pat;
     pat_due_t *due;
     size_t ndue, duecap, nheld;
+    size_t pat_live; /* keys that hold something (the others wait for a sweep) */
     uint64_t pat_seq;
 };
 
@@ -258,7 +259,7 @@ static void proc_clear(struct df_stream *n)
         n->buckets[b] = NULL;
     }
     n->nkeys = 0;
-    n->ndue = n->nheld = 0;
+    n->ndue = n->nheld = n->pat_live = 0;
 }
 
 static void node_free(struct df_stream *n)
@@ -607,7 +608,7 @@ df_stream_t *df_pattern(df_stream_t *in, const char *name, const df_pattern_t *p
 }
 
 size_t df_pattern_held(const df_stream_t *pattern) { return pattern->nheld; }
-size_t df_pattern_keys(const df_stream_t *pattern) { return pattern->nkeys; }
+size_t df_pattern_keys(const df_stream_t *pattern) { return pattern->pat_live; }
 
 void df_sink_topic(df_stream_t *in, const char *topic, const char *key_field)
 {
@@ -1484,7 +1485,6 @@ static void pat_key_free(pat_key_t *k)
     for (int i = 0; i < k->nrun; i++)
         df_record_release(&k->run[i].r);
     free(k->held);
-    json_decref(k->jkey);
     free(k);
 }
 
@@ -1493,32 +1493,56 @@ static int64_t pat_within(const struct df_stream *n)
     return n->pat->within ? n->pat->within(n->ctx) : -1;
 }
 
-/* The key's state, made when create; NULL when it has none. */
-static pat_key_t *pat_key(struct df_stream *n, const char *key, bool create)
+/* The key's state (made, and counted live, for a record or a load).  A key
+ * left with nothing is kept until a sweep, so that a user buying every few
+ * seconds does not make and free its entry each time. */
+static pat_key_t *pat_key(struct df_stream *n, const char *key)
 {
-    proc_entry_t *e = *proc_slot(n, key, create);
-    if (!e)
-        return NULL;
+    proc_entry_t *e = *proc_slot(n, key, true);
     if (!e->state) {
         pat_key_t *k = xcalloc(1, sizeof *k);
         k->key = e->key;
-        k->jkey = json_string(key);
         e->state = k;
         if (n->nkeys > n->nbuckets * 2)
             proc_grow(n); /* moves the slots, not the entries */
     }
-    return e->state;
+    pat_key_t *k = e->state;
+    if (!k->live) {
+        k->live = true;
+        n->pat_live++;
+    }
+    return k;
 }
 
-/* Forgets the key when nothing is left of it (nor points to it). */
+/* Notes a key that holds nothing any more (nothing points to it either). */
 static void pat_key_settle(struct df_stream *n, pat_key_t *k)
 {
-    if (k->nheld || k->nrun || k->nheap)
+    if (!k->live || k->nheld || k->nrun || k->nheap)
         return;
-    proc_entry_t **pe = proc_slot(n, k->key, false);
-    pat_key_free(k);
-    (*pe)->state = NULL;
-    proc_settle(n, pe);
+    k->live = false;
+    n->pat_live--;
+}
+
+/* Frees the keys that hold nothing, once they outnumber the live ones (so
+ * that an endless stream of new keys stays bounded; amortised O(1)). */
+static void pat_sweep(struct df_stream *n)
+{
+    if (n->nkeys <= 2 * n->pat_live + 4096)
+        return;
+    for (size_t b = 0; b < n->nbuckets; b++) {
+        proc_entry_t **pe = &n->buckets[b];
+        while (*pe) {
+            pat_key_t *k = (*pe)->state;
+            if (k && !k->live) {
+                pat_key_free(k);
+                (*pe)->state = NULL;
+            }
+            proc_entry_t *before = *pe;
+            proc_settle(n, pe);
+            if (*pe == before)
+                pe = &(*pe)->next;
+        }
+    }
 }
 
 /* Holds rec (taken) for the watermark. */
@@ -1592,7 +1616,8 @@ static void pat_take(struct df_stream *n, pat_key_t *k, pat_rec_t rec)
         for (int j = match; j < k->nrun; j++)
             m[len++] = &k->run[j].r;
         m[len] = &rec.r;
-        df_record_t out = {.value = p->result(k->jkey, m, n->ctx), .key = k->jkey,
+        json_t *key = json_string(k->key);
+        df_record_t out = {.value = p->result(key, m, n->ctx), .key = key,
                            .event_ms = rec.r.event_ms, .partition = -1, .offset = -1};
         for (int j = 0; j < k->nrun; j++)
             df_record_release(&k->run[j].r);
@@ -1600,6 +1625,7 @@ static void pat_take(struct df_stream *n, pat_key_t *k, pat_rec_t rec)
         k->nrun = 0;
         if (out.value)
             emit(n, &out);
+        json_decref(key);
         return;
     }
     k->run[k->nrun] = rec;
@@ -1627,7 +1653,7 @@ static void pattern_push(struct df_stream *n, df_record_t *r)
         return;
     }
     const char *key = json_string_value(r->key);
-    pat_key_t *k = pat_key(n, key, true);
+    pat_key_t *k = pat_key(n, key);
     pat_rec_t rec = {.r = *r, .seq = n->pat_seq++};
     rec.r.key = NULL; /* borrowed from key_by */
     pat_hold(n, k, rec);
@@ -1674,6 +1700,7 @@ static void pattern_advance(struct df_stream *n, int64_t wm)
         mark_dirty(n, DF_NO_TIME, k->key);
         pat_key_settle(n, k);
     }
+    pat_sweep(n);
     dump_cache_clear(n->g);
 }
 
@@ -1717,7 +1744,7 @@ static json_t *pat_save(struct df_stream *n, const char *key)
  * piece; heap entries of the older one are left to go stale. */
 static void pat_load(struct df_stream *n, const char *key, const json_t *value)
 {
-    pat_key_t *k = pat_key(n, key, true);
+    pat_key_t *k = pat_key(n, key);
     for (size_t i = 0; i < k->nheld; i++)
         df_record_release(&k->held[i].r);
     n->nheld -= k->nheld;

@@ -351,6 +351,25 @@ static void test_pattern_keeps_every_key_apart_across_many_keys(void)
     CU_ASSERT_EQUAL(df_pattern_keys(pat), 0);
 }
 
+
+/* An endless stream of new keys: keys left with nothing are swept (past 4096 of
+ * them), and a swept key that comes back starts afresh. */
+static void test_pattern_sweeps_keys_left_with_nothing_and_takes_them_back(void)
+{
+    fresh();
+    char k[32];
+    for (int i = 0; i < 12000; i++) { /* each key once, the watermark right behind */
+        snprintf(k, sizeof k, "n%d", i);
+        rec(k, "x", 100, i * 10, true);
+    }
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 1); /* the last one is held */
+    rec("n5", "a", 5, 200000, true);          /* an early key, swept since */
+    rec("n5", "b", 900, 201000, false);
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are("n5:a+b"));
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 0);
+}
+
 /* --- state: changelog and restore ------------------------------------------- */
 
 typedef struct piece {
@@ -466,6 +485,8 @@ static CU_TestInfo tests[] = {
      test_pattern_forgets_a_key_once_its_partial_match_is_past_the_bound},
     {"test_pattern_keeps_every_key_apart_across_many_keys",
      test_pattern_keeps_every_key_apart_across_many_keys},
+    {"test_pattern_sweeps_keys_left_with_nothing_and_takes_them_back",
+     test_pattern_sweeps_keys_left_with_nothing_and_takes_them_back},
     {"test_pattern_state_saved_and_loaded_gives_the_same_matches",
      test_pattern_state_saved_and_loaded_gives_the_same_matches},
     {"test_pattern_state_is_a_tombstone_once_a_key_has_none",
