@@ -30,7 +30,7 @@
 
 enum kind {
     K_SOURCE, K_MAP, K_FILTER, K_KEYBY, K_REDUCE, K_WINDOW, K_LATE, K_SINK, K_CALL, K_PROCESS,
-    K_SESSION, K_REPART,
+    K_SESSION, K_REPART, K_PATTERN,
     K_NKINDS /* op_classes has a row for each */
 };
 
@@ -73,6 +73,37 @@ typedef struct session {
     bool fired;   /* fired and kept while allowed lateness lasts */
     bool emitted; /* a result for (part of) it went out: later ones are updates */
 } session_t;
+
+/* A pattern operator's record: held for the watermark, or taken into a
+ * partial match (its value or obj is a reference; its key is NULL). */
+typedef struct pat_rec {
+    df_record_t r;
+    uint64_t seq; /* input order: ties in event time are taken in it */
+} pat_rec_t;
+
+/* One key's pattern state: what waits for the watermark, sorted by
+ * (event time, seq), and the records taken since the earliest partial
+ * match that is still alive began (run[i] begins one when alive[i]). */
+typedef struct pat_key {
+    const char *key; /* its hash entry's */
+    bool live;       /* holds something (counted in pat_live); else kept for reuse */
+    pat_rec_t *held;
+    size_t nheld, hcap;
+    pat_rec_t run[DF_PATTERN_MAX];
+    bool alive[DF_PATTERN_MAX];
+    int nrun;
+    size_t nheap; /* heap entries that point here: it lives while any do */
+} pat_key_t;
+
+/* The operator's heap of due times over every key: a held record (taken
+ * when the watermark reaches its time), or the time after which a key's
+ * partial matches are past the bound (expiry: dropped, to bound memory). */
+typedef struct pat_due {
+    int64_t ts;
+    uint64_t seq;
+    pat_key_t *k;
+    bool expiry;
+} pat_due_t;
 
 typedef struct window {
     int64_t start, end;
@@ -137,10 +168,16 @@ struct df_stream {
      * number of upstream partitions whose markers it waits for */
     char *repart_topic;
     int upstream;
-    /* process */
+    /* process (and pattern: its keys are in the same table) */
     const df_process_fn_t *proc;
     proc_entry_t **buckets;
     size_t nbuckets, nkeys;
+    /* pattern */
+    const df_pattern_t *pat;
+    pat_due_t *due;
+    size_t ndue, duecap, nheld;
+    size_t pat_live; /* keys that hold something (the others wait for a sweep) */
+    uint64_t pat_seq;
 };
 
 struct df_graph {
@@ -204,13 +241,17 @@ df_graph_t *df_graph_new(const char *name, const df_host_t *host)
     return g;
 }
 
-/* Frees a process operator's keys and their state. */
+static void pat_key_free(pat_key_t *k);
+
+/* Frees a process (or pattern) operator's keys and their state. */
 static void proc_clear(struct df_stream *n)
 {
     for (size_t b = 0; b < n->nbuckets; b++) {
         for (proc_entry_t *e = n->buckets[b], *next; e; e = next) {
             next = e->next;
-            if (e->state && n->proc->free_state)
+            if (e->state && n->kind == K_PATTERN)
+                pat_key_free(e->state);
+            else if (e->state && n->proc->free_state)
                 n->proc->free_state(e->state, n->ctx);
             free(e->key);
             free(e);
@@ -218,12 +259,14 @@ static void proc_clear(struct df_stream *n)
         n->buckets[b] = NULL;
     }
     n->nkeys = 0;
+    n->ndue = n->nheld = n->pat_live = 0;
 }
 
 static void node_free(struct df_stream *n)
 {
     proc_clear(n);
     free(n->buckets);
+    free(n->due);
     for (size_t i = 0; i < n->nwins; i++)
         json_decref(n->wins[i].accs);
     free(n->wins);
@@ -551,6 +594,21 @@ df_stream_t *df_process_side(df_stream_t *process)
 }
 
 size_t df_process_keys(const df_stream_t *process) { return process->nkeys; }
+
+df_stream_t *df_pattern(df_stream_t *in, const char *name, const df_pattern_t *p, void *ctx)
+{
+    if (p->nstages < 1 || p->nstages > DF_PATTERN_MAX || !p->cond || !p->result)
+        util_fatal("df_pattern(%s): 1 to %d stages, a condition and a result", name,
+                   DF_PATTERN_MAX);
+    struct df_stream *n = node_new(in->g, in, K_PATTERN, name, ctx);
+    n->pat = p;
+    n->nbuckets = 64;
+    n->buckets = xcalloc(n->nbuckets, sizeof *n->buckets);
+    return n;
+}
+
+size_t df_pattern_held(const df_stream_t *pattern) { return pattern->nheld; }
+size_t df_pattern_keys(const df_stream_t *pattern) { return pattern->pat_live; }
 
 void df_sink_topic(df_stream_t *in, const char *topic, const char *key_field)
 {
@@ -1370,6 +1428,349 @@ static void process_timers(struct df_stream *n, int64_t now_ms)
     dump_cache_clear(n->g);
 }
 
+/* --- patterns (complex event processing) ------------------------------------
+ * Per key: held records sorted by (event time, seq), and the run of records
+ * taken since the earliest partial match still alive began.  One heap over
+ * every key gives what the watermark passes in (time, seq) order, so each
+ * key's records are taken in event-time order, ties in input order; a
+ * parallel job's workers each hold their own keys, and a match goes out
+ * with the event time of its last record, so the output order does not
+ * depend on how the keys were spread. */
+
+static bool due_before(const pat_due_t *a, const pat_due_t *b)
+{
+    return a->ts != b->ts ? a->ts < b->ts : a->seq < b->seq;
+}
+
+static void due_push(struct df_stream *n, pat_due_t d)
+{
+    if (n->ndue == n->duecap) {
+        n->duecap = n->duecap ? 2 * n->duecap : 256;
+        n->due = xrealloc(n->due, n->duecap * sizeof *n->due);
+    }
+    size_t i = n->ndue++;
+    while (i > 0 && due_before(&d, &n->due[(i - 1) / 2])) {
+        n->due[i] = n->due[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    n->due[i] = d;
+    d.k->nheap++;
+}
+
+static pat_due_t due_pop(struct df_stream *n)
+{
+    pat_due_t top = n->due[0], last = n->due[--n->ndue];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n->ndue)
+            break;
+        if (c + 1 < n->ndue && due_before(&n->due[c + 1], &n->due[c]))
+            c++;
+        if (!due_before(&n->due[c], &last))
+            break;
+        n->due[i] = n->due[c];
+        i = c;
+    }
+    if (n->ndue)
+        n->due[i] = last;
+    top.k->nheap--;
+    return top;
+}
+
+static void pat_key_free(pat_key_t *k)
+{
+    for (size_t i = 0; i < k->nheld; i++)
+        df_record_release(&k->held[i].r);
+    for (int i = 0; i < k->nrun; i++)
+        df_record_release(&k->run[i].r);
+    free(k->held);
+    free(k);
+}
+
+static int64_t pat_within(const struct df_stream *n)
+{
+    return n->pat->within ? n->pat->within(n->ctx) : -1;
+}
+
+/* The key's state (made, and counted live, for a record or a load).  A key
+ * left with nothing is kept until a sweep, so that a user buying every few
+ * seconds does not make and free its entry each time. */
+static pat_key_t *pat_key(struct df_stream *n, const char *key)
+{
+    proc_entry_t *e = *proc_slot(n, key, true);
+    if (!e->state) {
+        pat_key_t *k = xcalloc(1, sizeof *k);
+        k->key = e->key;
+        e->state = k;
+        if (n->nkeys > n->nbuckets * 2)
+            proc_grow(n); /* moves the slots, not the entries */
+    }
+    pat_key_t *k = e->state;
+    if (!k->live) {
+        k->live = true;
+        n->pat_live++;
+    }
+    return k;
+}
+
+/* Notes a key that holds nothing any more (nothing points to it either). */
+static void pat_key_settle(struct df_stream *n, pat_key_t *k)
+{
+    if (!k->live || k->nheld || k->nrun || k->nheap)
+        return;
+    k->live = false;
+    n->pat_live--;
+}
+
+/* Frees the keys that hold nothing, once they outnumber the live ones (so
+ * that an endless stream of new keys stays bounded; amortised O(1)). */
+static void pat_sweep(struct df_stream *n)
+{
+    if (n->nkeys <= 2 * n->pat_live + 4096)
+        return;
+    for (size_t b = 0; b < n->nbuckets; b++) {
+        proc_entry_t **pe = &n->buckets[b];
+        while (*pe) {
+            pat_key_t *k = (*pe)->state;
+            if (k && !k->live) {
+                pat_key_free(k);
+                (*pe)->state = NULL;
+            }
+            proc_entry_t *before = *pe;
+            proc_settle(n, pe);
+            if (*pe == before)
+                pe = &(*pe)->next;
+        }
+    }
+}
+
+/* Holds rec (taken) for the watermark. */
+static void pat_hold(struct df_stream *n, pat_key_t *k, pat_rec_t rec)
+{
+    if (k->nheld == k->hcap) {
+        k->hcap = k->hcap ? 2 * k->hcap : 4;
+        k->held = xrealloc(k->held, k->hcap * sizeof *k->held);
+    }
+    size_t i = k->nheld++; /* mostly in order: from the end */
+    while (i > 0 && (k->held[i - 1].r.event_ms > rec.r.event_ms ||
+                     (k->held[i - 1].r.event_ms == rec.r.event_ms && k->held[i - 1].seq > rec.seq))) {
+        k->held[i] = k->held[i - 1];
+        i--;
+    }
+    k->held[i] = rec;
+    n->nheld++;
+    due_push(n, (pat_due_t){.ts = rec.r.event_ms, .seq = rec.seq, .k = k});
+}
+
+/* The run's first record changed: the time after which it is past the bound. */
+static void pat_arm_expiry(struct df_stream *n, pat_key_t *k)
+{
+    int64_t within = pat_within(n);
+    if (k->nrun > 0 && within >= 0 && k->run[0].r.event_ms <= INT64_MAX - 2 - within)
+        due_push(n, (pat_due_t){.ts = k->run[0].r.event_ms + within + 1, .seq = k->run[0].seq,
+                                .k = k, .expiry = true});
+}
+
+/* Drops the run's records before its first live partial match. */
+static void pat_trim(struct df_stream *n, pat_key_t *k)
+{
+    int first = 0;
+    while (first < k->nrun && !k->alive[first])
+        first++;
+    if (first == 0)
+        return;
+    for (int i = 0; i < first; i++)
+        df_record_release(&k->run[i].r);
+    memmove(k->run, k->run + first, (size_t)(k->nrun - first) * sizeof *k->run);
+    memmove(k->alive, k->alive + first, (size_t)(k->nrun - first) * sizeof *k->alive);
+    k->nrun -= first;
+    pat_arm_expiry(n, k);
+}
+
+/* Takes rec (the key's next record in event time): every live partial match
+ * goes on with it or dies, and it may begin one.  A complete match is
+ * emitted and everything before and at rec is dropped (skip past last row). */
+static void pat_take(struct df_stream *n, pat_key_t *k, pat_rec_t rec)
+{
+    const df_pattern_t *p = n->pat;
+    int64_t within = pat_within(n);
+    const df_record_t *m[DF_PATTERN_MAX];
+    bool had_run = k->nrun > 0;
+    int match = -1;
+    for (int i = 0; i < k->nrun && match < 0; i++) {
+        if (!k->alive[i])
+            continue;
+        int stage = k->nrun - i;
+        for (int j = 0; j < stage; j++)
+            m[j] = &k->run[i + j].r;
+        k->alive[i] = (within < 0 || rec.r.event_ms - k->run[i].r.event_ms <= within) &&
+                      p->cond(stage, &rec.r, m, n->ctx);
+        if (k->alive[i] && stage + 1 == p->nstages)
+            match = i;
+    }
+    if (match < 0 && p->nstages == 1 && p->cond(0, &rec.r, m, n->ctx))
+        match = k->nrun;
+    if (match >= 0) {
+        int len = 0;
+        for (int j = match; j < k->nrun; j++)
+            m[len++] = &k->run[j].r;
+        m[len] = &rec.r;
+        json_t *key = json_string(k->key);
+        df_record_t out = {.value = p->result(key, m, n->ctx), .key = key,
+                           .event_ms = rec.r.event_ms, .partition = -1, .offset = -1};
+        for (int j = 0; j < k->nrun; j++)
+            df_record_release(&k->run[j].r);
+        df_record_release(&rec.r);
+        k->nrun = 0;
+        if (out.value)
+            emit(n, &out);
+        json_decref(key);
+        return;
+    }
+    k->run[k->nrun] = rec;
+    k->alive[k->nrun] = p->cond(0, &rec.r, m, n->ctx);
+    k->nrun++;
+    int first = 0;
+    while (first < k->nrun && !k->alive[first])
+        first++;
+    if (first > 0)
+        pat_trim(n, k); /* the run begins later (or ends) */
+    else if (!had_run)
+        pat_arm_expiry(n, k); /* a run begins */
+}
+
+static void pattern_push(struct df_stream *n, df_record_t *r)
+{
+    if (!r->key || r->event_ms == DF_NO_TIME) {
+        df_record_release(r);
+        return;
+    }
+    int64_t wm = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
+    if (wm != DF_NO_TIME && r->event_ms <= wm) { /* behind the watermark: late */
+        COUNT(n->late);
+        df_record_release(r);
+        return;
+    }
+    const char *key = json_string_value(r->key);
+    pat_key_t *k = pat_key(n, key);
+    pat_rec_t rec = {.r = *r, .seq = n->pat_seq++};
+    rec.r.key = NULL; /* borrowed from key_by */
+    pat_hold(n, k, rec);
+    set_owner(n, key, r->partition);
+    mark_dirty(n, DF_NO_TIME, key);
+}
+
+/* Every record the key may still take is at d.ts or later (the heap gives
+ * them in time order): its partial matches that began more than the bound
+ * before can no longer complete, and are dropped. */
+static void pat_expire(struct df_stream *n, pat_key_t *k, pat_due_t d)
+{
+    if (k->nrun == 0 || k->run[0].seq != d.seq)
+        return; /* an old entry: the run has moved on */
+    int64_t within = pat_within(n);
+    if (within < 0)
+        return;
+    for (int i = 0; i < k->nrun; i++)
+        if (k->alive[i] && k->run[i].r.event_ms + within < d.ts)
+            k->alive[i] = false;
+    if (k->alive[0]) /* the bound grew meanwhile */
+        pat_arm_expiry(n, k);
+    else
+        pat_trim(n, k);
+}
+
+/* Takes, in (time, seq) order, every held record the watermark has passed. */
+static void pattern_advance(struct df_stream *n, int64_t wm)
+{
+    atomic_store_explicit(&n->watermark_ms, wm, memory_order_relaxed);
+    while (n->ndue > 0 && n->due[0].ts <= wm) {
+        pat_due_t d = due_pop(n);
+        pat_key_t *k = d.k;
+        if (d.expiry) {
+            pat_expire(n, k, d);
+        } else if (k->nheld > 0 && k->held[0].seq == d.seq) {
+            /* (otherwise the entry of a record a second load replaced) */
+            pat_rec_t rec = k->held[0];
+            memmove(k->held, k->held + 1, (k->nheld - 1) * sizeof *k->held);
+            k->nheld--;
+            n->nheld--;
+            pat_take(n, k, rec);
+        }
+        mark_dirty(n, DF_NO_TIME, k->key);
+        pat_key_settle(n, k);
+    }
+    pat_sweep(n);
+    dump_cache_clear(n->g);
+}
+
+/* A record (or a restored one) as saved: {"t", "p", "o", "v"}. */
+static json_t *pat_rec_save(const pat_rec_t *x)
+{
+    json_t *v = x->r.obj ? x->r.obj->cls->to_json(x->r.obj) : json_incref(x->r.value);
+    return json_pack("{sIsIsIso}", "t", (json_int_t)x->r.event_ms, "p", (json_int_t)x->r.partition,
+                     "o", (json_int_t)x->r.offset, "v", v);
+}
+
+static pat_rec_t pat_rec_load(struct df_stream *n, const json_t *s)
+{
+    return (pat_rec_t){.r = {.value = json_incref(json_object_get(s, "v")),
+                             .event_ms = json_integer_value(json_object_get(s, "t")),
+                             .partition = (int32_t)json_integer_value(json_object_get(s, "p")),
+                             .offset = json_integer_value(json_object_get(s, "o"))},
+                       .seq = n->pat_seq++};
+}
+
+/* The key's state as saved: {"held": [...], "run": [...], "alive": [...]},
+ * or NULL when it has none. */
+static json_t *pat_save(struct df_stream *n, const char *key)
+{
+    proc_entry_t *e = *proc_slot(n, key, false);
+    pat_key_t *k = e ? e->state : NULL;
+    if (!k || (k->nheld == 0 && k->nrun == 0))
+        return NULL;
+    json_t *held = json_array(), *run = json_array(), *alive = json_array();
+    for (size_t i = 0; i < k->nheld; i++)
+        json_array_append_new(held, pat_rec_save(&k->held[i]));
+    for (int i = 0; i < k->nrun; i++) {
+        json_array_append_new(run, pat_rec_save(&k->run[i]));
+        json_array_append_new(alive, json_boolean(k->alive[i]));
+    }
+    return json_pack("{sososo}", "held", held, "run", run, "alive", alive);
+}
+
+/* Puts a key's saved state back (value NULL: none).  A key loaded again
+ * (a changelog read from its start has every version) takes the newer
+ * piece; heap entries of the older one are left to go stale. */
+static void pat_load(struct df_stream *n, const char *key, const json_t *value)
+{
+    pat_key_t *k = pat_key(n, key);
+    for (size_t i = 0; i < k->nheld; i++)
+        df_record_release(&k->held[i].r);
+    n->nheld -= k->nheld;
+    k->nheld = 0;
+    for (int i = 0; i < k->nrun; i++)
+        df_record_release(&k->run[i].r);
+    k->nrun = 0;
+    size_t i;
+    json_t *s;
+    json_t *run = json_object_get(value, "run"), *alive = json_object_get(value, "alive");
+    json_array_foreach(run, i, s)
+    {
+        if (k->nrun >= n->pat->nstages - 1 || k->nrun >= DF_PATTERN_MAX)
+            break;
+        k->run[k->nrun] = pat_rec_load(n, s);
+        k->alive[k->nrun++] = json_is_true(json_array_get(alive, i));
+    }
+    if (k->nrun > 0 && k->alive[0])
+        pat_arm_expiry(n, k);
+    else
+        pat_trim(n, k);
+    json_array_foreach(json_object_get(value, "held"), i, s)
+        pat_hold(n, k, pat_rec_load(n, s));
+    pat_key_settle(n, k);
+}
+
 /* --- state for changelogs (see dataflow_exec.h) ----------------------------- */
 
 static void set_owner(struct df_stream *n, const char *key, int32_t partition)
@@ -1813,6 +2214,7 @@ static const op_class_t op_classes[] = {
     [K_PROCESS] = {.kind = "process", .push = process_push},
     [K_SESSION] = {.kind = "session", .push = session_push},
     [K_REPART] = {.kind = "repartition", .push = repart_push},
+    [K_PATTERN] = {.kind = "pattern", .push = pattern_push},
 };
 
 _Static_assert(sizeof op_classes / sizeof *op_classes == K_NKINDS, "a kind without its class");
@@ -1885,6 +2287,10 @@ static void advance_nodes(df_graph_t *g, int level, int64_t wm, int64_t now_ms)
             reduce_evict(n, now_ms);
         } else if (n->kind == K_PROCESS) {
             process_timers(n, now_ms);
+        } else if (n->kind == K_PATTERN && wm != DF_NO_TIME) {
+            int64_t cur = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
+            if (cur == DF_NO_TIME || wm > cur)
+                pattern_advance(n, wm);
         } else if ((n->kind == K_WINDOW || n->kind == K_SESSION) && wm != DF_NO_TIME) {
             int64_t cur = atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
             if (cur == DF_NO_TIME || wm > cur) {
@@ -1994,7 +2400,17 @@ static uint64_t sum(const df_graph_t *g, size_t field)
 }
 
 uint64_t df_graph_dlq_count(const df_graph_t *g) { return sum(g, offsetof(struct df_stream, dlq)); }
-uint64_t df_graph_late_count(const df_graph_t *g) { return sum(g, offsetof(struct df_stream, late)); }
+/* A pattern's late records are its own (its metrics): the graph's count is
+ * the records that went to a late side output, what summaries compare with
+ * the late topic. */
+uint64_t df_graph_late_count(const df_graph_t *g)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < g->nnodes; i++)
+        if (g->nodes[i]->kind != K_PATTERN)
+            t += READ(g->nodes[i]->late);
+    return t;
+}
 
 /* --- state snapshots -------------------------------------------------------- */
 
@@ -2003,7 +2419,7 @@ void df_graph_track_state(df_graph_t *g, bool on)
     for (size_t i = 0; i < g->nnodes; i++) {
         struct df_stream *n = g->nodes[i];
         if (n->kind == K_REDUCE || n->kind == K_WINDOW || n->kind == K_SESSION ||
-            (n->kind == K_PROCESS && n->proc->save && n->proc->load)) {
+            n->kind == K_PATTERN || (n->kind == K_PROCESS && n->proc->save && n->proc->load)) {
             if (on && !n->dirty) {
                 n->dirty = json_object();
                 n->owner = json_object();
@@ -2090,12 +2506,14 @@ void df_graph_state_drain(df_graph_t *g, df_state_fn fn, void *opaque)
                 json_t *saved = e && e->state ? n->proc->save(e->state, &from, n->ctx) : NULL;
                 if (saved)
                     v = json_pack("{sosI}", "state", saved, "replay_from", (json_int_t)from);
+            } else if (n->kind == K_PATTERN) {
+                v = pat_save(n, key);
             } else {
                 v = sessions_of(n, key);
             }
             /* NULL: the state is gone */
             fn(opaque, n->src_topic, owner_of(n, key), n->name, key, sub, v);
-            if (!v && n->kind == K_PROCESS) /* keys of a process come and go (uploads) */
+            if (!v && (n->kind == K_PROCESS || n->kind == K_PATTERN)) /* keys come and go */
                 json_object_del(n->owner, key);
             json_decref(v);
         }
@@ -2125,7 +2543,7 @@ void df_graph_state_clear(df_graph_t *g)
             json_decref(n->sess[k].acc);
         }
         n->nsess = 0;
-        if (n->kind == K_PROCESS)
+        if (n->kind == K_PROCESS || n->kind == K_PATTERN)
             proc_clear(n);
         if (n->dirty)
             json_object_clear(n->dirty);
@@ -2208,6 +2626,9 @@ int df_graph_state_load(df_graph_t *g, int32_t partition, const char *op, const 
         }
         return 0;
     }
+    case K_PATTERN:
+        pat_load(n, key, value);
+        return 0;
     case K_PROCESS: {
         if (!n->proc->load)
             return -1;

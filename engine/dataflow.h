@@ -235,6 +235,43 @@ bool df_process_replaying(const df_process_out_t *out);
 /* Number of keys holding state in a process operator (a memory metric). */
 size_t df_process_keys(const df_stream_t *process);
 
+/* Complex event processing: a sequence of conditions per key, in event-time
+ * order, within a time bound (Flink's CEP; in SQL, MATCH_RECOGNIZE with
+ * PARTITION BY key ORDER BY event time, PATTERN (S0 S1 ...) WITHIN bound,
+ * AFTER MATCH SKIP PAST LAST ROW).  Needs key_by upstream.
+ *
+ * Records are held per key until the watermark passes them, then taken in
+ * event-time order (ties in input order).  A record at or behind the
+ * operator's watermark when it comes is late: counted (df_op_metrics_t.late)
+ * and not matched.  Stages follow each other strictly: a match is nstages
+ * consecutive records of the key, record i meeting stage i's condition, with
+ * last - first <= within.  After a match, matching starts again after its
+ * last record.  Each match emits result() (a new JSON value; its event time
+ * is the last record's).  Held records and partial matches are keyed state
+ * (changelog, restore, scale-out) and are held by reference: a pipeline
+ * whose records are large and changed in place downstream (copy on write)
+ * maps them to what the conditions and result read first. */
+#define DF_PATTERN_MAX 8
+typedef struct df_pattern {
+    int nstages; /* 1 .. DF_PATTERN_MAX */
+    /* Whether r meets stage `stage`, after prev[0 .. stage-1] (the records
+     * matched so far, in order).  r and prev are borrowed, in either form
+     * (df_record_string / df_record_number); they may have come back from a
+     * changelog as JSON. */
+    bool (*cond)(int stage, const df_record_t *r, const df_record_t *const *prev, void *ctx);
+    /* The bound on last - first (inclusive), read when a record is taken, so
+     * it may change while running; NULL or negative: none. */
+    int64_t (*within)(void *ctx);
+    /* The record a match emits (a new reference): key and the nstages
+     * matched records, in order (borrowed). */
+    json_t *(*result)(const json_t *key, const df_record_t *const *match, void *ctx);
+} df_pattern_t;
+df_stream_t *df_pattern(df_stream_t *in, const char *name, const df_pattern_t *p, void *ctx);
+/* Records a pattern operator holds for the watermark, and the keys with
+ * state (memory metrics). */
+size_t df_pattern_held(const df_stream_t *pattern);
+size_t df_pattern_keys(const df_stream_t *pattern);
+
 /* Writes every record to topic as compact JSON, keyed by the string field
  * key_field of the value (or the record key when key_field is NULL). */
 void df_sink_topic(df_stream_t *in, const char *topic, const char *key_field);
@@ -277,6 +314,8 @@ int64_t df_graph_watermark(const df_graph_t *g);
 /* Copies up to max operator metrics into out; returns how many operators there are. */
 size_t df_graph_metrics(const df_graph_t *g, df_op_metrics_t *out, size_t max);
 uint64_t df_graph_dlq_count(const df_graph_t *g);
+/* Records late for a window (a pattern operator's late records are counted
+ * in its own metrics only). */
 uint64_t df_graph_late_count(const df_graph_t *g);
 
 /* Copy on write: returns v itself if nobody else holds it, else a deep copy

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "engine/evtime.h"
+
+#define TXGEN_FRAUD_PENDING 1024
 #include "engine/util.h"
 
 struct txgen {
@@ -16,6 +18,15 @@ struct txgen {
     uint64_t run; /* distinguishes ids of generators started at different times */
     int64_t out_of_order_ms;
     double late_fraction, bad_fraction;
+    /* card testing: the injected scenarios' records still to come, sorted by time */
+    double fraud_fraction;
+    struct due_tx {
+        int64_t event_us;
+        unsigned long long user;
+        long cents;
+    } due[TXGEN_FRAUD_PENDING];
+    size_t ndue;
+    unsigned long long fraud_users;
 };
 
 void txgen_set_disorder(txgen_t *g, int64_t out_of_order_ms, double late_fraction,
@@ -27,6 +38,37 @@ void txgen_set_disorder(txgen_t *g, int64_t out_of_order_ms, double late_fractio
 }
 
 static bool chance(txgen_t *g, double p) { return p > 0 && txgen_rand(g, 1000000) < p * 1000000; }
+
+void txgen_set_fraud(txgen_t *g, double fraction) { g->fraud_fraction = fraction; }
+
+static void schedule(txgen_t *g, int64_t event_us, unsigned long long user, long cents)
+{
+    size_t i = g->ndue++;
+    while (i > 0 && g->due[i - 1].event_us > event_us) {
+        g->due[i] = g->due[i - 1];
+        i--;
+    }
+    g->due[i] = (struct due_tx){.event_us = event_us, .user = user, .cents = cents};
+}
+
+/* Begins a scenario at `now` (room for its three records permitting). */
+static void inject(txgen_t *g, int64_t now)
+{
+    if (g->ndue + 3 > TXGEN_FRAUD_PENDING)
+        return;
+    unsigned long long user = 1001 + g->fraud_users++;
+    long small = 100 + (long)txgen_rand(g, 1900);   /* 1.00 .. 19.99 */
+    long large = 80001 + (long)txgen_rand(g, 19999); /* 800.01 .. 1000.00 */
+    schedule(g, now, user, small);
+    switch (txgen_rand(g, 4)) {
+    case 0:
+    case 1: schedule(g, now + 1000000 + (int64_t)txgen_rand(g, 4000001), user, large); break;
+    case 2: schedule(g, now + 61000000, user, large); break; /* past the bound */
+    default:
+        schedule(g, now + 1000000, user, 10000 + (long)txgen_rand(g, 40001)); /* in between */
+        schedule(g, now + 2000000, user, large);
+    }
+}
 
 /* The original's vocabularies: its 8 products, 4 categories and 4 payment
  * methods; each product keeps one category (headphones are its accessories). */
@@ -60,14 +102,22 @@ uint64_t txgen_rand(txgen_t *g, uint64_t n)
 
 size_t txgen_next(txgen_t *g, int64_t event_us, char *buf, char *key, size_t *keylen)
 {
-    if (g->out_of_order_ms > 0)
+    if (chance(g, g->fraud_fraction))
+        inject(g, event_us);
+    struct due_tx d = {0};
+    bool injected = g->ndue > 0 && g->due[0].event_us <= event_us;
+    if (injected) {
+        d = g->due[0];
+        memmove(g->due, g->due + 1, --g->ndue * sizeof *g->due);
+        event_us = d.event_us;
+    } else if (g->out_of_order_ms > 0)
         event_us -= (int64_t)txgen_rand(g, (uint64_t)g->out_of_order_ms * 1000 + 1);
-    if (chance(g, g->late_fraction))
+    if (!injected && chance(g, g->late_fraction))
         event_us -= 35000000 + (int64_t)txgen_rand(g, 30000001);
-    bool bad = chance(g, g->bad_fraction);
+    bool bad = !injected && chance(g, g->bad_fraction);
     unsigned item = (unsigned)txgen_rand(g, 8);
-    unsigned user = 1 + (unsigned)txgen_rand(g, 1000);
-    long cents = 1000 + (long)txgen_rand(g, 99001); /* 10.00 .. 1000.00 */
+    unsigned long long user = injected ? d.user : 1 + txgen_rand(g, 1000);
+    long cents = injected ? d.cents : 1000 + (long)txgen_rand(g, 99001); /* 10.00 .. 1000.00 */
     char amount[24];
     if (cents % 100 == 0)
         snprintf(amount, sizeof amount, "%ld.0", cents / 100);
@@ -77,7 +127,7 @@ size_t txgen_next(txgen_t *g, int64_t event_us, char *buf, char *key, size_t *ke
         snprintf(amount, sizeof amount, "%ld.%02ld", cents / 100, cents % 100);
     char ts[EVTIME_BUFSIZE];
     evtime_format_us(event_us, ts);
-    *keylen = (size_t)snprintf(key, TXGEN_MAX_KEY, "user_%u", user);
+    *keylen = (size_t)snprintf(key, TXGEN_MAX_KEY, "user_%llu", user);
     int n = snprintf(buf, TXGEN_MAX_RECORD,
                      "{\"transaction_id\":\"txn_%llu_%llu\",\"user_id\":\"%s\",\"product\":\"%s\","
                      "\"category\":\"%s\",\"amount\":%s,\"quantity\":%u,\"payment_method\":\"%s\","

@@ -34,6 +34,17 @@ size_t txgen_next(txgen_t *g, int64_t event_us, char *buf, char *key, size_t *ke
 void txgen_set_disorder(txgen_t *g, int64_t out_of_order_ms, double late_fraction,
                         double bad_fraction);
 
+/* Card testing for the fraud_alerts demo (0 by default): this share of
+ * calls begins an injected scenario for a user of its own (user_1001 and up,
+ * never one of the 1000 regular users, so no other transaction of theirs
+ * comes between), whose later records come out once their event time is
+ * reached (the `event_us` a later call passes):
+ *   half:    a pair, < 20.00 then > 800.00 1-5 s later (one alert each);
+ *   quarter: a near miss, the large one 61 s later (past the 60 s bound);
+ *   quarter: a near miss, another transaction in between (1 s, then 2 s).
+ * The scenarios' records have no jitter and are never late or malformed. */
+void txgen_set_fraud(txgen_t *g, double fraction);
+
 /* A uniform random integer in [0, n) from the generator's stream. */
 uint64_t txgen_rand(txgen_t *g, uint64_t n);
 

@@ -21,6 +21,7 @@ struct txprod {
     uint64_t count;
     _Atomic double rate;
     _Atomic double late_fraction; /* may change while running (the walkthrough) */
+    _Atomic double fraud_fraction; /* the same */
     int64_t out_of_order_ms;
     double bad_fraction;
     _Atomic bool stop;
@@ -85,6 +86,11 @@ void txprod_set_late_fraction(txprod_t *p, double late_fraction)
     atomic_store(&p->late_fraction, late_fraction);
 }
 
+void txprod_set_fraud_fraction(txprod_t *p, double fraction)
+{
+    atomic_store(&p->fraud_fraction, fraction);
+}
+
 void txprod_stop(txprod_t *p) { atomic_store(&p->stop, true); }
 void txprod_set_rate(txprod_t *p, double rate) { atomic_store(&p->rate, rate); }
 
@@ -101,7 +107,7 @@ int txprod_run(txprod_t *p, char *errstr, size_t errstr_size)
     double rate = atomic_load(&p->rate);
     int64_t epoch_us = util_mono_us();
     uint64_t sent_at_epoch = 0;
-    double late = atomic_load(&p->late_fraction);
+    double late = atomic_load(&p->late_fraction), fraud = 0;
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed)) {
         uint64_t sent = atomic_load_explicit(&p->sent, memory_order_relaxed);
         if (p->count && sent >= p->count)
@@ -117,6 +123,9 @@ int txprod_run(txprod_t *p, char *errstr, size_t errstr_size)
             late = lf;
             txgen_set_disorder(p->gen, p->out_of_order_ms, late, p->bad_fraction);
         }
+        double ff = atomic_load_explicit(&p->fraud_fraction, memory_order_relaxed);
+        if (ff != fraud)
+            txgen_set_fraud(p->gen, fraud = ff);
         if (rate > 0) {
             double due = (util_mono_us() - epoch_us) * rate / 1e6;
             if ((double)(sent - sent_at_epoch) >= due + 1) {

@@ -34,6 +34,9 @@ void txprod_set_disorder(txprod_t *p, int64_t out_of_order_ms, double late_fract
 /* Changes the share of late records (see txgen_set_disorder) while running;
  * any thread. */
 void txprod_set_late_fraction(txprod_t *p, double late_fraction);
+/* The share of calls that inject a card-testing scenario (txgen_set_fraud);
+ * any thread, before or while running. */
+void txprod_set_fraud_fraction(txprod_t *p, double fraction);
 
 int txprod_run(txprod_t *p, char *errstr, size_t errstr_size);
 void txprod_stop(txprod_t *p);

@@ -35,7 +35,7 @@ GROUP=$(group_name admin)
 SEED_TOPICS=$(sed -n '/topics_seed\[\] = {/,/NULL/p' engine/kafka/topics.c | grep -o '"[^"]*"' | tr -d '"' | tr '\n' ' ')
 NSEED=$(wc -w <<<"$SEED_TOPICS")
 echo "# seed topics (engine/kafka/topics.c): $NSEED: $SEED_TOPICS"
-[ "$NSEED" = 18 ] || fail "engine/kafka/topics.c names 18 seed topics" "found $NSEED: $SEED_TOPICS"
+[ "$NSEED" = 19 ] || fail "engine/kafka/topics.c names 19 seed topics" "found $NSEED: $SEED_TOPICS"
 
 # run NAME CMD...: stdout/stderr to $WORK/NAME.out/.err, at most 60 s; sets RC.
 run() {

@@ -34,13 +34,16 @@ if [ "$KIND" = embedded ]; then
     e2e_init embedded 0
     echo "# the differential test needs KIND=kafka: Flink's Kafka client gets no metadata from the embedded broker (librdkafka's mock cluster); here the twin's SQL is checked against the engine's flags"
     sql=$("$STREAMLAB" flink sql -b 10.0.0.1:9093 --filter-amount 120.5 --high-value 700 \
-        --window 60 --out-of-orderness 2 --suffix _x --bounded 2>&1)
+        --window 60 --out-of-orderness 2 --suffix _x --bounded --fraud-small 25 \
+        --fraud-large 700.5 --fraud-within 30 2>&1)
     check "flink sql exits 0" test $? = 0
     for want in "'properties.bootstrap.servers' = '10.0.0.1:9093'" "WHERE amount > 120.5" \
                 "WHERE amount > 700;" "INTERVAL '60' SECOND" "event_time - INTERVAL '2.001' SECOND" \
                 "INSERT INTO processed_transactions_x" "INSERT INTO category_windows_x" \
                 "'connector' = 'upsert-kafka'" "'scan.bounded.mode' = 'latest-offset'" \
-                "EXECUTE STATEMENT SET"; do
+                "EXECUTE STATEMENT SET" "INSERT INTO fraud_alerts_x" "MATCH_RECOGNIZE (" \
+                "PATTERN (A B) WITHIN INTERVAL '30.001' SECOND" "A AS A.amount < 25" \
+                "B AS B.amount > 700.5" "AFTER MATCH SKIP PAST LAST ROW"; do
         case $sql in *"$want"*) pass "flink sql with the engine's flags has: $want" ;;
             *) fail "flink sql with the engine's flags has: $want" ;; esac
     done
@@ -160,8 +163,40 @@ forced = {0: "100.00", 1: "500.00", 2: "100.01", 3: "500.01", 4: "99.99", 5: "10
           12: "1000.015", 13: "123.455", 14: "100.001"}
 # Half a cent: rounded half-up on the decimal value in both engines (no discount: "home").
 forced_cat = {10: "home", 11: "home", 12: "home", 13: "electronics", 14: "home"}
+# Card testing (fraud_alerts, the engine's pattern and the twin's MATCH_RECOGNIZE): users
+# of their own with pairs (< 20 then > 800), pairs straddling the 60 s bound (59.999 s,
+# exactly 60 s: in; 60.001 s: out), near misses (61 s; one in between) and restarts after
+# a match; each record goes in where its event time falls among the others (not late).
+scen, want_fraud = [], []
+def sc(k, at, steps, alerts):
+    ids = ["txn_fraud_%02d_%d" % (k, j) for j in range(len(steps))]
+    for j, (amount, off) in enumerate(steps):
+        scen.append((at + off, "fraud_%02d" % k, amount, ids[j]))
+    want_fraud.extend(["fraud_%02d" % k, ids[a], ids[b]] for a, b in alerts)
+sc(1, 20, [("5.50", 0), ("950.25", 1)], [(0, 1)])
+sc(2, 30, [("19.99", 0), ("801.00", 59.999)], [(0, 1)])
+sc(3, 31, [("3.00", 0), ("900.00", 60)], [(0, 1)])
+sc(4, 32, [("3.00", 0), ("900.00", 60.001)], [])
+sc(5, 33, [("3.00", 0), ("900.00", 61)], [])
+sc(6, 40, [("3.00", 0), ("250.00", 1), ("900.00", 2)], [])
+sc(7, 50, [("2.00", 0), ("4.00", 1), ("990.00", 2)], [(1, 2)])
+sc(8, 60, [("2.00", 0), ("990.00", 1), ("995.00", 2)], [(0, 1)])
+sc(9, 70, [("2.00", 0), ("990.00", 1), ("1.00", 2), ("880.00", 3)], [(0, 1), (2, 3)])
+sc(10, 80, [("20.00", 0), ("900.00", 1)], [])
+sc(11, 90, [("10.00", 0), ("800.00", 1)], [])
+scen.sort()
+json.dump(want_fraud, open(work + "/want_fraud.json", "w"))
+def scenario_records(f, upto):
+    while scen and scen[0][0] <= upto:
+        at, user, amount, tid = scen.pop(0)
+        ts = (start + datetime.timedelta(seconds=at)).strftime("%Y-%m-%dT%H:%M:%S.%f")
+        rec = {"transaction_id": tid, "user_id": user, "product": "book", "category": "books",
+               "amount": "@A@", "quantity": 1, "payment_method": "paypal", "timestamp": ts,
+               "location": "city_1"}
+        f.write(user + "\t" + json.dumps(rec).replace('"@A@"', amount) + "\n")
 with open(work + "/in.tsv", "w") as f:
     for i in range(n):
+        scenario_records(f, i * 240.0 / n)
         cat = forced_cat.get(i) or rng.choice(sorted(cats))
         if i in forced:
             amount = forced[i]
@@ -179,6 +214,7 @@ with open(work + "/in.tsv", "w") as f:
         text = amount if i % 5 else repr(float(amount))
         f.write(rec["user_id"] + "\t" + json.dumps(rec).replace('"@A@"', text) + "\n")
 EOF
+N=$(wc -l <"$WORK/in.tsv") # with the card-testing scenarios
 if timeout 120 kcat -b "$BROKER" -P -t transactions -K $'\t' -X acks=all <"$WORK/in.tsv" \
         2>"$WORK/kcat.err"; then
     pass "kcat produces $N transactions over 3 partitions"
@@ -194,7 +230,7 @@ import sys
 from confluent_kafka.admin import AdminClient, NewTopic
 a = AdminClient({"bootstrap.servers": sys.argv[1]})
 names = [t + sys.argv[2] for t in ("processed_transactions", "high_value_transactions",
-         "user_aggregations", "category_windows", "late_transactions")]
+         "user_aggregations", "category_windows", "late_transactions", "fraud_alerts")]
 for n, f in a.create_topics([NewTopic(n, int(sys.argv[3]), 1) for n in names]).items():
     try:
         f.result()
@@ -229,7 +265,7 @@ expect_eq "the twin's Flink job finishes (bounded input)" FINISHED "$(wait_job "
 
 echo "# $((SECONDS)) s: both engines done"
 for t in processed_transactions high_value_transactions user_aggregations category_windows \
-         late_transactions; do
+         late_transactions fraud_alerts; do
     kcat_dump "$t" "$WORK/s_$t.jsonl"
     kcat_dump "${t}_flink" "$WORK/f_$t.jsonl"
 done
@@ -336,6 +372,36 @@ EOF
 $PY "$WORK/compare.py" "$WORK" s_ f_ >"$WORK/checks1.txt" 2>&1 \
     || echo "not ok - the comparison ran: it crashed: $(tail -1 "$WORK/checks1.txt")" >>"$WORK/checks1.txt"
 tap_from "$WORK/checks1.txt"
+
+# fraud_alerts: the two engines' alerts as sets, and the designed scenarios exactly
+$PY - "$WORK" <<'EOF' >"$WORK/checks_fraud.txt" 2>&1 || echo "not ok - the fraud comparison ran" >>"$WORK/checks_fraud.txt"
+import json, sys
+work = sys.argv[1]
+def ok(name, cond, why=""):
+    print(("ok - " + name) if cond else ("not ok - %s: %s" % (name, why)))
+def alerts(prefix):
+    out = set()
+    for line in open("%s/%sfraud_alerts.jsonl" % (work, prefix)):
+        if line.strip():
+            env = json.loads(line)
+            v = json.loads(env["payload"])
+            out.add((env["key"], v["user_id"], v["pattern"], v["first_transaction_id"],
+                     v["second_transaction_id"], round(v["first_amount"], 2),
+                     round(v["second_amount"], 2), v["first_timestamp"], v["second_timestamp"]))
+    return out
+s, f = alerts("s_"), alerts("f_")
+ok("fraud_alerts: both engines give the same %d alerts (as sets, every field but detected_at)"
+   % len(s), len(s) > 0 and s == f,
+   "streamlab only %s, flink only %s" % (sorted(s - f)[:3], sorted(f - s)[:3]))
+want = {tuple(w) for w in json.load(open(work + "/want_fraud.json"))}
+for name, got in (("streamlab", s), ("flink", f)):
+    scen = {(a[1], a[3], a[4]) for a in got if a[1].startswith("fraud_")}
+    ok("fraud_alerts (%s): exactly the %d designed pairs, none of the near misses or the pair "
+       "1 ms past the bound" % (name, len(want)), scen == want,
+       "missing %s, unexpected %s" % (sorted(want - scen), sorted(scen - want)))
+print("# %d alerts of regular users (chance pairs) in both" % len([a for a in s if not a[1].startswith("fraud_")]))
+EOF
+tap_from "$WORK/checks_fraud.txt"
 
 echo "# $((SECONDS)) s: compared"
 

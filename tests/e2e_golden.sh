@@ -35,8 +35,9 @@ for w in 1 2; do
         fail "replay with $w worker(s): every output topic is byte-identical to the golden run" "$(cat "$WORK/diff$w")"
     fi
 done
-# the golden run holds what it must: dead letters, late records, all four outputs
-for t in transactions.dlq late_transactions processed_transactions high_value_transactions user_aggregations category_windows; do
+# the golden run holds what it must: dead letters, late records, every output (fraud
+# alerts too: the input has small-then-large pairs by chance)
+for t in transactions.dlq late_transactions processed_transactions high_value_transactions user_aggregations category_windows fraud_alerts; do
     n=$(wc -l <"$WORK/out1/$t.jsonl" 2>/dev/null || echo 0)
     if [ "$n" -gt 0 ]; then pass "the golden run writes $t ($n records)"; else fail "the golden run writes $t"; fi
 done

@@ -104,6 +104,7 @@ for ((n = 1; n <= M; n++)); do
             key Escape ;;
         filter) ;; # set during the previous step: accepted as it is
         late) key l ;;
+        fraud) key f ;;
         group) key c ;;
         sinks)
             expect "step $n: the text follows the high-value threshold (above 810)" 10 \

@@ -840,18 +840,73 @@ static void test_pipeline_reads_transactions_and_declares_every_output_topic(voi
     CU_ASSERT_PTR_NULL(in[1]);
     static const char *const want[] = {"transactions.dlq",        "processed_transactions",
                                        "user_aggregations",       "high_value_transactions",
-                                       "category_windows",        "late_transactions"};
+                                       "category_windows",        "late_transactions",
+                                       "fraud_alerts"};
     const char *const *o = df_graph_outputs(txpipe);
     size_t n = 0;
     while (o[n])
         n++;
-    CU_ASSERT_EQUAL(n, 6);
-    for (size_t i = 0; i < 6; i++) {
+    CU_ASSERT_EQUAL(n, 7);
+    for (size_t i = 0; i < 7; i++) {
         bool found = false;
         for (size_t j = 0; j < n; j++)
             found |= !strcmp(o[j], want[i]);
         CU_ASSERT(found);
     }
+    pipe_end();
+}
+
+
+/* Card testing: per user, a transaction < 20.00 whose very next one (event
+ * time) is > 800.00 within 60 s, on every transaction (the amount filter
+ * drops the small one: the pattern sees it anyway). */
+static void test_fraud_alert_for_a_small_then_large_pair_of_one_user_within_60s(void)
+{
+    pipe_start();
+    push_txn(0, "s1", "user_1", "books", "5.5", "10:00:00.000001", 0);
+    push_txn(0, "o1", "user_2", "books", "12", "10:00:10", 0); /* another user between */
+    push_txn(0, "l1", "user_1", "electronics", "950.25", "10:01:00.000001", 0); /* 60 s: in */
+    push_txn(0, "s2", "user_3", "books", "19.99", "10:02:00", 0);
+    push_txn(0, "l2", "user_3", "books", "801", "10:03:00.001", 0); /* 60.001 s: out */
+    push_txn(0, "s3", "user_4", "books", "3", "10:04:00", 0);
+    push_txn(0, "m3", "user_4", "books", "300", "10:04:01", 0); /* in between */
+    push_txn(0, "l3", "user_4", "books", "900", "10:04:02", 0);
+    push_txn(0, "s4", "user_5", "books", "20", "10:05:00", 0); /* not < 20 */
+    push_txn(0, "l4", "user_5", "books", "900", "10:05:01", 0);
+    push_txn(0, "s5", "user_6", "books", "1", "10:06:00", 0);
+    push_txn(0, "l5", "user_6", "books", "800", "10:06:01", 0); /* not > 800 */
+    df_graph_finish(txpipe);
+    CU_ASSERT_EQUAL_FATAL(count("fraud_alerts"), 1);
+    const msg_t *m = nth("fraud_alerts", 0);
+    CU_ASSERT(key_is(m, "user_1"));
+    const json_t *a = nth_json("fraud_alerts", 0);
+    CU_ASSERT(str_is(a, "user_id", "user_1"));
+    CU_ASSERT(str_is(a, "pattern", "small_then_large"));
+    CU_ASSERT(str_is(a, "first_transaction_id", "s1"));
+    CU_ASSERT(str_is(a, "second_transaction_id", "l1"));
+    CU_ASSERT(money_is(a, "first_amount", 550));
+    CU_ASSERT(money_is(a, "second_amount", 95025));
+    CU_ASSERT(str_is(a, "first_timestamp", "2024-01-15T10:00:00.000001"));
+    CU_ASSERT(str_is(a, "second_timestamp", "2024-01-15T10:01:00.000001"));
+    CU_ASSERT(time_of(a, "detected_at") > 0);
+    CU_ASSERT_EQUAL(json_object_size(a), 9);
+    pipe_end();
+}
+
+/* The thresholds and the bound are read while running (the console's keys). */
+static void test_fraud_thresholds_and_bound_change_while_running(void)
+{
+    pipe_start();
+    atomic_store(&params.fraud_small, 50.0);
+    atomic_store(&params.fraud_large, 500.0);
+    atomic_store(&params.fraud_within_ms, 10000);
+    push_txn(0, "s1", "user_1", "books", "40", "10:00:00", 0);
+    push_txn(0, "l1", "user_1", "books", "600", "10:00:10", 0); /* 10 s, 600 > 500: in */
+    push_txn(0, "s2", "user_2", "books", "10", "10:00:00", 0);
+    push_txn(0, "l2", "user_2", "books", "900", "10:00:11", 0); /* 11 s: out */
+    df_graph_finish(txpipe);
+    CU_ASSERT_EQUAL_FATAL(count("fraud_alerts"), 1);
+    CU_ASSERT(str_is(nth_json("fraud_alerts", 0), "first_transaction_id", "s1"));
     pipe_end();
 }
 
@@ -1401,6 +1456,10 @@ static CU_TestInfo tests[] = {
      test_graph_lists_input_topics_and_each_output_topic_once},
     {"test_pipeline_reads_transactions_and_declares_every_output_topic",
      test_pipeline_reads_transactions_and_declares_every_output_topic},
+    {"test_fraud_alert_for_a_small_then_large_pair_of_one_user_within_60s",
+     test_fraud_alert_for_a_small_then_large_pair_of_one_user_within_60s},
+    {"test_fraud_thresholds_and_bound_change_while_running",
+     test_fraud_thresholds_and_bound_change_while_running},
     {"test_amount_filter_passes_only_amounts_strictly_above_100",
      test_amount_filter_passes_only_amounts_strictly_above_100},
     {"test_discount_adds_original_discount_final_and_processing_time",

@@ -48,8 +48,8 @@ static void test_defaults_give_one_table_per_topic_a_view_and_one_statement_set(
     flinksql_defaults(&o);
     char **s = stmts_for(&o);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    /* SET name, input, view, 4 outputs, statement set */
-    CU_ASSERT_EQUAL(count(s), 8);
+    /* SET name, input, view, 5 outputs, the pattern's view, statement set */
+    CU_ASSERT_EQUAL(count(s), 10);
     CU_ASSERT_TRUE(has(find(s, "SET 'pipeline.name'"), "'streamlab-twin_flink'"));
     CU_ASSERT_PTR_NOT_NULL(find(s, "CREATE TEMPORARY TABLE transactions ("));
     CU_ASSERT_PTR_NOT_NULL(find(s, "CREATE TEMPORARY VIEW processed_transactions_view"));
@@ -57,8 +57,10 @@ static void test_defaults_give_one_table_per_topic_a_view_and_one_statement_set(
     CU_ASSERT_PTR_NOT_NULL(find(s, "CREATE TEMPORARY TABLE high_value_transactions_flink ("));
     CU_ASSERT_PTR_NOT_NULL(find(s, "CREATE TEMPORARY TABLE user_aggregations_flink ("));
     CU_ASSERT_PTR_NOT_NULL(find(s, "CREATE TEMPORARY TABLE category_windows_flink ("));
+    CU_ASSERT_PTR_NOT_NULL(find(s, "CREATE TEMPORARY TABLE fraud_alerts_flink ("));
     const char *set = find(s, "EXECUTE STATEMENT SET");
     CU_ASSERT_PTR_NOT_NULL_FATAL(set);
+    CU_ASSERT_TRUE(has(set, "INSERT INTO fraud_alerts_flink"));
     CU_ASSERT_TRUE(has(set, "INSERT INTO processed_transactions_flink"));
     CU_ASSERT_TRUE(has(set, "INSERT INTO high_value_transactions_flink"));
     CU_ASSERT_TRUE(has(set, "INSERT INTO user_aggregations_flink"));
@@ -183,7 +185,7 @@ static void test_parallelism_state_ttl_and_connector_options_are_passed_on(void)
             tables++;
             CU_ASSERT_TRUE(has(*p, "'properties.security.protocol' = 'SASL_SSL'"));
         }
-    CU_ASSERT_EQUAL(tables, 5);
+    CU_ASSERT_EQUAL(tables, 6);
     flinksql_free(s);
 }
 
@@ -263,10 +265,10 @@ static void test_video_twin_computes_what_sql_can_and_writes_null_brightness(voi
     size_t inserts = 0;
     for (const char *p = set; p && (p = strstr(p, "INSERT INTO ")); p += 12)
         inserts++;
-    CU_ASSERT_EQUAL(inserts, 7);
+    CU_ASSERT_EQUAL(inserts, 8);
     CU_ASSERT_TRUE(has(set, "CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE)"));
     CU_ASSERT_TRUE(has(set, "TABLE(TUMBLE(TABLE processed_video_frames_view"));
-    CU_ASSERT_EQUAL(count(s), 13);
+    CU_ASSERT_EQUAL(count(s), 15);
     flinksql_free(s);
 }
 
@@ -314,7 +316,48 @@ static void test_every_template_fills_for_the_flags_that_use_it(void)
     }
 }
 
+
+/* The card-testing pattern: MATCH_RECOGNIZE per user in event time, strict (A B), skip
+ * past last row; streamlab's inclusive bound is Flink's exclusive WITHIN + 1 ms. */
+static void test_fraud_alerts_are_match_recognize_with_the_bound_one_ms_wider(void)
+{
+    flinksql_opts_t o;
+    flinksql_defaults(&o);
+    o.fraud_small = "25.5";
+    o.fraud_large = "700";
+    o.fraud_within_s = 30;
+    char **s = stmts_for(&o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    const char *ins = strstr(find(s, "EXECUTE STATEMENT SET"), "INSERT INTO fraud_alerts_flink");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ins);
+    CU_ASSERT_TRUE(has(ins, "MATCH_RECOGNIZE ("));
+    CU_ASSERT_TRUE(has(ins, "PARTITION BY user_id"));
+    CU_ASSERT_TRUE(has(ins, "ORDER BY event_time"));
+    CU_ASSERT_TRUE(has(ins, "AFTER MATCH SKIP PAST LAST ROW"));
+    CU_ASSERT_TRUE(has(ins, "PATTERN (A B) WITHIN INTERVAL '30.001' SECOND"));
+    CU_ASSERT_TRUE(has(ins, "A AS A.amount < 25.5"));
+    CU_ASSERT_TRUE(has(ins, "B AS B.amount > 700"));
+    /* before the amount filter: every valid transaction, not the filtered view */
+    CU_ASSERT_PTR_NULL(strstr(ins, "processed_transactions_view"));
+    CU_ASSERT_TRUE(has(ins, "FROM valid_transactions\nMATCH_RECOGNIZE"));
+    CU_ASSERT_PTR_NULL(strstr(find(s, "CREATE TEMPORARY VIEW valid_transactions"), "amount > 100"));
+    /* `pattern` is a keyword in Flink SQL */
+    CU_ASSERT_TRUE(has(find(s, "CREATE TEMPORARY TABLE fraud_alerts_flink ("), "`pattern` STRING"));
+    CU_ASSERT_TRUE(has(find(s, "CREATE TEMPORARY TABLE fraud_alerts_flink ("), "'key.fields' = 'user_id'"));
+    flinksql_free(s);
+    o.fraud_within_s = 120; /* three leading digits */
+    s = stmts_for(&o);
+    CU_ASSERT_TRUE(has(find(s, "EXECUTE STATEMENT SET"), "WITHIN INTERVAL '120.001' SECOND(3)"));
+    flinksql_free(s);
+    char err[256];
+    o.fraud_small = "2e1";
+    CU_ASSERT_PTR_NULL(flinksql_statements(&o, err, sizeof err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "2e1"));
+}
+
 static CU_TestInfo tests[] = {
+    {"the card-testing pattern is MATCH_RECOGNIZE with the bound one ms wider",
+     test_fraud_alerts_are_match_recognize_with_the_bound_one_ms_wider},
     {"defaults give one table per topic, a view and one statement set",
      test_defaults_give_one_table_per_topic_a_view_and_one_statement_set},
     {"input table reads JSON from the brokers with event time and watermark",

@@ -80,7 +80,8 @@ static char *slurp(const char *path)
 
 static const char *const topics[] = {"processed_transactions", "high_value_transactions",
                                      "user_aggregations",      "category_windows",
-                                     "late_transactions",      "transactions.dlq"};
+                                     "late_transactions",      "transactions.dlq",
+                                     "fraud_alerts"};
 
 static json_t *replay(const char *in, const char *out, pipeline_params_t *p)
 {

@@ -620,6 +620,70 @@ static void test_txgen_is_deterministic_for_a_seed(void)
     txgen_free(a), txgen_free(b), txgen_free(c);
 }
 
+
+/* --fraud-fraction: scenarios for users of their own (user_1001 and up), each
+ * one of: a pair < 20.00 then > 800.00 1-5 s later; the large one 61 s later;
+ * a small, another transaction 1 s later, the large 2 s later. */
+static void test_txgen_fraud_fraction_injects_pairs_and_near_misses_for_users_of_their_own(void)
+{
+    txgen_t *g = txgen_new(11);
+    txgen_set_fraud(g, 0.05);
+    char buf[TXGEN_MAX_RECORD], key[TXGEN_MAX_KEY];
+    enum { MAXU = 4000, N = 20000 };
+    static struct { int n; double amount[4]; int64_t ms[4]; } u[MAXU];
+    memset(u, 0, sizeof u);
+    int regular_small = 0, bad = 0;
+    for (int i = 0; i < N; i++) {
+        size_t keylen;
+        size_t n = txgen_next(g, GEN_T0_US + (int64_t)i * 10000, buf, key, &keylen); /* 100/s */
+        json_t *v = NULL;
+        int64_t ms;
+        char err[256];
+        if (txn_parse(buf, n, &v, &ms, err, sizeof err, NULL) != 0) {
+            bad++;
+            continue;
+        }
+        int user = atoi(json_string_value(json_object_get(v, "user_id")) + 5);
+        double amount = json_number_value(json_object_get(v, "amount"));
+        if (user <= 1000) {
+            regular_small += amount < 10.0; /* the regular range is 10.00 - 1000.00 */
+        } else if (user - 1001 < MAXU && u[user - 1001].n < 4) {
+            int k = u[user - 1001].n++;
+            u[user - 1001].amount[k] = amount;
+            u[user - 1001].ms[k] = ms;
+        } else {
+            bad++;
+        }
+        json_decref(v);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(regular_small, 0);
+    int pairs = 0, late = 0, between = 0, open = 0, other = 0;
+    for (int i = 0; i < MAXU && u[i].n; i++) {
+        int64_t d1 = u[i].n > 1 ? u[i].ms[1] - u[i].ms[0] : 0;
+        bool small = u[i].amount[0] < 20, large1 = u[i].n > 1 && u[i].amount[1] > 800;
+        if (u[i].n == 1 && small)
+            open++; /* its later records were not due before the end */
+        else if (u[i].n == 2 && small && large1 && d1 >= 1000 && d1 <= 5000)
+            pairs++;
+        else if (u[i].n == 2 && small && large1 && d1 == 61000)
+            late++;
+        else if (u[i].n == 3 && small && !large1 && u[i].amount[1] >= 20 && u[i].amount[1] <= 800 &&
+                 d1 == 1000 && u[i].amount[2] > 800 && u[i].ms[2] - u[i].ms[0] == 2000)
+            between++;
+        else if (u[i].n == 2 && small && !large1 && d1 == 1000)
+            open++; /* the one in between came, the large one not yet */
+        else
+            other++;
+    }
+    CU_ASSERT_EQUAL(other, 0);
+    /* 5% of 20,000 calls: about 1000 scenarios, half of them pairs */
+    CU_ASSERT(pairs > 350 && pairs < 650);
+    CU_ASSERT(late > 150 && between > 150);
+    CU_ASSERT(open < 100);
+    txgen_free(g);
+}
+
 static CU_TestInfo tests[] = {
     {"test_parse_accepts_seed_record_and_reads_event_time",
      test_parse_accepts_seed_record_and_reads_event_time},
@@ -651,6 +715,8 @@ static CU_TestInfo tests[] = {
     {"test_txgen_records_all_pass_txn_parse", test_txgen_records_all_pass_txn_parse},
     {"test_txgen_fields_stay_in_their_ranges", test_txgen_fields_stay_in_their_ranges},
     {"test_txgen_is_deterministic_for_a_seed", test_txgen_is_deterministic_for_a_seed},
+    {"test_txgen_fraud_fraction_injects_pairs_and_near_misses_for_users_of_their_own",
+     test_txgen_fraud_fraction_injects_pairs_and_near_misses_for_users_of_their_own},
     CU_TEST_INFO_NULL,
 };
 

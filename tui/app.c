@@ -417,6 +417,28 @@ static void ask_threshold(app_t *a)
         set_threshold(a, v);
 }
 
+/* "SMALL LARGE WITHIN": the card-testing pattern's thresholds and bound (s). */
+static void ask_fraud(app_t *a)
+{
+    char text[64], label[128];
+    snprintf(label, sizeof label, "fraud: small large within-seconds (now %.2f %.2f %g): ",
+             a->st.fraud_small, a->st.fraud_large, a->st.fraud_within_ms / 1000.0);
+    if (!prompt(label, text, sizeof text))
+        return;
+    char s1[24], s2[24], s3[24];
+    double small, large, within;
+    if (sscanf(text, "%23s %23s %23s", s1, s2, s3) != 3 || util_parse_double(s1, &small) < 0 ||
+        util_parse_double(s2, &large) < 0 || util_parse_double(s3, &within) < 0) {
+        snprintf(a->message, sizeof a->message,
+                 "\"%s\" is not three non-negative numbers (e.g. 20 800 60); unchanged", text);
+        return;
+    }
+    session_set_fraud(a->session, small, large, (int64_t)(within * 1000));
+    snprintf(a->message, sizeof a->message,
+             "fraud alerts: < %.2f then > %.2f within %g s (records held now use them too)",
+             small, large, within);
+}
+
 static void act(app_t *a, action_t action, bool *help)
 {
     switch (action) {
@@ -487,6 +509,15 @@ static void act(app_t *a, action_t action, bool *help)
         break;
     }
     case ACT_GROUP_MEMBER: walkthrough_group_add(a); break;
+    case ACT_FRAUD: {
+        bool on = session_fraud_fraction(a->session) <= 0;
+        session_set_fraud_fraction(a->session, on ? 0.02 : 0);
+        snprintf(a->message, sizeof a->message, "card testing %s",
+                 on ? "ON: 2% of new transactions start a pair (< 20 then > 800) or a near miss"
+                    : "off");
+        break;
+    }
+    case ACT_FRAUD_THRESHOLDS: ask_fraud(a); break;
     case ACT_SORT: break; /* the Users pane's key */
     case ACT_NONE: break;
     }

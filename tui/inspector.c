@@ -44,6 +44,9 @@ struct inspector {
     int32_t doc_partition;
     char shown[SHOWN_MAX][128]; /* topics with a record shown as JSON */
     int nshown;
+    /* Following a fraud alert to one of its transactions (1, 2): the id
+     * searched for in `transactions`, partition after partition. */
+    char hunt[64];
 };
 
 inspector_t *inspector_new(session_t *s)
@@ -166,10 +169,37 @@ static int input_key(inspector_t *in, int key)
     return PANE_HANDLED;
 }
 
+/* 1 / 2 on a fraud alert: its first / second transaction, searched for by id
+ * in `transactions` (its partitions in turn, until one has it). */
+static void follow_alert(inspector_t *in, int which)
+{
+    const inspect_snap_t *s = &in->snap;
+    if (in->sel >= s->nrecs || !s->recs[in->sel].value)
+        return;
+    json_t *v = json_loadb(s->recs[in->sel].value, s->recs[in->sel].len, 0, NULL);
+    const char *id = json_string_value(
+        json_object_get(v, which == 1 ? "first_transaction_id" : "second_transaction_id"));
+    if (!id || !id[0] || strlen(id) >= sizeof in->hunt) {
+        snprintf(in->message, sizeof in->message, "1 and 2 follow a fraud alert to its transactions");
+        in->message_until = util_mono_ms() + 4000;
+        json_decref(v);
+        return;
+    }
+    snprintf(in->hunt, sizeof in->hunt, "%s", id);
+    json_decref(v);
+    open_topic(in, "transactions");
+    snprintf(in->req.search, sizeof in->req.search, "\"%s\"", in->hunt);
+    send_request(in);
+    snprintf(in->message, sizeof in->message, "looking for %s in transactions...", in->hunt);
+    in->message_until = util_mono_ms() + 10000;
+}
+
 static int records_key(inspector_t *in, int key)
 {
     const inspect_snap_t *s = &in->snap;
     switch (key) {
+    case '1':
+    case '2': follow_alert(in, key - '0'); break;
     case 27:
         in->mode = M_TOPICS;
         in->req.follow = false;
@@ -288,6 +318,23 @@ void inspector_tick(inspector_t *in, app_t *a)
     in->snap_version = in->snap.version;
     if (!answered(in))
         return;
+    if (in->hunt[0] && !in->snap.busy) {
+        if (in->snap.nrecs > 0) {
+            snprintf(in->message, sizeof in->message, "%s: partition %d, offset %lld",
+                     in->hunt, in->snap.partition, (long long)in->snap.recs[0].offset);
+            in->hunt[0] = '\0';
+            in->sel = 0;
+        } else if (in->req.partition + 1 < in->snap.nparts) {
+            in->req.partition++;
+            send_request(in);
+            return;
+        } else {
+            snprintf(in->message, sizeof in->message,
+                     "%s is not among the newest records of transactions", in->hunt);
+            in->hunt[0] = '\0';
+        }
+        in->message_until = util_mono_ms() + 8000;
+    }
     if (in->want_offset != -1) {
         /* An offset out of the partition lands on its nearest end (the reader
          * clamps it) and says why: below the log start, retention removed it. */
@@ -536,7 +583,9 @@ void inspector_draw(inspector_t *in, app_t *a)
         put(w, h - 2, 2, width, app_attr(a, C_WARN), in->message);
     } else if (in->mode == M_RECORDS) {
         put(w, h - 2, 2, width, app_attr(a, C_DIM),
-            "Up/Dn record  Left/Right partition  / search  g offset  f follow  Esc back");
+            !strncmp(in->req.topic, "fraud_alerts", 12)
+                ? "Up/Dn record  Left/Right partition  1 2 the alert's transactions  Esc back"
+                : "Up/Dn record  Left/Right partition  / search  g offset  f follow  Esc back");
     }
     wnoutrefresh(w);
     delwin(w);

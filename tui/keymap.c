@@ -36,6 +36,8 @@ const keybinding_t keymap[] = {
     {'d', ACT_DASHBOARD, "d", "engine dashboard: operators, rates, lag"},
     {'l', ACT_LATE, "l c", "late events on/off; one more demo-group consumer"},
     {'c', ACT_GROUP_MEMBER, NULL, NULL},
+    {'f', ACT_FRAUD, "f F", "inject card testing on/off; type the fraud thresholds"},
+    {'F', ACT_FRAUD_THRESHOLDS, NULL, NULL},
     {0, ACT_NONE, NULL, NULL},
 };
 

@@ -103,6 +103,36 @@ static bool matches(const view_tx_t *t, const char *filter)
            strstr(t->category, filter) || strstr(t->id, filter);
 }
 
+/* The fraud alerts (the card-testing pattern, fraud_alerts) under the feed:
+ * a title line and the newest alerts, each with both of its transactions. */
+static int alert_rows(pane_t *p, const app_t *a)
+{
+    int most = inner_rows(p) >= 24 ? 8 : 3;
+    int want = 1 + (a->view->nalerts < most ? a->view->nalerts : most);
+    int room = (inner_rows(p) - 2) / 2; /* at least half the rows stay the feed's */
+    return room < 1 ? 0 : want < room ? want : room;
+}
+
+static void alerts_draw(pane_t *p, app_t *a, int y)
+{
+    const view_snapshot_t *v = a->view;
+    int rows = alert_rows(p, a);
+    if (rows <= 0)
+        return;
+    char c1[16], m1[32], m2[32];
+    put(p, y++, 1, 0, A_BOLD | (v->nalerts ? app_attr(a, C_WARN) : 0),
+        "FRAUD ALERTS %llu  < %.2f then > %.2f within %g s%s",
+        (unsigned long long)v->alerts_total, a->st.fraud_small, a->st.fraud_large,
+        a->st.fraud_within_ms / 1000.0, v->nalerts ? "" : "  (f injects card testing)");
+    for (int i = 0; i < v->nalerts && i < rows - 1; i++) {
+        const view_alert_t *al = &v->alerts[i];
+        put(p, y++, 1, 0, app_attr(a, C_WARN), "%-8s %-9.9s %s \u2192 %s (+%.1f s) %s \u2192 %s",
+            fmt_clock(al->second_ms, c1, sizeof c1), al->user,
+            fmt_money(al->first_cents, m1, sizeof m1), fmt_money(al->second_cents, m2, sizeof m2),
+            (al->second_ms - al->first_ms) / 1000.0, al->first_id, al->second_id);
+    }
+}
+
 static void tx_draw(pane_t *p, app_t *a)
 {
     const view_snapshot_t *v = a->view;
@@ -121,10 +151,12 @@ static void tx_draw(pane_t *p, app_t *a)
     if (v->nfeed == 0) {
         hint(p, a, 4, a->st.producer_on ? "waiting for the first transaction..."
                                         : "press p to start the transaction producer");
+        if (inner_rows(p) - alert_rows(p, a) + 1 > 4) /* below the hint */
+            alerts_draw(p, a, inner_rows(p) - alert_rows(p, a) + 1);
         return;
     }
-    int y = 3;
-    for (int i = 0; i < v->nfeed && y <= inner_rows(p); i++) {
+    int y = 3, last = inner_rows(p) - alert_rows(p, a);
+    for (int i = 0; i < v->nfeed && y <= last; i++) {
         const view_tx_t *t = &v->feed[i];
         if (!matches(t, a->filter))
             continue;
@@ -143,6 +175,7 @@ static void tx_draw(pane_t *p, app_t *a)
             fmt_money(t->amount_cents, money, sizeof money), t->partition,
             t->high ? "high" : t->passed ? "yes" : "no");
     }
+    alerts_draw(p, a, last + 1);
 }
 
 /* --- 2 Users ------------------------------------------------------------- */
@@ -558,7 +591,8 @@ static void kafka_draw(pane_t *p, app_t *a)
 }
 
 const pane_class_t pane_classes[LAYOUT_PANES] = {
-    {.title = "1 Transactions", .keys = "space pause  / filter  t filter amount", .draw = tx_draw},
+    {.title = "1 Transactions", .keys = "space pause  / filter  t filter amount  f F fraud",
+     .draw = tx_draw},
     {.title = "2 Users", .keys = "s sort  t high-value threshold", .draw = users_draw,
      .on_key = users_key},
     {.title = "3 Windows", .keys = "t filter amount  + - nudge", .draw = windows_draw},

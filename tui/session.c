@@ -45,6 +45,7 @@ struct session {
     atomic_bool engine_joined; /* latched: an engine joined its group once (reconcile_producer) */
     _Atomic double rate;
     _Atomic double late_fraction;
+    _Atomic double fraud_fraction; /* the producer's injected card testing */
     txprod_t *prod; /* owned by the supervisor; its stats are atomics */
     uint64_t prod_sent_base, prod_delivered_base;
     vidprod_t *vprod; /* owned by the supervisor, like prod */
@@ -192,6 +193,7 @@ static void reconcile_producer(session_t *s)
     if (s->prod) {
         txprod_set_rate(s->prod, atomic_load(&s->rate));
         txprod_set_late_fraction(s->prod, atomic_load(&s->late_fraction));
+        txprod_set_fraud_fraction(s->prod, atomic_load(&s->fraud_fraction));
     }
 }
 
@@ -680,6 +682,9 @@ void session_status(session_t *s, session_status_t *st)
     st->producer_rate = atomic_load(&s->rate);
     st->filter_amount = atomic_load(&s->params.filter_amount);
     st->high_value_amount = atomic_load(&s->params.high_value_amount);
+    st->fraud_small = atomic_load(&s->params.fraud_small);
+    st->fraud_large = atomic_load(&s->params.fraud_large);
+    st->fraud_within_ms = atomic_load(&s->params.fraud_within_ms);
     pthread_mutex_lock(&s->engine_lock);
     st->engine_restarts = s->engine_restarts;
     st->input = engine_input_count(s->engine);
@@ -769,6 +774,15 @@ void session_set_high_value(session_t *s, double amount)
 
 const kconf_t *session_kconf(session_t *s) { return s->k; }
 void session_set_late_fraction(session_t *s, double f) { atomic_store(&s->late_fraction, f); }
+void session_set_fraud_fraction(session_t *s, double f) { atomic_store(&s->fraud_fraction, f); }
+double session_fraud_fraction(session_t *s) { return atomic_load(&s->fraud_fraction); }
+
+void session_set_fraud(session_t *s, double small, double large, int64_t within_ms)
+{
+    atomic_store(&s->params.fraud_small, small);
+    atomic_store(&s->params.fraud_large, large);
+    atomic_store(&s->params.fraud_within_ms, within_ms);
+}
 double session_late_fraction(session_t *s) { return atomic_load(&s->late_fraction); }
 
 uint64_t session_files_processed(session_t *s)

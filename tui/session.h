@@ -59,6 +59,8 @@ typedef struct session_status {
     double video_fps;
     uint64_t video_sent, video_delivered;
     double filter_amount, high_value_amount;
+    double fraud_small, fraud_large; /* the card-testing pattern's thresholds */
+    int64_t fraud_within_ms;
     uint64_t input, outputs, dlq, late;
     int64_t watermark_ms;
     /* rates per second, oldest first: produced to `transactions`, consumed by the engine */
@@ -129,6 +131,12 @@ const kconf_t *session_kconf(session_t *s);
  * engine's 30 s windows): 0 (the default) .. 1.  Applies to a running producer. */
 void session_set_late_fraction(session_t *s, double fraction);
 double session_late_fraction(session_t *s);
+/* The share of produced records that start an injected card-testing pair or
+ * near miss (txprod_set_fraud_fraction); and the pattern's thresholds and
+ * bound (fraud_alerts: < small, then > large within within_ms). */
+void session_set_fraud_fraction(session_t *s, double fraction);
+double session_fraud_fraction(session_t *s);
+void session_set_fraud(session_t *s, double small, double large, int64_t within_ms);
 /* Records in `processed_files` (sum of its end offsets at the last poll): the
  * file pipeline's output, for the walkthrough's upload step. */
 uint64_t session_files_processed(session_t *s);

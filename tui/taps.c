@@ -77,6 +77,22 @@ static void txn_window_fired(const console_views_t *c, const df_record_t *r)
     view_on_window_fired(c->txn, &w);
 }
 
+static void txn_alert(const console_views_t *c, const df_record_t *r)
+{
+    const json_t *v = r->value;
+    view_alert_t a = {
+        .first_cents = llround(json_number_value(json_object_get(v, "first_amount")) * 100.0),
+        .second_cents = llround(json_number_value(json_object_get(v, "second_amount")) * 100.0),
+        .first_ms = window_bound(v, "first_timestamp"),
+        .second_ms = window_bound(v, "second_timestamp")};
+    snprintf(a.user, sizeof a.user, "%s", json_string_value(json_object_get(v, "user_id")));
+    snprintf(a.first_id, sizeof a.first_id, "%s",
+             json_string_value(json_object_get(v, "first_transaction_id")));
+    snprintf(a.second_id, sizeof a.second_id, "%s",
+             json_string_value(json_object_get(v, "second_transaction_id")));
+    view_on_alert(c->txn, &a);
+}
+
 /* --- video ------------------------------------------------------------------- */
 
 static void video_frame(const console_views_t *c, const df_record_t *r)
@@ -148,6 +164,7 @@ static const struct {
     {"view:users", TXN, txn_user},
     {"view:open_windows", TXN, txn_window_input},
     {"view:fired_windows", TXN, txn_window_fired},
+    {"view:fraud_alerts", TXN, txn_alert},
     {"view:video_in", VIDEO, video_input},
     {"view:video_frame", VIDEO, video_frame},
     {"view:video_windows", VIDEO, video_window},

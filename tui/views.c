@@ -22,6 +22,9 @@ struct txn_view {
     int nusers;
     view_window_t open[VIEW_CATEGORIES], fired[VIEW_CATEGORIES];
     int nopen, nfired;
+    view_alert_t alerts[VIEW_ALERTS]; /* ring */
+    int ahead, nalerts;
+    uint64_t alerts_total;
 };
 
 txn_view_t *view_new(int64_t window_ms)
@@ -123,6 +126,17 @@ void view_on_window_fired(txn_view_t *v, const view_window_t *w)
     pthread_mutex_unlock(&v->lock);
 }
 
+void view_on_alert(txn_view_t *v, const view_alert_t *a)
+{
+    pthread_mutex_lock(&v->lock);
+    v->ahead = (v->ahead + 1) % VIEW_ALERTS;
+    v->alerts[v->ahead] = *a;
+    v->alerts[v->ahead].seq = ++v->alerts_total;
+    if (v->nalerts < VIEW_ALERTS)
+        v->nalerts++;
+    pthread_mutex_unlock(&v->lock);
+}
+
 static int cmp_users(const void *a, const void *b, void *arg)
 {
     const view_user_t *x = a, *y = b;
@@ -157,6 +171,10 @@ void view_snapshot(txn_view_t *v, enum view_sort sort, view_snapshot_t *out)
     memcpy(out->fired, v->fired, sizeof out->fired);
     out->nopen = v->nopen;
     out->nfired = v->nfired;
+    out->nalerts = v->nalerts;
+    for (int i = 0; i < v->nalerts; i++)
+        out->alerts[i] = v->alerts[(v->ahead - i + VIEW_ALERTS) % VIEW_ALERTS];
+    out->alerts_total = v->alerts_total;
     pthread_mutex_unlock(&v->lock);
 
     qsort_r(scratch, nusers, sizeof *scratch, cmp_users, &sort);

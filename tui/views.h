@@ -36,6 +36,15 @@ typedef struct view_window {
     int64_t total_cents, count;
 } view_window_t;
 
+#define VIEW_ALERTS 16 /* fraud alerts kept, newest first */
+
+typedef struct view_alert {
+    char user[24], first_id[40], second_id[40];
+    int64_t first_cents, second_cents;
+    int64_t first_ms, second_ms; /* event times (the two transactions' timestamps) */
+    uint64_t seq;                /* the alert's number, from 1 */
+} view_alert_t;
+
 enum view_sort { VIEW_SORT_TOTAL, VIEW_SORT_COUNT, VIEW_SORT_RECENT, VIEW_SORT_N };
 
 typedef struct view_snapshot {
@@ -47,6 +56,9 @@ typedef struct view_snapshot {
     view_window_t open[VIEW_CATEGORIES], fired[VIEW_CATEGORIES];
     int nopen, nfired; /* fired: the newest fired window of each category */
     uint64_t windows_fired;
+    view_alert_t alerts[VIEW_ALERTS]; /* newest first */
+    int nalerts;
+    uint64_t alerts_total;
 } view_snapshot_t;
 
 typedef struct txn_view txn_view_t;
@@ -60,6 +72,7 @@ void view_on_input(txn_view_t *v, const view_tx_t *tx);
 void view_on_user(txn_view_t *v, const char *user, int64_t total_cents, int64_t count);
 void view_on_window_input(txn_view_t *v, const char *category, int64_t event_ms, int64_t cents);
 void view_on_window_fired(txn_view_t *v, const view_window_t *w);
+void view_on_alert(txn_view_t *v, const view_alert_t *a);
 
 /* TUI thread: fills out (users sorted by sort). */
 void view_snapshot(txn_view_t *v, enum view_sort sort, view_snapshot_t *out);

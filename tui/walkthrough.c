@@ -19,7 +19,7 @@
 
 /* What the checks compare against: the state when the step was entered. */
 typedef struct baseline {
-    uint64_t delivered, input, late, fired, video, files, map_out;
+    uint64_t delivered, input, late, fired, video, files, map_out, alerts;
     int64_t late_topic;
     double filter;
     uint64_t dropped; /* filter:amount's drops */
@@ -43,7 +43,7 @@ struct walkthrough {
 const char *const walk_check_ids[] = {"topics", "produced", "consumed", "partitions", "inspect",
                                       "map",    "filter",   "keyed",    "sinks",      "window",
                                       "late",   "group",    "video",    "upload",     "none",
-                                      NULL};
+                                      "fraud",  NULL};
 
 /* --- reading the state ------------------------------------------------------- */
 
@@ -90,6 +90,7 @@ static void take_baseline(walkthrough_t *w, app_t *a)
                       .input = a->st.input,
                       .late = a->st.late,
                       .fired = a->view->windows_fired,
+                      .alerts = a->view->alerts_total,
                       .video = a->video.processed,
                       .files = session_files_processed(a->session),
                       .map_out = m ? m->out : 0,
@@ -256,6 +257,16 @@ static bool check(walkthrough_t *w, app_t *a, const char *id)
             fmt_count((double)st->late, c1, sizeof c1));
         FIG(1, "late_transactions: %lld records", (long long)(lt > 0 ? lt : 0));
         return st->late > b->late && lt > (b->late_topic > 0 ? b->late_topic : 0);
+    }
+    if (!strcmp(id, "fraud")) {
+        double ff = session_fraud_fraction(a->session);
+        FIG(0, "card testing %s; alerts %s since this step", ff > 0 ? "ON (2%)" : "off",
+            fmt_count((double)(v->alerts_total - b->alerts), c1, sizeof c1));
+        if (v->nalerts > 0)
+            FIG(1, "%s: %s then %s", v->alerts[0].user,
+                fmt_money(v->alerts[0].first_cents, c2, sizeof c2),
+                fmt_money(v->alerts[0].second_cents, c3, sizeof c3));
+        return v->alerts_total > b->alerts;
     }
     if (!strcmp(id, "group")) {
         if (!a->group) {

@@ -40,6 +40,9 @@ void flinksql_defaults(flinksql_opts_t *o)
                            .group = "streamlab-flink-twin",
                            .filter_amount = "100",
                            .high_value = "500",
+                           .fraud_small = "20",
+                           .fraud_large = "800",
+                           .fraud_within_s = 60,
                            .window_s = 30,
                            .out_of_orderness_s = 5,
                            .min_width = 640,
@@ -325,6 +328,7 @@ static void transactions(twin_t *t, const flinksql_opts_t *o)
     const char *high = cat(t, "high_value_transactions", o->suffix);
     const char *users = cat(t, "user_aggregations", o->suffix);
     const char *categories = cat(t, "category_windows", o->suffix);
+    const char *fraud = cat(t, "fraud_alerts", o->suffix);
 
     /* The input: the seed's nine fields, event time from `timestamp`. TRY_CAST keeps a
      * bad timestamp from failing the job (the row is dropped in the view); a rowtime may
@@ -344,6 +348,8 @@ static void transactions(twin_t *t, const flinksql_opts_t *o)
                  {"kafka_with", kafka_with(t, o, "upsert-kafka", users)}));
     stmt(t, FILL(t, txn_category_table, {"table", categories},
                  {"kafka_with", kafka_with(t, o, "kafka", categories)}));
+    stmt(t, FILL(t, txn_fraud_table, {"table", fraud},
+                 {"kafka_with", kafka_with(t, o, "kafka", fraud)}));
 
     const char *select = TEXT(t, txn_processed_select);
     insert(t, FILL(t, txn_insert_processed, {"table", processed}, {"processed_select", select}));
@@ -352,6 +358,19 @@ static void transactions(twin_t *t, const flinksql_opts_t *o)
     insert(t, FILL(t, txn_insert_user, {"table", users}));
     insert(t, FILL(t, txn_insert_category, {"table", categories},
                    {"window", window_tvf(t, o, "processed_transactions_view", "category")}));
+    /* Card testing (streamlab's df_pattern): MATCH_RECOGNIZE on every valid transaction.
+     * Flink's WITHIN is exclusive (a partial match is dropped when an event comes
+     * `bound` or more after its start) and streamlab's bound inclusive (last - first <=
+     * bound): event times are whole ms, so bound + 1 ms says the same. */
+    stmt(t, TEXT(t, txn_valid_view));
+    /* (an interval's leading field has 2 digits unless it says more: SECOND(3) for 100 s) */
+    char digits[16] = "";
+    double within = o->fraud_within_s + 0.001;
+    if (within >= 100)
+        snprintf(digits, sizeof digits, "(%d)", (int)floor(log10(within)) + 1);
+    insert(t, FILL(t, txn_insert_fraud, {"table", fraud}, {"fraud_small", o->fraud_small},
+                   {"fraud_large", o->fraud_large}, {"within_seconds", seconds(t, within)},
+                   {"within_precision", digits}));
 }
 
 char **flinksql_statements(const flinksql_opts_t *o, char *err, size_t errlen)
@@ -381,9 +400,16 @@ char **flinksql_statements(const flinksql_opts_t *o, char *err, size_t errlen)
             return NULL;
         }
     }
-    if (!plain_decimal(o->filter_amount) || !plain_decimal(o->high_value)) {
-        snprintf(err, errlen, "amount thresholds must be plain decimals like 100 or 99.5, not \"%s\"",
-                 plain_decimal(o->filter_amount) ? o->high_value : o->filter_amount);
+    const char *const amounts[] = {o->filter_amount, o->high_value, o->fraud_small, o->fraud_large};
+    for (size_t i = 0; i < sizeof amounts / sizeof *amounts; i++)
+        if (!plain_decimal(amounts[i])) {
+            snprintf(err, errlen,
+                     "amount thresholds must be plain decimals like 100 or 99.5, not \"%s\"",
+                     amounts[i] ? amounts[i] : "");
+            return NULL;
+        }
+    if (!(o->fraud_within_s >= 0)) {
+        snprintf(err, errlen, "--fraud-within must not be negative");
         return NULL;
     }
     if (!(o->window_s >= 0.001) || !(o->window_slide_s >= 0) || !(o->session_gap_s >= 0) ||

@@ -23,6 +23,9 @@ typedef struct flinksql_opts {
     const char *job_name;       /* pipeline.name (NULL: "streamlab-twin<suffix>") */
     const char *filter_amount;  /* decimal literals as given on the command line */
     const char *high_value;
+    const char *fraud_small;    /* fraud_alerts: < this, then ... (decimal literals) */
+    const char *fraud_large;    /* ... > this ... */
+    double fraud_within_s;      /* ... at most this many seconds later */
     double window_s, window_slide_s, session_gap_s; /* slide and gap 0 = not used */
     double out_of_orderness_s;
     double state_ttl_s;         /* 0 = keep forever */
@@ -34,7 +37,7 @@ typedef struct flinksql_opts {
 } flinksql_opts_t;
 
 /* Defaults that match `streamlab engine`'s (brokers 127.0.0.1:9092, transactions, "_flink",
- * 100, 500, 30 s windows, 5 s out-of-orderness, 640x480). */
+ * 100, 500, 30 s windows, 5 s out-of-orderness, fraud 20 / 800 / 60 s, 640x480). */
 void flinksql_defaults(flinksql_opts_t *o);
 
 /* Parses a --pipelines list ("transactions,video") into FLINKSQL_* bits; 0 on success,

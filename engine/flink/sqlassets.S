@@ -37,6 +37,9 @@ sqlasset_\name:
     sqlasset txn_insert_high_value
     sqlasset txn_insert_user
     sqlasset txn_insert_category
+    sqlasset txn_fraud_table
+    sqlasset txn_valid_view
+    sqlasset txn_insert_fraud
     /* the video pipeline */
     sqlasset video_source
     sqlasset video_view

@@ -16,7 +16,8 @@ extern const char sqlasset_kafka_with[], sqlasset_kafka_option[], sqlasset_event
 extern const char sqlasset_txn_source[], sqlasset_txn_view[], sqlasset_txn_processed_table[],
     sqlasset_txn_user_table[], sqlasset_txn_category_table[], sqlasset_txn_processed_select[],
     sqlasset_txn_insert_processed[], sqlasset_txn_insert_high_value[], sqlasset_txn_insert_user[],
-    sqlasset_txn_insert_category[];
+    sqlasset_txn_insert_category[], sqlasset_txn_fraud_table[], sqlasset_txn_valid_view[],
+    sqlasset_txn_insert_fraud[];
 /* the video pipeline */
 extern const char sqlasset_video_source[], sqlasset_video_view[], sqlasset_video_processed_table[],
     sqlasset_video_sources_table[], sqlasset_video_windows_table[],

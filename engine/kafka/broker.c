@@ -201,7 +201,7 @@ static int relay_listen(broker_t *b, const char *addr, char *errstr, size_t errs
 
 /* Topic creation is a round trip to the mock's own thread, which in
  * librdkafka 2.0.2 sometimes notices the request only when its 1 s poll times
- * out.  One at a time, 18 topics could take seconds; in parallel they share
+ * out.  One at a time, 19 topics could take seconds; in parallel they share
  * the wait. */
 typedef struct create_job {
     rd_kafka_mock_cluster_t *mcluster;

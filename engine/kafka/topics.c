@@ -14,6 +14,7 @@ const char *const topics_seed[] = {
     "video_source_aggregations", "video_resolution_windows", "video_frames.dlq",
     "uploaded_documents",    "uploaded_videos",          "uploaded_images",
     "processed_files",       "file_type_aggregations",   "uploaded_files.dlq",
+    "fraud_alerts",
     NULL,
 };
 

@@ -20,6 +20,9 @@ void pipeline_params_init(pipeline_params_t *p)
     p->state_ttl_ms = 0;
     p->out_of_orderness_ms = 5000;
     p->idle_timeout_ms = 10000;
+    atomic_init(&p->fraud_small, 20.0);
+    atomic_init(&p->fraud_large, 800.0);
+    atomic_init(&p->fraud_within_ms, 60000);
     atomic_init(&p->video_min_width, 640);
     atomic_init(&p->video_min_height, 480);
     atomic_init(&p->file_min_bytes, 1024.0 * 1024.0);
@@ -30,7 +33,7 @@ void pipeline_params_init(pipeline_params_t *p)
 
 const pipeline_def_t pipelines_all[] = {
     {"transactions", "transactions -> processed_transactions, user_aggregations, "
-                     "high_value_transactions, category_windows, late_transactions",
+                     "high_value_transactions, category_windows, late_transactions, fraud_alerts",
      pipeline_transactions},
     {"video", "video_frames -> processed_video_frames, video_source_aggregations, "
               "video_resolution_windows",

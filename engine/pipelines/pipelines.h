@@ -26,6 +26,11 @@ typedef struct pipeline_params {
     int64_t state_ttl_ms;             /* forget a user's running total after this (0: never) */
     int64_t out_of_orderness_ms;      /* watermark bound (5 s) */
     int64_t idle_timeout_ms;          /* idle partitions stop holding watermarks (10 s) */
+    /* transactions' card-testing pattern: per user, a transaction below
+     * fraud_small whose very next one is above fraud_large within fraud_within_ms */
+    _Atomic double fraud_small;       /* 20.00 */
+    _Atomic double fraud_large;       /* 800.00 */
+    _Atomic int64_t fraud_within_ms;  /* 60 s */
     _Atomic int video_min_width;      /* video: pass frames at least this wide (640) */
     _Atomic int video_min_height;     /* video: ... and this high (480) */
     _Atomic double file_min_bytes;    /* files: pass when file_size > this (1 MiB, the original's) */

@@ -6,6 +6,8 @@
  *     -> filter amount > high-value threshold -> sink high_value_transactions
  *     -> key_by category -> 30 s tumbling window -> sink category_windows
  *                                               \-> late -> sink late_transactions
+ *   source(transactions) -> map fraud fields -> key_by user_id
+ *     -> pattern small_then_large (card testing) -> sink fraud_alerts
  *
  * Money is summed in integer cents so totals never drift. */
 #include <errno.h>
@@ -710,6 +712,176 @@ static void cat_merge(json_t *into, const json_t *from, void *ctx)
 static const df_agg_t category_totals = {
     .create = cat_create, .add = cat_add, .result = cat_result, .merge = cat_merge, .typed = true};
 
+/* --- card testing: the fraud_alerts pattern ----------------------------------
+ * On every parsed transaction (before the amount filter), per user_id: a
+ * transaction below fraud_small whose very next one of that user in event
+ * time is above fraud_large, at most fraud_within_ms later (the runtime's
+ * df_pattern).  The pattern holds its records until the watermark passes
+ * them, so it holds what it reads, not the transaction: the discount
+ * downstream changes the typed transaction in place, and a reference held
+ * here would make it copy every record (copy on write). */
+
+typedef struct fraud_ev {
+    df_obj_t h;
+    double amount;
+    uint16_t user_len, id_len, ts_len;
+    char text[]; /* user_id, transaction_id, timestamp, each NUL-terminated */
+} fraud_ev_t;
+
+static const char *fev_user(const fraud_ev_t *e) { return e->text; }
+static const char *fev_id(const fraud_ev_t *e) { return e->text + e->user_len + 1; }
+static const char *fev_ts(const fraud_ev_t *e) { return e->text + e->user_len + e->id_len + 2; }
+
+static void fev_write(const void *obj, jsonw_buf_t *b)
+{
+    const fraud_ev_t *e = obj;
+    jsonw_raw(b, "{\"transaction_id\":", 18);
+    jsonw_string(b, fev_id(e), e->id_len);
+    jsonw_raw(b, ",\"user_id\":", 11);
+    jsonw_string(b, fev_user(e), e->user_len);
+    jsonw_raw(b, ",\"amount\":", 10);
+    jsonw_real(b, e->amount);
+    jsonw_raw(b, ",\"timestamp\":", 13);
+    jsonw_string(b, fev_ts(e), e->ts_len);
+    jsonw_raw(b, "}", 1);
+}
+
+static json_t *fev_to_json(const void *obj)
+{
+    const fraud_ev_t *e = obj;
+    return json_pack("{ss#ss#sfss#}", "transaction_id", fev_id(e), (int)e->id_len, "user_id",
+                     fev_user(e), (int)e->user_len, "amount", e->amount, "timestamp", fev_ts(e),
+                     (int)e->ts_len);
+}
+
+static const char *fev_field(const void *obj, const char *name, size_t *len)
+{
+    const fraud_ev_t *e = obj;
+    if (!strcmp(name, "user_id"))
+        return *len = e->user_len, fev_user(e);
+    if (!strcmp(name, "transaction_id"))
+        return *len = e->id_len, fev_id(e);
+    if (!strcmp(name, "timestamp"))
+        return *len = e->ts_len, fev_ts(e);
+    return NULL;
+}
+
+static bool fev_number(const void *obj, const char *name, double *out)
+{
+    const fraud_ev_t *e = obj;
+    if (strcmp(name, "amount"))
+        return false;
+    *out = e->amount;
+    return true;
+}
+
+static size_t fev_size(const fraud_ev_t *e)
+{
+    return sizeof *e + (size_t)e->user_len + e->id_len + e->ts_len + 3;
+}
+
+static void *fev_clone(const void *obj)
+{
+    const fraud_ev_t *e = obj;
+    fraud_ev_t *c = xmalloc(fev_size(e));
+    memcpy(c, e, fev_size(e));
+    c->h.refs = 1;
+    return c;
+}
+
+static const df_obj_class_t fraud_ev_class = {.name = "fraud fields",
+                                              .to_json = fev_to_json,
+                                              .write = fev_write,
+                                              .field = fev_field,
+                                              .number = fev_number,
+                                              .clone = fev_clone,
+                                              .free = free};
+
+/* The fields the pattern reads, in one small allocation (the transaction's
+ * reference is dropped here, before the discount runs on its branch). */
+static void fraud_fields(df_record_t *r, void *ctx)
+{
+    (void)ctx;
+    size_t ul, il, tl;
+    const char *u = rec_str(r, IX_USER, &ul), *id = rec_str(r, IX_ID, &il),
+               *ts = rec_str(r, IX_TIMESTAMP, &tl);
+    if (ul > 4096 || il > 4096 || tl > 4096) { /* not a transaction the pattern reads */
+        df_record_release(r);
+        return;
+    }
+    fraud_ev_t *e = xmalloc(sizeof *e + ul + il + tl + 3);
+    e->h = (df_obj_t){.cls = &fraud_ev_class, .refs = 1};
+    e->amount = rec_amount(r);
+    e->user_len = (uint16_t)ul;
+    e->id_len = (uint16_t)il;
+    e->ts_len = (uint16_t)tl;
+    memcpy(e->text, u, ul);
+    e->text[ul] = '\0';
+    memcpy(e->text + ul + 1, id, il);
+    e->text[ul + 1 + il] = '\0';
+    memcpy(e->text + ul + il + 2, ts, tl);
+    e->text[ul + il + 2 + tl] = '\0';
+    df_record_release(r);
+    r->obj = &e->h;
+}
+
+/* A held record's field, in the form it is in (a changelog gives JSON). */
+static const char *fraud_str(const df_record_t *r, const char *name, size_t *len)
+{
+    const char *s = df_record_string(r, name, len);
+    if (!s)
+        *len = 0;
+    return s ? s : "";
+}
+
+static double fraud_amount(const df_record_t *r)
+{
+    double a = 0;
+    df_record_number(r, "amount", &a);
+    return a;
+}
+
+static bool fraud_cond(int stage, const df_record_t *r, const df_record_t *const *prev, void *ctx)
+{
+    (void)prev;
+    pipeline_params_t *p = ctx;
+    double a = fraud_amount(r);
+    if (stage == 0)
+        return a < atomic_load_explicit(&p->fraud_small, memory_order_relaxed);
+    return a > atomic_load_explicit(&p->fraud_large, memory_order_relaxed);
+}
+
+static int64_t fraud_within(void *ctx)
+{
+    pipeline_params_t *p = ctx;
+    return atomic_load_explicit(&p->fraud_within_ms, memory_order_relaxed);
+}
+
+static json_t *fraud_result(const json_t *key, const df_record_t *const *m, void *ctx)
+{
+    (void)key, (void)ctx;
+    size_t ul, i1, i2, t1, t2;
+    const char *user = fraud_str(m[0], "user_id", &ul);
+    const char *id1 = fraud_str(m[0], "transaction_id", &i1), *id2 = fraud_str(m[1], "transaction_id", &i2);
+    const char *ts1 = fraud_str(m[0], "timestamp", &t1), *ts2 = fraud_str(m[1], "timestamp", &t2);
+    return json_pack("{ss#ssss#ss#sfsfss#ss#so}", "user_id", user, (int)ul, "pattern",
+                     "small_then_large", "first_transaction_id", id1, (int)i1,
+                     "second_transaction_id", id2, (int)i2, "first_amount", fraud_amount(m[0]),
+                     "second_amount", fraud_amount(m[1]), "first_timestamp", ts1, (int)t1,
+                     "second_timestamp", ts2, (int)t2, "detected_at", pipeline_now_string());
+}
+
+static const df_pattern_t small_then_large = {
+    .nstages = 2, .cond = fraud_cond, .within = fraud_within, .result = fraud_result};
+
+static json_t *key_fraud_user(const df_record_t *r, void *ctx)
+{
+    (void)ctx;
+    size_t n;
+    const char *s = fraud_str(r, "user_id", &n);
+    return json_stringn(s, n);
+}
+
 df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *params)
 {
     df_graph_t *g = df_graph_new("transactions", host);
@@ -721,6 +893,14 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
      * last branch may then change the record in place. */
     if (params->tap)
         df_sink_tap(src, "view:feed", params->tap, params->tap_ctx, true);
+    /* Card testing, on every parsed transaction: before the filter's branch,
+     * so that the transaction's reference is dropped before the discount. */
+    df_stream_t *fields = df_map_rec(src, "map:fraud_fields", fraud_fields, NULL);
+    df_stream_t *by_user_cep = df_key_by_rec(fields, "key_by:fraud_user", key_fraud_user, NULL);
+    df_stream_t *alerts = df_pattern(by_user_cep, "pattern:small_then_large", &small_then_large, params);
+    if (params->tap)
+        df_sink_tap(alerts, "view:fraud_alerts", params->tap, params->tap_ctx, false);
+    df_sink_topic(alerts, "fraud_alerts", "user_id");
     df_stream_t *passed = df_filter_rec(src, "filter:amount", above_filter, params);
     df_stream_t *processed = df_map_rec(passed, "map:discount", txn_discount_rec, NULL);
     df_sink_topic(processed, "processed_transactions", "user_id");

@@ -45,6 +45,20 @@ static int set_amount(void *args, const char *cmd, const char *opt, const char *
     return 0;
 }
 
+/* --fraud-small, --fraud-large (amounts), --fraud-within (seconds) */
+static int set_fraud(void *args, const char *cmd, const char *opt, const char *arg)
+{
+    engine_args_t *a = args;
+    double d;
+    if (cli_number(cmd, opt, arg, &d) < 0)
+        return -1;
+    if (!strcmp(opt, "--fraud-within"))
+        atomic_store(&a->params.fraud_within_ms, (int64_t)(d * 1000));
+    else
+        atomic_store(!strcmp(opt, "--fraud-small") ? &a->params.fraud_small : &a->params.fraud_large, d);
+    return 0;
+}
+
 static int set_min_size(void *args, const char *cmd, const char *opt, const char *arg)
 {
     engine_args_t *a = args;
@@ -153,6 +167,12 @@ static const cli_table_t engine_table = {
              .help = "pass transactions with amount > X (default 100)"},
             {"high-value", 0, CLI_CUSTOM, .set = set_amount, .arg = "X",
              .help = "high_value_transactions get amount > X (default 500)"},
+            {"fraud-small", 0, CLI_CUSTOM, .set = set_fraud, .arg = "X",
+             .help = "fraud_alerts: a transaction < X (default 20) ..."},
+            {"fraud-large", 0, CLI_CUSTOM, .set = set_fraud, .arg = "Y",
+             .help = "... whose user's very next one is > Y (default 800) ..."},
+            {"fraud-within", 0, CLI_CUSTOM, .set = set_fraud, .arg = "S",
+             .help = "... at most S seconds later (default 60; docs/cep.md)"},
             {"min-width", 0, CLI_CUSTOM, .set = set_min_size, .arg = "W",
              .help = "video: pass frames at least W pixels wide (default 640)"},
             {"min-height", 0, CLI_CUSTOM, .set = set_min_size, .arg = "H",

@@ -141,7 +141,7 @@ typedef struct produce_args {
     const char *topic;
     video_args_t va;
     bool video_only; /* an option of `produce video` was given */
-    double ooo, late, bad, duration;
+    double ooo, late, bad, duration, fraud;
 } produce_args_t;
 
 /* After any option of `produce video`. */
@@ -172,7 +172,7 @@ static int check_share(void *args, const char *cmd, const char *opt, const char 
 {
     (void)arg;
     produce_args_t *a = args;
-    if ((!strcmp(opt, "--late-fraction") ? a->late : a->bad) > 1) {
+    if ((!strcmp(opt, "--late-fraction") ? a->late : !strcmp(opt, "--fraud-fraction") ? a->fraud : a->bad) > 1) {
         cli_error(cmd, "%s is a share between 0 and 1", opt);
         return -1;
     }
@@ -197,6 +197,8 @@ static const cli_table_t produce_table = {
              .help = "this share (0-1) is 35-65 s old: late for 30 s windows"},
             {"bad-fraction", 0, CLI_NUMBER, A(bad), .set = check_share, .arg = "F", .col = 23,
              .help = "this share (0-1) is malformed, for the dead-letter topic"},
+            {"fraud-fraction", 0, CLI_NUMBER, A(fraud), .set = check_share, .arg = "F", .col = 23,
+             .help = "this share (0-1) starts a card-testing pair or near miss"},
             {.kind = CLI_TEXT,
              .help = "\n"
                      "video: sends JPEG frames (base64 in the original's JSON) to `video_frames`, keyed by\n"
@@ -226,7 +228,7 @@ static const cli_cmd_t produce_cmd = {
     .name = "produce",
     .usage =
     "usage: streamlab produce transactions [-b HOST:PORT] [--rate N] [--count N] [--seed N]\n"
-    "                                      [--duration S] [--topic T]\n"
+    "                                      [--duration S] [--topic T] [--fraud-fraction F]\n"
     "       streamlab produce video [-b HOST:PORT] [--source synthetic|FILE|/dev/videoN]\n"
     "                               [--fps N | --interval S] [--count N] [--duration S]\n"
     "                               [--width W --height H] [--quality Q] [--loop] [--topic T]\n"
@@ -250,7 +252,7 @@ int cmd_produce(int argc, char **argv)
     const char *topic = a.topic;
     video_args_t va = a.va;
     bool video_only = a.video_only;
-    double ooo = a.ooo, late = a.late, bad = a.bad, duration = a.duration;
+    double ooo = a.ooo, late = a.late, bad = a.bad, duration = a.duration, fraud = a.fraud;
     if (optind >= argc) {
         cli_error("produce", "what to produce? (transactions or video)");
         cli_usage(&produce_cmd, stderr);
@@ -284,6 +286,7 @@ int cmd_produce(int argc, char **argv)
         return EXIT_USAGE;
     }
     txprod_set_disorder(run.p, (int64_t)(ooo * 1000), late, bad);
+    txprod_set_fraud_fraction(run.p, fraud);
     cli_on_signal(on_stop, run.p);
     pthread_t th;
     pthread_create(&th, NULL, run_main, &run);

@@ -29,7 +29,8 @@
 
 typedef struct headless_args {
     bool headless, json;
-    double duration, rate, drain;
+    double duration, rate, drain, fraud;
+    double fraud_small, fraud_large, fraud_within; /* < 0: the default */
     const char *listen, *watch_dir, *metrics;
 } headless_args_t;
 
@@ -53,6 +54,15 @@ static const cli_table_t headless_table = {
             {"metrics", 0, CLI_STRING, A(metrics), .arg = "HOST:PORT",
              .help = "serve GET /metrics for Prometheus while running (PORT\n"
                      "alone: on 127.0.0.1; 0: a free port; docs/metrics.md)"},
+            {"fraud-fraction", 0, CLI_NUMBER, A(fraud), .arg = "F",
+             .help = "this share (0-1) of the produced records starts a card-\n"
+                     "testing pair or near miss (produce --fraud-fraction)"},
+            {"fraud-small", 0, CLI_NUMBER, A(fraud_small), .arg = "X",
+             .help = "fraud_alerts: a transaction < X (default 20) ..."},
+            {"fraud-large", 0, CLI_NUMBER, A(fraud_large), .arg = "Y",
+             .help = "... whose user's very next one is > Y (default 800) ..."},
+            {"fraud-within", 0, CLI_NUMBER, A(fraud_within), .arg = "S",
+             .help = "... at most S seconds later (default 60; docs/cep.md)"},
             {0}}};
 #undef A
 
@@ -164,7 +174,8 @@ int cmd_headless(int argc, char **argv)
     cli_kafka_t ck;
     cli_kafka_init(&ck);
     const char *default_brokers = ck.brokers;
-    headless_args_t a = {.duration = 10, .rate = 1000, .drain = 30, .listen = "127.0.0.1:0"};
+    headless_args_t a = {.duration = 10, .rate = 1000, .drain = 30, .listen = "127.0.0.1:0",
+                         .fraud_small = -1, .fraud_large = -1, .fraud_within = -1};
     int r = cli_parse(&headless_cmd, argc, argv, &a, &ck);
     if (r >= 0)
         return r;
@@ -201,6 +212,12 @@ int cmd_headless(int argc, char **argv)
     }
     pipeline_params_t params;
     pipeline_params_init(&params);
+    if (a.fraud_small >= 0)
+        atomic_store(&params.fraud_small, a.fraud_small);
+    if (a.fraud_large >= 0)
+        atomic_store(&params.fraud_large, a.fraud_large);
+    if (a.fraud_within >= 0)
+        atomic_store(&params.fraud_within_ms, (int64_t)(a.fraud_within * 1000));
     engine_opts_t eo;
     engine_opts_init(&eo);
     char group[80];
@@ -219,6 +236,7 @@ int cmd_headless(int argc, char **argv)
         cli_error("--headless", "%s", err);
         goto out;
     }
+    txprod_set_fraud_fraction(g_prod, a.fraud);
     /* The drop folder gets an engine of its own (pipeline files, its own group),
      * so the transaction accounting below stays exact. */
     char fgroup[96];

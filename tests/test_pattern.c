@@ -1,0 +1,497 @@
+/* test_pattern.c — the runtime's pattern operator (df_pattern, engine/dataflow.c):
+ * complex event processing per key in event-time order.
+ *
+ * The graphs are small: records {"k": key, "id": name, "v": amount, "t": ms}
+ * keyed by k, and the "card testing" shape the transaction pipeline uses:
+ * stage 0 v < 20, stage 1 v > 800, within 60 s (unless a test says else).
+ * Each match is written to topic "alerts" as {"key", "ids": "a+b", "last"}.
+ * The watermark is driven by hand: out-of-orderness 0, so after a tick it is
+ * the newest event time - 1 ms; "now" never comes from a clock. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "engine/dataflow.h"
+#include "engine/dataflow_exec.h"
+#include "testlib.h"
+
+#define T0 INT64_C(1705276800000) /* 2024-01-15 00:00 */
+#define SEC INT64_C(1000)
+
+/* --- the fake host: every emitted (topic, key, payload) in order ----------- */
+
+typedef struct msg {
+    char topic[64], key[64];
+    json_t *json;
+} msg_t;
+
+static msg_t outs[256];
+static size_t nouts, nalerts; /* nalerts: every alert, kept or not */
+
+static void host_emit(void *opaque, const char *topic, const char *key, size_t keylen,
+                      char *payload, size_t len)
+{
+    (void)opaque;
+    nalerts += !strcmp(topic, "alerts");
+    if (nouts < sizeof outs / sizeof *outs) {
+        msg_t *m = &outs[nouts++];
+        snprintf(m->topic, sizeof m->topic, "%s", topic);
+        snprintf(m->key, sizeof m->key, "%.*s", key ? (int)keylen : 0, key ? key : "");
+        m->json = json_loadb(payload, len, 0, NULL);
+    }
+    free(payload);
+}
+
+static const df_host_t host = {.emit = host_emit};
+
+static void outs_clear(void)
+{
+    for (size_t i = 0; i < nouts; i++)
+        json_decref(outs[i].json);
+    nouts = nalerts = 0;
+}
+
+/* The ids of every alert so far, "a+b" each, separated by spaces. */
+static const char *alerts(void)
+{
+    static char buf[2048];
+    buf[0] = '\0';
+    for (size_t i = 0; i < nouts; i++) {
+        if (strcmp(outs[i].topic, "alerts"))
+            continue;
+        size_t l = strlen(buf);
+        snprintf(buf + l, sizeof buf - l, "%s%s:%s", l ? " " : "", outs[i].key,
+                 json_string_value(json_object_get(outs[i].json, "ids")));
+    }
+    return buf;
+}
+
+static bool alerts_are(const char *want)
+{
+    const char *got = alerts();
+    if (strcmp(got, want))
+        fprintf(stderr, "\n  alerts: got \"%s\", want \"%s\"\n", got, want);
+    return !strcmp(got, want);
+}
+
+/* --- the graph -------------------------------------------------------------- */
+
+static int parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, char *err,
+                 size_t errsize, void *ctx)
+{
+    (void)ctx;
+    json_t *v = json_loadb(buf, len, 0, NULL);
+    if (!json_is_object(v)) {
+        snprintf(err, errsize, "bad record");
+        json_decref(v);
+        return -1;
+    }
+    *event_ms = json_integer_value(json_object_get(v, "t"));
+    *value = v;
+    return 0;
+}
+
+static json_t *key_k(const json_t *v, void *ctx)
+{
+    (void)ctx;
+    return json_object_get(v, "k");
+}
+
+static int64_t within_ms = 60 * SEC;
+static int stages_small = 1; /* the card-testing shape: how many small ones before the large */
+
+static bool cond(int stage, const df_record_t *r, const df_record_t *const *prev, void *ctx)
+{
+    (void)prev, (void)ctx;
+    double v = 0;
+    df_record_number(r, "v", &v);
+    return stage < stages_small ? v < 20 : v > 800;
+}
+
+static int64_t within(void *ctx)
+{
+    (void)ctx;
+    return within_ms;
+}
+
+static json_t *result(const json_t *key, const df_record_t *const *m, void *ctx)
+{
+    (void)ctx;
+    char ids[256] = "";
+    for (int i = 0; i <= stages_small; i++) {
+        size_t len = 0;
+        const char *id = df_record_string(m[i], "id", &len);
+        size_t l = strlen(ids);
+        snprintf(ids + l, sizeof ids - l, "%s%.*s", i ? "+" : "", (int)len, id ? id : "?");
+    }
+    return json_pack("{sOsssI}", "key", key, "ids", ids, "last", (json_int_t)m[stages_small]->event_ms);
+}
+
+static df_pattern_t pattern = {.nstages = 2, .cond = cond, .within = within, .result = result};
+
+static df_graph_t *g;
+static df_stream_t *pat;
+
+static df_graph_t *graph(void)
+{
+    df_graph_t *x = df_graph_new("cep", &host);
+    df_graph_set_time(x, 0, INT64_C(1) << 40); /* bound 0, never idle */
+    df_stream_t *k = df_key_by(df_source(x, "in", "in.dlq", parse, NULL), "key_by:k", key_k, NULL);
+    pat = df_pattern(k, "pattern:card", &pattern, NULL);
+    df_sink_topic(pat, "alerts", NULL);
+    return x;
+}
+
+static int setup(void)
+{
+    within_ms = 60 * SEC;
+    stages_small = 1;
+    pattern.nstages = 2;
+    outs_clear();
+    g = graph();
+    return 0;
+}
+
+static int teardown(void)
+{
+    df_graph_free(g);
+    g = NULL;
+    outs_clear();
+    return 0;
+}
+
+static void fresh(void)
+{
+    teardown();
+    setup();
+}
+
+static int64_t now_ms;
+
+/* Pushes {"k", "id", "v", "t": T0 + t_ms}; tick: then move the watermark. */
+static void rec(const char *k, const char *id, double v, int64_t t_ms, bool tick)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "{\"k\":\"%s\",\"id\":\"%s\",\"v\":%g,\"t\":%lld}", k, id, v,
+             (long long)(T0 + t_ms));
+    CU_ASSERT_FATAL(df_graph_push(g, "in", 0, 0, buf, strlen(buf), ++now_ms));
+    if (tick)
+        df_graph_tick(g, now_ms);
+}
+
+static uint64_t late_count(void)
+{
+    df_op_metrics_t m[16];
+    size_t n = df_graph_metrics(g, m, 16);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(m[i].name, "pattern:card"))
+            return m[i].late;
+    return UINT64_MAX;
+}
+
+/* --- tests ------------------------------------------------------------------ */
+
+static void test_pattern_matches_small_then_large_only_when_the_watermark_passes_the_large(void)
+{
+    fresh();
+    rec("u1", "a", 5, 10 * SEC, true);
+    rec("u1", "b", 900, 20 * SEC, true); /* watermark 20 s - 1 ms: b still held */
+    CU_ASSERT(alerts_are(""));
+    CU_ASSERT_EQUAL(df_pattern_held(pat), 1);
+    rec("u2", "x", 50, 20 * SEC + 1, true);
+    CU_ASSERT(alerts_are("u1:a+b"));
+    CU_ASSERT_EQUAL_FATAL(nouts, 1);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(outs[0].json, "last")), T0 + 20 * SEC);
+    CU_ASSERT_STRING_EQUAL(outs[0].key, "u1");
+}
+
+static void test_pattern_takes_each_keys_records_in_event_time_order_not_arrival(void)
+{
+    fresh();
+    /* arrival: b (large, 20 s) before a (small, 10 s); both wait for the watermark */
+    rec("u1", "b", 900, 20 * SEC, false);
+    rec("u1", "a", 5, 10 * SEC, false);
+    /* and the other way round for u2: large at 10 s, small at 20 s: no match */
+    rec("u2", "c", 5, 20 * SEC, false);
+    rec("u2", "d", 900, 10 * SEC, false);
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are("u1:a+b"));
+}
+
+static void test_pattern_takes_ties_in_event_time_in_input_order(void)
+{
+    fresh();
+    rec("u1", "a", 5, 10 * SEC, false);
+    rec("u1", "b", 900, 10 * SEC, false); /* same time, after a: a then b */
+    rec("u2", "c", 900, 10 * SEC, false);
+    rec("u2", "d", 5, 10 * SEC, false); /* same time, the large first: no match */
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are("u1:a+b"));
+}
+
+static void test_pattern_counts_records_behind_the_watermark_as_late_and_does_not_match_them(void)
+{
+    fresh();
+    rec("u1", "a", 5, 10 * SEC, true);
+    rec("u9", "w", 50, 30 * SEC, true); /* watermark 30 s - 1 ms */
+    rec("u1", "b", 900, 25 * SEC, true); /* behind it: late */
+    rec("u1", "c", 900, 30 * SEC - 1, true); /* at it: late too */
+    CU_ASSERT_EQUAL(late_count(), 2);
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are(""));
+    CU_ASSERT_EQUAL(df_graph_late_count(g), 0); /* the graph's: windows' late records only */
+}
+
+static void test_pattern_bound_is_inclusive_and_a_pair_past_it_does_not_match(void)
+{
+    fresh();
+    rec("u1", "a", 5, 0, false);
+    rec("u1", "b", 900, 60 * SEC, false); /* exactly 60 s: matches */
+    rec("u2", "c", 5, 0, false);
+    rec("u2", "d", 900, 60 * SEC + 1, false); /* 60.001 s: does not */
+    rec("u3", "e", 5, 0, false);
+    rec("u3", "f", 900, 61 * SEC, false);
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are("u1:a+b"));
+}
+
+static void test_pattern_bound_is_read_when_records_are_taken(void)
+{
+    fresh();
+    within_ms = 30 * SEC;
+    rec("u1", "a", 5, 0, true);
+    rec("u1", "b", 900, 45 * SEC, true); /* 45 s: past 30 s */
+    rec("u2", "c", 5, 50 * SEC, true);
+    rec("u2", "d", 900, 90 * SEC, false); /* 40 s: past 30 s ... */
+    within_ms = 60 * SEC;                /* ... but the bound grows before d is taken */
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are("u2:c+d"));
+}
+
+static void test_pattern_needs_the_very_next_record_of_the_key(void)
+{
+    fresh();
+    rec("u1", "a", 5, 0, false);
+    rec("u1", "m", 100, 1 * SEC, false); /* in between: breaks a..b */
+    rec("u1", "b", 900, 2 * SEC, false);
+    rec("u2", "c", 5, 0, false);
+    rec("u3", "z", 100, 1 * SEC, false); /* another key's record does not */
+    rec("u2", "d", 900, 2 * SEC, false);
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are("u2:c+d"));
+}
+
+static void test_pattern_starts_again_after_the_last_record_of_a_match(void)
+{
+    fresh();
+    /* small, small, large: the second small and the large */
+    rec("u1", "a1", 5, 0, false);
+    rec("u1", "a2", 6, 1 * SEC, false);
+    rec("u1", "b1", 900, 2 * SEC, false);
+    /* after a match: a large alone does not match, a new pair does */
+    rec("u1", "b2", 900, 3 * SEC, false);
+    rec("u1", "a3", 7, 4 * SEC, false);
+    rec("u1", "b3", 950, 5 * SEC, false);
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are("u1:a2+b1 u1:a3+b3"));
+}
+
+static void test_pattern_of_three_stages_keeps_overlapping_partial_matches(void)
+{
+    fresh();
+    stages_small = 2;
+    pattern.nstages = 3; /* small, small, large */
+    df_graph_free(g);
+    g = graph();
+    rec("u1", "a1", 5, 0, false);
+    rec("u1", "a2", 6, 1 * SEC, false);
+    rec("u1", "a3", 7, 2 * SEC, false);
+    rec("u1", "b", 900, 3 * SEC, false); /* a1 a2 a3 b: a2+a3+b */
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are("u1:a2+a3+b"));
+}
+
+static void test_pattern_forgets_a_key_once_its_partial_match_is_past_the_bound(void)
+{
+    fresh();
+    rec("u1", "a", 5, 0, true);
+    rec("u2", "x", 50, 1 * SEC, true);
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 2); /* u1 waits for a large one, x for the watermark */
+    rec("u3", "y", 50, 62 * SEC, true);
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 1); /* u1 forgotten; y waits for the watermark */
+    CU_ASSERT_EQUAL(df_pattern_held(pat), 1);
+    rec("u1", "b", 900, 62 * SEC + 1, true);
+    rec("u3", "z", 50, 63 * SEC, true);
+    CU_ASSERT(alerts_are(""));
+    df_graph_finish(g);
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 0);
+    CU_ASSERT_EQUAL(df_pattern_held(pat), 0);
+}
+
+/* Enough keys to grow the key table several times (ASan checks the slots). */
+static void test_pattern_keeps_every_key_apart_across_many_keys(void)
+{
+    fresh();
+    char k[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(k, sizeof k, "u%d", i);
+        rec(k, "a", 5, i, false);
+    }
+    for (int i = 0; i < 2000; i++) {
+        snprintf(k, sizeof k, "u%d", i);
+        rec(k, "b", i % 2 ? 900 : 100, 10 * SEC + i, false);
+    }
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 2000);
+    CU_ASSERT_EQUAL(df_pattern_held(pat), 4000);
+    df_graph_finish(g);
+    CU_ASSERT_EQUAL(nalerts, 1000); /* the odd ones */
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 0);
+}
+
+
+/* An endless stream of new keys: keys left with nothing are swept (past 4096 of
+ * them), and a swept key that comes back starts afresh. */
+static void test_pattern_sweeps_keys_left_with_nothing_and_takes_them_back(void)
+{
+    fresh();
+    char k[32];
+    for (int i = 0; i < 12000; i++) { /* each key once, the watermark right behind */
+        snprintf(k, sizeof k, "n%d", i);
+        rec(k, "x", 100, i * 10, true);
+    }
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 1); /* the last one is held */
+    rec("n5", "a", 5, 200000, true);          /* an early key, swept since */
+    rec("n5", "b", 900, 201000, false);
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are("n5:a+b"));
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 0);
+}
+
+/* --- state: changelog and restore ------------------------------------------- */
+
+typedef struct piece {
+    int32_t partition;
+    char op[64], key[64], sub[32];
+    json_t *value;
+} piece_t;
+
+static piece_t pieces[256];
+static size_t npieces;
+
+static void collect(void *opaque, const char *topic, int32_t partition, const char *op,
+                    const char *key, const char *sub, json_t *value)
+{
+    (void)opaque, (void)topic;
+    if (npieces == sizeof pieces / sizeof *pieces)
+        return;
+    piece_t *p = &pieces[npieces++];
+    p->partition = partition;
+    snprintf(p->op, sizeof p->op, "%s", op);
+    snprintf(p->key, sizeof p->key, "%s", key);
+    snprintf(p->sub, sizeof p->sub, "%s", sub);
+    p->value = json_incref(value);
+}
+
+static void pieces_clear(void)
+{
+    for (size_t i = 0; i < npieces; i++)
+        json_decref(pieces[i].value);
+    npieces = 0;
+}
+
+/* The same records, in one run and in two with a restore between, give the
+ * same alerts: held records and partial matches both come back. */
+static void test_pattern_state_saved_and_loaded_gives_the_same_matches(void)
+{
+    fresh();
+    df_graph_track_state(g, true);
+    rec("u1", "a", 5, 0, false);
+    rec("u4", "f", 3, 1 * SEC, false);
+    rec("u9", "w", 50, 6 * SEC, true);   /* watermark 6 s - 1 ms: a, f begin partial matches */
+    rec("u2", "c", 900, 8 * SEC, false); /* held */
+    rec("u2", "d", 10, 7 * SEC, false);  /* held, before c in event time */
+    rec("u3", "e", 3, 9 * SEC, false);   /* held */
+    CU_ASSERT_EQUAL(df_pattern_held(pat), 4); /* w, c, d, e */
+    CU_ASSERT(alerts_are(""));
+    pieces_clear();
+    df_graph_state_drain(g, collect, NULL);
+    /* a second drain after changes gives the newer pieces; load them all in order */
+    rec("u4", "g", 50, 6 * SEC + 500, false); /* breaks u4's partial (f) */
+    df_graph_state_drain(g, collect, NULL);
+    CU_ASSERT(npieces >= 6);
+    /* the crash: a new graph, the pieces back */
+    df_graph_free(g);
+    outs_clear();
+    g = graph();
+    for (size_t i = 0; i < npieces; i++)
+        CU_ASSERT_EQUAL(df_graph_state_load(g, pieces[i].partition, pieces[i].op, pieces[i].key,
+                                            pieces[i].sub, pieces[i].value), 0);
+    pieces_clear();
+    CU_ASSERT_EQUAL(df_pattern_held(pat), 5); /* w, c, d, e, g */
+    CU_ASSERT_EQUAL(df_graph_watermark(g), T0 + 6 * SEC - 1);
+    rec("u1", "b", 850, 30 * SEC, false); /* completes u1's restored partial */
+    rec("u3", "h", 990, 40 * SEC, false); /* completes e (held across the restore) */
+    rec("u4", "i", 990, 7 * SEC, false);  /* after g: no match */
+    rec("u2", "z", 990, 1 * SEC, false);  /* behind the restored watermark: late */
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are("u2:d+c u1:a+b u3:e+h"));
+    CU_ASSERT_EQUAL(late_count(), 1);
+    CU_ASSERT_EQUAL(df_pattern_keys(pat), 0);
+}
+
+static void test_pattern_state_is_a_tombstone_once_a_key_has_none(void)
+{
+    fresh();
+    df_graph_track_state(g, true);
+    rec("u1", "a", 5, 0, true);
+    rec("u1", "b", 900, 1 * SEC, true);
+    pieces_clear();
+    df_graph_state_drain(g, collect, NULL);
+    rec("u2", "x", 50, 2 * SEC, true); /* b taken: a match, u1 has nothing left */
+    CU_ASSERT(alerts_are("u1:a+b"));
+    pieces_clear();
+    df_graph_state_drain(g, collect, NULL);
+    bool tomb = false;
+    for (size_t i = 0; i < npieces; i++)
+        if (!strcmp(pieces[i].op, "pattern:card") && !strcmp(pieces[i].key, "u1"))
+            tomb = pieces[i].value == NULL;
+    CU_ASSERT(tomb);
+    pieces_clear();
+}
+
+static CU_TestInfo tests[] = {
+    {"test_pattern_matches_small_then_large_only_when_the_watermark_passes_the_large",
+     test_pattern_matches_small_then_large_only_when_the_watermark_passes_the_large},
+    {"test_pattern_takes_each_keys_records_in_event_time_order_not_arrival",
+     test_pattern_takes_each_keys_records_in_event_time_order_not_arrival},
+    {"test_pattern_takes_ties_in_event_time_in_input_order",
+     test_pattern_takes_ties_in_event_time_in_input_order},
+    {"test_pattern_counts_records_behind_the_watermark_as_late_and_does_not_match_them",
+     test_pattern_counts_records_behind_the_watermark_as_late_and_does_not_match_them},
+    {"test_pattern_bound_is_inclusive_and_a_pair_past_it_does_not_match",
+     test_pattern_bound_is_inclusive_and_a_pair_past_it_does_not_match},
+    {"test_pattern_bound_is_read_when_records_are_taken",
+     test_pattern_bound_is_read_when_records_are_taken},
+    {"test_pattern_needs_the_very_next_record_of_the_key",
+     test_pattern_needs_the_very_next_record_of_the_key},
+    {"test_pattern_starts_again_after_the_last_record_of_a_match",
+     test_pattern_starts_again_after_the_last_record_of_a_match},
+    {"test_pattern_of_three_stages_keeps_overlapping_partial_matches",
+     test_pattern_of_three_stages_keeps_overlapping_partial_matches},
+    {"test_pattern_forgets_a_key_once_its_partial_match_is_past_the_bound",
+     test_pattern_forgets_a_key_once_its_partial_match_is_past_the_bound},
+    {"test_pattern_keeps_every_key_apart_across_many_keys",
+     test_pattern_keeps_every_key_apart_across_many_keys},
+    {"test_pattern_sweeps_keys_left_with_nothing_and_takes_them_back",
+     test_pattern_sweeps_keys_left_with_nothing_and_takes_them_back},
+    {"test_pattern_state_saved_and_loaded_gives_the_same_matches",
+     test_pattern_state_saved_and_loaded_gives_the_same_matches},
+    {"test_pattern_state_is_a_tombstone_once_a_key_has_none",
+     test_pattern_state_is_a_tombstone_once_a_key_has_none},
+    CU_TEST_INFO_NULL,
+};
+
+TESTLIB_MAIN("pattern", tests, setup, teardown)
