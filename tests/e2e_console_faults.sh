@@ -12,7 +12,8 @@
 #     many records retention removed before they were read (exactly log start - committed,
 #     as `streamlab groups` and `streamlab topics` give them);
 #  3. with the console's producer on (p), "down": the pane says BROKER DOWN while it
-#     lasts; "up": it says the outage count and that the engine resumed.
+#     lasts; "up": it says the outage count and that the engine resumed; the LOST line is
+#     still there, for the session, with the time of the last loss.
 # run.sh: runs=once limit=240 min=17
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -66,5 +67,8 @@ recovered() { has_re 'broker outages: 1, [0-9.]+ s in all; recovered, the engine
 expect "after it, the pane says one outage and that the engine resumed" 90 recovered
 expect "BROKER DOWN is gone" 5 has_none "BROKER DOWN"
 expect "the LOST count stays $want: records read since were not lost" 5 lost_line
+flat_pane() { tr -s ' \n│' ' ' <<<"$SCREEN"; }
+lost_when() { grep -qE "LOST: retention removed $want records the engine had not read \(this session; the last at [0-9]{2}:[0-9]{2}:[0-9]{2};" <<<"$(flat_pane)"; }
+expect "the LOST line says it counts this session and when the last loss was (issue 19)" 5 lost_when
 console_quit "console"
 finish
