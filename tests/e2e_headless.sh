@@ -70,6 +70,12 @@ ok("processing_s (first input to last output) is within the run",
    isinstance(proc, (int, float)) and isinstance(wall, (int, float)) and 0 <= proc <= wall,
    "processing_s %r, wall_s %r" % (proc, wall))
 ok("no elapsed_s (it did not say what it measured)", "elapsed_s" not in s, "")
+# The bounded end: the target is set when the producer stops, after the engine has read
+# every record; the engine must still end the run (and fire its open windows) then, not
+# wait for a record that never comes.
+cw = g("output", "category_windows")
+ok("output.category_windows > 0 (the end of the run fires the open windows)",
+   isinstance(cw, int) and cw > 0, "got %r" % (cw,))
 print("PT=%s" % pt)
 EOF
 }
@@ -79,6 +85,8 @@ rc=0
 timeout 120 "$STREAMLAB" --headless -b "$BROKER" --duration 5 --rate 500 --json \
     >"$WORK/hl.out" 2>"$WORK/hl.err" || rc=$?
 expect_eq "headless -b BROKER --duration 5 --rate 500 exits 0" 0 "$rc"
+expect_eq "the engine ended the run at its target (no 'saw nothing new ... giving up')" 0 \
+    "$(grep -c 'giving up' "$WORK/hl.err")"
 [ "$rc" = 0 ] || tail -n 15 "$WORK/hl.err" | sed 's/^/# headless: /'
 check_summary "with -b" "$WORK/hl.out" 5 500 >"$WORK/hl.checks" 2>&1 \
     || echo "not ok - the Python checker ran: it crashed" >>"$WORK/hl.checks"

@@ -409,9 +409,14 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         }
         int64_t batch_now = evtime_now_ms(); /* the records' processing time */
         uint64_t target = atomic_load_explicit(&e->target, memory_order_relaxed);
-        for (ssize_t i = 0; i < n; i++) {
-            rd_kafka_message_t *m = msgs[i];
-            if (bounded_end) { /* past the target: left unread (and uncommitted) */
+        /* With no record this time the target is checked once (it may have
+         * been set after the last record came: --headless sets it when its
+         * producer stops); else after each record, so that a bounded run
+         * stops at its target within a batch. */
+        for (ssize_t i = 0; i < (n > 0 ? n : 1); i++) {
+            rd_kafka_message_t *m = n > 0 ? msgs[i] : NULL;
+            if (!m) {
+            } else if (bounded_end) { /* past the target: left unread (and uncommitted) */
             } else if (!m->err) {
                 process(e, m, batch_now);
                 got_record = true;
@@ -422,7 +427,8 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
                          rd_kafka_message_errstr(m));
                 util_log("engine: %s", rd_kafka_message_errstr(m));
             }
-            rd_kafka_message_destroy(m);
+            if (m)
+                rd_kafka_message_destroy(m);
             if (target && !e->finishing && !bounded_end &&
                 atomic_load_explicit(&e->input_total, memory_order_relaxed) >= target) {
                 if (!e->o.repartition) {
