@@ -121,8 +121,12 @@ PYEOF
     "$STREAMLAB" produce transactions -b "$addr" --rate "$rate" --count "$count" \
         >"$WORK/produce-$rate.log" 2>&1 &
     local ppid=$!
-    "$STREAMLAB" engine -b "$addr" --group "$group" --pipelines transactions --duration 15 --json \
-        >"$WORK/engine-$rate.json" 2>"$WORK/engine-$rate.err"
+    # The engine stops once it has read what the run produces (--count), or after 60 s:
+    # what it misses is what the broker's retention removed before a fetch reached it
+    # (the stall this script is about), not the tail a fixed 15 s would cut off when
+    # the machine is busy and the producer finishes late.
+    "$STREAMLAB" engine -b "$addr" --group "$group" --pipelines transactions --count "$count" \
+        --duration 60 --json >"$WORK/engine-$rate.json" 2>"$WORK/engine-$rate.err"
     wait_bounded "$ppid" 120 || fail "the producer at $rate/s ends within 120 s"
     [ -n "$bpid" ] && kill "$bpid" 2>/dev/null
     local read

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # e2e_fraud.sh KIND — the card-testing pattern (fraud_alerts, docs/cep.md) end to end.
+# run.sh: limit=600 min.embedded=36 min.kafka=30
 #
 # A controlled input (written here, in event-time order, keyed by user_id): regular
 # users whose amounts are 100-500 (never part of a match), and card-testing scenarios

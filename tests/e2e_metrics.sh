@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # e2e_metrics.sh KIND — GET /metrics, scraped by a real Prometheus.
+# run.sh: limit=300 min=33
 #
 # 1. 3000 transactions go into `transactions`; `engine --metrics 127.0.0.1:0` (a new
 #    group) reads them and says where it serves.  Its exposition passes

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # e2e_newcomer.sh KIND — issue 19's console stumbles, each reproduced in tmux.
+# run.sh: runs=once lane=e limit=600 min=50
 #
-# KIND=embedded only (the console's own broker; KIND=kafka prints "ok - skipped"):
+# The console's own broker only (run.sh: runs=once, with KIND=embedded):
 #   - the default address taken: with 127.0.0.1:9092 held by a plain socket (or by
 #     whoever holds it already), `streamlab` with no --listen opens anyway on another
 #     port; its title bar says "127.0.0.1:9092 was taken" next to the address it took;
@@ -44,11 +45,7 @@ cd "$(dirname "$0")/.."
 
 kind=${1:-}
 e2e_init "$kind" 0
-if [ "$kind" != embedded ]; then
-    pass "skipped: the console's own broker only (KIND=embedded)"
-    finish
-    exit
-fi
+# (runs=once: run.sh runs it with KIND=embedded only; it never uses a given broker)
 command -v tmux >/dev/null || { fail "tmux is installed"; finish; exit 1; }
 . tests/lib/console.sh
 
