@@ -111,10 +111,12 @@ for ((n = 1; n <= M; n++)); do
                 has "high_value_transactions (above 810)" ;;
         video) key v ;;
         upload)
-            expect "step $n: the upload step names the sample file" 5 has "streamlab-sample.txt"
+            expect "step $n: the upload step names the sample file (one per console)" 5 \
+                has_re "streamlab-sample-[0-9]+\.txt"
+            sample=$(grep -oE '/[^ ]*streamlab-sample-[0-9]+\.txt' <<<"$SCREEN" | head -1)
             key u
             sleep 0.5
-            typed /tmp/streamlab-sample.txt
+            typed "$sample"
             key Enter ;;
     esac
     expect "step $n/$M \"$t\": ✓ appears ($c)" "$(budget "$c")" done_on "$n" || true

@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "engine/evtime.h"
@@ -306,13 +307,27 @@ static bool check(walkthrough_t *w, app_t *a, const char *id)
 
 /* --- the steps ------------------------------------------------------------------ */
 
-#define SAMPLE_PATH "/tmp/streamlab-sample.txt"
+/* The upload step's sample file: one per console ($TMPDIR or /tmp, with the
+ * process id), so that two walkthroughs at once never write the same file.
+ * The step's text names it ({sample}). */
+static const char *sample_path(void)
+{
+    static char path[512];
+    if (!path[0]) {
+        const char *dir = getenv("TMPDIR");
+        snprintf(path, sizeof path, "%s/streamlab-sample-%d.txt", dir && *dir ? dir : "/tmp",
+                 (int)getpid());
+    }
+    return path;
+}
 
 static void write_sample(app_t *a)
 {
-    FILE *f = fopen(SAMPLE_PATH ".part", "w");
+    char part[600];
+    snprintf(part, sizeof part, "%s.part", sample_path());
+    FILE *f = fopen(part, "w");
     if (!f) {
-        snprintf(a->message, sizeof a->message, "cannot write %s: %s", SAMPLE_PATH, strerror(errno));
+        snprintf(a->message, sizeof a->message, "cannot write %.300s: %s", part, strerror(errno));
         return;
     }
     static const char *const words[] = {"stream", "kafka", "flink", "window", "watermark",
@@ -321,7 +336,7 @@ static void write_sample(app_t *a)
     for (int i = 0; n < 1536 * 1024; i++)
         n += (size_t)fprintf(f, "%s%s", words[i % 10], i % 12 == 11 ? "\n" : " ");
     if (fclose(f) == 0)
-        rename(SAMPLE_PATH ".part", SAMPLE_PATH);
+        rename(part, sample_path());
 }
 
 static void enter(walkthrough_t *w, app_t *a, int step)
@@ -459,7 +474,8 @@ static void line_at(WINDOW *win, int y, int x, int attr, const char *text)
 }
 
 /* A step's text with the live values in: {filter} and {high}, the thresholds
- * now (so that a text never says 500 after the user changed it). */
+ * now (so that a text never says 500 after the user changed it), and {sample},
+ * the upload step's file. */
 static void live_text(const app_t *a, const char *in, char *out, size_t size)
 {
     size_t n = 0;
@@ -471,7 +487,11 @@ static void live_text(const app_t *a, const char *in, char *out, size_t size)
             name = "{filter}", v = a->st.filter_amount;
         else if (!strncmp(in, "{high}", 6))
             name = "{high}", v = a->st.high_value_amount;
-        if (name) {
+        if (!strncmp(in, "{sample}", 8)) {
+            int k = snprintf(out + n, size - n, "%s", sample_path());
+            n += k > 0 && (size_t)k < size - n ? (size_t)k : 0;
+            in += 8;
+        } else if (name) {
             int k = snprintf(out + n, size - n, "%g", v);
             n += k > 0 && (size_t)k < size - n ? (size_t)k : 0;
             in += strlen(name);
