@@ -92,7 +92,7 @@ pass "a local Flink $("$FLINK_SH" version) starts: REST $REST, SQL Gateway $GATE
 # flink.sh enables plugins/metrics-prometheus: the jobmanager and the taskmanager each
 # serve /metrics; a Prometheus started here (free loopback port, config written here)
 # scrapes both, as it would scrape streamlab's --metrics beside them.
-mapfile -t PROM_TARGETS <"$WORK/flink/prometheus-targets" 2>/dev/null
+mapfile -t PROM_TARGETS <"${FLINK_DATADIR:-$WORK/flink}/prometheus-targets" 2>/dev/null
 expect_eq "flink.sh lists two Prometheus reporter targets" 2 "${#PROM_TARGETS[@]}"
 role=jobmanager
 for t in "${PROM_TARGETS[@]}"; do

@@ -182,6 +182,7 @@ e2e_flink() {
         FAILED*) FLINK_WHY=$l; return 1 ;;
     esac
     read -r REST GATEWAY <<<"$l"
+    FLINK_DATADIR=$(sed -n 2p "$f" 2>/dev/null) # where flink.sh keeps its files
 }
 
 wait_bounded() {

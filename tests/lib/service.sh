@@ -63,7 +63,9 @@ for attempt in 1 2 3; do
     child=$!
     while kill -0 "$child" 2>/dev/null && ! [ -s "$out" ]; do sleep 0.2; done
     if [ -s "$out" ]; then
-        say_ready "$(head -n1 "$out")"
+        # line 1: the service's address(es); line 2: its data directory (for files the
+        # service writes there, e.g. flink.sh's prometheus-targets)
+        say_ready "$(head -n1 "$out")"$'\n'"$dir/$kind"
         echo "service.sh: $kind ready: $(head -n1 "$out") (attempt $attempt)" >&2
         wait "$child"
         rc=$?
