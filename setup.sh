@@ -29,7 +29,7 @@ RUN_PACKAGES=(
 )
 TEST_PACKAGES=(
     # tests
-    libcunit1-dev kcat tmux python3 python3-kafka python3-confluent-kafka docker-compose
+    libcunit1-dev kcat tmux python3 python3-kafka python3-confluent-kafka docker-compose openssl
     ffmpeg chromium python3-websocket
     # fuzzing (make fuzz): clang with libFuzzer
     clang libclang-rt-14-dev

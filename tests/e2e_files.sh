@@ -32,8 +32,13 @@ mkdir -p "$F" "$SAVE"
 ENGINE_GROUP=$(group_name engine) SAVE_GROUP=$(group_name save)
 
 # text_file PATH BYTES: BYTES of base64 text (lines of 76).
+# Text that does not compress, the same on every run: a keystream (AES-CTR over zeros,
+# keyed by the file's name) in base64.  Not /dev/urandom: libmagic reads a random
+# start now and then as some binary format (image/x-godot-stex once), and the upload
+# refuses a .txt whose content is not text.
 text_file() {
-    head -c $(( $2 * 3 / 4 + 1024 )) /dev/urandom | base64 -w 76 | head -c "$2" >"$1"
+    openssl enc -aes-128-ctr -pass "pass:$(basename "$1")" -nosalt -pbkdf2 </dev/zero 2>/dev/null |
+        head -c $(( $2 * 3 / 4 + 1024 )) | base64 -w 76 | head -c "$2" >"$1"
 }
 : >"$F/zero.txt"
 printf 'x' >"$F/one.txt"
