@@ -174,8 +174,10 @@ struct df_stream {
     size_t nbuckets, nkeys;
     /* pattern */
     const df_pattern_t *pat;
-    pat_due_t *due;
+    pat_due_t *due; /* a heap, for what comes out of order */
     size_t ndue, duecap, nheld;
+    pat_due_t *fifo; /* a ring in (time, seq) order, for what comes in order */
+    size_t fhead, nfifo, fifocap;
     size_t pat_live; /* keys that hold something (the others wait for a sweep) */
     uint64_t pat_seq;
 };
@@ -259,7 +261,7 @@ static void proc_clear(struct df_stream *n)
         n->buckets[b] = NULL;
     }
     n->nkeys = 0;
-    n->ndue = n->nheld = n->pat_live = 0;
+    n->ndue = n->nheld = n->pat_live = n->nfifo = n->fhead = 0;
 }
 
 static void node_free(struct df_stream *n)
@@ -267,6 +269,7 @@ static void node_free(struct df_stream *n)
     proc_clear(n);
     free(n->buckets);
     free(n->due);
+    free(n->fifo);
     for (size_t i = 0; i < n->nwins; i++)
         json_decref(n->wins[i].accs);
     free(n->wins);
@@ -1442,8 +1445,27 @@ static bool due_before(const pat_due_t *a, const pat_due_t *b)
     return a->ts != b->ts ? a->ts < b->ts : a->seq < b->seq;
 }
 
+/* Due entries come mostly in order (records in event time, each key's
+ * expiry after its records): those at or after the newest in the ring are
+ * appended to it (O(1)); the others go to the heap.  Both are in (time, seq)
+ * order, so the next one due is the smaller of their heads. */
 static void due_push(struct df_stream *n, pat_due_t d)
 {
+    d.k->nheap++;
+    if (n->nfifo == 0 || !due_before(&d, &n->fifo[(n->fhead + n->nfifo - 1) % n->fifocap])) {
+        if (n->nfifo == n->fifocap) { /* grow, unwrapping the ring */
+            size_t cap = n->fifocap ? 2 * n->fifocap : 256;
+            pat_due_t *f = xmalloc(cap * sizeof *f);
+            for (size_t i = 0; i < n->nfifo; i++)
+                f[i] = n->fifo[(n->fhead + i) % n->fifocap];
+            free(n->fifo);
+            n->fifo = f;
+            n->fifocap = cap;
+            n->fhead = 0;
+        }
+        n->fifo[(n->fhead + n->nfifo++) % n->fifocap] = d;
+        return;
+    }
     if (n->ndue == n->duecap) {
         n->duecap = n->duecap ? 2 * n->duecap : 256;
         n->due = xrealloc(n->due, n->duecap * sizeof *n->due);
@@ -1454,26 +1476,43 @@ static void due_push(struct df_stream *n, pat_due_t d)
         i = (i - 1) / 2;
     }
     n->due[i] = d;
-    d.k->nheap++;
 }
 
+/* Where the next entry due is: 1 the ring, 2 the heap, 0 none (*out: it). */
+static int due_next(const struct df_stream *n, pat_due_t *out)
+{
+    const pat_due_t *f = n->nfifo ? &n->fifo[n->fhead] : NULL, *h = n->ndue ? &n->due[0] : NULL;
+    if (!f && !h)
+        return 0;
+    int from = !h || (f && due_before(f, h)) ? 1 : 2;
+    *out = from == 1 ? *f : *h;
+    return from;
+}
+
+/* Takes the next entry due (there is one). */
 static pat_due_t due_pop(struct df_stream *n)
 {
-    pat_due_t top = n->due[0], last = n->due[--n->ndue];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n->ndue)
-            break;
-        if (c + 1 < n->ndue && due_before(&n->due[c + 1], &n->due[c]))
-            c++;
-        if (!due_before(&n->due[c], &last))
-            break;
-        n->due[i] = n->due[c];
-        i = c;
+    pat_due_t top;
+    if (due_next(n, &top) == 1) {
+        n->fhead = (n->fhead + 1) % n->fifocap;
+        n->nfifo--;
+    } else {
+        pat_due_t last = n->due[--n->ndue];
+        size_t i = 0;
+        for (;;) {
+            size_t c = 2 * i + 1;
+            if (c >= n->ndue)
+                break;
+            if (c + 1 < n->ndue && due_before(&n->due[c + 1], &n->due[c]))
+                c++;
+            if (!due_before(&n->due[c], &last))
+                break;
+            n->due[i] = n->due[c];
+            i = c;
+        }
+        if (n->ndue)
+            n->due[i] = last;
     }
-    if (n->ndue)
-        n->due[i] = last;
     top.k->nheap--;
     return top;
 }
@@ -1684,8 +1723,9 @@ static void pat_expire(struct df_stream *n, pat_key_t *k, pat_due_t d)
 static void pattern_advance(struct df_stream *n, int64_t wm)
 {
     atomic_store_explicit(&n->watermark_ms, wm, memory_order_relaxed);
-    while (n->ndue > 0 && n->due[0].ts <= wm) {
-        pat_due_t d = due_pop(n);
+    pat_due_t d;
+    while (due_next(n, &d) && d.ts <= wm) {
+        d = due_pop(n);
         pat_key_t *k = d.k;
         if (d.expiry) {
             pat_expire(n, k, d);

@@ -200,7 +200,8 @@ static void write_operators(FILE *out, const snap_t *s, size_t n)
         {"streamlab_operator_records_out_total", "Records out of an operator of a pipeline.",
          offsetof(df_op_metrics_t, out)},
         {"streamlab_operator_records_late_total",
-         "Records an event-time window got after the watermark had passed its end.",
+         "Records an event-time window got after the watermark had passed its end (a pattern: "
+         "records at or behind its watermark).",
          offsetof(df_op_metrics_t, late)},
         {"streamlab_operator_records_dead_lettered_total",
          "Records an operator sent to a dead-letter topic (they did not parse or validate).",
