@@ -79,9 +79,9 @@ if processed_ids | grep -q '"knudge-after-85"'; then fail "after -: 85.00 is sti
 else pass "after -: 85.00 is still dropped"; fi
 
 # --- space (pause the feed) ------------------------------------------------------------
-feed() { # pane 1's rows (time, user, category, amount), top first
-    snap
-    grep -oE '^│[0-9]{2}:[0-9]{2}:[0-9]{2} user_[^│]*' <<<"$SCREEN"
+feed() { # pane 1's rows (time, user, category, amount), top first; the fraud alerts
+    snap  # under the feed (their own rows, any category) are not the feed
+    sed '/^│FRAUD ALERTS/,$d' <<<"$SCREEN" | grep -oE '^│[0-9]{2}:[0-9]{2}:[0-9]{2} user_[^│]*'
 }
 source_in() { # the engine's source:transactions IN count (pane 6)
     snap
