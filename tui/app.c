@@ -147,7 +147,7 @@ static void draw_title(app_t *a)
     const session_status_t *st = &a->st;
     char clock[16], rate[16];
     double rs = st->nhistory ? st->consume_rate[st->nhistory - 1] : 0;
-    char left[1024];
+    char left[2048];
     char taken[160] = "";
     if (st->listen_taken[0])
         snprintf(taken, sizeof taken, " (%s was taken)", st->listen_taken);
