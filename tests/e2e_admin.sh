@@ -167,7 +167,7 @@ try:
     # exactly-once: each committed transaction also leaves one commit marker per
     # partition it wrote, which takes an offset (a real Kafka writes them; the
     # embedded broker does not), so END is the records plus at most the markers
-    txns = s.get("transactions", 0)
+    txns = s.get("kafka_transactions_committed", 0)  # (was "transactions" before issue 19)
     ok("processed_transactions END offsets hold the engine's output count (%d) plus at most "
        "one commit marker per partition and transaction (%d transactions)" % (n, txns),
        n <= got <= n + 3 * txns, "sum of END %d" % got)
