@@ -146,9 +146,20 @@ int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr_size)
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, e->state_topic, NULL);
     int rc = 0;
-    if (rd_kafka_metadata(rk, 0, rkt, &md, ENGINE_METADATA_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR || !md ||
-        md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0)
-        goto done; /* no changelog yet */
+    rd_kafka_resp_err_t merr = rd_kafka_metadata(rk, 0, rkt, &md, ENGINE_METADATA_TIMEOUT_MS);
+    if (!merr && md && md->topic_cnt == 1 && md->topics[0].err)
+        merr = md->topics[0].err;
+    if (merr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+        (!merr && md && md->topic_cnt == 1 && md->topics[0].partition_cnt == 0))
+        goto done; /* no changelog yet: a first start */
+    if (merr || !md || md->topic_cnt != 1) {
+        /* not "no changelog": a start without the state there is would count
+         * everything again from nothing */
+        snprintf(errstr, errstr_size, "restoring state: no metadata for %s: %s", e->state_topic,
+                 rd_kafka_err2str(merr));
+        rc = -1;
+        goto done;
+    }
     int nparts = md->topics[0].partition_cnt;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(nparts);
     int64_t *end = xcalloc((size_t)nparts, sizeof *end), *eof = xcalloc((size_t)nparts, sizeof *eof);
@@ -161,10 +172,18 @@ int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr_size)
     for (int p = 0; p < nparts; p++) {
         int32_t id = md->topics[0].partitions[p].id;
         rd_kafka_topic_partition_list_add(l, e->state_topic, id)->offset = RD_KAFKA_OFFSET_BEGINNING;
-        int64_t lo = 0, hi = 0;
-        if (!hw || rd_kafka_query_watermark_offsets(hw, e->state_topic, id, &lo, &hi,
-                                                    ENGINE_METADATA_TIMEOUT_MS))
-            hi = 0; /* not known: read what there is */
+        int64_t lo = 0, hi = -1;
+        for (int attempt = 0; hw && hi < 0 && attempt < ENGINE_RESTORE_ATTEMPTS; attempt++)
+            if (rd_kafka_query_watermark_offsets(hw, e->state_topic, id, &lo, &hi,
+                                                 ENGINE_METADATA_TIMEOUT_MS))
+                hi = -1;
+        if (hi < 0) {
+            /* Not known: reading "what there is" stopped at the first idle
+             * moment, and under load restored a few pieces of thousands. */
+            snprintf(errstr, errstr_size, "restoring state: the end of %s [%d] is not known%s%s",
+                     e->state_topic, (int)id, hw ? "" : ": ", hw ? "" : hwerr);
+            rc = -1;
+        }
         end[p] = hi;
     }
     if (hw)
