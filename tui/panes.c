@@ -382,8 +382,10 @@ static void files_draw(pane_t *p, app_t *a)
         put(p, y++, 1, 0, A_UNDERLINE, "%-20s %-8s %9s %-10s %-9s %s", "FILE", "TYPE", "SIZE",
             "CATEGORY", "STATE", "DETAIL");
     }
-    int rows_for_recent = inner_rows(p) - 9;
-    for (int i = 0; i < f->nrecent && i < (rows_for_recent > 2 ? rows_for_recent : 2); i++) {
+    /* The uploads (their details wrap) leave the last 8 rows to the per-type
+     * totals and the windows below; the newest upload is always shown. */
+    int recent_end = inner_rows(p) - 8;
+    for (int i = 0; i < f->nrecent && (i == 0 || y < recent_end); i++) {
         const fileview_upload_t *u = &f->recent[i];
         int attr = u->state == FV_FAILED ? app_attr(a, C_WARN)
                    : u->state == FV_PROCESSED ? app_attr(a, C_PASSED)
@@ -402,7 +404,7 @@ static void files_draw(pane_t *p, app_t *a)
             int at = 1 + 20 + 1 + 8 + 1 + 9 + 1 + 10 + 1 + 9 + 1;
             if (w - at < 24)
                 y++, at = 3;
-            y += put_wrap(p, y, at, at, inner_rows(p) - 3, attr, d);
+            y += put_wrap(p, y, at, at, recent_end > y + 1 ? recent_end : y + 1, attr, d);
         }
     }
     if (y + 2 > inner_rows(p))
