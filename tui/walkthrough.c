@@ -321,6 +321,8 @@ static const char *sample_path(void)
     return path;
 }
 
+static bool sample_written; /* remove it when the walkthrough goes */
+
 static void write_sample(app_t *a)
 {
     char part[600];
@@ -336,7 +338,7 @@ static void write_sample(app_t *a)
     for (int i = 0; n < 1536 * 1024; i++)
         n += (size_t)fprintf(f, "%s%s", words[i % 10], i % 12 == 11 ? "\n" : " ");
     if (fclose(f) == 0)
-        rename(part, sample_path());
+        sample_written = rename(part, sample_path()) == 0;
 }
 
 static void enter(walkthrough_t *w, app_t *a, int step)
@@ -377,6 +379,9 @@ walkthrough_t *walkthrough_new(char *err, size_t errsize)
 
 void walkthrough_free(walkthrough_t *w)
 {
+    if (sample_written) /* the upload step's file: this console's own */
+        unlink(sample_path());
+    sample_written = false;
     if (!w)
         return;
     walk_script_free(w->script);
