@@ -638,13 +638,6 @@ void df_sink_tap(df_stream_t *in, const char *name, df_tap_fn fn, void *ctx, boo
     n->rec = any_form;
 }
 
-void df_sink_call_rec(df_stream_t *in, const char *name,
-                      void (*fn)(const df_record_t *r, void *ctx), void *ctx)
-{
-    struct df_stream *n = node_new(in->g, in, K_CALL, name, ctx);
-    n->fn.call = fn;
-    n->rec = true;
-}
 
 const char *const *df_graph_inputs(const df_graph_t *g) { return g->inputs; }
 const char *const *df_graph_outputs(const df_graph_t *g) { return g->outputs; }

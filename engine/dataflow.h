@@ -275,12 +275,9 @@ size_t df_pattern_keys(const df_stream_t *pattern);
 /* Writes every record to topic as compact JSON, keyed by the string field
  * key_field of the value (or the record key when key_field is NULL). */
 void df_sink_topic(df_stream_t *in, const char *topic, const char *key_field);
-/* Calls fn for every record (a view for the console); fn borrows the record,
- * as JSON (df_sink_call) or in any form (df_sink_call_rec). */
+/* Calls fn for every record; fn borrows the record, as JSON. */
 void df_sink_call(df_stream_t *in, const char *name, void (*fn)(const df_record_t *r, void *ctx),
                   void *ctx);
-void df_sink_call_rec(df_stream_t *in, const char *name,
-                      void (*fn)(const df_record_t *r, void *ctx), void *ctx);
 /* A host's tap (the console's views): calls fn(ctx, name, r) for every
  * record; r is borrowed, as JSON unless any_form (then read it with
  * df_record_string / df_record_number). */
