@@ -4,7 +4,6 @@
 #include "tui/taps.h"
 
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,11 +41,10 @@ static void txn_feed(const console_views_t *c, const df_record_t *r)
     copy_field(tx.user, sizeof tx.user, r, "user_id");
     copy_field(tx.product, sizeof tx.product, r, "product");
     copy_field(tx.category, sizeof tx.category, r, "category");
-    double amount = number(r, "amount");
-    tx.amount_cents = llround(amount * 100.0);
-    tx.passed = amount > atomic_load_explicit(&c->params->filter_amount, memory_order_relaxed);
-    tx.high = tx.passed &&
-              amount > atomic_load_explicit(&c->params->high_value_amount, memory_order_relaxed);
+    tx.amount_cents = llround(number(r, "amount") * 100.0);
+    /* the pipeline's own decisions, not a copy of them */
+    tx.passed = txn_passes_filter(r, (void *)c->params);
+    tx.high = tx.passed && txn_is_high_value(r, (void *)c->params);
     view_on_input(c->txn, &tx);
 }
 

@@ -74,6 +74,10 @@ int txn_parse(const char *buf, size_t len, json_t **value, int64_t *event_ms, ch
  * error.  See df_parse_rec_fn. */
 int txn_parse_rec(const char *buf, size_t len, df_record_t *r, char *err, size_t errsize,
                   void *ctx);
+/* filter:amount and filter:high_value: amount > the threshold in params (a
+ * pipeline_params_t *), read on every call. */
+bool txn_passes_filter(const df_record_t *r, void *params);
+bool txn_is_high_value(const df_record_t *r, void *params);
 /* map:discount on either form: adds original_amount, discount_applied,
  * final_amount and processing_timestamp. */
 void txn_discount_rec(df_record_t *r, void *ctx);

@@ -586,15 +586,15 @@ int64_t txn_final_cents(double amount, double factor)
     return (int64_t)llround(cents * factor + (cents * factor >= 0 ? 1e-7 : -1e-7));
 }
 
-static bool above_filter(const df_record_t *r, void *ctx)
+bool txn_passes_filter(const df_record_t *r, void *params)
 {
-    pipeline_params_t *p = ctx;
+    pipeline_params_t *p = params;
     return rec_amount(r) > atomic_load_explicit(&p->filter_amount, memory_order_relaxed);
 }
 
-static bool above_high_value(const df_record_t *r, void *ctx)
+bool txn_is_high_value(const df_record_t *r, void *params)
 {
-    pipeline_params_t *p = ctx;
+    pipeline_params_t *p = params;
     return rec_amount(r) > atomic_load_explicit(&p->high_value_amount, memory_order_relaxed);
 }
 
@@ -901,11 +901,11 @@ df_graph_t *pipeline_transactions(const df_host_t *host, pipeline_params_t *para
     if (params->tap)
         df_sink_tap(alerts, "view:fraud_alerts", params->tap, params->tap_ctx, false);
     df_sink_topic(alerts, "fraud_alerts", "user_id");
-    df_stream_t *passed = df_filter_rec(src, "filter:amount", above_filter, params);
+    df_stream_t *passed = df_filter_rec(src, "filter:amount", txn_passes_filter, params);
     df_stream_t *processed = df_map_rec(passed, "map:discount", txn_discount_rec, NULL);
     df_sink_topic(processed, "processed_transactions", "user_id");
 
-    df_stream_t *high = df_filter_rec(processed, "filter:high_value", above_high_value, params);
+    df_stream_t *high = df_filter_rec(processed, "filter:high_value", txn_is_high_value, params);
     df_sink_topic(high, "high_value_transactions", "user_id");
 
     /* Not the input's key: across processes these records go through a
