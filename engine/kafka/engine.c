@@ -320,6 +320,21 @@ static rd_kafka_t *make_consumer(engine_t *e, char *errstr, size_t errstr_size)
     return rk;
 }
 
+/* Whether the input has reached target (0: none): true ends the run; with
+ * repartition topics it starts the end instead (finalize_inputs) and the run
+ * goes on until every upstream's end has come. */
+static bool target_reached(engine_t *e, uint64_t target)
+{
+    if (!target || e->finishing ||
+        atomic_load_explicit(&e->input_total, memory_order_relaxed) < target)
+        return false;
+    if (!e->o.repartition)
+        return true;
+    e->finishing = true;
+    finalize_inputs(e, false);
+    return false;
+}
+
 int engine_run(engine_t *e, char *errstr, size_t errstr_size)
 {
     static const char *const prod_defaults[] = {
@@ -409,14 +424,9 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         }
         int64_t batch_now = evtime_now_ms(); /* the records' processing time */
         uint64_t target = atomic_load_explicit(&e->target, memory_order_relaxed);
-        /* With no record this time the target is checked once (it may have
-         * been set after the last record came: --headless sets it when its
-         * producer stops); else after each record, so that a bounded run
-         * stops at its target within a batch. */
-        for (ssize_t i = 0; i < (n > 0 ? n : 1); i++) {
-            rd_kafka_message_t *m = n > 0 ? msgs[i] : NULL;
-            if (!m) {
-            } else if (bounded_end) { /* past the target: left unread (and uncommitted) */
+        for (ssize_t i = 0; i < n; i++) {
+            rd_kafka_message_t *m = msgs[i];
+            if (bounded_end) { /* past the target: left unread (and uncommitted) */
             } else if (!m->err) {
                 process(e, m, batch_now);
                 got_record = true;
@@ -427,19 +437,12 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
                          rd_kafka_message_errstr(m));
                 util_log("engine: %s", rd_kafka_message_errstr(m));
             }
-            if (m)
-                rd_kafka_message_destroy(m);
-            if (target && !e->finishing && !bounded_end &&
-                atomic_load_explicit(&e->input_total, memory_order_relaxed) >= target) {
-                if (!e->o.repartition) {
-                    bounded_end = true;
-                    continue;
-                }
-                /* the end of our inputs; then wait for every upstream's */
-                e->finishing = true;
-                finalize_inputs(e, false);
-            }
+            rd_kafka_message_destroy(m);
+            /* after each record, so that a bounded run stops at its target */
+            bounded_end = bounded_end || target_reached(e, target);
         }
+        if (n <= 0) /* the target may come after the last record (--headless sets it then) */
+            bounded_end = target_reached(e, target);
         for (size_t g = 0; g < e->njobs; g++) /* outputs are produced on this thread only */
             df_job_drain(e->jobs[g]);
         rd_kafka_poll(e->prod, 0);
