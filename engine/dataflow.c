@@ -93,6 +93,17 @@ typedef struct pat_key {
     bool alive[DF_PATTERN_MAX];
     int nrun;
     size_t nheap; /* heap entries that point here: it lives while any do */
+    /* Restored, until df_graph_replay_done: what it held is not in the
+     * changelog (it would be every record of the last seconds, at every
+     * checkpoint) but read again from the input: per input partition the
+     * offset of its oldest held record; of those records, the ones after
+     * replay_wm (the operator's watermark when it was saved) were held. */
+    struct pat_from {
+        int32_t partition;
+        int64_t offset;
+    } *from;
+    int nfrom;
+    int64_t replay_wm;
 } pat_key_t;
 
 /* The operator's heap of due times over every key: a held record (taken
@@ -1517,6 +1528,7 @@ static void pat_key_free(pat_key_t *k)
     for (int i = 0; i < k->nrun; i++)
         df_record_release(&k->run[i].r);
     free(k->held);
+    free(k->from);
     free(k);
 }
 
@@ -1549,7 +1561,7 @@ static pat_key_t *pat_key(struct df_stream *n, const char *key)
 /* Notes a key that holds nothing any more (nothing points to it either). */
 static void pat_key_settle(struct df_stream *n, pat_key_t *k)
 {
-    if (!k->live || k->nheld || k->nrun || k->nheap)
+    if (!k->live || k->nheld || k->nrun || k->nheap || k->nfrom)
         return;
     k->live = false;
     n->pat_live--;
@@ -1754,22 +1766,40 @@ static pat_rec_t pat_rec_load(struct df_stream *n, const json_t *s)
                        .seq = n->pat_seq++};
 }
 
-/* The key's state as saved: {"held": [...], "run": [...], "alive": [...]},
- * or NULL when it has none. */
+/* The key's state as saved, or NULL when it has none: {"run": [...],
+ * "alive": [...], "held_from": {"<partition>": offset of its oldest held
+ * record, ...}, "wm": the operator's watermark}.  The held records
+ * themselves are read again from the input on restore (replay_push): they
+ * are every record of the last seconds (the out-of-orderness bound), and
+ * writing them at each checkpoint made the changelog grow by megabytes a
+ * second and its restore by seconds a run. */
 static json_t *pat_save(struct df_stream *n, const char *key)
 {
     proc_entry_t *e = *proc_slot(n, key, false);
     pat_key_t *k = e ? e->state : NULL;
-    if (!k || (k->nheld == 0 && k->nrun == 0))
+    if (!k || (k->nheld == 0 && k->nrun == 0 && k->nfrom == 0))
         return NULL;
-    json_t *held = json_array(), *run = json_array(), *alive = json_array();
-    for (size_t i = 0; i < k->nheld; i++)
-        json_array_append_new(held, pat_rec_save(&k->held[i]));
+    json_t *from = json_object(), *run = json_array(), *alive = json_array();
+    char part[16];
+    for (size_t i = 0; i < k->nheld; i++) {
+        snprintf(part, sizeof part, "%d", (int)k->held[i].r.partition);
+        json_t *o = json_object_get(from, part);
+        if (!o || json_integer_value(o) > k->held[i].r.offset)
+            json_object_set_new(from, part, json_integer(k->held[i].r.offset));
+    }
+    for (int i = 0; i < k->nfrom; i++) { /* restored, not read again yet */
+        snprintf(part, sizeof part, "%d", (int)k->from[i].partition);
+        json_t *o = json_object_get(from, part);
+        if (!o || json_integer_value(o) > k->from[i].offset)
+            json_object_set_new(from, part, json_integer(k->from[i].offset));
+    }
     for (int i = 0; i < k->nrun; i++) {
         json_array_append_new(run, pat_rec_save(&k->run[i]));
         json_array_append_new(alive, json_boolean(k->alive[i]));
     }
-    return json_pack("{sososo}", "held", held, "run", run, "alive", alive);
+    int64_t wm = k->nfrom ? k->replay_wm : atomic_load_explicit(&n->watermark_ms, memory_order_relaxed);
+    return json_pack("{sosososI}", "run", run, "alive", alive, "held_from", from, "wm",
+                     (json_int_t)wm);
 }
 
 /* Puts a key's saved state back (value NULL: none).  A key loaded again
@@ -1799,8 +1829,22 @@ static void pat_load(struct df_stream *n, const char *key, const json_t *value)
         pat_arm_expiry(n, k);
     else
         pat_trim(n, k);
-    json_array_foreach(json_object_get(value, "held"), i, s)
+    json_array_foreach(json_object_get(value, "held"), i, s) /* (changelogs before held_from) */
         pat_hold(n, k, pat_rec_load(n, s));
+    free(k->from);
+    k->from = NULL;
+    k->nfrom = 0;
+    json_t *from = json_object_get(value, "held_from");
+    if (json_object_size(from)) {
+        const char *part;
+        json_t *o;
+        k->from = xcalloc(json_object_size(from), sizeof *k->from);
+        json_object_foreach(from, part, o)
+            k->from[k->nfrom++] = (struct pat_from){.partition = (int32_t)atoi(part),
+                                                    .offset = json_integer_value(o)};
+        json_t *wm = json_object_get(value, "wm");
+        k->replay_wm = json_is_integer(wm) ? json_integer_value(wm) : DF_NO_TIME;
+    }
     pat_key_settle(n, k);
 }
 
@@ -2695,6 +2739,12 @@ void df_graph_replay_ranges(const df_graph_t *g,
             for (proc_entry_t *e = n->buckets[b]; e; e = e->next)
                 if (e->replay_from >= 0 && owner_of(n, e->key) >= 0)
                     fn(opaque, n->src_topic, owner_of(n, e->key), e->replay_from);
+        for (size_t b = 0; n->kind == K_PATTERN && b < n->nbuckets; b++)
+            for (proc_entry_t *e = n->buckets[b]; e; e = e->next) {
+                pat_key_t *k = e->state;
+                for (int f = 0; k && f < k->nfrom; f++)
+                    fn(opaque, n->src_topic, k->from[f].partition, k->from[f].offset);
+            }
     }
 }
 
@@ -2736,6 +2786,22 @@ static void replay_push(struct df_stream *n, df_record_t *r)
         df_record_release(r);
         return;
     }
+    case K_PATTERN: { /* held again if it was held when the key was saved */
+        const char *k = json_string_value(r->key);
+        struct df_stream *pn = k ? n->g->replay_route(n->g->replay_opaque, k)->nodes[n->id] : NULL;
+        proc_entry_t **pe = pn ? proc_slot(pn, k, false) : NULL;
+        pat_key_t *pk = pe && *pe ? (*pe)->state : NULL;
+        if (pk && r->event_ms != DF_NO_TIME && r->event_ms > pk->replay_wm)
+            for (int i = 0; i < pk->nfrom; i++)
+                if (pk->from[i].partition == r->partition && r->offset >= pk->from[i].offset) {
+                    pat_rec_t rec = {.r = *r, .seq = pn->pat_seq++};
+                    rec.r.key = NULL; /* borrowed from key_by */
+                    pat_hold(pn, pk, rec);
+                    return;
+                }
+        df_record_release(r);
+        return;
+    }
     default:
         df_record_release(r);
         return;
@@ -2766,5 +2832,15 @@ void df_graph_replay_done(df_graph_t *g)
         for (size_t b = 0; n->kind == K_PROCESS && b < n->nbuckets; b++)
             for (proc_entry_t *e = n->buckets[b]; e; e = e->next)
                 e->replay_from = -1;
+        for (size_t b = 0; n->kind == K_PATTERN && b < n->nbuckets; b++)
+            for (proc_entry_t *e = n->buckets[b]; e; e = e->next) {
+                pat_key_t *k = e->state;
+                if (k && k->nfrom) {
+                    free(k->from);
+                    k->from = NULL;
+                    k->nfrom = 0;
+                    pat_key_settle(n, k);
+                }
+            }
     }
 }

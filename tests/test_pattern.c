@@ -135,6 +135,10 @@ static df_pattern_t pattern = {.nstages = 2, .cond = cond, .within = within, .re
 static df_graph_t *g;
 static df_stream_t *pat;
 
+/* The input as pushed (partition 0, offset = index), for a restore to read again. */
+static char input[64][256];
+static size_t ninput, noffsets;
+
 static df_graph_t *graph(void)
 {
     df_graph_t *x = df_graph_new("cep", &host);
@@ -147,6 +151,7 @@ static df_graph_t *graph(void)
 
 static int setup(void)
 {
+    ninput = noffsets = 0;
     within_ms = 60 * SEC;
     stages_small = 1;
     pattern.nstages = 2;
@@ -177,9 +182,18 @@ static void rec(const char *k, const char *id, double v, int64_t t_ms, bool tick
     char buf[256];
     snprintf(buf, sizeof buf, "{\"k\":\"%s\",\"id\":\"%s\",\"v\":%g,\"t\":%lld}", k, id, v,
              (long long)(T0 + t_ms));
-    CU_ASSERT_FATAL(df_graph_push(g, "in", 0, 0, buf, strlen(buf), ++now_ms));
+    int64_t offset = (int64_t)noffsets++;
+    if (ninput < sizeof input / sizeof *input)
+        snprintf(input[ninput++], sizeof *input, "%s", buf);
+    CU_ASSERT_FATAL(df_graph_push(g, "in", 0, offset, buf, strlen(buf), ++now_ms));
     if (tick)
         df_graph_tick(g, now_ms);
+}
+
+static df_graph_t *route_to_g(void *opaque, const char *key)
+{
+    (void)opaque, (void)key;
+    return g;
 }
 
 static uint64_t late_count(void)
@@ -469,6 +483,14 @@ static void collect(void *opaque, const char *topic, int32_t partition, const ch
     p->value = json_incref(value);
 }
 
+static void min_from(void *opaque, const char *topic, int32_t partition, int64_t from)
+{
+    (void)topic, (void)partition;
+    int64_t *m = opaque;
+    if (from < *m)
+        *m = from;
+}
+
 static void pieces_clear(void)
 {
     for (size_t i = 0; i < npieces; i++)
@@ -477,7 +499,9 @@ static void pieces_clear(void)
 }
 
 /* The same records, in one run and in two with a restore between, give the
- * same alerts: held records and partial matches both come back. */
+ * same alerts: partial matches come back from the changelog, held records
+ * from the input read again (from the oldest held one's offset: only those
+ * after the saved watermark are held again). */
 static void test_pattern_state_saved_and_loaded_gives_the_same_matches(void)
 {
     fresh();
@@ -496,6 +520,15 @@ static void test_pattern_state_saved_and_loaded_gives_the_same_matches(void)
     rec("u4", "g", 50, 6 * SEC + 500, false); /* breaks u4's partial (f) */
     df_graph_state_drain(g, collect, NULL);
     CU_ASSERT(npieces >= 6);
+    size_t committed = noffsets; /* the input offsets the state covers */
+    /* the changelog holds no held record (each would be written at every checkpoint) */
+    json_t *held_from = NULL;
+    for (size_t i = 0; i < npieces; i++) {
+        CU_ASSERT_PTR_NULL(json_object_get(pieces[i].value, "held"));
+        if (!strcmp(pieces[i].key, "u2"))
+            held_from = json_object_get(pieces[i].value, "held_from");
+    }
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(held_from, "0")), 3); /* c, at offset 3 */
     /* the crash: a new graph, the pieces back */
     df_graph_free(g);
     outs_clear();
@@ -504,7 +537,16 @@ static void test_pattern_state_saved_and_loaded_gives_the_same_matches(void)
         CU_ASSERT_EQUAL(df_graph_state_load(g, pieces[i].partition, pieces[i].op, pieces[i].key,
                                             pieces[i].sub, pieces[i].value), 0);
     pieces_clear();
+    CU_ASSERT_EQUAL(df_pattern_held(pat), 0); /* not yet: they come from the input */
+    /* the host reads the input again over the ranges the state names, up to the committed offset */
+    int64_t from = INT64_MAX;
+    df_graph_replay_ranges(g, min_from, &from);
+    CU_ASSERT_EQUAL(from, 2); /* w, u9's held record */
+    for (size_t o = (size_t)from; o < committed; o++)
+        df_graph_replay(g, "in", 0, (int64_t)o, input[o], strlen(input[o]), route_to_g, NULL);
+    df_graph_replay_done(g);
     CU_ASSERT_EQUAL(df_pattern_held(pat), 5); /* w, c, d, e, g */
+    CU_ASSERT(alerts_are("")); /* a replay emits nothing */
     CU_ASSERT_EQUAL(df_graph_watermark(g), T0 + 6 * SEC - 1);
     rec("u1", "b", 850, 30 * SEC, false); /* completes u1's restored partial */
     rec("u3", "h", 990, 40 * SEC, false); /* completes e (held across the restore) */
@@ -514,6 +556,38 @@ static void test_pattern_state_saved_and_loaded_gives_the_same_matches(void)
     CU_ASSERT(alerts_are("u2:d+c u1:a+b u3:e+h"));
     CU_ASSERT_EQUAL(late_count(), 1);
     CU_ASSERT_EQUAL(df_pattern_keys(pat), 0);
+}
+
+/* A record taken before the save (its time at or before the saved watermark)
+ * is not held again when the input is read again, though its offset comes
+ * after the oldest held record's. */
+static void test_pattern_restore_holds_again_only_what_was_held(void)
+{
+    fresh();
+    df_graph_track_state(g, true);
+    rec("u5", "p", 500, 12 * SEC, false); /* offset 0: held */
+    rec("u5", "q", 10, 11 * SEC, true);   /* offset 1: taken (watermark 12 s - 1 ms) */
+    CU_ASSERT_EQUAL(df_pattern_held(pat), 1);
+    pieces_clear();
+    df_graph_state_drain(g, collect, NULL);
+    size_t committed = noffsets;
+    df_graph_free(g);
+    outs_clear();
+    g = graph();
+    for (size_t i = 0; i < npieces; i++)
+        CU_ASSERT_EQUAL(df_graph_state_load(g, pieces[i].partition, pieces[i].op, pieces[i].key,
+                                            pieces[i].sub, pieces[i].value), 0);
+    pieces_clear();
+    int64_t from = INT64_MAX;
+    df_graph_replay_ranges(g, min_from, &from);
+    CU_ASSERT_EQUAL(from, 0);
+    for (size_t o = (size_t)from; o < committed; o++)
+        df_graph_replay(g, "in", 0, (int64_t)o, input[o], strlen(input[o]), route_to_g, NULL);
+    df_graph_replay_done(g);
+    CU_ASSERT_EQUAL(df_pattern_held(pat), 1); /* p; q was taken */
+    rec("u5", "r", 950, 12 * SEC + 500, false); /* q p r: p breaks q's partial match */
+    df_graph_finish(g);
+    CU_ASSERT(alerts_are(""));
 }
 
 static void test_pattern_state_is_a_tombstone_once_a_key_has_none(void)
@@ -565,6 +639,8 @@ static CU_TestInfo tests[] = {
      test_pattern_matches_what_a_sorted_scan_finds_on_a_shuffled_stream},
     {"test_pattern_state_saved_and_loaded_gives_the_same_matches",
      test_pattern_state_saved_and_loaded_gives_the_same_matches},
+    {"test_pattern_restore_holds_again_only_what_was_held",
+     test_pattern_restore_holds_again_only_what_was_held},
     {"test_pattern_state_is_a_tombstone_once_a_key_has_none",
      test_pattern_state_is_a_tombstone_once_a_key_has_none},
     CU_TEST_INFO_NULL,

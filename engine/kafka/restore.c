@@ -41,9 +41,10 @@ static void add_range(void *opaque, const char *topic, int32_t partition, int64_
 }
 
 /* Process operators' keys restored with a replay offset (uploads being
- * reassembled: their running hashes are not in the changelog) get their
- * input records again, from that offset up to the restored committed
- * offset, read with rk (read_committed, its own group).  Chunks the
+ * reassembled: their running hashes are not in the changelog) and pattern
+ * operators' keys (the records they held for the watermark are not in it
+ * either) get their input records again, from that offset up to the
+ * restored committed offset, read with rk (read_committed, its own group).  Chunks the
  * broker's retention removed meanwhile are simply not there: the upload
  * then goes to its dead-letter topic as incomplete. */
 static int replay_inputs(engine_t *e, rd_kafka_t *rk, char *errstr, size_t errstr_size)
@@ -103,7 +104,8 @@ static int replay_inputs(engine_t *e, rd_kafka_t *rk, char *errstr, size_t errst
         df_job_replay_done(e->jobs[g]);
     if (l->cnt)
         util_log("engine: read %llu input records again (%d partition%s) to rebuild what "
-                 "uploads being reassembled had received, in %.1f s",
+                 "operators held (uploads being reassembled, records waiting for the "
+                 "watermark), in %.1f s",
                  (unsigned long long)(e->replayed - before), l->cnt, l->cnt == 1 ? "" : "s",
                  (util_mono_ms() - t0) / 1e3);
     rd_kafka_topic_partition_list_destroy(l);
