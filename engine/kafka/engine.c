@@ -340,7 +340,8 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
     static const char *const prod_defaults[] = {
         "acks", "all", "enable.idempotence", "true", "linger.ms", "5",
         "batch.num.messages", "10000", "queue.buffering.max.messages", "1000000",
-        "queue.buffering.max.kbytes", "1048576", "partitioner", "murmur2_random", NULL};
+        "queue.buffering.max.kbytes", "1048576", "partitioner", "murmur2_random",
+        "compression.codec", "lz4", /* as the transaction producer (txproducer.c) */ NULL};
     int rc = -1;
     if (topics_ensure(e->k, TOPICS_DEFAULT_PARTITIONS, errstr, errstr_size) < 0)
         return -1;
