@@ -228,6 +228,7 @@ struct df_graph {
 static void push(struct df_stream *n, df_record_t *r);
 static void mark_dirty(struct df_stream *n, int64_t sub, const char *key);
 static void set_owner(struct df_stream *n, const char *key, int32_t partition);
+static int32_t owner_of(const struct df_stream *n, const char *key);
 static void dump_cache_clear(df_graph_t *g);
 
 bool df_json_number(const json_t *v, double *out)
@@ -1302,6 +1303,11 @@ struct df_process_out {
     struct df_stream *n;
     json_t *key;
     int64_t event_ms;
+    /* the input partition whose records made the key's state: what it emits
+     * carries it, so that a stateful operator below knows whose state it
+     * keeps (its changelog owner; -1 left that state to nobody, and a
+     * rebalance lost it) */
+    int32_t partition;
     bool mute; /* a replay for restore: what it emits went out before */
 };
 
@@ -1314,7 +1320,7 @@ void df_process_emit(df_process_out_t *out, json_t *value)
         return;
     }
     df_record_t r = {.value = value, .key = out->key, .event_ms = out->event_ms,
-                     .partition = -1, .offset = -1};
+                     .partition = out->partition, .offset = -1};
     emit(out->n, &r);
 }
 
@@ -1331,7 +1337,7 @@ void df_process_emit_side(df_process_out_t *out, json_t *value)
         return;
     }
     df_record_t r = {.value = value, .key = out->key, .event_ms = out->event_ms,
-                     .partition = -1, .offset = -1};
+                     .partition = out->partition, .offset = -1};
     COUNT(n->late_out->in);
     emit(n->late_out, &r);
 }
@@ -1398,7 +1404,8 @@ static void process_push(struct df_stream *n, df_record_t *r)
     df_record_json(r); /* process functions read JSON */
     const char *k = json_string_value(r->key);
     proc_entry_t **pe = proc_slot(n, k, true);
-    df_process_out_t out = {.n = n, .key = r->key, .event_ms = r->event_ms};
+    df_process_out_t out = {.n = n, .key = r->key, .event_ms = r->event_ms,
+                            .partition = r->partition};
     n->proc->on_record(&out, r, &(*pe)->state, n->ctx);
     (*pe)->replay_from = -1; /* a new record: a replay is over */
     df_record_release(r);
@@ -1420,7 +1427,8 @@ static void process_timers(struct df_stream *n, int64_t now_ms)
         proc_entry_t **pe = &n->buckets[b];
         while (*pe) {
             json_t *key = json_string((*pe)->key);
-            df_process_out_t out = {.n = n, .key = key, .event_ms = DF_NO_TIME};
+            df_process_out_t out = {.n = n, .key = key, .event_ms = DF_NO_TIME,
+                                    .partition = owner_of(n, (*pe)->key)};
             proc_entry_t *before = *pe;
             void *state = before->state;
             n->proc->on_timer(&out, (*pe)->key, &(*pe)->state, now_ms, n->ctx);
@@ -2778,7 +2786,8 @@ static void replay_push(struct df_stream *n, df_record_t *r)
         proc_entry_t **pe = pn ? proc_slot(pn, k, false) : NULL;
         if (pe && *pe && (*pe)->replay_from >= 0 && r->offset >= (*pe)->replay_from &&
             owner_of(pn, k) == r->partition) {
-            df_process_out_t out = {.n = pn, .key = r->key, .event_ms = r->event_ms, .mute = true};
+            df_process_out_t out = {.n = pn, .key = r->key, .event_ms = r->event_ms,
+                                    .partition = r->partition, .mute = true};
             df_record_json(r);
             pn->proc->on_record(&out, r, &(*pe)->state, pn->ctx);
             proc_settle(pn, pe);

@@ -752,6 +752,37 @@ static void test_process_state_left_at_the_end_is_freed_with_the_graph(void)
     done();
 }
 
+/* What a process operator emits carries the input partition that made it,
+ * so a reduce below it saves its state with that owner (the changelog piece
+ * of a key with no owner was restored by no one: a rebalance lost the files
+ * pipeline's per-type totals). */
+static int32_t drained_owner;
+
+static void owner_of_sum(void *opaque, const char *topic, int32_t partition, const char *op,
+                         const char *key, const char *sub, json_t *value)
+{
+    (void)opaque, (void)sub, (void)value;
+    if (!strcmp(op, "reduce:sum") && !strcmp(key, "a"))
+        drained_owner = topic && !strcmp(topic, "in") ? partition : -2;
+}
+
+static void test_state_below_a_process_operator_is_owned_by_the_input_partition(void)
+{
+    df_graph_t *g = small_graph();
+    df_stream_t *k = df_key_by(df_source(g, "in", "in.dlq", small_parse, NULL), "key_by:k",
+                               field_key, "k");
+    df_stream_t *p = df_process(k, "process:gather", &gather_fn, NULL);
+    df_stream_t *again = df_key_by(p, "key_by:k2", field_key, "k");
+    df_sink_topic(df_reduce(again, "reduce:sum", &sum_agg, NULL), "sums", NULL);
+    df_graph_track_state(g, true);
+    push_small(g, 2, "{\"k\":\"a\",\"v\":4}", 0);
+    push_small(g, 2, "{\"k\":\"a\",\"v\":7}", 0); /* a reaches 10: emitted, summed */
+    drained_owner = -1;
+    df_graph_state_drain(g, owner_of_sum, NULL);
+    CU_ASSERT_EQUAL(drained_owner, 2);
+    done();
+}
+
 static void test_push_to_unknown_topic_returns_false_and_touches_nothing(void)
 {
     df_graph_t *g = small_graph();
@@ -1450,6 +1481,8 @@ static CU_TestInfo tests[] = {
      test_process_keeps_state_per_key_emits_when_done_and_expires_on_timer},
     {"test_process_state_left_at_the_end_is_freed_with_the_graph",
      test_process_state_left_at_the_end_is_freed_with_the_graph},
+    {"test_state_below_a_process_operator_is_owned_by_the_input_partition",
+     test_state_below_a_process_operator_is_owned_by_the_input_partition},
     {"test_push_to_unknown_topic_returns_false_and_touches_nothing",
      test_push_to_unknown_topic_returns_false_and_touches_nothing},
     {"test_graph_lists_input_topics_and_each_output_topic_once",
