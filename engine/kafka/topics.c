@@ -27,6 +27,32 @@ static const struct rd_kafka_metadata_topic *find_topic(const struct rd_kafka_me
     return NULL;
 }
 
+/* Waits (up to wait_ms) until the broker's metadata lists each of names
+ * with its partitions, each with a leader.  CreateTopics answers once the
+ * controller has made them; a busy broker's metadata can lag behind it, and
+ * a consumer that subscribes meanwhile sees the topics appear one by one:
+ * each is a rebalance right after the group's first assignment. */
+static void wait_listed(rd_kafka_t *rk, const char *const *names, size_t n, int partitions,
+                        int wait_ms)
+{
+    int64_t deadline = util_mono_ms() + wait_ms;
+    for (;;) {
+        const struct rd_kafka_metadata *md = NULL;
+        bool all = !rd_kafka_metadata(rk, 1, NULL, &md, 5000);
+        for (size_t i = 0; all && i < n; i++) {
+            const struct rd_kafka_metadata_topic *t = find_topic(md, names[i]);
+            all = t && !t->err && t->partition_cnt == partitions;
+            for (int p = 0; all && p < t->partition_cnt; p++)
+                all = !t->partitions[p].err && t->partitions[p].leader >= 0;
+        }
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        if (all || util_mono_ms() > deadline)
+            return;
+        util_sleep_ms(100);
+    }
+}
+
 int topics_ensure(const kconf_t *k, int partitions, char *errstr, size_t errstr_size)
 {
     static const char *const defaults[] = {"allow.auto.create.topics", "false", NULL};
@@ -36,6 +62,7 @@ int topics_ensure(const kconf_t *k, int partitions, char *errstr, size_t errstr_
     int rc = -1;
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_NewTopic_t *newt[64];
+    const char *names[64];
     size_t nnew = 0;
     rd_kafka_queue_t *q = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, kconf_timeout_ms(k));
@@ -59,7 +86,7 @@ int topics_ensure(const kconf_t *k, int partitions, char *errstr, size_t errstr_
             snprintf(errstr, errstr_size, "topic %s: %s", topics_seed[i], e);
             goto out;
         }
-        nnew++;
+        names[nnew++] = topics_seed[i];
     }
     if (nnew == 0) {
         rc = 0;
@@ -101,6 +128,8 @@ int topics_ensure(const kconf_t *k, int partitions, char *errstr, size_t errstr_
         }
     }
     rd_kafka_event_destroy(ev);
+    if (rc == 0)
+        wait_listed(rk, names, nnew, partitions, kconf_timeout_ms(k));
 out:
     for (size_t i = 0; i < nnew; i++)
         rd_kafka_NewTopic_destroy(newt[i]);
