@@ -249,6 +249,7 @@ check "... and says it cannot listen there" grep -q "cannot listen on $HADDR" "$
 wait "$HPID" 2>/dev/null
 rc=$?
 expect_eq "--headless --metrics ends as usual (exit 0)" 0 "$rc"
+[ "$rc" = 0 ] || tail -n 5 "$WORK/headless.err" | sed 's/^/# headless: /'
 
 # --- 5. docker-compose.yml's Prometheus ---------------------------------------------------
 check "assets/prometheus.yml (docker-compose's Prometheus) passes promtool check config" \

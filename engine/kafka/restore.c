@@ -148,9 +148,25 @@ int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr_size)
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, e->state_topic, NULL);
     int rc = 0;
-    rd_kafka_resp_err_t merr = rd_kafka_metadata(rk, 0, rkt, &md, ENGINE_METADATA_TIMEOUT_MS);
-    if (!merr && md && md->topic_cnt == 1 && md->topics[0].err)
-        merr = md->topics[0].err;
+    rd_kafka_resp_err_t merr;
+    /* A changelog being made (the producer's first look at it auto-creates
+     * it) answers "leader not available" for a moment: asked again until it
+     * has its partitions and their leaders, or ENGINE_METADATA_TIMEOUT_MS. */
+    for (int64_t until = util_mono_ms() + ENGINE_METADATA_TIMEOUT_MS;;) {
+        merr = rd_kafka_metadata(rk, 0, rkt, &md, ENGINE_METADATA_TIMEOUT_MS);
+        if (!merr && md && md->topic_cnt == 1 && md->topics[0].err)
+            merr = md->topics[0].err;
+        for (int p = 0; !merr && md && md->topic_cnt == 1 && p < md->topics[0].partition_cnt; p++)
+            if (md->topics[0].partitions[p].err || md->topics[0].partitions[p].leader < 0)
+                merr = md->topics[0].partitions[p].err ? md->topics[0].partitions[p].err
+                                                       : RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+        if (!merr || merr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || util_mono_ms() > until)
+            break;
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        md = NULL;
+        util_sleep_ms(200);
+    }
     if (merr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
         (!merr && md && md->topic_cnt == 1 && md->topics[0].partition_cnt == 0))
         goto done; /* no changelog yet: a first start */
