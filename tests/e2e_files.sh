@@ -122,7 +122,7 @@ for _ in $(seq 1 100); do grep -q big.txt "$WORK/save.out" && break; sleep 0.3; 
 kill -TERM $SAVE_PID; wait_bounded "$SAVE_PID" 30 >/dev/null
 
 $PY - "$F" "$SAVE" "$WORK" >"$WORK/checks" 2>&1 <<'PYEOF' || echo "not ok - the Python checker ran: it crashed" >>"$WORK/checks"
-import base64, hashlib, json, os, sys
+import base64, collections, hashlib, json, os, sys
 F, SAVE, WORK = sys.argv[1:4]
 def ok(name, cond, why=""):
     print(("ok - " + name) if cond else ("not ok - %s: %s" % (name, why)))
@@ -234,7 +234,12 @@ want = sum(os.path.getsize(F + "/" + n) for n in list(chunks) + ["words.txt", "h
 ok("file_type_aggregations: document totals over the 7 processed documents",
    d.get("total_files") == 7 and d.get("total_size_bytes") == want
    and d.get("largest_file_size") == int(os.environ["BIG_MIB"]) * 1024 * 1024 and d.get("smallest_file_size") == 1
-   and abs(d.get("avg_size_bytes", 0) - want / 7) < 1e-6, repr(d))
+   and abs(d.get("avg_size_bytes", 0) - want / 7) < 1e-6,
+   "%r; processed_files rows per file: %r; document totals in order: %r" % (
+       d, dict(collections.Counter(json.loads(json.loads(l)["payload"])["filename"]
+                                   for l in open(WORK + "/processed.jsonl") if l.strip())),
+       [json.loads(json.loads(l)["payload"]).get("total_files") for l in open(WORK + "/aggs.jsonl")
+        if l.strip() and '"document"' in l]))
 ok("file_type_aggregations: one image total of 2, one video of 1",
    aggs.get("image", {}).get("total_files") == 2 and aggs.get("video", {}).get("total_files") == 1,
    repr(aggs)[:300])

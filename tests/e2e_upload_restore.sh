@@ -74,7 +74,9 @@ for _ in $(seq 1 120); do
     sleep 0.5
 done
 expect_eq "the engine commits the first part (7 records: offset 7 committed)" 7 "$c"
-expect_eq "... with both small files' outputs" 2 "$(kcat_count processed_files)"
+n=$(kcat_count processed_files)
+expect_eq "... with both small files' outputs" 2 "$n"
+[ "$n" = 2 ] || grep -v '^$' "$WORK/e1.err" | tail -n 8 | sed 's/^/# engine (first run): /'
 kill -9 "$e1"
 wait "$e1" 2>/dev/null
 kcat -b "$BROKER" -P -t uploaded_documents -K $'\t' -p 0 <"$WORK/part2.txt"
