@@ -234,8 +234,9 @@ static const cli_cmd_t produce_cmd = {
     "                               [--width W --height H] [--quality Q] [--loop] [--topic T]\n"
     "\n"
     "Sends generated e-commerce transactions (the original project's generator) to the\n"
-    "`transactions` topic, keyed by user_id, with an idempotent acks=all producer, and\n"
-    "prints a summary of what the broker acknowledged.\n"
+    "`transactions` topic, keyed by user_id, with an idempotent acks=all producer in lz4\n"
+    "batches (-X compression.codec=none sends them uncompressed), and prints a summary of\n"
+    "what the broker acknowledged.\n"
     "\n",
     .tables = {&produce_table, &cli_kafka_table}};
 
