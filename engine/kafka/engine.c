@@ -425,14 +425,21 @@ int engine_run(engine_t *e, char *errstr, size_t errstr_size)
         }
         int64_t batch_now = evtime_now_ms(); /* the records' processing time */
         uint64_t target = atomic_load_explicit(&e->target, memory_order_relaxed);
+        bool reassigned = false;
         for (ssize_t i = 0; i < n; i++) {
             rd_kafka_message_t *m = msgs[i];
             if (bounded_end) { /* past the target: left unread (and uncommitted) */
+            } else if (reassigned) {
+                /* The assignment was set again at the positions processed so
+                 * far: what is left of the batch comes again from there (read
+                 * now, it was read twice: records counted twice in the state,
+                 * outputs sent twice in the same transaction). */
             } else if (!m->err) {
                 process(e, m, batch_now);
                 got_record = true;
             } else if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
                 reposition(e, m);
+                reassigned = true;
             } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                 snprintf(e->consumer_error, sizeof e->consumer_error, "%s",
                          rd_kafka_message_errstr(m));

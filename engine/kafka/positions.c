@@ -189,7 +189,9 @@ void reposition(engine_t *e, const rd_kafka_message_t *m)
                  "%s [%d] lost its position and its offsets could not be read: %s", t->name,
                  m->partition, rd_kafka_err2str(err));
         util_log("engine: %s", e->consumer_error);
-        p->next_offset = -1; /* the next reassign asks the group again */
+        /* the next reassign tries again: from where this partition was read
+         * to (records past the group's last commit were read and counted in
+         * this transaction already), or, not read yet, from the group's commit */
         reassign(e);
         return;
     }

@@ -97,7 +97,11 @@ bg_stop() {
 }
 e2e_cleanup() {
     bg_stop
-    [ -z "$WORK" ] || rm -rf "$WORK"
+    if [ -n "${E2E_KEEP_WORK:-}" ] && [ -n "$WORK" ]; then
+        echo "# E2E_KEEP_WORK: the scratch dir is kept: $WORK"
+    else
+        [ -z "$WORK" ] || rm -rf "$WORK"
+    fi
 }
 
 tap_from() {
