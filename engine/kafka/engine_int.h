@@ -42,9 +42,6 @@
 #define ENGINE_TXN_COMMIT_TIMEOUT_MS 60000
 #define ENGINE_QUERY_TIMEOUT_MS 5000
 #define ENGINE_METADATA_TIMEOUT_MS 10000
-/* A restore asks a changelog partition's end this many times (each up to
- * ENGINE_METADATA_TIMEOUT_MS) before it fails instead of restoring part of it. */
-#define ENGINE_RESTORE_ATTEMPTS 3
 /* After a failed landing on the log start, land this fraction of the
  * retained range past it (see reposition). */
 #define ENGINE_LANDING_FRACTION 4
