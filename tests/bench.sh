@@ -81,6 +81,7 @@ echo "  runs: ${hl[*]}; median $(printf '%s\n' "${hl[@]}" | median)"
 
 # The console's CPU and memory.
 bash tests/bench_console.sh
+bash tests/bench_fast_start.sh
 bash tests/bench_video.sh
 bash tests/bench_eos.sh
 bash tests/bench_scale.sh
