@@ -1042,6 +1042,12 @@ void df_graph_assign(df_graph_t *g, const char *topic, const int32_t *partitions
                     *p = old[k];
                     old[k].marks = old[k].seen = NULL;
                     old[k].idle = NULL;
+                    /* its idle time counts from the assignment: a partition
+                     * restored from a changelog (last active at 0) was taken
+                     * for idle before its first record, its marker said so,
+                     * and the windows below the repartition fired past the
+                     * records it still had to give (e2e_crash [kafka]) */
+                    p->last_active_ms = now_ms;
                 }
         }
         for (size_t k = 0; k < nold; k++) {

@@ -1357,6 +1357,37 @@ static void test_assigned_partition_without_data_holds_watermark_until_idle_time
     pipe_end();
 }
 
+/* Partitions restored from a changelog are live from their assignment: not
+ * idle before their first record (their marker said "idle", and below a
+ * repartition the windows fired past what they still had to give). */
+static bool marked_idle[4];
+
+static void note_mark(void *opaque, const char *topic, int32_t partition, int64_t wm, bool idle)
+{
+    (void)opaque, (void)topic, (void)wm;
+    if (partition >= 0 && partition < 4)
+        marked_idle[partition] = idle;
+}
+
+static void test_restored_partition_is_not_idle_before_its_first_record(void)
+{
+    pipe_start();
+    json_t *v = json_pack("{sI}", "max_event_ms", (json_int_t)AT(10, 30, 20, 0));
+    CU_ASSERT_EQUAL(df_graph_state_load(txpipe, 1, "source:transactions", "1", "", v), 0);
+    CU_ASSERT_EQUAL(df_graph_state_load(txpipe, 0, "source:transactions", "0", "", v), 0);
+    json_decref(v);
+    const int32_t p01[] = {0, 1};
+    assign(p01, 2, 50000); /* the restore comes first, then the assignment */
+    push_txn(0, "1", "user_1", "electronics", "200.00", "10:30:40", 50001);
+    marked_idle[0] = marked_idle[1] = true;
+    df_graph_source_marks(txpipe, 50002, note_mark, NULL);
+    CU_ASSERT_FALSE(marked_idle[0]);
+    CU_ASSERT_FALSE(marked_idle[1]); /* quiet for 2 ms since its assignment */
+    df_graph_tick(txpipe, 50002);   /* partition 1 holds the watermark at its restored time */
+    CU_ASSERT_EQUAL(df_graph_watermark(txpipe), AT(10, 30, 14, 999));
+    pipe_end();
+}
+
 static void test_watermark_is_minimum_over_live_partitions_and_never_moves_back(void)
 {
     pipe_start();
@@ -1481,6 +1512,8 @@ static CU_TestInfo tests[] = {
      test_process_keeps_state_per_key_emits_when_done_and_expires_on_timer},
     {"test_process_state_left_at_the_end_is_freed_with_the_graph",
      test_process_state_left_at_the_end_is_freed_with_the_graph},
+    {"test_restored_partition_is_not_idle_before_its_first_record",
+     test_restored_partition_is_not_idle_before_its_first_record},
     {"test_state_below_a_process_operator_is_owned_by_the_input_partition",
      test_state_below_a_process_operator_is_owned_by_the_input_partition},
     {"test_push_to_unknown_topic_returns_false_and_touches_nothing",
