@@ -191,17 +191,10 @@ int restore_state(engine_t *e, json_t *owned, char *errstr, size_t errstr_size)
         int32_t id = md->topics[0].partitions[p].id;
         rd_kafka_topic_partition_list_add(l, e->state_topic, id)->offset = RD_KAFKA_OFFSET_BEGINNING;
         int64_t lo = 0, hi = -1;
-        /* A changelog just made answers "not leader" for a moment (its
-         * leader is being elected), at once: asked again for a while, not
-         * only a few times in a row. */
-        for (int64_t until = util_mono_ms() + ENGINE_METADATA_TIMEOUT_MS; hw && hi < 0;) {
-            if (rd_kafka_query_watermark_offsets(hw, e->state_topic, id, &lo, &hi,
-                                                 ENGINE_METADATA_TIMEOUT_MS))
-                hi = -1;
-            if (hi >= 0 || util_mono_ms() > until)
-                break;
-            util_sleep_ms(200);
-        }
+        /* (a changelog just made answers "not leader" for a moment:
+         * kafka_watermarks asks again until ENGINE_METADATA_TIMEOUT_MS) */
+        if (!hw || kafka_watermarks(hw, e->state_topic, id, &lo, &hi, ENGINE_METADATA_TIMEOUT_MS))
+            hi = -1;
         if (hi < 0) {
             /* Not known in ENGINE_METADATA_TIMEOUT_MS: reading "what there
              * is" stopped at the first idle moment, and under load restored a
