@@ -498,6 +498,27 @@ static void pieces_clear(void)
     npieces = 0;
 }
 
+/* The crash: a new graph, the collected pieces loaded into it. */
+static void restart_from_pieces(void)
+{
+    df_graph_free(g);
+    outs_clear();
+    g = graph();
+    for (size_t i = 0; i < npieces; i++)
+        CU_ASSERT_EQUAL(df_graph_state_load(g, pieces[i].partition, pieces[i].op, pieces[i].key,
+                                            pieces[i].sub, pieces[i].value), 0);
+    pieces_clear();
+}
+
+/* What the host does after a restore: the input again from `from` up to the
+ * committed offset, then the end of the replay. */
+static void read_again(int64_t from, size_t committed)
+{
+    for (size_t o = (size_t)from; o < committed; o++)
+        df_graph_replay(g, "in", 0, (int64_t)o, input[o], strlen(input[o]), route_to_g, NULL);
+    df_graph_replay_done(g);
+}
+
 /* The same records, in one run and in two with a restore between, give the
  * same alerts: partial matches come back from the changelog, held records
  * from the input read again (from the oldest held one's offset: only those
@@ -530,21 +551,13 @@ static void test_pattern_state_saved_and_loaded_gives_the_same_matches(void)
     }
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(held_from, "0")), 3); /* c, at offset 3 */
     /* the crash: a new graph, the pieces back */
-    df_graph_free(g);
-    outs_clear();
-    g = graph();
-    for (size_t i = 0; i < npieces; i++)
-        CU_ASSERT_EQUAL(df_graph_state_load(g, pieces[i].partition, pieces[i].op, pieces[i].key,
-                                            pieces[i].sub, pieces[i].value), 0);
-    pieces_clear();
+    restart_from_pieces();
     CU_ASSERT_EQUAL(df_pattern_held(pat), 0); /* not yet: they come from the input */
     /* the host reads the input again over the ranges the state names, up to the committed offset */
     int64_t from = INT64_MAX;
     df_graph_replay_ranges(g, min_from, &from);
     CU_ASSERT_EQUAL(from, 2); /* w, u9's held record */
-    for (size_t o = (size_t)from; o < committed; o++)
-        df_graph_replay(g, "in", 0, (int64_t)o, input[o], strlen(input[o]), route_to_g, NULL);
-    df_graph_replay_done(g);
+    read_again(from, committed);
     CU_ASSERT_EQUAL(df_pattern_held(pat), 5); /* w, c, d, e, g */
     CU_ASSERT(alerts_are("")); /* a replay emits nothing */
     CU_ASSERT_EQUAL(df_graph_watermark(g), T0 + 6 * SEC - 1);
@@ -571,19 +584,11 @@ static void test_pattern_restore_holds_again_only_what_was_held(void)
     pieces_clear();
     df_graph_state_drain(g, collect, NULL);
     size_t committed = noffsets;
-    df_graph_free(g);
-    outs_clear();
-    g = graph();
-    for (size_t i = 0; i < npieces; i++)
-        CU_ASSERT_EQUAL(df_graph_state_load(g, pieces[i].partition, pieces[i].op, pieces[i].key,
-                                            pieces[i].sub, pieces[i].value), 0);
-    pieces_clear();
+    restart_from_pieces();
     int64_t from = INT64_MAX;
     df_graph_replay_ranges(g, min_from, &from);
     CU_ASSERT_EQUAL(from, 0);
-    for (size_t o = (size_t)from; o < committed; o++)
-        df_graph_replay(g, "in", 0, (int64_t)o, input[o], strlen(input[o]), route_to_g, NULL);
-    df_graph_replay_done(g);
+    read_again(from, committed);
     CU_ASSERT_EQUAL(df_pattern_held(pat), 1); /* p; q was taken */
     rec("u5", "r", 950, 12 * SEC + 500, false); /* q p r: p breaks q's partial match */
     df_graph_finish(g);
